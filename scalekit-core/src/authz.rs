@@ -1,0 +1,261 @@
+//! Authorization requirements over scopes, permissions and roles
+//! (PROTOCOL.md §7) and their `403 insufficient_scope` answer.
+
+use crate::claims::{AccessTokenClaims, ScopeSet, wildcard_grants};
+use crate::outcome::{Challenge, ErrorOutcome};
+
+/// Whether every value of a clause is needed, or any one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// Every value is required (the default).
+    All,
+    /// One value is enough.
+    Any,
+}
+
+/// What a clause checks its values against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    /// The granted scope set (wildcards apply).
+    Scope,
+    /// The `permissions` claim (wildcards apply).
+    Permission,
+    /// The `roles` claim (exact match only).
+    Role,
+    /// A value is satisfied by a scope or by a permission.
+    ScopeOrPermission,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Clause {
+    kind: GrantKind,
+    mode: Match,
+    values: Vec<String>,
+}
+
+/// What a caller was granted: scopes, permissions and roles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Granted scopes.
+    pub scopes: ScopeSet,
+    /// Granted permissions.
+    pub permissions: Vec<String>,
+    /// Roles.
+    pub roles: Vec<String>,
+}
+
+impl Grants {
+    /// The grants of an access token.
+    pub fn from_claims(claims: &AccessTokenClaims) -> Self {
+        Grants {
+            scopes: claims.scopes(),
+            permissions: claims.permissions.clone(),
+            roles: claims.roles.clone(),
+        }
+    }
+
+    fn has(&self, kind: GrantKind, value: &str) -> bool {
+        let permission = |v: &str| {
+            self.permissions
+                .iter()
+                .any(|p| p == v || wildcard_grants(p, v))
+        };
+        match kind {
+            GrantKind::Scope => self.scopes.grants(value),
+            GrantKind::Permission => permission(value),
+            GrantKind::Role => self.roles.iter().any(|r| r == value),
+            GrantKind::ScopeOrPermission => self.scopes.grants(value) || permission(value),
+        }
+    }
+}
+
+/// A requirement: clauses that must all hold, each over scopes, permissions
+/// or roles, all-of or any-of.
+///
+/// ```
+/// use scalekit_core::authz::{Grants, Requirement};
+/// use scalekit_core::ScopeSet;
+///
+/// let need = Requirement::scopes_all(["projects:read"]).and(Requirement::roles_any(["admin", "owner"]));
+/// let grants = Grants {
+///     scopes: ScopeSet::from_iter(["projects:*"]),
+///     permissions: vec![],
+///     roles: vec!["owner".into()],
+/// };
+/// assert!(need.check(&grants).is_ok());
+///
+/// let err = Requirement::scopes_all(["billing:write"]).check(&grants).unwrap_err();
+/// assert_eq!(err.required(), "billing:write");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirement {
+    clauses: Vec<Clause>,
+}
+
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $kind:expr, $mode:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name<I, S>(values: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                Self::clause($kind, $mode, values)
+            }
+        )*
+    };
+}
+
+impl Requirement {
+    /// A requirement that everything satisfies.
+    pub fn none() -> Self {
+        Requirement::default()
+    }
+
+    /// One clause over `kind`.
+    pub fn clause<I, S>(kind: GrantKind, mode: Match, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Requirement {
+            clauses: vec![Clause {
+                kind,
+                mode,
+                values: values.into_iter().map(Into::into).collect(),
+            }],
+        }
+    }
+
+    constructors! {
+        /// Every one of these scopes.
+        scopes_all => GrantKind::Scope, Match::All;
+        /// At least one of these scopes.
+        scopes_any => GrantKind::Scope, Match::Any;
+        /// Every one of these permissions.
+        permissions_all => GrantKind::Permission, Match::All;
+        /// At least one of these permissions.
+        permissions_any => GrantKind::Permission, Match::Any;
+        /// Every one of these roles.
+        roles_all => GrantKind::Role, Match::All;
+        /// At least one of these roles.
+        roles_any => GrantKind::Role, Match::Any;
+    }
+
+    /// This requirement and `other`, both.
+    pub fn and(mut self, other: Requirement) -> Self {
+        self.clauses.extend(other.clauses);
+        self
+    }
+
+    /// Checks the grants against every clause.
+    pub fn check(&self, grants: &Grants) -> Result<(), Insufficient> {
+        for clause in &self.clauses {
+            let ok = match clause.mode {
+                Match::All => clause.values.iter().all(|v| grants.has(clause.kind, v)),
+                Match::Any => {
+                    clause.values.is_empty()
+                        || clause.values.iter().any(|v| grants.has(clause.kind, v))
+                }
+            };
+            if !ok {
+                return Err(Insufficient {
+                    required: clause.values.join(" "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the grants of an access token.
+    pub fn check_claims(&self, claims: &AccessTokenClaims) -> Result<(), Insufficient> {
+        self.check(&Grants::from_claims(claims))
+    }
+}
+
+/// A requirement was not met.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("insufficient scope: requires {required}")]
+pub struct Insufficient {
+    required: String,
+}
+
+impl Insufficient {
+    /// The values of the clause that failed, space-separated (the `scope`
+    /// parameter of the challenge).
+    pub fn required(&self) -> &str {
+        &self.required
+    }
+
+    /// The `403 insufficient_scope` answer.
+    ///
+    /// ```
+    /// use scalekit_core::authz::{Grants, Requirement};
+    /// use scalekit_core::outcome::Challenge;
+    ///
+    /// let err = Requirement::scopes_all(["admin:read"]).check(&Grants::default()).unwrap_err();
+    /// let outcome = err.outcome(&Challenge::new("api"));
+    /// assert_eq!(outcome.status, 403);
+    /// assert!(outcome.header("www-authenticate").unwrap().ends_with(r#"scope="admin:read""#));
+    /// ```
+    pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
+        ErrorOutcome::insufficient_scope(challenge, &self.required)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants() -> Grants {
+        Grants {
+            scopes: ScopeSet::from_iter(["read", "org:users:*"]),
+            permissions: vec!["admin:*".into(), "billing:read".into()],
+            roles: vec!["member".into()],
+        }
+    }
+
+    #[test]
+    fn all_and_any() {
+        let g = grants();
+        assert!(Requirement::scopes_all(["read", "org:users:write"]).check(&g).is_ok());
+        assert!(Requirement::scopes_all(["read", "write"]).check(&g).is_err());
+        assert!(Requirement::scopes_any(["write", "read"]).check(&g).is_ok());
+        assert!(Requirement::scopes_any(["write", "delete"]).check(&g).is_err());
+    }
+
+    #[test]
+    fn permissions_take_wildcards_roles_do_not() {
+        let g = grants();
+        assert!(Requirement::permissions_all(["admin:read"]).check(&g).is_ok());
+        assert!(Requirement::permissions_all(["billing:write"]).check(&g).is_err());
+        assert!(Requirement::roles_any(["member"]).check(&g).is_ok());
+        let wildcard_role = Grants {
+            roles: vec!["*".into()],
+            ..Grants::default()
+        };
+        assert!(Requirement::roles_all(["admin"]).check(&wildcard_role).is_err());
+    }
+
+    #[test]
+    fn scope_or_permission() {
+        let req = Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]);
+        assert!(req.check(&grants()).is_ok());
+        let scoped = Grants {
+            scopes: ScopeSet::from_iter(["admin:read"]),
+            ..Grants::default()
+        };
+        assert!(req.check(&scoped).is_ok());
+        assert_eq!(
+            req.check(&Grants::default()).unwrap_err().required(),
+            "admin:read"
+        );
+    }
+
+    #[test]
+    fn failing_clause_is_reported() {
+        let req = Requirement::scopes_all(["read"]).and(Requirement::roles_all(["owner", "admin"]));
+        assert_eq!(req.check(&grants()).unwrap_err().required(), "owner admin");
+    }
+}

@@ -1,0 +1,639 @@
+//! Token validation: a compact JWT in, typed claims or a typed error out.
+//!
+//! The order of checks is fixed: size, structure, header (`alg` on the
+//! allow-list, no unknown `crit`), key lookup, signature, and only then the
+//! payload is parsed and its claims (`exp`, `nbf`, `iss`, `aud`) checked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::claims::StringOrList;
+use crate::jwk::{KeySet, SignatureError, VerifyingKey};
+use crate::jwks::{JwksCache, KeyLookupError};
+use crate::outcome::{Challenge, ErrorOutcome};
+
+/// Default largest accepted token, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default clock leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// How a token is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// Longer than the configured limit.
+    #[error("the token is larger than the limit")]
+    TooLarge,
+    /// Not three dot-separated parts (or not compact serialization at all).
+    #[error("the token is not a compact JWS")]
+    NotCompact,
+    /// A part is not unpadded base64url.
+    #[error("a part of the token is not base64url")]
+    Base64,
+    /// The header is not a JSON object with a string `alg`.
+    #[error("the token header is invalid")]
+    Header,
+    /// The payload is not a JSON object.
+    #[error("the token payload is not a JSON object")]
+    PayloadNotJson,
+    /// The payload is JSON, but its claims do not have the expected shape.
+    #[error("the token claims do not have the expected shape")]
+    Claims,
+}
+
+/// Why a token was refused. Each variant maps to an RFC 6750 answer through
+/// [`ValidationError::outcome`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// The token is not a well-formed JWT.
+    #[error("malformed token: {0}")]
+    Malformed(#[from] Malformed),
+    /// `alg` is not on the allow-list (this covers `none` and `HS*`).
+    #[error("unsupported or disallowed algorithm")]
+    UnsupportedAlgorithm,
+    /// The header has a `crit` parameter: no extension is understood.
+    #[error("unsupported critical header parameter")]
+    UnsupportedCriticalHeader,
+    /// No key with the token's `kid`, even after refetching the key set.
+    #[error("unknown signing key")]
+    UnknownKey {
+        /// The `kid` of the token header (capped at 128 bytes).
+        kid: Option<String>,
+    },
+    /// The token's `alg` does not fit the key with its `kid`.
+    #[error("the algorithm does not fit the signing key")]
+    KeyAlgorithmMismatch,
+    /// The signature does not verify.
+    #[error("invalid signature")]
+    BadSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// A required claim is missing.
+    #[error("the token lacks the required claim {0}")]
+    MissingClaim(&'static str),
+    /// `iss` is not an accepted issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` contains none of the accepted audiences.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// The signing keys could not be fetched and none are cached.
+    #[error("signing keys are unavailable")]
+    KeysUnavailable,
+}
+
+impl ValidationError {
+    /// The RFC 6750 answer to this failure: `401 invalid_token` with a
+    /// fixed description, or `503` with `Retry-After` when the keys are
+    /// unavailable.
+    ///
+    /// ```
+    /// use scalekit_core::{ValidationError, outcome::Challenge};
+    ///
+    /// let o = ValidationError::Expired.outcome(&Challenge::new("api"));
+    /// assert_eq!(o.status, 401);
+    /// assert_eq!(o.body.error_description, "The access token has expired.");
+    /// assert_eq!(ValidationError::KeysUnavailable.outcome(&Challenge::new("api")).status, 503);
+    /// ```
+    pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
+        let description = match self {
+            ValidationError::KeysUnavailable => return ErrorOutcome::keys_unavailable(5),
+            ValidationError::Malformed(_) => "The access token is malformed.",
+            ValidationError::UnsupportedAlgorithm
+            | ValidationError::UnsupportedCriticalHeader
+            | ValidationError::KeyAlgorithmMismatch => {
+                "The access token uses an unsupported algorithm."
+            }
+            ValidationError::UnknownKey { .. } | ValidationError::BadSignature => {
+                "The access token signature is invalid."
+            }
+            ValidationError::Expired => "The access token has expired.",
+            ValidationError::NotYetValid => "The access token is not valid yet.",
+            ValidationError::MissingClaim(_) => "The access token lacks a required claim.",
+            ValidationError::WrongIssuer => "The access token was issued by an unexpected issuer.",
+            ValidationError::WrongAudience => "The access token is not meant for this audience.",
+        };
+        ErrorOutcome::invalid_token(challenge, description)
+    }
+}
+
+/// What a token must satisfy, besides a valid signature.
+///
+/// ```
+/// use std::time::Duration;
+/// use scalekit_core::{Algorithm, AlgorithmSet, ValidationOptions};
+///
+/// let options = ValidationOptions::new("https://acme.scalekit.dev/")
+///     .also_issuer("https://auth.acme.com")
+///     .audience("skc_123")
+///     .leeway(Duration::from_secs(30))
+///     .algorithms(AlgorithmSet::from_iter([Algorithm::RS256, Algorithm::PS256]));
+/// assert!(options.accepts_issuer("https://acme.scalekit.dev"));
+/// assert!(options.accepts_issuer("https://auth.acme.com/"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ValidationOptions {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    leeway: Duration,
+    max_token_bytes: usize,
+}
+
+impl ValidationOptions {
+    /// Options that accept tokens from `issuer` (the environment URL; a
+    /// trailing slash does not matter), any audience, `RS256` only, with a
+    /// 60 s leeway and a 16 KiB size limit.
+    pub fn new(issuer: impl AsRef<str>) -> Self {
+        ValidationOptions {
+            issuers: vec![normalize_issuer(issuer.as_ref()).to_owned()],
+            audiences: Vec::new(),
+            algorithms: AlgorithmSet::default(),
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+
+    /// Accepts one more issuer (a custom domain, for example).
+    pub fn also_issuer(mut self, issuer: impl AsRef<str>) -> Self {
+        self.issuers
+            .push(normalize_issuer(issuer.as_ref()).to_owned());
+        self
+    }
+
+    /// Requires `aud` to contain this audience, or any other one added the
+    /// same way (any-of).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Replaces the algorithm allow-list.
+    pub fn algorithms(mut self, algorithms: AlgorithmSet) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// Sets the clock leeway for `exp` and `nbf`.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Sets the largest accepted token, in bytes.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// The accepted issuers, without trailing slashes.
+    pub fn issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
+    /// The accepted audiences (empty: any).
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The algorithm allow-list.
+    pub fn allowed_algorithms(&self) -> AlgorithmSet {
+        self.algorithms
+    }
+
+    /// Whether `iss` is one of the accepted issuers (trailing slash ignored).
+    pub fn accepts_issuer(&self, iss: &str) -> bool {
+        let iss = normalize_issuer(iss);
+        self.issuers.iter().any(|i| i == iss)
+    }
+}
+
+fn normalize_issuer(iss: &str) -> &str {
+    iss.trim_end_matches('/')
+}
+
+/// Where a validator gets its verification keys.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A fixed key set (air-gapped use, tests).
+    Static(Arc<KeySet>),
+    /// A remote JWKS, cached.
+    Remote(JwksCache),
+    /// One source per issuer (compared without trailing slash): the token's
+    /// `iss` picks the source, and a token from an issuer not in the map is
+    /// refused as [`ValidationError::WrongIssuer`].
+    PerIssuer(Arc<HashMap<String, KeySource>>),
+}
+
+impl From<KeySet> for KeySource {
+    fn from(set: KeySet) -> Self {
+        KeySource::Static(Arc::new(set))
+    }
+}
+
+impl From<JwksCache> for KeySource {
+    fn from(cache: JwksCache) -> Self {
+        KeySource::Remote(cache)
+    }
+}
+
+impl KeySource {
+    /// Keys per issuer.
+    pub fn per_issuer<I, S>(sources: I) -> Self
+    where
+        I: IntoIterator<Item = (S, KeySource)>,
+        S: AsRef<str>,
+    {
+        KeySource::PerIssuer(Arc::new(
+            sources
+                .into_iter()
+                .map(|(iss, src)| (normalize_issuer(iss.as_ref()).to_owned(), src))
+                .collect(),
+        ))
+    }
+
+    fn resolve<'a>(&'a self, payload: &[u8]) -> Result<&'a KeySource, ValidationError> {
+        match self {
+            KeySource::PerIssuer(map) => {
+                #[derive(Deserialize)]
+                struct Iss {
+                    iss: Option<String>,
+                }
+                let iss: Iss =
+                    serde_json::from_slice(payload).map_err(|_| Malformed::PayloadNotJson)?;
+                let iss = iss.iss.ok_or(ValidationError::MissingClaim("iss"))?;
+                let source = map
+                    .get(normalize_issuer(&iss))
+                    .ok_or(ValidationError::WrongIssuer)?;
+                match source {
+                    KeySource::PerIssuer(_) => Err(ValidationError::WrongIssuer),
+                    other => Ok(other),
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn key(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, ValidationError> {
+        let unknown = || ValidationError::UnknownKey {
+            kid: kid.map(|k| truncate(k, 128).to_owned()),
+        };
+        match self {
+            KeySource::Static(set) => set.find(kid, alg).cloned().ok_or_else(unknown),
+            KeySource::Remote(cache) => cache.key(kid, alg).await.map_err(|e| match e {
+                KeyLookupError::Unknown => unknown(),
+                KeyLookupError::Unavailable => ValidationError::KeysUnavailable,
+            }),
+            KeySource::PerIssuer(_) => Err(ValidationError::WrongIssuer),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A compact JWS split and decoded, its header checked, not yet verified.
+#[derive(Debug)]
+pub struct DecodedJws<'t> {
+    alg: Algorithm,
+    kid: Option<String>,
+    signing_input: &'t str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl<'t> DecodedJws<'t> {
+    /// Splits and decodes `token`, checking its size, its structure and its
+    /// header against the allow-list.
+    pub fn decode(
+        token: &'t str,
+        algorithms: AlgorithmSet,
+        max_token_bytes: usize,
+    ) -> Result<Self, ValidationError> {
+        if token.len() > max_token_bytes {
+            return Err(Malformed::TooLarge.into());
+        }
+        let (signing_input, signature_b64) =
+            token.rsplit_once('.').ok_or(Malformed::NotCompact)?;
+        let (header_b64, payload_b64) =
+            signing_input.split_once('.').ok_or(Malformed::NotCompact)?;
+        if payload_b64.contains('.') {
+            return Err(Malformed::NotCompact.into());
+        }
+
+        #[derive(Deserialize)]
+        struct Header {
+            alg: String,
+            #[serde(default)]
+            kid: Option<String>,
+            #[serde(default)]
+            crit: Option<serde::de::IgnoredAny>,
+        }
+        let header_bytes = b64(header_b64)?;
+        let header: Header =
+            serde_json::from_slice(&header_bytes).map_err(|_| Malformed::Header)?;
+        let alg: Algorithm = header
+            .alg
+            .parse()
+            .map_err(|_| ValidationError::UnsupportedAlgorithm)?;
+        if !algorithms.contains(alg) {
+            return Err(ValidationError::UnsupportedAlgorithm);
+        }
+        if header.crit.is_some() {
+            return Err(ValidationError::UnsupportedCriticalHeader);
+        }
+        Ok(DecodedJws {
+            alg,
+            kid: header.kid,
+            signing_input,
+            payload: b64(payload_b64)?,
+            signature: b64(signature_b64)?,
+        })
+    }
+
+    /// The header's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The header's `kid`.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Verifies the signature with `key` and returns the payload bytes.
+    pub fn verify(self, key: &VerifyingKey) -> Result<Vec<u8>, ValidationError> {
+        key.verify(self.alg, self.signing_input.as_bytes(), &self.signature)
+            .map_err(|e| match e {
+                SignatureError::AlgorithmMismatch => ValidationError::KeyAlgorithmMismatch,
+                SignatureError::Invalid => ValidationError::BadSignature,
+            })?;
+        Ok(self.payload)
+    }
+}
+
+fn b64(part: &str) -> Result<Vec<u8>, Malformed> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| Malformed::Base64)
+}
+
+/// Verifies a compact JWS against a key set and returns its payload bytes:
+/// the key-and-signature path alone, with no claim checks.
+///
+/// ```
+/// use scalekit_core::{AlgorithmSet, KeySet, ValidationError, verify_jws};
+///
+/// let keys = KeySet::default();
+/// let err = verify_jws("eyJhbGciOiJub25lIn0.e30.", &keys, AlgorithmSet::all()).unwrap_err();
+/// assert_eq!(err, ValidationError::UnsupportedAlgorithm);
+/// ```
+pub fn verify_jws(
+    token: &str,
+    keys: &KeySet,
+    algorithms: AlgorithmSet,
+) -> Result<Vec<u8>, ValidationError> {
+    let jws = DecodedJws::decode(token, algorithms, DEFAULT_MAX_TOKEN_BYTES)?;
+    let key = keys
+        .find(jws.kid(), jws.algorithm())
+        .ok_or_else(|| ValidationError::UnknownKey {
+            kid: jws.kid().map(|k| truncate(k, 128).to_owned()),
+        })?;
+    jws.verify(key)
+}
+
+/// Validates tokens against a key source and default options.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use scalekit_core::{AccessTokenClaims, JwksCache, TokenValidator, ValidationOptions};
+///
+/// let env = "https://acme.scalekit.dev";
+/// let keys = JwksCache::new(format!("{env}/keys"))?;
+/// let validator = TokenValidator::new(keys, ValidationOptions::new(env));
+/// let claims: AccessTokenClaims = validator.validate("eyJ…").await?;
+/// println!("{:?}", claims.sub);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenValidator {
+    keys: KeySource,
+    options: ValidationOptions,
+}
+
+impl TokenValidator {
+    /// A validator over `keys` with default `options`.
+    pub fn new(keys: impl Into<KeySource>, options: ValidationOptions) -> Self {
+        TokenValidator {
+            keys: keys.into(),
+            options,
+        }
+    }
+
+    /// The default options.
+    pub fn options(&self) -> &ValidationOptions {
+        &self.options
+    }
+
+    /// The key source.
+    pub fn keys(&self) -> &KeySource {
+        &self.keys
+    }
+
+    /// Validates `token` with the default options and deserializes its
+    /// claims into `C`.
+    pub async fn validate<C: DeserializeOwned>(&self, token: &str) -> Result<C, ValidationError> {
+        self.validate_with(token, &self.options).await
+    }
+
+    /// Validates `token` with `options` and deserializes its claims into `C`.
+    pub async fn validate_with<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Result<C, ValidationError> {
+        let result = self.validate_inner(token, options).await;
+        if let Err(err) = &result {
+            tracing::debug!(reason = %err, "token refused");
+        }
+        result
+    }
+
+    async fn validate_inner<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Result<C, ValidationError> {
+        let jws = DecodedJws::decode(token, options.algorithms, options.max_token_bytes)?;
+        let source = self.keys.resolve(&jws.payload)?;
+        let key = source.key(jws.kid(), jws.algorithm()).await?;
+        let payload = jws.verify(&key)?;
+        check_claims(&payload, options, now_unix())?;
+        serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into())
+    }
+}
+
+fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Checks the registered claims of a verified payload.
+fn check_claims(
+    payload: &[u8],
+    options: &ValidationOptions,
+    now: f64,
+) -> Result<(), ValidationError> {
+    #[derive(Deserialize)]
+    struct Registered<'a> {
+        #[serde(default)]
+        exp: Option<f64>,
+        #[serde(default)]
+        nbf: Option<f64>,
+        #[serde(default, borrow)]
+        iss: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default)]
+        aud: Option<StringOrList>,
+    }
+    // A claims set is a JSON object; anything else is refused before serde
+    // gets a chance to read an array positionally.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Malformed::PayloadNotJson.into());
+    }
+    let claims: Registered = serde_json::from_slice(payload).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => Malformed::Claims,
+        _ => Malformed::PayloadNotJson,
+    })?;
+    let leeway = options.leeway.as_secs_f64();
+    let exp = claims.exp.ok_or(ValidationError::MissingClaim("exp"))?;
+    if !exp.is_finite() || now > exp + leeway {
+        return Err(ValidationError::Expired);
+    }
+    if let Some(nbf) = claims.nbf
+        && (!nbf.is_finite() || nbf > now + leeway)
+    {
+        return Err(ValidationError::NotYetValid);
+    }
+    let iss = claims.iss.ok_or(ValidationError::MissingClaim("iss"))?;
+    if !options.accepts_issuer(&iss) {
+        return Err(ValidationError::WrongIssuer);
+    }
+    if !options.audiences.is_empty() {
+        let aud = claims.aud.unwrap_or_default();
+        if !options.audiences.iter().any(|a| aud.contains(a)) {
+            return Err(ValidationError::WrongAudience);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ValidationOptions {
+        ValidationOptions::new("https://env.example/")
+    }
+
+    #[test]
+    fn claim_checks() {
+        let ok = br#"{"exp": 1000, "iss": "https://env.example"}"#;
+        assert_eq!(check_claims(ok, &opts(), 900.0), Ok(()));
+        assert_eq!(check_claims(ok, &opts(), 1060.0), Ok(()));
+        assert_eq!(
+            check_claims(ok, &opts(), 1061.0),
+            Err(ValidationError::Expired)
+        );
+        let nbf = br#"{"exp": 5000, "nbf": 2000, "iss": "https://env.example/"}"#;
+        assert_eq!(check_claims(nbf, &opts(), 1940.0), Ok(()));
+        assert_eq!(
+            check_claims(nbf, &opts(), 1939.0),
+            Err(ValidationError::NotYetValid)
+        );
+        assert_eq!(
+            check_claims(br#"{"iss": "https://env.example"}"#, &opts(), 0.0),
+            Err(ValidationError::MissingClaim("exp"))
+        );
+        assert_eq!(
+            check_claims(br#"{"exp": 10}"#, &opts(), 0.0),
+            Err(ValidationError::MissingClaim("iss"))
+        );
+        assert_eq!(
+            check_claims(br#"{"exp": 10, "iss": "https://other"}"#, &opts(), 0.0),
+            Err(ValidationError::WrongIssuer)
+        );
+        assert_eq!(
+            check_claims(br#"{"exp": "10", "iss": "x"}"#, &opts(), 0.0),
+            Err(ValidationError::Malformed(Malformed::Claims))
+        );
+        assert_eq!(
+            check_claims(b"[1]", &opts(), 0.0),
+            Err(ValidationError::Malformed(Malformed::PayloadNotJson))
+        );
+    }
+
+    #[test]
+    fn audience_any_of() {
+        let o = opts().audience("a").audience("b");
+        let with = |aud: &str| {
+            format!(r#"{{"exp": 10, "iss": "https://env.example", "aud": {aud}}}"#).into_bytes()
+        };
+        assert_eq!(check_claims(&with(r#""b""#), &o, 0.0), Ok(()));
+        assert_eq!(check_claims(&with(r#"["x","a"]"#), &o, 0.0), Ok(()));
+        assert_eq!(
+            check_claims(&with(r#"["x"]"#), &o, 0.0),
+            Err(ValidationError::WrongAudience)
+        );
+        assert_eq!(
+            check_claims(br#"{"exp": 10, "iss": "https://env.example"}"#, &o, 0.0),
+            Err(ValidationError::WrongAudience)
+        );
+    }
+
+    #[test]
+    fn structure() {
+        let all = AlgorithmSet::all();
+        let err = |t: &str| DecodedJws::decode(t, all, 100).unwrap_err();
+        assert_eq!(err("a.b"), Malformed::NotCompact.into());
+        assert_eq!(err("a.b.c.d"), Malformed::NotCompact.into());
+        assert_eq!(err(&"a".repeat(101)), Malformed::TooLarge.into());
+        assert_eq!(err("!!.e30.AA"), Malformed::Base64.into());
+        // {"alg":"RS256","crit":["b64"]}
+        assert_eq!(
+            err("eyJhbGciOiJSUzI1NiIsImNyaXQiOlsiYjY0Il19.e30.AA"),
+            ValidationError::UnsupportedCriticalHeader
+        );
+        // {"typ":"JWT"}: no alg
+        assert_eq!(err("eyJ0eXAiOiJKV1QifQ.e30.AA"), Malformed::Header.into());
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate("ééé", 3), "é");
+        assert_eq!(truncate("abc", 8), "abc");
+    }
+}
