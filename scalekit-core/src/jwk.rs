@@ -206,7 +206,8 @@ impl VerifyingKey {
                 let kind = KeyKind::Rsa { bits };
                 check_declared(kind, declared_alg)?;
                 let components = RsaPublicKeyComponents { n: &n, e: &e };
-                for alg in Algorithm::ALL.into_iter().filter(|a| kind.fits(*a)) {
+                let usable = |a: &Algorithm| declared_alg.map_or(kind.fits(*a), |d| d == *a);
+                for alg in Algorithm::ALL.into_iter().filter(usable) {
                     let key = components
                         .to_parsed_public_key(rsa_params(alg))
                         .map_err(|_| KeyRejection::InvalidKey)?;
@@ -286,11 +287,19 @@ impl VerifyingKey {
         self.declared_alg
     }
 
+    /// Whether a token signed with `alg` may be verified with this key: the
+    /// key's declared `alg` when it has one, else any algorithm of its type.
+    pub fn accepts(&self, alg: Algorithm) -> bool {
+        self.declared_alg
+            .map_or(self.kind.fits(alg), |declared| declared == alg)
+    }
+
     /// Verifies `signature` over `message` with `alg`.
     ///
-    /// Returns [`SignatureError::AlgorithmMismatch`] when `alg` does not fit
-    /// the key type (an RSA key never verifies an `ES256` token, for
-    /// example), and [`SignatureError::Invalid`] when the signature is wrong.
+    /// Returns [`SignatureError::AlgorithmMismatch`] when the key does not
+    /// [accept](VerifyingKey::accepts) `alg` (an RSA key never verifies an
+    /// `ES256` token; a key declaring `PS512` never verifies `RS256`), and
+    /// [`SignatureError::Invalid`] when the signature is wrong.
     pub fn verify(
         &self,
         alg: Algorithm,
@@ -494,7 +503,7 @@ impl KeySet {
                     .by_kid
                     .values()
                     .chain(self.without_kid.iter())
-                    .filter(|k| k.kind.fits(alg));
+                    .filter(|k| k.accepts(alg));
                 let first = candidates.next()?;
                 candidates.next().is_none().then_some(first)
             }
