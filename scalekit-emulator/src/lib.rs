@@ -1,1 +1,633 @@
+//! A local Scalekit environment for tests and offline development.
+//!
+//! The emulator listens on `127.0.0.1` (a chosen or random port) and serves
+//! what the platform serves: the JWKS at `/keys`, OIDC discovery, and the
+//! token endpoint (`client_credentials` for registered M2M clients). Through
+//! the library API a test mints access, ID and M2M tokens with any claims,
+//! rotates the signing keys, injects faults and reads per-endpoint request
+//! counters.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+//! use scalekit_emulator::{Emulator, EmulatorEndpoint};
+//!
+//! let emulator = Emulator::start().await?;
+//! let token = emulator.mint_access_token(serde_json::json!({"permissions": ["admin:read"]}))?;
+//! assert_eq!(token.split('.').count(), 3);
+//! assert!(emulator.url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 0);
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod ids;
+mod keys;
+mod server;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use keys::SigningKey;
+
+/// Errors of the emulator's library API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// The listening socket could not be bound.
+    #[error("could not listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The requested port.
+        port: u16,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// RSA key generation failed.
+    #[error("signing key generation failed")]
+    KeyGeneration,
+    /// Signing failed.
+    #[error("signing failed")]
+    Signing,
+    /// The system random source failed.
+    #[error("the system random source failed")]
+    Random,
+    /// No M2M client with this id is registered.
+    #[error("unknown M2M client")]
+    UnknownClient,
+    /// No signing key with this kid.
+    #[error("unknown signing key")]
+    UnknownKey,
+}
+
+/// The emulator's endpoints, for fault injection and request counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmulatorEndpoint {
+    /// `GET /keys`.
+    Keys,
+    /// `GET /.well-known/openid-configuration`.
+    Discovery,
+    /// `POST /oauth/token`.
+    Token,
+    /// Any other path.
+    Other,
+}
+
+impl EmulatorEndpoint {
+    const ALL: [EmulatorEndpoint; 4] = [
+        EmulatorEndpoint::Keys,
+        EmulatorEndpoint::Discovery,
+        EmulatorEndpoint::Token,
+        EmulatorEndpoint::Other,
+    ];
+
+    pub(crate) fn of_path(path: &str) -> Self {
+        match path {
+            "/keys" => EmulatorEndpoint::Keys,
+            "/.well-known/openid-configuration" => EmulatorEndpoint::Discovery,
+            "/oauth/token" => EmulatorEndpoint::Token,
+            _ => EmulatorEndpoint::Other,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A fault the emulator injects into an endpoint's answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this HTTP status and a JSON error body.
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Answer 200 with a body that is not valid JSON.
+    MalformedJson,
+    /// Close the connection without answering.
+    DropConnection,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FaultSlot {
+    pub(crate) fault: Fault,
+    remaining: Option<usize>,
+}
+
+/// How [`Emulator::rotate_keys`] treats the keys that signed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old keys stay published (tokens they signed keep validating).
+    KeepOld,
+    /// The old keys are withdrawn from `/keys`.
+    WithdrawOld,
+}
+
+/// A registered machine-to-machine client.
+///
+/// ```
+/// use scalekit_emulator::M2mClient;
+///
+/// let client = M2mClient::new("m2morg_1", "secret", "org_1").scopes(["deploy:write"]);
+/// assert_eq!(client.client_id(), "m2morg_1");
+/// ```
+#[derive(Debug, Clone)]
+pub struct M2mClient {
+    client_id: String,
+    secret: String,
+    organization_id: String,
+    scopes: Vec<String>,
+    custom_claims: serde_json::Map<String, Value>,
+}
+
+impl M2mClient {
+    /// A client with this id, secret and organization, and no scopes.
+    pub fn new(
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+        organization_id: impl Into<String>,
+    ) -> Self {
+        M2mClient {
+            client_id: client_id.into(),
+            secret: secret.into(),
+            organization_id: organization_id.into(),
+            scopes: Vec::new(),
+            custom_claims: serde_json::Map::new(),
+        }
+    }
+
+    /// The scopes the client may be granted.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A custom claim added to every token of this client.
+    pub fn claim(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.custom_claims.insert(name.into(), value);
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}
+
+/// The seeded user the emulator's user tokens are about by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestUser {
+    /// User id (`usr_…`).
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Organization id (`org_…`).
+    pub organization_id: String,
+}
+
+pub(crate) struct State {
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) user: TestUser,
+    access_token_ttl: Duration,
+    m2m_token_ttl: Duration,
+    keys: Mutex<Vec<SigningKey>>,
+    pub(crate) m2m_clients: Mutex<HashMap<String, M2mClient>>,
+    faults: Mutex<HashMap<EmulatorEndpoint, FaultSlot>>,
+    counters: [AtomicU64; 4],
+    pub(crate) keys_cache_control: Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl State {
+    pub(crate) fn count(&self, endpoint: EmulatorEndpoint) {
+        self.counters[endpoint.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The fault to apply to this request, consuming one use of it.
+    pub(crate) fn take_fault(&self, endpoint: EmulatorEndpoint) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let slot = faults.get_mut(&endpoint)?;
+        let fault = slot.fault.clone();
+        if let Some(remaining) = &mut slot.remaining {
+            *remaining -= 1;
+            if *remaining == 0 {
+                faults.remove(&endpoint);
+            }
+        }
+        Some(fault)
+    }
+
+    pub(crate) fn jwks(&self) -> Value {
+        let keys: Vec<Value> = lock(&self.keys)
+            .iter()
+            .filter(|k| k.published)
+            .map(SigningKey::jwk)
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    pub(crate) fn sign(&self, header: &Value, claims: &Value) -> Result<String, EmulatorError> {
+        let keys = lock(&self.keys);
+        let key = keys.last().ok_or(EmulatorError::UnknownKey)?;
+        keys::sign_jwt(key, header, claims)
+    }
+
+    pub(crate) fn m2m_claims(
+        &self,
+        client: &M2mClient,
+        scopes: &[String],
+        audience: Option<&str>,
+    ) -> Value {
+        let now = now();
+        let mut claims = json!({
+            "iss": self.issuer,
+            "sub": client.client_id,
+            "client_id": client.client_id,
+            "oid": client.organization_id,
+            "scopes": scopes,
+            "jti": ids::id("tkn"),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.m2m_token_ttl.as_secs(),
+        });
+        if let Some(map) = claims.as_object_mut() {
+            if let Some(aud) = audience {
+                map.insert("aud".into(), json!([aud]));
+            }
+            for (k, v) in &client.custom_claims {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        claims
+    }
+
+    pub(crate) fn m2m_token_ttl(&self) -> Duration {
+        self.m2m_token_ttl
+    }
+}
+
+/// Builds an [`Emulator`].
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorBuilder {
+    port: u16,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    access_token_ttl: Option<Duration>,
+    m2m_token_ttl: Option<Duration>,
+}
+
+impl EmulatorBuilder {
+    /// Listens on this port (default 0: a random free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The application client's id (default: a random `skc_…`).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The application client's secret (default: random).
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Lifetime of minted user access and ID tokens (default 5 min).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = Some(ttl);
+        self
+    }
+
+    /// Lifetime of M2M tokens (default 1 h).
+    pub fn m2m_token_ttl(mut self, ttl: Duration) -> Self {
+        self.m2m_token_ttl = Some(ttl);
+        self
+    }
+
+    /// Generates the first signing key, binds `127.0.0.1` and starts serving.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
+            port: self.port,
+            source,
+        })?;
+        let issuer = format!("http://127.0.0.1:{}", addr.port());
+        let first_key = tokio::task::spawn_blocking(SigningKey::generate)
+            .await
+            .map_err(|_| EmulatorError::KeyGeneration)??;
+        let state = Arc::new(State {
+            issuer: issuer.clone(),
+            client_id: self.client_id.unwrap_or_else(|| ids::id("skc")),
+            client_secret: match self.client_secret {
+                Some(s) => s,
+                None => ids::secret()?,
+            },
+            user: TestUser {
+                id: ids::id("usr"),
+                email: "ada@example.com".into(),
+                given_name: "Ada".into(),
+                family_name: "Lovelace".into(),
+                organization_id: ids::id("org"),
+            },
+            access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
+            m2m_token_ttl: self.m2m_token_ttl.unwrap_or(Duration::from_secs(3600)),
+            keys: Mutex::new(vec![first_key]),
+            m2m_clients: Mutex::new(HashMap::new()),
+            faults: Mutex::new(HashMap::new()),
+            counters: Default::default(),
+            keys_cache_control: Mutex::new(None),
+        });
+        let (shutdown, task) = server::serve(listener, state.clone());
+        tracing::info!(url = %issuer, "Scalekit emulator listening");
+        Ok(Emulator {
+            state,
+            addr,
+            url: issuer,
+            shutdown,
+            task,
+        })
+    }
+}
+
+/// A running emulated environment. Dropping it stops the server.
+pub struct Emulator {
+    state: Arc<State>,
+    addr: SocketAddr,
+    url: String,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+    }
+}
+
+fn merge(mut base: Value, overrides: Value) -> Value {
+    if let (Some(base), Value::Object(overrides)) = (base.as_object_mut(), overrides) {
+        for (k, v) in overrides {
+            if v.is_null() {
+                base.remove(&k);
+            } else {
+                base.insert(k, v);
+            }
+        }
+    }
+    base
+}
+
+impl Emulator {
+    /// A builder with default settings.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts an emulator with default settings on a random port.
+    pub async fn start() -> Result<Emulator, EmulatorError> {
+        EmulatorBuilder::default().start().await
+    }
+
+    /// The environment URL (`http://127.0.0.1:<port>`), also the issuer.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The application client's id.
+    pub fn client_id(&self) -> &str {
+        &self.state.client_id
+    }
+
+    /// The application client's secret.
+    pub fn client_secret(&self) -> &str {
+        &self.state.client_secret
+    }
+
+    /// The seeded user.
+    pub fn test_user(&self) -> &TestUser {
+        &self.state.user
+    }
+
+    /// The kid of the key that signs now.
+    pub fn active_kid(&self) -> String {
+        lock(&self.state.keys)
+            .last()
+            .map(|k| k.kid.clone())
+            .unwrap_or_default()
+    }
+
+    /// The kids published at `/keys`.
+    pub fn published_kids(&self) -> Vec<String> {
+        lock(&self.state.keys)
+            .iter()
+            .filter(|k| k.published)
+            .map(|k| k.kid.clone())
+            .collect()
+    }
+
+    /// Generates a new signing key that signs from now on, and returns its
+    /// kid. The old keys stay published or are withdrawn, as asked.
+    pub async fn rotate_keys(&self, rotation: Rotation) -> Result<String, EmulatorError> {
+        let key = tokio::task::spawn_blocking(SigningKey::generate)
+            .await
+            .map_err(|_| EmulatorError::KeyGeneration)??;
+        let kid = key.kid.clone();
+        let mut keys = lock(&self.state.keys);
+        if rotation == Rotation::WithdrawOld {
+            keys.iter_mut().for_each(|k| k.published = false);
+        }
+        keys.push(key);
+        Ok(kid)
+    }
+
+    /// Signs `claims` as they are, with the active key.
+    pub fn sign_claims(&self, claims: &Value) -> Result<String, EmulatorError> {
+        self.state.sign(&json!({}), claims)
+    }
+
+    /// Signs `claims` with the active key under a header of your own: `alg`,
+    /// `typ` and `kid` default to `RS256`, `JWT` and the active kid, and any
+    /// of them can be overridden (the signature is RS256 whatever `alg` says).
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, EmulatorError> {
+        self.state.sign(header, claims)
+    }
+
+    /// Signs an arbitrary payload (not necessarily JSON) with the active key.
+    pub fn sign_raw_payload(&self, payload: &[u8]) -> Result<String, EmulatorError> {
+        let keys = lock(&self.state.keys);
+        let key = keys.last().ok_or(EmulatorError::UnknownKey)?;
+        let header = serde_json::to_vec(&json!({"alg": "RS256", "typ": "JWT", "kid": key.kid}))
+            .map_err(|_| EmulatorError::Signing)?;
+        keys::sign_raw(key, &header, payload)
+    }
+
+    /// The DER (PKCS#1) of the active key's public key.
+    pub fn active_public_key_der(&self) -> Vec<u8> {
+        lock(&self.state.keys)
+            .last()
+            .map(SigningKey::public_key_der)
+            .unwrap_or_default()
+    }
+
+    /// The claims of a user access token for the seeded user, with
+    /// `overrides` merged in (a `null` removes a claim).
+    pub fn access_token_claims(&self, overrides: Value) -> Value {
+        let s = &self.state;
+        let now = now();
+        merge(
+            json!({
+                "iss": s.issuer,
+                "aud": [s.client_id],
+                "client_id": s.client_id,
+                "sub": s.user.id,
+                "sid": ids::id("ses"),
+                "jti": ids::id("tkn"),
+                "iat": now,
+                "nbf": now,
+                "exp": now + s.access_token_ttl.as_secs(),
+                "oid": s.user.organization_id,
+                "roles": ["member"],
+            }),
+            overrides,
+        )
+    }
+
+    /// Mints a user access token (PROTOCOL.md §7) for the seeded user.
+    pub fn mint_access_token(&self, overrides: Value) -> Result<String, EmulatorError> {
+        self.sign_claims(&self.access_token_claims(overrides))
+    }
+
+    /// Mints an ID token for the seeded user.
+    pub fn mint_id_token(&self, overrides: Value) -> Result<String, EmulatorError> {
+        let s = &self.state;
+        let now = now();
+        let claims = merge(
+            json!({
+                "iss": s.issuer,
+                "aud": [s.client_id],
+                "azp": s.client_id,
+                "sub": s.user.id,
+                "oid": s.user.organization_id,
+                "sid": ids::id("ses"),
+                "amr": ["pwd"],
+                "iat": now,
+                "exp": now + s.access_token_ttl.as_secs(),
+                "email": s.user.email,
+                "email_verified": true,
+                "name": format!("{} {}", s.user.given_name, s.user.family_name),
+                "given_name": s.user.given_name,
+                "family_name": s.user.family_name,
+            }),
+            overrides,
+        );
+        self.sign_claims(&claims)
+    }
+
+    /// Registers an M2M client for the `client_credentials` grant.
+    pub fn register_m2m_client(&self, client: M2mClient) {
+        lock(&self.state.m2m_clients).insert(client.client_id.clone(), client);
+    }
+
+    /// Mints an M2M token for a registered client, with all its scopes and
+    /// `overrides` merged in.
+    pub fn mint_m2m_token(&self, client_id: &str, overrides: Value) -> Result<String, EmulatorError> {
+        let client = lock(&self.state.m2m_clients)
+            .get(client_id)
+            .cloned()
+            .ok_or(EmulatorError::UnknownClient)?;
+        let claims = merge(self.state.m2m_claims(&client, &client.scopes, None), overrides);
+        self.sign_claims(&claims)
+    }
+
+    /// Injects `fault` into every answer of `endpoint` until cleared.
+    pub fn inject_fault(&self, endpoint: EmulatorEndpoint, fault: Fault) {
+        lock(&self.state.faults).insert(
+            endpoint,
+            FaultSlot {
+                fault,
+                remaining: None,
+            },
+        );
+    }
+
+    /// Injects `fault` into the next `times` answers of `endpoint`.
+    pub fn inject_fault_times(&self, endpoint: EmulatorEndpoint, fault: Fault, times: usize) {
+        if times == 0 {
+            return;
+        }
+        lock(&self.state.faults).insert(
+            endpoint,
+            FaultSlot {
+                fault,
+                remaining: Some(times),
+            },
+        );
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
+    }
+
+    /// Sets (or removes) the `Cache-Control` header of `/keys`.
+    pub fn set_keys_cache_control(&self, value: Option<&str>) {
+        *lock(&self.state.keys_cache_control) = value.map(str::to_owned);
+    }
+
+    /// Requests received by `endpoint` since start or the last reset.
+    pub fn request_count(&self, endpoint: EmulatorEndpoint) -> u64 {
+        self.state.counters[endpoint.index()].load(Ordering::Relaxed)
+    }
+
+    /// Resets every request counter to zero.
+    pub fn reset_counters(&self) {
+        for endpoint in EmulatorEndpoint::ALL {
+            self.state.counters[endpoint.index()].store(0, Ordering::Relaxed);
+        }
+    }
+}

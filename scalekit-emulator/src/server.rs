@@ -1,0 +1,243 @@
+//! The emulator's HTTP server: a hyper accept loop (so that a fault can drop
+//! a connection) in front of an axum router.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::{EmulatorEndpoint, Fault, M2mClient, State, lock};
+
+type Shared = Arc<State>;
+
+/// The error that makes hyper close a connection without an answer.
+#[derive(Debug)]
+struct DroppedByFault;
+
+impl std::fmt::Display for DroppedByFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedByFault {}
+
+pub(crate) fn serve(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (shutdown, watch) = tokio::sync::watch::channel(false);
+    let router = router(state.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            let router = router.clone();
+            let mut watch = watch.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    handle(state.clone(), router.clone(), req)
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = watch.changed() => {}
+                }
+            });
+        }
+    });
+    (shutdown, task)
+}
+
+async fn handle(
+    state: Shared,
+    router: Router,
+    req: hyper::Request<Incoming>,
+) -> Result<Response, DroppedByFault> {
+    let endpoint = EmulatorEndpoint::of_path(req.uri().path());
+    state.count(endpoint);
+    if let Some(fault) = state.take_fault(endpoint) {
+        match fault {
+            Fault::Status(code) => {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Ok((
+                    status,
+                    Json(json!({"error": "server_error", "error_description": "injected fault"})),
+                )
+                    .into_response());
+            }
+            Fault::Delay(delay) => tokio::time::sleep(delay).await,
+            Fault::MalformedJson => {
+                return Ok((
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"keys": [{"kty": "RSA", "#,
+                )
+                    .into_response());
+            }
+            Fault::DropConnection => return Err(DroppedByFault),
+        }
+    }
+    match router.oneshot(req.map(Body::new)).await {
+        Ok(response) => Ok(response),
+        Err(never) => match never {},
+    }
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/keys", get(keys))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth/token", post(token))
+        .with_state(state)
+}
+
+async fn keys(AxumState(state): AxumState<Shared>) -> Response {
+    let mut response = Json(state.jwks()).into_response();
+    if let Some(cc) = lock(&state.keys_cache_control).as_deref()
+        && let Ok(value) = HeaderValue::from_str(cc)
+    {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+async fn discovery(AxumState(state): AxumState<Shared>) -> Json<Value> {
+    let iss = &state.issuer;
+    Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth/authorize"),
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "jwks_uri": format!("{iss}/keys"),
+        "end_session_endpoint": format!("{iss}/oidc/logout"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+    }))
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// Client credentials from the form (`client_secret_post`) or HTTP Basic.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Option<(String, String)> {
+    if let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) {
+        return Some((id.clone(), secret.clone()));
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+async fn token(
+    AxumState(state): AxumState<Shared>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        );
+    };
+    match form.get("grant_type").map(String::as_str) {
+        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        Some("client_credentials") => client_credentials_grant(&state, &headers, &form),
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "the grant type is not supported",
+        ),
+    }
+}
+
+fn client_credentials_grant(
+    state: &State,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    let Some((id, secret)) = client_credentials(headers, form) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    let client = lock(&state.m2m_clients).get(&id).cloned().or_else(|| {
+        (id == state.client_id).then(|| M2mClient::new(id.clone(), state.client_secret.clone(), ""))
+    });
+    let Some(client) = client.filter(|c| c.secret == secret) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    let requested: Vec<String> = form
+        .get("scope")
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if let Some(unknown) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        tracing::debug!(scope = %unknown, "scope not granted to the client");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "a requested scope is not granted to the client",
+        );
+    }
+    let scopes = if requested.is_empty() {
+        client.scopes.clone()
+    } else {
+        requested
+    };
+    let claims = state.m2m_claims(&client, &scopes, form.get("audience").map(String::as_str));
+    match state.sign(&json!({}), &claims) {
+        Ok(token) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": state.m2m_token_ttl().as_secs(),
+                "scope": scopes.join(" "),
+            })),
+        )
+            .into_response(),
+        Err(_) => oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the token could not be signed",
+        ),
+    }
+}
