@@ -1,0 +1,46 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scalekit_core::{JwksCache, JwksOptions, TokenValidator, ValidationOptions};
+use scalekit_emulator::Emulator;
+
+pub async fn emulator() -> Emulator {
+    Emulator::start().await.expect("the emulator starts")
+}
+
+pub fn cache(emulator: &Emulator, options: JwksOptions) -> JwksCache {
+    JwksCache::builder(format!("{}/keys", emulator.url()))
+        .options(options.fetch_timeout(Duration::from_millis(500)))
+        .build()
+        .expect("a valid JWKS URL")
+}
+
+pub fn validator(emulator: &Emulator, options: JwksOptions) -> TokenValidator {
+    TokenValidator::new(cache(emulator, options), ValidationOptions::new(emulator.url()))
+}
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A token with this header and claims and a signature that verifies
+/// nothing: enough to exercise every path that comes before the signature.
+pub fn unsigned(header: &serde_json::Value, claims: &serde_json::Value) -> String {
+    format!(
+        "{}.{}.{}",
+        b64(header.to_string()),
+        b64(claims.to_string()),
+        b64([7u8; 256])
+    )
+}
