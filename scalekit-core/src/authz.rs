@@ -219,23 +219,47 @@ mod tests {
     #[test]
     fn all_and_any() {
         let g = grants();
-        assert!(Requirement::scopes_all(["read", "org:users:write"]).check(&g).is_ok());
-        assert!(Requirement::scopes_all(["read", "write"]).check(&g).is_err());
+        assert!(
+            Requirement::scopes_all(["read", "org:users:write"])
+                .check(&g)
+                .is_ok()
+        );
+        assert!(
+            Requirement::scopes_all(["read", "write"])
+                .check(&g)
+                .is_err()
+        );
         assert!(Requirement::scopes_any(["write", "read"]).check(&g).is_ok());
-        assert!(Requirement::scopes_any(["write", "delete"]).check(&g).is_err());
+        assert!(
+            Requirement::scopes_any(["write", "delete"])
+                .check(&g)
+                .is_err()
+        );
     }
 
     #[test]
     fn permissions_take_wildcards_roles_do_not() {
         let g = grants();
-        assert!(Requirement::permissions_all(["admin:read"]).check(&g).is_ok());
-        assert!(Requirement::permissions_all(["billing:write"]).check(&g).is_err());
+        assert!(
+            Requirement::permissions_all(["admin:read"])
+                .check(&g)
+                .is_ok()
+        );
+        assert!(
+            Requirement::permissions_all(["billing:write"])
+                .check(&g)
+                .is_err()
+        );
         assert!(Requirement::roles_any(["member"]).check(&g).is_ok());
         let wildcard_role = Grants {
             roles: vec!["*".into()],
             ..Grants::default()
         };
-        assert!(Requirement::roles_all(["admin"]).check(&wildcard_role).is_err());
+        assert!(
+            Requirement::roles_all(["admin"])
+                .check(&wildcard_role)
+                .is_err()
+        );
     }
 
     #[test]

@@ -220,7 +220,12 @@ pub struct AccessTokenClaims {
 impl AccessTokenClaims {
     /// The granted scopes: the union of `scopes`, `scope` and `scp`.
     pub fn scopes(&self) -> ScopeSet {
-        let mut set: ScopeSet = self.scopes.iter().chain(self.scp.0.iter()).cloned().collect();
+        let mut set: ScopeSet = self
+            .scopes
+            .iter()
+            .chain(self.scp.0.iter())
+            .cloned()
+            .collect();
         if let Some(s) = &self.scope {
             set.extend_space_separated(s);
         }

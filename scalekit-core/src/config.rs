@@ -240,8 +240,8 @@ impl ScalekitConfig {
                 }
             },
         };
-        let id = lookup(ENV_CLIENT_ID)
-            .ok_or(ConfigError::new(ENV_CLIENT_ID, ConfigProblem::Missing))?;
+        let id =
+            lookup(ENV_CLIENT_ID).ok_or(ConfigError::new(ENV_CLIENT_ID, ConfigProblem::Missing))?;
         let secret = lookup(ENV_CLIENT_SECRET)
             .ok_or(ConfigError::new(ENV_CLIENT_SECRET, ConfigProblem::Missing))?;
         Self::build(
@@ -253,7 +253,11 @@ impl ScalekitConfig {
 
     /// Overrides one endpoint with a path (relative to the environment URL)
     /// or an absolute URL.
-    pub fn with_endpoint(mut self, endpoint: Endpoint, path_or_url: &str) -> Result<Self, ConfigError> {
+    pub fn with_endpoint(
+        mut self,
+        endpoint: Endpoint,
+        path_or_url: &str,
+    ) -> Result<Self, ConfigError> {
         let value = non_empty(endpoint.setting(), path_or_url)?;
         let resolved = if value.starts_with('/') {
             format!("{}{}", self.environment_url, value)
@@ -398,7 +402,9 @@ mod tests {
     use super::*;
 
     fn err(url: &str) -> ConfigProblem {
-        ScalekitConfig::new(url, "skc_1", "s").unwrap_err().problem()
+        ScalekitConfig::new(url, "skc_1", "s")
+            .unwrap_err()
+            .problem()
     }
 
     #[test]
@@ -407,8 +413,14 @@ mod tests {
         assert_eq!(err("acme.scalekit.dev"), ConfigProblem::NotAUrl);
         assert_eq!(err("http://acme.scalekit.dev"), ConfigProblem::NotHttps);
         assert_eq!(err("ftp://acme.scalekit.dev"), ConfigProblem::NotHttps);
-        assert_eq!(err("https://acme.scalekit.dev?x=1"), ConfigProblem::UnexpectedUrlParts);
-        assert_eq!(err("https://u:p@acme.scalekit.dev"), ConfigProblem::UnexpectedUrlParts);
+        assert_eq!(
+            err("https://acme.scalekit.dev?x=1"),
+            ConfigProblem::UnexpectedUrlParts
+        );
+        assert_eq!(
+            err("https://u:p@acme.scalekit.dev"),
+            ConfigProblem::UnexpectedUrlParts
+        );
         for ok in [
             "https://acme.scalekit.dev/",
             "https://auth.example.com",
@@ -469,8 +481,14 @@ mod tests {
         let c = c
             .with_endpoint(Endpoint::Token, "https://other.example/oauth2/token")
             .unwrap();
-        assert_eq!(c.endpoint_url(Endpoint::Token), "https://other.example/oauth2/token");
-        assert_eq!(c.endpoint_url(Endpoint::Logout), "https://acme.scalekit.dev/oidc/logout");
+        assert_eq!(
+            c.endpoint_url(Endpoint::Token),
+            "https://other.example/oauth2/token"
+        );
+        assert_eq!(
+            c.endpoint_url(Endpoint::Logout),
+            "https://acme.scalekit.dev/oidc/logout"
+        );
         assert_eq!(
             c.clone()
                 .with_endpoint(Endpoint::Jwks, "http://other.example/keys")
@@ -479,7 +497,9 @@ mod tests {
             ConfigProblem::NotHttps
         );
         assert_eq!(
-            c.with_endpoint(Endpoint::Jwks, " ").unwrap_err().to_string(),
+            c.with_endpoint(Endpoint::Jwks, " ")
+                .unwrap_err()
+                .to_string(),
             "JWKS endpoint is empty"
         );
     }

@@ -216,22 +216,26 @@ impl VerifyingKey {
                 kind
             }
             "EC" => {
-                let (kind, alg, size, verifier): (_, _, _, &'static dyn signature::VerificationAlgorithm) =
-                    match raw.crv.as_deref() {
-                        Some("P-256") => (
-                            KeyKind::P256,
-                            Algorithm::ES256,
-                            32,
-                            &signature::ECDSA_P256_SHA256_FIXED,
-                        ),
-                        Some("P-384") => (
-                            KeyKind::P384,
-                            Algorithm::ES384,
-                            48,
-                            &signature::ECDSA_P384_SHA384_FIXED,
-                        ),
-                        _ => return Err(KeyRejection::UnsupportedCurve),
-                    };
+                let (kind, alg, size, verifier): (
+                    _,
+                    _,
+                    _,
+                    &'static dyn signature::VerificationAlgorithm,
+                ) = match raw.crv.as_deref() {
+                    Some("P-256") => (
+                        KeyKind::P256,
+                        Algorithm::ES256,
+                        32,
+                        &signature::ECDSA_P256_SHA256_FIXED,
+                    ),
+                    Some("P-384") => (
+                        KeyKind::P384,
+                        Algorithm::ES384,
+                        48,
+                        &signature::ECDSA_P384_SHA384_FIXED,
+                    ),
+                    _ => return Err(KeyRejection::UnsupportedCurve),
+                };
                 check_declared(kind, declared_alg)?;
                 let x = decode_b64(raw.x.as_deref())?;
                 let y = decode_b64(raw.y.as_deref())?;
@@ -379,7 +383,9 @@ fn roca_fingerprint(n: &[u8]) -> bool {
         97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
     ];
     PRIMES.iter().all(|&p| {
-        let residue = n.iter().fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
+        let residue = n
+            .iter()
+            .fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
         let generator = 65537 % p;
         let mut element = 1u32;
         for _ in 0..p {

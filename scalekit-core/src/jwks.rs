@@ -303,9 +303,17 @@ impl JwksCache {
         }
     }
 
-    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, KeyLookupError> {
+    fn lookup(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         match self.inner.current.load().as_ref() {
-            Some(snap) => snap.keys.find(kid, alg).cloned().ok_or(KeyLookupError::Unknown),
+            Some(snap) => snap
+                .keys
+                .find(kid, alg)
+                .cloned()
+                .ok_or(KeyLookupError::Unknown),
             None => Err(KeyLookupError::Unavailable),
         }
     }
@@ -357,7 +365,9 @@ impl JwksCache {
         tracing::info!(kid, "unknown kid: refetching the JWKS");
         // The cooldown starts when the refetch completes, so that callers
         // arriving during it wait for its result rather than fail fast.
-        let _ = self.fetch_and_store_then(Some(&inner.last_unknown_kid_fetch)).await;
+        let _ = self
+            .fetch_and_store_then(Some(&inner.last_unknown_kid_fetch))
+            .await;
         self.lookup(kid, alg).map_err(unknown)
     }
 
@@ -384,7 +394,10 @@ impl JwksCache {
                     let _ = cache.fetch_and_store().await;
                 }
             }
-            cache.inner.background_running.store(false, Ordering::Release);
+            cache
+                .inner
+                .background_running
+                .store(false, Ordering::Release);
         });
     }
 
@@ -411,9 +424,10 @@ impl JwksCache {
                 for rejected in keys.rejected() {
                     tracing::warn!(kid = ?rejected.kid, reason = %rejected.reason, "JWKS key refused");
                 }
-                let max_age = max_age
-                    .unwrap_or(inner.options.max_age)
-                    .clamp(inner.options.min_age, inner.options.max_age.max(inner.options.min_age));
+                let max_age = max_age.unwrap_or(inner.options.max_age).clamp(
+                    inner.options.min_age,
+                    inner.options.max_age.max(inner.options.min_age),
+                );
                 inner.current.store(Some(Arc::new(Snapshot {
                     keys: Arc::new(keys),
                     refresh_at: started + max_age.mul_f32(0.8),
@@ -466,7 +480,10 @@ impl JwksCache {
             return Err(JwksFetchError::Status(status.as_u16()));
         }
         let limit = inner.options.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
             return Err(JwksFetchError::TooLarge);
         }
         let max_age = response
@@ -503,7 +520,11 @@ fn cache_control_max_age(value: &str) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(secs) = lower.strip_prefix("max-age=") {
-            max_age = secs.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            max_age = secs
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     max_age

@@ -337,8 +337,7 @@ impl<'t> DecodedJws<'t> {
         if token.len() > max_token_bytes {
             return Err(Malformed::TooLarge.into());
         }
-        let (signing_input, signature_b64) =
-            token.rsplit_once('.').ok_or(Malformed::NotCompact)?;
+        let (signing_input, signature_b64) = token.rsplit_once('.').ok_or(Malformed::NotCompact)?;
         let (header_b64, payload_b64) =
             signing_input.split_once('.').ok_or(Malformed::NotCompact)?;
         if payload_b64.contains('.') {

@@ -158,7 +158,11 @@ fn json_web_signature_vectors() {
                     // tcIds 331-340 ("WrongPrimitive") mark the same relation
                     // invalid (PS256 under a key declaring PS512). We follow
                     // the strict rule: a declared key `alg` is binding.
-                    assert_eq!(result, Err(ValidationError::KeyAlgorithmMismatch), "{label}");
+                    assert_eq!(
+                        result,
+                        Err(ValidationError::KeyAlgorithmMismatch),
+                        "{label}"
+                    );
                     contradicting += 1;
                 }
                 ("valid", true) => {
@@ -187,7 +191,13 @@ fn json_web_signature_vectors() {
     // Spot-check that the families we support were exercised both ways.
     for alg in ["RS256", "PS256", "PS512", "ES256"] {
         let (accepted, refused) = stats.get(alg).copied().unwrap_or_default();
-        assert!(accepted > 0 && refused > 0, "{alg}: {accepted} accepted, {refused} refused");
+        assert!(
+            accepted > 0 && refused > 0,
+            "{alg}: {accepted} accepted, {refused} refused"
+        );
     }
-    assert!(stats["RS256"].1 >= 213, "all modified-padding RS256 vectors refused");
+    assert!(
+        stats["RS256"].1 >= 213,
+        "all modified-padding RS256 vectors refused"
+    );
 }

@@ -18,7 +18,8 @@ pub(crate) struct SigningKey {
 
 impl SigningKey {
     pub(crate) fn generate() -> Result<Self, EmulatorError> {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| EmulatorError::KeyGeneration)?;
+        let pair =
+            RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| EmulatorError::KeyGeneration)?;
         Ok(SigningKey {
             kid: crate::ids::id("snk"),
             pair,

@@ -340,10 +340,12 @@ impl EmulatorBuilder {
                 port: self.port,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-            port: self.port,
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                port: self.port,
+                source,
+            })?;
         let issuer = format!("http://127.0.0.1:{}", addr.port());
         let first_key = tokio::task::spawn_blocking(SigningKey::generate)
             .await
@@ -393,7 +395,9 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Emulator")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -493,7 +497,11 @@ impl Emulator {
     /// Signs `claims` with the active key under a header of your own: `alg`,
     /// `typ` and `kid` default to `RS256`, `JWT` and the active kid, and any
     /// of them can be overridden (the signature is RS256 whatever `alg` says).
-    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, EmulatorError> {
+    pub fn sign_with_header(
+        &self,
+        header: &Value,
+        claims: &Value,
+    ) -> Result<String, EmulatorError> {
         self.state.sign(header, claims)
     }
 
@@ -575,12 +583,19 @@ impl Emulator {
 
     /// Mints an M2M token for a registered client, with all its scopes and
     /// `overrides` merged in.
-    pub fn mint_m2m_token(&self, client_id: &str, overrides: Value) -> Result<String, EmulatorError> {
+    pub fn mint_m2m_token(
+        &self,
+        client_id: &str,
+        overrides: Value,
+    ) -> Result<String, EmulatorError> {
         let client = lock(&self.state.m2m_clients)
             .get(client_id)
             .cloned()
             .ok_or(EmulatorError::UnknownClient)?;
-        let claims = merge(self.state.m2m_claims(&client, &client.scopes, None), overrides);
+        let claims = merge(
+            self.state.m2m_claims(&client, &client.scopes, None),
+            overrides,
+        );
         self.sign_claims(&claims)
     }
 

@@ -36,7 +36,10 @@ impl std::error::Error for DroppedByFault {}
 pub(crate) fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
-) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let (shutdown, watch) = tokio::sync::watch::channel(false);
     let router = router(state.clone());
     let task = tokio::spawn(async move {
@@ -73,7 +76,8 @@ async fn handle(
     if let Some(fault) = state.take_fault(endpoint) {
         match fault {
             Fault::Status(code) => {
-                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return Ok((
                     status,
                     Json(json!({"error": "server_error", "error_description": "injected fault"})),
@@ -173,7 +177,11 @@ async fn token(
         );
     };
     match form.get("grant_type").map(String::as_str) {
-        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required",
+        ),
         Some("client_credentials") => client_credentials_grant(&state, &headers, &form),
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
@@ -207,7 +215,12 @@ fn client_credentials_grant(
     };
     let requested: Vec<String> = form
         .get("scope")
-        .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|s| {
+            s.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(unknown) = requested.iter().find(|s| !client.scopes.contains(s)) {
         tracing::debug!(scope = %unknown, "scope not granted to the client");

@@ -11,7 +11,10 @@ use scalekit_core::{AccessTokenClaims, JwksOptions, TokenValidator, ValidationEr
 use scalekit_emulator::{EmulatorEndpoint, Fault, Rotation};
 use serde_json::json;
 
-async fn validate(validator: &TokenValidator, token: &str) -> Result<AccessTokenClaims, ValidationError> {
+async fn validate(
+    validator: &TokenValidator,
+    token: &str,
+) -> Result<AccessTokenClaims, ValidationError> {
     validator.validate::<AccessTokenClaims>(token).await
 }
 
@@ -32,9 +35,15 @@ async fn rotation_costs_exactly_one_fetch_under_100_concurrent_validations() {
         tasks.spawn(async move { validate(&validator, &token).await });
     }
     while let Some(result) = tasks.join_next().await {
-        result.unwrap().expect("the token under the new kid validates");
+        result
+            .unwrap()
+            .expect("the token under the new kid validates");
     }
-    assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 2, "exactly one extra fetch");
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Keys),
+        2,
+        "exactly one extra fetch"
+    );
     // The old key stays published, so its tokens keep validating.
     validate(&validator, &old).await.unwrap();
     assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 2);
@@ -44,13 +53,18 @@ async fn rotation_costs_exactly_one_fetch_under_100_concurrent_validations() {
 async fn ten_thousand_random_kids_within_one_cooldown_cause_at_most_one_fetch() {
     let emulator = common::emulator().await;
     let validator = Arc::new(common::validator(&emulator, JwksOptions::default()));
-    validate(&validator, &emulator.mint_access_token(json!({})).unwrap()).await.unwrap();
+    validate(&validator, &emulator.mint_access_token(json!({})).unwrap())
+        .await
+        .unwrap();
     let before = emulator.request_count(EmulatorEndpoint::Keys);
 
     let claims = emulator.access_token_claims(json!({}));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..10_000u32 {
-        let kid = format!("snk_{:018}", u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 10u64.pow(18));
+        let kid = format!(
+            "snk_{:018}",
+            u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 10u64.pow(18)
+        );
         let token = common::unsigned(&json!({"alg": "RS256", "kid": kid}), &claims);
         let validator = validator.clone();
         tasks.spawn(async move { validate(&validator, &token).await });
@@ -107,7 +121,12 @@ async fn cached_keys_survive_an_outage_of_every_kind() {
 async fn a_cold_start_with_the_endpoint_down_is_keys_unavailable() {
     let emulator = common::emulator().await;
     let token = emulator.mint_access_token(json!({})).unwrap();
-    for fault in [Fault::Status(500), Fault::DropConnection, Fault::MalformedJson, Fault::Delay(Duration::from_secs(2))] {
+    for fault in [
+        Fault::Status(500),
+        Fault::DropConnection,
+        Fault::MalformedJson,
+        Fault::Delay(Duration::from_secs(2)),
+    ] {
         emulator.inject_fault(EmulatorEndpoint::Keys, fault.clone());
         let validator = common::validator(&emulator, JwksOptions::default());
         let err = validate(&validator, &token).await.unwrap_err();
@@ -117,12 +136,18 @@ async fn a_cold_start_with_the_endpoint_down_is_keys_unavailable() {
         assert!(answer.header("retry-after").is_some());
         // Within the failure backoff, callers fail fast without a new fetch.
         let before = emulator.request_count(EmulatorEndpoint::Keys);
-        assert_eq!(validate(&validator, &token).await.unwrap_err(), ValidationError::KeysUnavailable);
+        assert_eq!(
+            validate(&validator, &token).await.unwrap_err(),
+            ValidationError::KeysUnavailable
+        );
         assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), before);
         emulator.clear_faults();
     }
     // Once the endpoint is back (and the backoff over), validation recovers.
-    let validator = common::validator(&emulator, JwksOptions::default().failure_backoff(Duration::ZERO));
+    let validator = common::validator(
+        &emulator,
+        JwksOptions::default().failure_backoff(Duration::ZERO),
+    );
     validate(&validator, &token).await.unwrap();
 }
 
@@ -130,7 +155,9 @@ async fn a_cold_start_with_the_endpoint_down_is_keys_unavailable() {
 async fn a_routine_fetch_starts_no_cooldown() {
     let emulator = common::emulator().await;
     let validator = common::validator(&emulator, JwksOptions::default());
-    validate(&validator, &emulator.mint_access_token(json!({})).unwrap()).await.unwrap();
+    validate(&validator, &emulator.mint_access_token(json!({})).unwrap())
+        .await
+        .unwrap();
     // Rotated seconds after start-up: picked up at once.
     emulator.rotate_keys(Rotation::WithdrawOld).await.unwrap();
     let new = emulator.mint_access_token(json!({})).unwrap();
@@ -140,7 +167,10 @@ async fn a_routine_fetch_starts_no_cooldown() {
     // fetched for until it ends.
     emulator.rotate_keys(Rotation::WithdrawOld).await.unwrap();
     let newer = emulator.mint_access_token(json!({})).unwrap();
-    assert!(matches!(validate(&validator, &newer).await, Err(ValidationError::UnknownKey { .. })));
+    assert!(matches!(
+        validate(&validator, &newer).await,
+        Err(ValidationError::UnknownKey { .. })
+    ));
     assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 2);
 }
 
@@ -165,7 +195,10 @@ async fn cache_control_max_age_bounds_the_age_and_withdrawn_keys_stop_working() 
             break;
         }
     }
-    assert!(matches!(refused, Some(ValidationError::UnknownKey { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Some(ValidationError::UnknownKey { .. })),
+        "{refused:?}"
+    );
     // Start-up, the background refresh, and one refetch for the now unknown
     // kid (which starts the cooldown).
     assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 3);

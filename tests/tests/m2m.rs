@@ -48,7 +48,12 @@ async fn a_client_credentials_token_validates_and_exposes_client_org_and_scopes(
     assert_eq!(body["scope"], "deploy:write logs:read");
     let token = body["access_token"].as_str().unwrap();
 
-    let config = ScalekitConfig::new(emulator.url(), emulator.client_id(), emulator.client_secret()).unwrap();
+    let config = ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap();
     let scalekit = Scalekit::new(config).unwrap();
     let claims: AccessTokenClaims = scalekit.validate_token(token).await.unwrap();
     assert_eq!(claims.client_id.as_deref(), Some("m2morg_42"));
@@ -62,7 +67,11 @@ async fn a_client_credentials_token_validates_and_exposes_client_org_and_scopes(
 
     assert!(scalekit.validate_access_token(token).await);
     assert!(scalekit.verify_scopes(token, &["deploy:write"]).await);
-    assert!(scalekit.verify_scopes(token, &["deploy:write", "logs:read"]).await);
+    assert!(
+        scalekit
+            .verify_scopes(token, &["deploy:write", "logs:read"])
+            .await
+    );
     assert!(!scalekit.verify_scopes(token, &["billing:read"]).await);
     assert!(!scalekit.validate_access_token("not.a.token").await);
     assert!(!scalekit.verify_scopes("not.a.token", &[]).await);
@@ -76,10 +85,17 @@ async fn the_token_endpoint_refuses_bad_clients_and_scopes() {
     emulator.register_m2m_client(M2mClient::new("m2morg_1", "right", "org_1").scopes(["read"]));
     let (status, body) = client_credentials(
         emulator.url(),
-        &[("grant_type", "client_credentials"), ("client_id", "m2morg_1"), ("client_secret", "wrong")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "m2morg_1"),
+            ("client_secret", "wrong"),
+        ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     let (status, body) = client_credentials(
         emulator.url(),
         &[
@@ -90,21 +106,37 @@ async fn the_token_endpoint_refuses_bad_clients_and_scopes() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
     let (status, body) = client_credentials(emulator.url(), &[("grant_type", "password")]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
     assert_eq!(emulator.request_count(EmulatorEndpoint::Token), 3);
 }
 
 #[tokio::test]
 async fn discovery_finds_the_emulator_endpoints() {
     let emulator = common::emulator().await;
-    let config = ScalekitConfig::new(emulator.url(), emulator.client_id(), emulator.client_secret())
-        .unwrap()
-        .discover(&reqwest::Client::new())
-        .await
-        .unwrap();
-    assert_eq!(config.endpoint_url(Endpoint::Jwks), format!("{}/keys", emulator.url()));
-    assert_eq!(config.endpoint_url(Endpoint::Token), format!("{}/oauth/token", emulator.url()));
+    let config = ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap()
+    .discover(&reqwest::Client::new())
+    .await
+    .unwrap();
+    assert_eq!(
+        config.endpoint_url(Endpoint::Jwks),
+        format!("{}/keys", emulator.url())
+    );
+    assert_eq!(
+        config.endpoint_url(Endpoint::Token),
+        format!("{}/oauth/token", emulator.url())
+    );
     assert_eq!(emulator.request_count(EmulatorEndpoint::Discovery), 1);
 }

@@ -34,12 +34,18 @@ async fn a_valid_token_is_accepted_with_its_claims() {
         .mint_access_token(json!({"permissions": ["admin:read"], "tenant": "acme"}))
         .unwrap();
     let claims: AccessTokenClaims = validator.validate(&token).await.unwrap();
-    assert_eq!(claims.sub.as_deref(), Some(emulator.test_user().id.as_str()));
+    assert_eq!(
+        claims.sub.as_deref(),
+        Some(emulator.test_user().id.as_str())
+    );
     assert_eq!(claims.iss, emulator.url());
     assert!(claims.aud.contains(emulator.client_id()));
     assert_eq!(claims.permissions, ["admin:read"]);
     assert_eq!(claims.custom["tenant"], "acme");
-    assert_eq!(claims.oid.as_deref(), Some(emulator.test_user().organization_id.as_str()));
+    assert_eq!(
+        claims.oid.as_deref(),
+        Some(emulator.test_user().organization_id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -49,7 +55,10 @@ async fn alg_none_is_refused() {
     for alg in ["none", "None", "NONE"] {
         let header = json!({"alg": alg, "kid": emulator.active_kid()});
         let token = format!("{}.{}.", b64(header.to_string()), b64(claims.to_string()));
-        assert_eq!(refused(&validator, &token).await, ValidationError::UnsupportedAlgorithm);
+        assert_eq!(
+            refused(&validator, &token).await,
+            ValidationError::UnsupportedAlgorithm
+        );
     }
 }
 
@@ -62,13 +71,20 @@ async fn hs256_signed_with_the_public_key_bytes_is_refused() {
     let der = emulator.active_public_key_der();
     let jwk = serde_json::to_vec(&emulator.active_kid()).unwrap();
     for secret in [der.as_slice(), jwk.as_slice()] {
-        let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
-        assert_eq!(refused(&validator, &token).await, ValidationError::UnsupportedAlgorithm);
+        let token =
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
+        assert_eq!(
+            refused(&validator, &token).await,
+            ValidationError::UnsupportedAlgorithm
+        );
         // Even a caller that widens the allow-list to everything we verify
         // cannot let an HMAC token through.
         let wide = ValidationOptions::new(emulator.url()).algorithms(AlgorithmSet::all());
         assert_eq!(
-            validator.validate_with::<AccessTokenClaims>(&token, &wide).await.unwrap_err(),
+            validator
+                .validate_with::<AccessTokenClaims>(&token, &wide)
+                .await
+                .unwrap_err(),
             ValidationError::UnsupportedAlgorithm
         );
     }
@@ -83,18 +99,25 @@ async fn an_unknown_kid_is_refused() {
         .unwrap();
     assert_eq!(
         refused(&validator, &token).await,
-        ValidationError::UnknownKey { kid: Some("snk_000000000000000000".into()) }
+        ValidationError::UnknownKey {
+            kid: Some("snk_000000000000000000".into())
+        }
     );
 }
 
 #[tokio::test]
 async fn a_tampered_payload_is_refused() {
     let (emulator, validator) = setup().await;
-    let token = emulator.mint_access_token(json!({"roles": ["member"]})).unwrap();
+    let token = emulator
+        .mint_access_token(json!({"roles": ["member"]}))
+        .unwrap();
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let forged = emulator.access_token_claims(json!({"roles": ["admin"]}));
     parts[1] = b64(forged.to_string());
-    assert_eq!(refused(&validator, &parts.join(".")).await, ValidationError::BadSignature);
+    assert_eq!(
+        refused(&validator, &parts.join(".")).await,
+        ValidationError::BadSignature
+    );
 
     // One flipped bit of the signature.
     let mut sig = base64::Engine::decode(
@@ -105,43 +128,86 @@ async fn a_tampered_payload_is_refused() {
     sig[10] ^= 1;
     let (input, _) = token.rsplit_once('.').unwrap();
     let flipped = format!("{input}.{}", b64(sig));
-    assert_eq!(refused(&validator, &flipped).await, ValidationError::BadSignature);
+    assert_eq!(
+        refused(&validator, &flipped).await,
+        ValidationError::BadSignature
+    );
 }
 
 #[tokio::test]
 async fn expiry_and_not_before_respect_the_leeway() {
     let (emulator, validator) = setup().await;
-    let expired = emulator.mint_access_token(json!({"exp": now() - 120})).unwrap();
-    assert_eq!(refused(&validator, &expired).await, ValidationError::Expired);
-    let within_leeway = emulator.mint_access_token(json!({"exp": now() - 30})).unwrap();
-    assert!(validator.validate::<AccessTokenClaims>(&within_leeway).await.is_ok());
+    let expired = emulator
+        .mint_access_token(json!({"exp": now() - 120}))
+        .unwrap();
+    assert_eq!(
+        refused(&validator, &expired).await,
+        ValidationError::Expired
+    );
+    let within_leeway = emulator
+        .mint_access_token(json!({"exp": now() - 30}))
+        .unwrap();
+    assert!(
+        validator
+            .validate::<AccessTokenClaims>(&within_leeway)
+            .await
+            .is_ok()
+    );
     let strict = ValidationOptions::new(emulator.url()).leeway(Duration::ZERO);
     assert_eq!(
-        validator.validate_with::<AccessTokenClaims>(&within_leeway, &strict).await.unwrap_err(),
+        validator
+            .validate_with::<AccessTokenClaims>(&within_leeway, &strict)
+            .await
+            .unwrap_err(),
         ValidationError::Expired
     );
 
-    let future = emulator.mint_access_token(json!({"nbf": now() + 300})).unwrap();
-    assert_eq!(refused(&validator, &future).await, ValidationError::NotYetValid);
+    let future = emulator
+        .mint_access_token(json!({"nbf": now() + 300}))
+        .unwrap();
+    assert_eq!(
+        refused(&validator, &future).await,
+        ValidationError::NotYetValid
+    );
 
     let no_exp = emulator.mint_access_token(json!({"exp": null})).unwrap();
-    assert_eq!(refused(&validator, &no_exp).await, ValidationError::MissingClaim("exp"));
+    assert_eq!(
+        refused(&validator, &no_exp).await,
+        ValidationError::MissingClaim("exp")
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_issuer_is_refused() {
     let (emulator, validator) = setup().await;
-    let token = emulator.mint_access_token(json!({"iss": "https://evil.example"})).unwrap();
-    assert_eq!(refused(&validator, &token).await, ValidationError::WrongIssuer);
+    let token = emulator
+        .mint_access_token(json!({"iss": "https://evil.example"}))
+        .unwrap();
+    assert_eq!(
+        refused(&validator, &token).await,
+        ValidationError::WrongIssuer
+    );
     // A trailing slash on either side does not matter.
     let slashed = emulator
         .mint_access_token(json!({"iss": format!("{}/", emulator.url())}))
         .unwrap();
-    assert!(validator.validate::<AccessTokenClaims>(&slashed).await.is_ok());
+    assert!(
+        validator
+            .validate::<AccessTokenClaims>(&slashed)
+            .await
+            .is_ok()
+    );
     // A list of issuers (custom-domain moves).
-    let moved = emulator.mint_access_token(json!({"iss": "https://auth.acme.example"})).unwrap();
+    let moved = emulator
+        .mint_access_token(json!({"iss": "https://auth.acme.example"}))
+        .unwrap();
     let both = ValidationOptions::new(emulator.url()).also_issuer("https://auth.acme.example/");
-    assert!(validator.validate_with::<AccessTokenClaims>(&moved, &both).await.is_ok());
+    assert!(
+        validator
+            .validate_with::<AccessTokenClaims>(&moved, &both)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -150,24 +216,44 @@ async fn a_wrong_audience_is_refused() {
     let token = emulator.mint_access_token(json!({})).unwrap();
     let other = ValidationOptions::new(emulator.url()).audience("skc_someone_else");
     assert_eq!(
-        validator.validate_with::<AccessTokenClaims>(&token, &other).await.unwrap_err(),
+        validator
+            .validate_with::<AccessTokenClaims>(&token, &other)
+            .await
+            .unwrap_err(),
         ValidationError::WrongAudience
     );
     let any_of = ValidationOptions::new(emulator.url())
         .audience("skc_someone_else")
         .audience(emulator.client_id());
-    assert!(validator.validate_with::<AccessTokenClaims>(&token, &any_of).await.is_ok());
-    let string_aud = emulator.mint_access_token(json!({"aud": "https://api.example"})).unwrap();
+    assert!(
+        validator
+            .validate_with::<AccessTokenClaims>(&token, &any_of)
+            .await
+            .is_ok()
+    );
+    let string_aud = emulator
+        .mint_access_token(json!({"aud": "https://api.example"}))
+        .unwrap();
     let api = ValidationOptions::new(emulator.url()).audience("https://api.example");
-    assert!(validator.validate_with::<AccessTokenClaims>(&string_aud, &api).await.is_ok());
+    assert!(
+        validator
+            .validate_with::<AccessTokenClaims>(&string_aud, &api)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn a_token_over_the_size_limit_is_refused() {
     let (emulator, validator) = setup().await;
-    let token = emulator.mint_access_token(json!({"padding": "x".repeat(16 * 1024)})).unwrap();
+    let token = emulator
+        .mint_access_token(json!({"padding": "x".repeat(16 * 1024)}))
+        .unwrap();
     assert!(token.len() > 16 * 1024);
-    assert_eq!(refused(&validator, &token).await, ValidationError::Malformed(Malformed::TooLarge));
+    assert_eq!(
+        refused(&validator, &token).await,
+        ValidationError::Malformed(Malformed::TooLarge)
+    );
 }
 
 #[tokio::test]
@@ -178,7 +264,9 @@ async fn a_non_json_payload_is_refused() {
         refused(&validator, &token).await,
         ValidationError::Malformed(Malformed::PayloadNotJson)
     );
-    let wrong_shape = emulator.mint_access_token(json!({"roles": "admin"})).unwrap();
+    let wrong_shape = emulator
+        .mint_access_token(json!({"roles": "admin"}))
+        .unwrap();
     assert_eq!(
         refused(&validator, &wrong_shape).await,
         ValidationError::Malformed(Malformed::Claims)
@@ -191,28 +279,47 @@ async fn header_alg_must_fit_the_key_and_crit_is_refused() {
     let claims = emulator.access_token_claims(json!({}));
     // The RS256 key cannot verify a token claiming PS256, even when PS256 is
     // allowed.
-    let token = emulator.sign_with_header(&json!({"alg": "PS256"}), &claims).unwrap();
-    let ps = ValidationOptions::new(emulator.url())
-        .algorithms(AlgorithmSet::from_iter([Algorithm::RS256, Algorithm::PS256]));
+    let token = emulator
+        .sign_with_header(&json!({"alg": "PS256"}), &claims)
+        .unwrap();
+    let ps = ValidationOptions::new(emulator.url()).algorithms(AlgorithmSet::from_iter([
+        Algorithm::RS256,
+        Algorithm::PS256,
+    ]));
     assert_eq!(
-        validator.validate_with::<AccessTokenClaims>(&token, &ps).await.unwrap_err(),
+        validator
+            .validate_with::<AccessTokenClaims>(&token, &ps)
+            .await
+            .unwrap_err(),
         ValidationError::KeyAlgorithmMismatch
     );
-    assert_eq!(refused(&validator, &token).await, ValidationError::UnsupportedAlgorithm);
-    let crit = emulator.sign_with_header(&json!({"crit": ["exp"], "exp": 1}), &claims).unwrap();
-    assert_eq!(refused(&validator, &crit).await, ValidationError::UnsupportedCriticalHeader);
+    assert_eq!(
+        refused(&validator, &token).await,
+        ValidationError::UnsupportedAlgorithm
+    );
+    let crit = emulator
+        .sign_with_header(&json!({"crit": ["exp"], "exp": 1}), &claims)
+        .unwrap();
+    assert_eq!(
+        refused(&validator, &crit).await,
+        ValidationError::UnsupportedCriticalHeader
+    );
 }
 
 #[tokio::test]
 async fn every_refusal_has_a_fixed_rfc6750_answer() {
     let (emulator, validator) = setup().await;
-    let token = emulator.mint_access_token(json!({"exp": now() - 3600, "sub": "<script>"})).unwrap();
+    let token = emulator
+        .mint_access_token(json!({"exp": now() - 3600, "sub": "<script>"}))
+        .unwrap();
     let err = refused(&validator, &token).await;
     let answer = err.outcome(&Challenge::new("api"));
     assert_eq!(answer.status, 401);
     assert_eq!(
         answer.header("www-authenticate"),
-        Some(r#"Bearer realm="api", error="invalid_token", error_description="The access token has expired.""#)
+        Some(
+            r#"Bearer realm="api", error="invalid_token", error_description="The access token has expired.""#
+        )
     );
     assert_eq!(
         answer.body_json(),

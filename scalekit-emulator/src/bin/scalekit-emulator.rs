@@ -15,8 +15,7 @@ fn usage() -> ! {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 
@@ -43,8 +42,12 @@ async fn main() {
         }
     };
     emulator.register_m2m_client(
-        M2mClient::new("m2morg_emulator", "m2m-emulator-secret", &emulator.test_user().organization_id)
-            .scopes(["read", "write"]),
+        M2mClient::new(
+            "m2morg_emulator",
+            "m2m-emulator-secret",
+            &emulator.test_user().organization_id,
+        )
+        .scopes(["read", "write"]),
     );
     println!("Scalekit emulator at {}", emulator.url());
     println!("  SCALEKIT_ENVIRONMENT_URL={}", emulator.url());
@@ -53,7 +56,10 @@ async fn main() {
     println!("  M2M client: m2morg_emulator / m2m-emulator-secret (scopes: read write)");
     println!("  JWKS: {}/keys", emulator.url());
     if let Ok(token) = emulator.mint_access_token(serde_json::json!({})) {
-        println!("  a user access token ({}): {token}", emulator.test_user().email);
+        println!(
+            "  a user access token ({}): {token}",
+            emulator.test_user().email
+        );
     }
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -20,7 +20,10 @@ pub fn cache(emulator: &Emulator, options: JwksOptions) -> JwksCache {
 }
 
 pub fn validator(emulator: &Emulator, options: JwksOptions) -> TokenValidator {
-    TokenValidator::new(cache(emulator, options), ValidationOptions::new(emulator.url()))
+    TokenValidator::new(
+        cache(emulator, options),
+        ValidationOptions::new(emulator.url()),
+    )
 }
 
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {

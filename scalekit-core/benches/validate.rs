@@ -1,0 +1,94 @@
+//! RS256 validation through our API against `jsonwebtoken::decode` with a
+//! prepared key, on the same token, and the raw signature check (the floor).
+//!
+//! Run: `cargo bench -p scalekit-core --bench validate`
+
+use std::hint::black_box;
+
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use scalekit_core::{AccessTokenClaims, JwksCache, KeySet, TokenValidator, ValidationOptions};
+use scalekit_emulator::Emulator;
+use serde_json::json;
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (emulator, token, jwks) = rt.block_on(async {
+        let emulator = Emulator::start().await.expect("emulator");
+        let token = emulator
+            .mint_access_token(json!({"permissions": ["projects:read"], "tenant": "acme"}))
+            .expect("token");
+        let jwks = reqwest::get(format!("{}/keys", emulator.url()))
+            .await
+            .expect("keys")
+            .text()
+            .await
+            .expect("keys body");
+        (emulator, token, jwks)
+    });
+    let options = ValidationOptions::new(emulator.url());
+
+    // Ours, through the remote JWKS cache (warm).
+    let cache = JwksCache::new(format!("{}/keys", emulator.url())).expect("cache");
+    let remote = TokenValidator::new(cache, options.clone());
+    rt.block_on(remote.validate::<AccessTokenClaims>(&token))
+        .expect("valid");
+    // Ours, with a static key set.
+    let keys = KeySet::from_jwks_json(jwks.as_bytes()).expect("jwks");
+    let fixed = TokenValidator::new(keys, options);
+
+    // jsonwebtoken with a prepared key and equivalent checks.
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&jwks).expect("jwk set");
+    let key = jsonwebtoken::DecodingKey::from_jwk(&set.keys[0]).expect("decoding key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[emulator.url()]);
+    validation.validate_aud = false;
+    validation.leeway = 60;
+    jsonwebtoken::decode::<AccessTokenClaims>(&token, &key, &validation).expect("valid");
+
+    // The floor: the RSA signature check alone, key parsed once.
+    let jwk: serde_json::Value = serde_json::from_str(&jwks).expect("json");
+    let n = URL_SAFE_NO_PAD
+        .decode(jwk["keys"][0]["n"].as_str().expect("n"))
+        .expect("n");
+    let e = URL_SAFE_NO_PAD
+        .decode(jwk["keys"][0]["e"].as_str().expect("e"))
+        .expect("e");
+    let parsed = RsaPublicKeyComponents { n: &n, e: &e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .expect("key");
+    let (input, sig) = token.rsplit_once('.').expect("jws");
+    let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
+
+    let mut group = c.benchmark_group("rs256");
+    group.bench_function("floor: raw signature verify", |b| {
+        b.iter(|| parsed.verify_sig(black_box(input.as_bytes()), black_box(&sig)))
+    });
+    group.bench_function("scalekit-core: JWKS cache", |b| {
+        b.iter(|| {
+            rt.block_on(remote.validate::<AccessTokenClaims>(black_box(&token)))
+                .expect("valid")
+        })
+    });
+    group.bench_function("scalekit-core: static key set", |b| {
+        b.iter(|| {
+            rt.block_on(fixed.validate::<AccessTokenClaims>(black_box(&token)))
+                .expect("valid")
+        })
+    });
+    group.bench_function("jsonwebtoken::decode (prepared key)", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<AccessTokenClaims>(black_box(&token), &key, &validation)
+                .expect("valid")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
