@@ -473,19 +473,27 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
-        let result = self.validate_inner(token, options).await;
+        let jws = match DecodedJws::decode(token, options.algorithms, options.max_token_bytes) {
+            Ok(jws) => jws,
+            Err(err) => {
+                tracing::debug!(reason = %err, "token refused");
+                return Err(err);
+            }
+        };
+        let kid = jws.kid().map(|k| truncate(k, 128).to_owned());
+        let result = self.verify_and_check(jws, options).await;
         if let Err(err) = &result {
-            tracing::debug!(reason = %err, "token refused");
+            // The reason and the key id, never the token.
+            tracing::debug!(reason = %err, kid = kid.as_deref(), "token refused");
         }
         result
     }
 
-    async fn validate_inner<C: DeserializeOwned>(
+    async fn verify_and_check<C: DeserializeOwned>(
         &self,
-        token: &str,
+        jws: DecodedJws<'_>,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
-        let jws = DecodedJws::decode(token, options.algorithms, options.max_token_bytes)?;
         let source = self.keys.resolve(&jws.payload)?;
         let key = source.key(jws.kid(), jws.algorithm()).await?;
         let payload = jws.verify(&key)?;

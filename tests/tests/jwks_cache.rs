@@ -205,3 +205,63 @@ async fn cache_control_max_age_bounds_the_age_and_withdrawn_keys_stop_working() 
     validate(&validator, &old).await.unwrap_err();
     assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 3);
 }
+
+#[tokio::test]
+async fn a_response_over_the_size_limit_is_refused() {
+    let emulator = common::emulator().await;
+    let cache = common::cache(&emulator, JwksOptions::default().max_response_bytes(64));
+    assert_eq!(
+        cache.refresh().await,
+        Err(scalekit_core::JwksFetchError::TooLarge)
+    );
+    let validator =
+        TokenValidator::new(cache, scalekit_core::ValidationOptions::new(emulator.url()));
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    assert_eq!(
+        validate(&validator, &token).await.unwrap_err(),
+        ValidationError::KeysUnavailable
+    );
+    // With the default limit the same document is fine.
+    let fine = common::cache(&emulator, JwksOptions::default());
+    assert_eq!(fine.refresh().await, Ok(1));
+}
+
+#[tokio::test]
+async fn keys_are_held_per_issuer() {
+    let (a, b) = (common::emulator().await, common::emulator().await);
+    let sources = scalekit_core::KeySource::per_issuer([
+        (
+            format!("{}/", a.url()),
+            common::cache(&a, JwksOptions::default()).into(),
+        ),
+        (
+            b.url().to_owned(),
+            common::cache(&b, JwksOptions::default()).into(),
+        ),
+    ]);
+    let options = scalekit_core::ValidationOptions::new(a.url()).also_issuer(b.url());
+    let validator = TokenValidator::new(sources, options);
+    validate(&validator, &a.mint_access_token(json!({})).unwrap())
+        .await
+        .unwrap();
+    validate(&validator, &b.mint_access_token(json!({})).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(a.request_count(EmulatorEndpoint::Keys), 1);
+    assert_eq!(b.request_count(EmulatorEndpoint::Keys), 1);
+    // A token that names issuer B but is signed by A's key is looked up in
+    // B's keys only, and refused.
+    let forged = a.mint_access_token(json!({"iss": b.url()})).unwrap();
+    assert!(matches!(
+        validate(&validator, &forged).await,
+        Err(ValidationError::UnknownKey { .. })
+    ));
+    // An issuer with no key source is refused before any fetch.
+    let stranger = a
+        .mint_access_token(json!({"iss": "https://stranger.example"}))
+        .unwrap();
+    assert_eq!(
+        validate(&validator, &stranger).await.unwrap_err(),
+        ValidationError::WrongIssuer
+    );
+}
