@@ -326,3 +326,29 @@ async fn every_refusal_has_a_fixed_rfc6750_answer() {
         r#"{"error":"invalid_token","error_description":"The access token has expired."}"#
     );
 }
+
+#[tokio::test]
+async fn every_single_character_mutation_is_refused_without_panicking() {
+    let (emulator, validator) = setup().await;
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    validator.validate::<AccessTokenClaims>(&token).await.unwrap();
+    let alphabet = b"Aa0_-.=+/ \x00";
+    let bytes = token.as_bytes();
+    let mut refused_count = 0;
+    for i in 0..bytes.len() {
+        for &c in alphabet {
+            if bytes[i] == c {
+                continue;
+            }
+            let mut mutated = bytes.to_vec();
+            mutated[i] = c;
+            let mutated = String::from_utf8(mutated).unwrap();
+            let result = validator.validate::<AccessTokenClaims>(&mutated).await;
+            assert!(result.is_err(), "mutation at {i} to {c:?} accepted");
+            refused_count += 1;
+        }
+        // Truncation at every position.
+        assert!(validator.validate::<AccessTokenClaims>(&token[..i]).await.is_err());
+    }
+    assert!(refused_count > 5 * bytes.len());
+}
