@@ -37,7 +37,7 @@ impl Scalekit {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::NotAUrl))?;
+            .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))?;
         Self::with_http_client(config, http, JwksOptions::default())
     }
 
@@ -51,7 +51,7 @@ impl Scalekit {
             .options(jwks)
             .http_client(http.clone())
             .build()
-            .map_err(|_| ConfigError::new("JWKS endpoint", ConfigProblem::NotHttps))?;
+            .map_err(|e| e.0)?;
         let options = ValidationOptions::new(config.environment_url());
         Ok(Scalekit {
             validator: TokenValidator::new(cache, options),

@@ -29,6 +29,8 @@ pub enum ConfigProblem {
     NotHttps,
     /// The URL has a query, a fragment or credentials.
     UnexpectedUrlParts,
+    /// The HTTP client could not be initialised (no TLS backend, for example).
+    HttpClient,
 }
 
 impl fmt::Display for ConfigProblem {
@@ -43,6 +45,7 @@ impl fmt::Display for ConfigProblem {
             ConfigProblem::UnexpectedUrlParts => {
                 "must not carry a query, a fragment or credentials"
             }
+            ConfigProblem::HttpClient => "could not be initialised",
         })
     }
 }

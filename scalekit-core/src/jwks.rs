@@ -192,10 +192,18 @@ pub struct JwksCacheBuilder {
     http: Option<reqwest::Client>,
 }
 
-/// A JWKS URL that cannot be used.
+/// A JWKS cache that cannot be built: the URL, or the HTTP client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid JWKS URL: {0}")]
-pub struct InvalidJwksUrl(&'static str);
+#[error("{0}")]
+pub struct JwksBuildError(pub crate::config::ConfigError);
+
+fn invalid(problem: crate::config::ConfigProblem) -> JwksBuildError {
+    let setting = match problem {
+        crate::config::ConfigProblem::HttpClient => "JWKS HTTP client",
+        _ => "JWKS URL",
+    };
+    JwksBuildError(crate::config::ConfigError::new(setting, problem))
+}
 
 impl JwksCacheBuilder {
     /// Replaces the default options.
@@ -212,20 +220,20 @@ impl JwksCacheBuilder {
 
     /// Builds the cache. Nothing is fetched until the first lookup or an
     /// explicit [`JwksCache::refresh`].
-    pub fn build(self) -> Result<JwksCache, InvalidJwksUrl> {
-        let parsed = url::Url::parse(&self.url).map_err(|_| InvalidJwksUrl("not a URL"))?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(InvalidJwksUrl("not an http(s) URL"));
-        }
-        if parsed.scheme() == "http" && !crate::config::is_loopback_host(&parsed) {
-            return Err(InvalidJwksUrl("plain http is only allowed for localhost"));
+    pub fn build(self) -> Result<JwksCache, JwksBuildError> {
+        use crate::config::ConfigProblem;
+        let parsed = url::Url::parse(&self.url).map_err(|_| invalid(ConfigProblem::NotAUrl))?;
+        let secure = parsed.scheme() == "https"
+            || (parsed.scheme() == "http" && crate::config::is_loopback_host(&parsed));
+        if !secure {
+            return Err(invalid(ConfigProblem::NotHttps));
         }
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()
                 .timeout(self.options.fetch_timeout)
                 .build()
-                .map_err(|_| InvalidJwksUrl("the HTTP client could not be built"))?,
+                .map_err(|_| invalid(ConfigProblem::HttpClient))?,
         };
         Ok(JwksCache {
             inner: Arc::new(Inner {
@@ -246,7 +254,7 @@ impl JwksCacheBuilder {
 
 impl JwksCache {
     /// A cache of the JWKS at `url` with default options and HTTP client.
-    pub fn new(url: impl Into<String>) -> Result<JwksCache, InvalidJwksUrl> {
+    pub fn new(url: impl Into<String>) -> Result<JwksCache, JwksBuildError> {
         Self::builder(url).build()
     }
 
@@ -550,8 +558,10 @@ mod tests {
         assert!(JwksCache::new("https://acme.scalekit.dev/keys").is_ok());
         assert!(JwksCache::new("http://127.0.0.1:9/keys").is_ok());
         assert_eq!(
-            JwksCache::new("http://acme.scalekit.dev/keys").unwrap_err(),
-            InvalidJwksUrl("plain http is only allowed for localhost")
+            JwksCache::new("http://acme.scalekit.dev/keys")
+                .unwrap_err()
+                .to_string(),
+            "JWKS URL must be an https URL (plain http is only allowed for localhost, 127.0.0.1 and [::1])"
         );
         assert!(JwksCache::new("ftp://x/keys").is_err());
         assert!(JwksCache::new("not a url").is_err());

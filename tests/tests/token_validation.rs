@@ -331,7 +331,10 @@ async fn every_refusal_has_a_fixed_rfc6750_answer() {
 async fn every_single_character_mutation_is_refused_without_panicking() {
     let (emulator, validator) = setup().await;
     let token = emulator.mint_access_token(json!({})).unwrap();
-    validator.validate::<AccessTokenClaims>(&token).await.unwrap();
+    validator
+        .validate::<AccessTokenClaims>(&token)
+        .await
+        .unwrap();
     let alphabet = b"Aa0_-.=+/ \x00";
     let bytes = token.as_bytes();
     let mut refused_count = 0;
@@ -348,7 +351,12 @@ async fn every_single_character_mutation_is_refused_without_panicking() {
             refused_count += 1;
         }
         // Truncation at every position.
-        assert!(validator.validate::<AccessTokenClaims>(&token[..i]).await.is_err());
+        assert!(
+            validator
+                .validate::<AccessTokenClaims>(&token[..i])
+                .await
+                .is_err()
+        );
     }
     assert!(refused_count > 5 * bytes.len());
 }
