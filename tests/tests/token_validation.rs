@@ -360,3 +360,19 @@ async fn every_single_character_mutation_is_refused_without_panicking() {
     }
     assert!(refused_count > 5 * bytes.len());
 }
+
+#[tokio::test]
+async fn an_id_token_validates_for_the_client_audience() {
+    let (emulator, validator) = setup().await;
+    let token = emulator
+        .mint_id_token(json!({"nonce": "n-0S6_WzA2Mj"}))
+        .unwrap();
+    let options = ValidationOptions::new(emulator.url()).audience(emulator.client_id());
+    let claims: scalekit_core::IdTokenClaims =
+        validator.validate_with(&token, &options).await.unwrap();
+    assert_eq!(claims.sub, emulator.test_user().id);
+    assert_eq!(claims.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(claims.email_verified, Some(true));
+    assert_eq!(claims.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
+    assert!(claims.aud.contains(emulator.client_id()));
+}
