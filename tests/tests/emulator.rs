@@ -47,9 +47,9 @@ async fn rotation_publishes_or_withdraws_as_asked() {
     let emulator = common::emulator().await;
     let first = emulator.active_kid();
     let second = emulator.rotate_keys(Rotation::KeepOld).await.unwrap();
-    assert_eq!(emulator.published_kids(), [first.clone(), second.clone()]);
+    assert_eq!(emulator.published_kids(), [first, second]);
     let third = emulator.rotate_keys(Rotation::WithdrawOld).await.unwrap();
-    assert_eq!(emulator.published_kids(), [third.clone()]);
+    assert_eq!(emulator.published_kids(), std::slice::from_ref(&third));
     assert_eq!(emulator.active_kid(), third);
 }
 
