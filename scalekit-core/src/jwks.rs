@@ -296,17 +296,19 @@ impl JwksCache {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-        let snapshot = self.inner.current.load();
-        match snapshot.as_ref() {
+        // The snapshot guard is dropped before any await.
+        let found = match self.inner.current.load().as_ref() {
             Some(snap) => {
                 if Instant::now() >= snap.refresh_at {
                     self.refresh_in_background();
                 }
-                match snap.keys.find(kid, alg) {
-                    Some(key) => Ok(key.clone()),
-                    None => self.refetch_for_unknown_kid(kid, alg).await,
-                }
+                Some(snap.keys.find(kid, alg).cloned())
             }
+            None => None,
+        };
+        match found {
+            Some(Some(key)) => Ok(key),
+            Some(None) => self.refetch_for_unknown_kid(kid, alg).await,
             None => self.cold_fetch(kid, alg).await,
         }
     }
