@@ -39,6 +39,7 @@ mod client;
 pub mod config;
 pub mod jwk;
 pub mod jwks;
+pub mod oauth;
 pub mod outcome;
 pub mod validate;
 

@@ -180,6 +180,13 @@ impl ValidationOptions {
         self
     }
 
+    /// Requires `aud` to contain this audience, replacing any audience set
+    /// before.
+    pub fn only_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences = vec![audience.into()];
+        self
+    }
+
     /// Replaces the algorithm allow-list.
     pub fn algorithms(mut self, algorithms: AlgorithmSet) -> Self {
         self.algorithms = algorithms;
