@@ -42,6 +42,7 @@ pub mod jwks;
 pub mod oauth;
 pub mod outcome;
 pub mod validate;
+pub mod webhook;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedLoginClaims, ScopeSet};

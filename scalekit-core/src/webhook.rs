@@ -1,0 +1,690 @@
+//! Webhooks and interceptors (PROTOCOL.md §9): signature verification over
+//! the raw body, typed events, interceptor requests and responses, and a
+//! de-duplication helper keyed by `webhook-id`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Default tolerance on the signature timestamp.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Why a webhook or interceptor payload was refused. The messages are those
+/// of the official SDKs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// One of the id, timestamp and signature headers is missing.
+    #[error("Missing required headers")]
+    MissingHeaders,
+    /// The secret is not `whsec_<base64>`.
+    #[error("Invalid secret")]
+    InvalidSecret,
+    /// The timestamp header is not an integer.
+    #[error("Invalid Signature Headers")]
+    InvalidHeaders,
+    /// The timestamp is more than the tolerance in the past.
+    #[error("Message timestamp too old")]
+    TimestampTooOld,
+    /// The timestamp is more than the tolerance in the future.
+    #[error("Message timestamp too new")]
+    TimestampTooNew,
+    /// No signature of the header matches.
+    #[error("Invalid Signature")]
+    InvalidSignature,
+    /// The signature is valid but the body is not the expected JSON.
+    #[error("Invalid payload")]
+    InvalidPayload,
+}
+
+/// Read access to request headers by name, case-insensitively.
+///
+/// Implemented for `http::HeaderMap` (axum, reqwest), string maps and
+/// slices of pairs; adapters of other frameworks implement it too.
+pub trait HeaderLookup {
+    /// The value of the header `name` (lower-case), if present and text.
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+impl HeaderLookup for reqwest::header::HeaderMap {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<S: AsRef<str>, V: AsRef<str>> HeaderLookup for [(S, V)] {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+impl<S: AsRef<str>, V: AsRef<str>> HeaderLookup for Vec<(S, V)> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.as_slice().header(name)
+    }
+}
+
+impl<S: AsRef<str>, V: AsRef<str>> HeaderLookup for HashMap<S, V> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+/// Decodes a `whsec_<base64>` secret: the second `_`-separated segment,
+/// standard or URL-safe alphabet, padded or not.
+fn decode_secret(secret: &str) -> Result<hmac::Key, WebhookError> {
+    let encoded = secret
+        .split('_')
+        .nth(1)
+        .ok_or(WebhookError::InvalidSecret)?;
+    let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(encoded).ok())
+        .filter(|b| !b.is_empty())
+        .ok_or(WebhookError::InvalidSecret)?;
+    Ok(hmac::Key::new(hmac::HMAC_SHA256, &bytes))
+}
+
+/// Verifies webhook (or interceptor) signatures with one or more secrets.
+///
+/// ```
+/// use scalekit_core::webhook::{WebhookError, WebhookVerifier};
+///
+/// let verifier = WebhookVerifier::new("whsec_c2VjcmV0LWtleS1vZi1hdC1sZWFzdC0yNC1ieXRlcw==")?;
+/// let headers = [("webhook-id", "msg_1"), ("webhook-timestamp", "1700000000")];
+/// assert_eq!(verifier.verify(&headers[..], b"{}"), Err(WebhookError::MissingHeaders));
+/// # Ok::<(), WebhookError>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    keys: Vec<hmac::Key>,
+    tolerance: Duration,
+}
+
+impl std::fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookVerifier")
+            .field("secrets", &self.keys.len())
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
+}
+
+/// The header names of a signed delivery.
+#[derive(Debug, Clone, Copy)]
+struct HeaderNames {
+    id: &'static str,
+    timestamp: &'static str,
+    signature: &'static str,
+}
+
+const WEBHOOK_HEADERS: HeaderNames = HeaderNames {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
+};
+
+const INTERCEPTOR_HEADERS: HeaderNames = HeaderNames {
+    id: "interceptor-id",
+    timestamp: "interceptor-timestamp",
+    signature: "interceptor-signature",
+};
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl WebhookVerifier {
+    /// A verifier for one secret (`whsec_…`).
+    pub fn new(secret: &str) -> Result<Self, WebhookError> {
+        Self::with_secrets([secret])
+    }
+
+    /// A verifier accepting any of several secrets (during a rotation).
+    pub fn with_secrets<I, S>(secrets: I) -> Result<Self, WebhookError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let keys = secrets
+            .into_iter()
+            .map(|s| decode_secret(s.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(WebhookError::InvalidSecret);
+        }
+        Ok(WebhookVerifier {
+            keys,
+            tolerance: DEFAULT_TOLERANCE,
+        })
+    }
+
+    /// Changes the timestamp tolerance (default 300 s).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Verifies a webhook delivery: `body` must be the exact received bytes.
+    pub fn verify(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+    ) -> Result<(), WebhookError> {
+        self.verify_at(WEBHOOK_HEADERS, headers, body, now_unix())
+    }
+
+    /// Verifies a webhook delivery as of `now` (Unix seconds).
+    pub fn verify_webhook_at(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), WebhookError> {
+        self.verify_at(WEBHOOK_HEADERS, headers, body, now)
+    }
+
+    /// Verifies an interceptor request (`interceptor-*` headers).
+    pub fn verify_interceptor(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+    ) -> Result<(), WebhookError> {
+        self.verify_at(INTERCEPTOR_HEADERS, headers, body, now_unix())
+    }
+
+    /// Verifies a webhook delivery and parses its event.
+    pub fn verify_event(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+    ) -> Result<WebhookEvent, WebhookError> {
+        self.verify(headers, body)?;
+        serde_json::from_slice(body).map_err(|_| WebhookError::InvalidPayload)
+    }
+
+    /// Verifies an interceptor request and parses it.
+    pub fn verify_interceptor_request(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+    ) -> Result<InterceptorRequest, WebhookError> {
+        self.verify_interceptor(headers, body)?;
+        serde_json::from_slice(body).map_err(|_| WebhookError::InvalidPayload)
+    }
+
+    fn verify_at(
+        &self,
+        names: HeaderNames,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), WebhookError> {
+        let (Some(id), Some(timestamp), Some(signatures)) = (
+            headers.header(names.id),
+            headers.header(names.timestamp),
+            headers.header(names.signature),
+        ) else {
+            return Err(WebhookError::MissingHeaders);
+        };
+        let timestamp = parse_timestamp(timestamp)?;
+        let tolerance = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX);
+        if now.saturating_sub(timestamp) > tolerance {
+            return Err(WebhookError::TimestampTooOld);
+        }
+        if timestamp > now.saturating_add(tolerance) {
+            return Err(WebhookError::TimestampTooNew);
+        }
+        let mut signed = Vec::with_capacity(id.len() + 24 + body.len());
+        signed.extend_from_slice(id.as_bytes());
+        signed.push(b'.');
+        signed.extend_from_slice(timestamp.to_string().as_bytes());
+        signed.push(b'.');
+        signed.extend_from_slice(body);
+        for entry in signatures.split(' ') {
+            let Some((version, signature)) = entry.split_once(',') else {
+                continue;
+            };
+            if version != "v1" {
+                continue;
+            }
+            // A malformed entry is skipped; the next may still match.
+            let Ok(signature) = STANDARD.decode(signature) else {
+                continue;
+            };
+            if self
+                .keys
+                .iter()
+                .any(|key| hmac::verify(key, &signed, &signature).is_ok())
+            {
+                return Ok(());
+            }
+        }
+        Err(WebhookError::InvalidSignature)
+    }
+}
+
+fn parse_timestamp(value: &str) -> Result<i64, WebhookError> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WebhookError::InvalidHeaders);
+    }
+    value.parse().map_err(|_| WebhookError::InvalidHeaders)
+}
+
+/// Signs a payload as the platform does: returns the `webhook-signature`
+/// value (`v1,<base64>`) for `id`, `timestamp` and `body`. For tests and
+/// emulators.
+///
+/// ```
+/// use scalekit_core::webhook::{WebhookVerifier, sign_payload};
+///
+/// let secret = "whsec_c2VjcmV0LWtleS1vZi1hdC1sZWFzdC0yNC1ieXRlcw";
+/// let sig = sign_payload(secret, "msg_1", 1_700_000_000, b"{}").unwrap();
+/// let headers = [("webhook-id", "msg_1"), ("webhook-timestamp", "1700000000"), ("webhook-signature", sig.as_str())];
+/// assert!(WebhookVerifier::new(secret).unwrap().verify_webhook_at(&headers[..], b"{}", 1_700_000_100).is_ok());
+/// ```
+pub fn sign_payload(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, WebhookError> {
+    let key = decode_secret(secret)?;
+    let mut signed = format!("{id}.{timestamp}.").into_bytes();
+    signed.extend_from_slice(body);
+    let tag = hmac::sign(&key, &signed);
+    Ok(format!("v1,{}", STANDARD.encode(tag.as_ref())))
+}
+
+/// A webhook event type: the known ones, and any other as `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `organization.sso_enabled`.
+    OrganizationSsoEnabled,
+    /// `organization.sso_disabled`.
+    OrganizationSsoDisabled,
+    /// `organization.directory_enabled`.
+    OrganizationDirectoryEnabled,
+    /// `organization.directory_disabled`.
+    OrganizationDirectoryDisabled,
+    /// `organization.directory.user_created`.
+    DirectoryUserCreated,
+    /// `organization.directory.user_updated`.
+    DirectoryUserUpdated,
+    /// `organization.directory.user_deleted`.
+    DirectoryUserDeleted,
+    /// `organization.directory.group_created`.
+    DirectoryGroupCreated,
+    /// `organization.directory.group_updated`.
+    DirectoryGroupUpdated,
+    /// `organization.directory.group_deleted`.
+    DirectoryGroupDeleted,
+    /// Any other type (`user.*`, `membership.*`, `session.*`, …), as sent.
+    Other(String),
+}
+
+const KNOWN_EVENTS: [(&str, EventType); 10] = [
+    (
+        "organization.sso_enabled",
+        EventType::OrganizationSsoEnabled,
+    ),
+    (
+        "organization.sso_disabled",
+        EventType::OrganizationSsoDisabled,
+    ),
+    (
+        "organization.directory_enabled",
+        EventType::OrganizationDirectoryEnabled,
+    ),
+    (
+        "organization.directory_disabled",
+        EventType::OrganizationDirectoryDisabled,
+    ),
+    (
+        "organization.directory.user_created",
+        EventType::DirectoryUserCreated,
+    ),
+    (
+        "organization.directory.user_updated",
+        EventType::DirectoryUserUpdated,
+    ),
+    (
+        "organization.directory.user_deleted",
+        EventType::DirectoryUserDeleted,
+    ),
+    (
+        "organization.directory.group_created",
+        EventType::DirectoryGroupCreated,
+    ),
+    (
+        "organization.directory.group_updated",
+        EventType::DirectoryGroupUpdated,
+    ),
+    (
+        "organization.directory.group_deleted",
+        EventType::DirectoryGroupDeleted,
+    ),
+];
+
+impl EventType {
+    /// The wire name (`organization.directory.user_created`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::Other(s) => s,
+            known => KNOWN_EVENTS
+                .iter()
+                .find(|(_, t)| t == known)
+                .map(|(n, _)| *n)
+                .unwrap_or(""),
+        }
+    }
+
+    /// The part before the first dot (`organization`, `user`, …).
+    pub fn category(&self) -> &str {
+        let name = self.as_str();
+        name.split('.').next().unwrap_or(name)
+    }
+}
+
+impl From<&str> for EventType {
+    fn from(name: &str) -> Self {
+        KNOWN_EVENTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| EventType::Other(name.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(EventType::from(&*name))
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The envelope of a webhook event.
+///
+/// ```
+/// use scalekit_core::webhook::{EventType, WebhookEvent};
+///
+/// let event: WebhookEvent = serde_json::from_str(r#"{"id":"evt_1","type":"user.signup","data":{"x":1}}"#).unwrap();
+/// assert_eq!(event.event_type, EventType::Other("user.signup".into()));
+/// assert_eq!(event.event_type.category(), "user");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WebhookEvent {
+    /// Envelope version.
+    #[serde(default)]
+    pub spec_version: Option<String>,
+    /// Event id (`evt_…`).
+    pub id: String,
+    /// The kind of object in `data`.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// The environment.
+    #[serde(default)]
+    pub environment_id: Option<String>,
+    /// When it happened.
+    #[serde(default)]
+    pub occurred_at: Option<String>,
+    /// The organization concerned.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// The event payload.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// Where an interceptor is called from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TriggerPoint {
+    /// `PRE_SIGNUP`.
+    PreSignup,
+    /// `PRE_SESSION_CREATION`.
+    PreSessionCreation,
+    /// `PRE_USER_INVITATION`.
+    PreUserInvitation,
+    /// `PRE_M2M_TOKEN_CREATION`.
+    PreM2mTokenCreation,
+    /// Any other trigger point, as sent.
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for TriggerPoint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(match &*name {
+            "PRE_SIGNUP" => TriggerPoint::PreSignup,
+            "PRE_SESSION_CREATION" => TriggerPoint::PreSessionCreation,
+            "PRE_USER_INVITATION" => TriggerPoint::PreUserInvitation,
+            "PRE_M2M_TOKEN_CREATION" => TriggerPoint::PreM2mTokenCreation,
+            other => TriggerPoint::Other(other.to_owned()),
+        })
+    }
+}
+
+/// An interceptor request.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct InterceptorRequest {
+    /// The interceptor's display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Where it is called from.
+    pub trigger_point: TriggerPoint,
+    /// Context of the call.
+    #[serde(default)]
+    pub interceptor_context: serde_json::Value,
+    /// The data to decide on.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// ALLOW or DENY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Decision {
+    /// Let the operation proceed.
+    Allow,
+    /// Stop it.
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct DenyError {
+    message: String,
+}
+
+/// An interceptor's answer, always sent with HTTP 200.
+///
+/// ```
+/// use scalekit_core::webhook::InterceptorResponse;
+///
+/// assert_eq!(InterceptorResponse::allow().to_json(), r#"{"decision":"ALLOW"}"#);
+/// assert_eq!(
+///     InterceptorResponse::deny("Sign-ups are closed").to_json(),
+///     r#"{"decision":"DENY","error":{"message":"Sign-ups are closed"}}"#
+/// );
+/// let with_claims = InterceptorResponse::allow().response(serde_json::json!({"claims": {"tier": "gold"}}));
+/// assert_eq!(with_claims.to_json(), r#"{"decision":"ALLOW","response":{"claims":{"tier":"gold"}}}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterceptorResponse {
+    decision: Decision,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<DenyError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<serde_json::Value>,
+}
+
+impl InterceptorResponse {
+    /// ALLOW.
+    pub fn allow() -> Self {
+        InterceptorResponse {
+            decision: Decision::Allow,
+            error: None,
+            response: None,
+        }
+    }
+
+    /// DENY with a message shown to the user.
+    pub fn deny(message: impl Into<String>) -> Self {
+        InterceptorResponse {
+            decision: Decision::Deny,
+            error: Some(DenyError {
+                message: message.into(),
+            }),
+            response: None,
+        }
+    }
+
+    /// Adds a `response` object (claims to add, for example).
+    pub fn response(mut self, response: serde_json::Value) -> Self {
+        self.response = Some(response);
+        self
+    }
+
+    /// The decision.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+
+    /// The JSON body.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"decision":"DENY"}"#))
+    }
+
+    /// The HTTP status: always 200.
+    pub fn status(&self) -> u16 {
+        200
+    }
+}
+
+/// Remembers recent `webhook-id`s so that retried deliveries are processed
+/// once: bounded in size, each id forgotten after a TTL.
+///
+/// ```
+/// use std::time::Duration;
+/// use scalekit_core::webhook::Deduplicator;
+///
+/// let seen = Deduplicator::new(10_000, Duration::from_secs(24 * 3600));
+/// assert!(seen.first_delivery("msg_1"));
+/// assert!(!seen.first_delivery("msg_1"));
+/// assert!(seen.first_delivery("msg_2"));
+/// ```
+#[derive(Clone)]
+pub struct Deduplicator {
+    seen: moka::sync::Cache<String, ()>,
+}
+
+impl std::fmt::Debug for Deduplicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deduplicator").finish_non_exhaustive()
+    }
+}
+
+impl Deduplicator {
+    /// Remembers at most `capacity` ids, each for `ttl`.
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
+        Deduplicator {
+            seen: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// `true` the first time `webhook_id` is seen (within the TTL), `false`
+    /// for a repeat. Atomic under concurrency.
+    pub fn first_delivery(&self, webhook_id: &str) -> bool {
+        self.seen
+            .entry(webhook_id.to_owned())
+            // `or_insert_with` coalesces concurrent first calls: one is fresh.
+            .or_insert_with(|| ())
+            .is_fresh()
+    }
+
+    /// Forgets an id (when processing failed and a retry should run).
+    pub fn forget(&self, webhook_id: &str) {
+        self.seen.invalidate(webhook_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets() {
+        assert_eq!(
+            decode_secret("nounderscore").err(),
+            Some(WebhookError::InvalidSecret)
+        );
+        assert_eq!(
+            decode_secret("whsec_").err(),
+            Some(WebhookError::InvalidSecret)
+        );
+        assert_eq!(
+            decode_secret("whsec_!!!").err(),
+            Some(WebhookError::InvalidSecret)
+        );
+        // Standard, URL-safe, padded or not.
+        for s in [
+            "whsec_+/+/",
+            "whsec_-A-A",
+            "whsec_YWJj",
+            "whsec_YWI=",
+            "whsec_YWI",
+        ] {
+            assert!(decode_secret(s).is_ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("1700000000"), Ok(1_700_000_000));
+        for bad in ["", "-", "1.5", "12a", " 1", "99999999999999999999"] {
+            assert_eq!(
+                parse_timestamp(bad),
+                Err(WebhookError::InvalidHeaders),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn event_types_round_trip() {
+        for (name, _) in KNOWN_EVENTS.iter() {
+            assert_eq!(EventType::from(*name).as_str(), *name);
+        }
+        assert_eq!(
+            EventType::from("membership.created").category(),
+            "membership"
+        );
+    }
+}
