@@ -46,6 +46,16 @@ impl SigningKey {
         self.pair.public_key().as_ref().to_vec()
     }
 
+    /// Verifies an RS256 signature made by this key.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .verify(message, signature)
+        .is_ok()
+    }
+
     /// Signs `header.payload` (both already base64url) with RS256.
     pub(crate) fn sign(&self, signing_input: &str) -> Result<String, EmulatorError> {
         let mut signature = vec![0; self.pair.public_modulus_len()];

@@ -22,9 +22,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod flows;
 mod ids;
 mod keys;
 mod server;
+mod webhooks;
+
+pub use flows::{Organization, SeedUser};
+pub use webhooks::{Delivery, WebhookSender};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -63,6 +68,15 @@ pub enum EmulatorError {
     /// No signing key with this kid.
     #[error("unknown signing key")]
     UnknownKey,
+    /// A webhook secret that is not `whsec_<base64>`.
+    #[error("invalid webhook secret")]
+    InvalidSecret,
+    /// No seeded user with this email.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The application client has no registered redirect URI.
+    #[error("no redirect URI is registered")]
+    NoRedirectUri,
 }
 
 /// The emulator's endpoints, for fault injection and request counters.
@@ -74,15 +88,21 @@ pub enum EmulatorEndpoint {
     Discovery,
     /// `POST /oauth/token`.
     Token,
+    /// `GET` and `POST /oauth/authorize` (the hosted sign-in page).
+    Authorize,
+    /// `GET /oidc/logout`.
+    Logout,
     /// Any other path.
     Other,
 }
 
 impl EmulatorEndpoint {
-    const ALL: [EmulatorEndpoint; 4] = [
+    const ALL: [EmulatorEndpoint; 6] = [
         EmulatorEndpoint::Keys,
         EmulatorEndpoint::Discovery,
         EmulatorEndpoint::Token,
+        EmulatorEndpoint::Authorize,
+        EmulatorEndpoint::Logout,
         EmulatorEndpoint::Other,
     ];
 
@@ -91,6 +111,8 @@ impl EmulatorEndpoint {
             "/keys" => EmulatorEndpoint::Keys,
             "/.well-known/openid-configuration" => EmulatorEndpoint::Discovery,
             "/oauth/token" => EmulatorEndpoint::Token,
+            "/oauth/authorize" => EmulatorEndpoint::Authorize,
+            "/oidc/logout" => EmulatorEndpoint::Logout,
             _ => EmulatorEndpoint::Other,
         }
     }
@@ -208,11 +230,12 @@ pub(crate) struct State {
     keys: Mutex<Vec<SigningKey>>,
     pub(crate) m2m_clients: Mutex<HashMap<String, M2mClient>>,
     faults: Mutex<HashMap<EmulatorEndpoint, FaultSlot>>,
-    counters: [AtomicU64; 4],
+    counters: [AtomicU64; 6],
     pub(crate) keys_cache_control: Mutex<Option<String>>,
+    pub(crate) flows: flows::FlowState,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -257,6 +280,14 @@ impl State {
         keys::sign_jwt(key, header, claims)
     }
 
+    /// Verifies an RS256 signature with the key `kid` (published or not).
+    pub(crate) fn verify_with_kid(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
+        lock(&self.keys)
+            .iter()
+            .find(|k| k.kid == kid)
+            .is_some_and(|k| k.verify(message, signature))
+    }
+
     pub(crate) fn m2m_claims(
         &self,
         client: &M2mClient,
@@ -289,6 +320,10 @@ impl State {
     pub(crate) fn m2m_token_ttl(&self) -> Duration {
         self.m2m_token_ttl
     }
+
+    pub(crate) fn access_token_ttl(&self) -> Duration {
+        self.access_token_ttl
+    }
 }
 
 /// Builds an [`Emulator`].
@@ -299,9 +334,37 @@ pub struct EmulatorBuilder {
     client_secret: Option<String>,
     access_token_ttl: Option<Duration>,
     m2m_token_ttl: Option<Duration>,
+    code_ttl: Option<Duration>,
+    refresh_grace: Option<Duration>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
 }
 
 impl EmulatorBuilder {
+    /// Registers a redirect URI of the application client (exact match).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers a post-logout redirect URI (exact match).
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Lifetime of authorization codes (default 5 min).
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = Some(ttl);
+        self
+    }
+
+    /// How long a rotated refresh token still works (default 30 s); reuse
+    /// after that revokes the whole token family.
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh_grace = Some(grace);
+        self
+    }
     /// Listens on this port (default 0: a random free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -350,6 +413,15 @@ impl EmulatorBuilder {
         let first_key = tokio::task::spawn_blocking(SigningKey::generate)
             .await
             .map_err(|_| EmulatorError::KeyGeneration)??;
+        let organization_id = ids::id("org");
+        let flows = flows::FlowState::new(
+            &organization_id,
+            self.redirect_uris,
+            self.post_logout_redirect_uris,
+            self.code_ttl.unwrap_or(Duration::from_secs(300)),
+            self.refresh_grace.unwrap_or(Duration::from_secs(30)),
+        );
+        let user = flows.first_user();
         let state = Arc::new(State {
             issuer: issuer.clone(),
             client_id: self.client_id.unwrap_or_else(|| ids::id("skc")),
@@ -358,11 +430,11 @@ impl EmulatorBuilder {
                 None => ids::secret()?,
             },
             user: TestUser {
-                id: ids::id("usr"),
-                email: "ada@example.com".into(),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                organization_id: ids::id("org"),
+                id: user.id,
+                email: user.email,
+                given_name: user.given_name,
+                family_name: user.family_name,
+                organization_id: user.organization_id,
             },
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
             m2m_token_ttl: self.m2m_token_ttl.unwrap_or(Duration::from_secs(3600)),
@@ -371,6 +443,7 @@ impl EmulatorBuilder {
             faults: Mutex::new(HashMap::new()),
             counters: Default::default(),
             keys_cache_control: Mutex::new(None),
+            flows,
         });
         let (shutdown, task) = server::serve(listener, state.clone());
         tracing::info!(url = %issuer, "Scalekit emulator listening");
@@ -574,6 +647,42 @@ impl Emulator {
             overrides,
         );
         self.sign_claims(&claims)
+    }
+
+    /// The seeded users.
+    pub fn users(&self) -> Vec<SeedUser> {
+        self.state.flows.users()
+    }
+
+    /// The seeded organizations.
+    pub fn organizations(&self) -> Vec<Organization> {
+        self.state.flows.organizations()
+    }
+
+    /// Adds a user to the sign-in page.
+    pub fn add_user(&self, user: SeedUser) {
+        self.state.flows.add_user(user);
+    }
+
+    /// Registers a redirect URI of the application client.
+    pub fn register_redirect_uri(&self, uri: impl Into<String>) {
+        self.state.flows.add_redirect_uri(uri.into());
+    }
+
+    /// Registers a post-logout redirect URI.
+    pub fn register_post_logout_redirect_uri(&self, uri: impl Into<String>) {
+        self.state.flows.add_post_logout_redirect_uri(uri.into());
+    }
+
+    /// The URL an IdP-initiated login sends the browser to: the first
+    /// registered redirect URI with `?idp_initiated_login=<JWT>` for the
+    /// seeded user with this email.
+    pub fn idp_initiated_login_url(
+        &self,
+        email: &str,
+        relay_state: Option<&str>,
+    ) -> Result<String, EmulatorError> {
+        flows::idp_initiated_url(&self.state, email, relay_state)
     }
 
     /// Registers an M2M client for the `client_credentials` grant.

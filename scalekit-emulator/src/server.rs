@@ -113,6 +113,12 @@ fn router(state: Shared) -> Router {
         .route("/keys", get(keys))
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oauth/token", post(token))
+        .route(
+            "/oauth/authorize",
+            get(crate::flows::authorize_page).post(crate::flows::authorize_submit),
+        )
+        .route("/oidc/logout", get(crate::flows::logout))
+        .route("/sso/idp-initiated", get(crate::flows::idp_initiated))
         .with_state(state)
 }
 
@@ -144,7 +150,7 @@ async fn discovery(AxumState(state): AxumState<Shared>) -> Json<Value> {
     }))
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -154,7 +160,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// Client credentials from the form (`client_secret_post`) or HTTP Basic.
-fn client_credentials(
+pub(crate) fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Option<(String, String)> {
@@ -190,6 +196,10 @@ async fn token(
             "grant_type is required",
         ),
         Some("client_credentials") => client_credentials_grant(&state, &headers, &form),
+        Some("authorization_code") => {
+            crate::flows::authorization_code_grant(&state, &headers, &form)
+        }
+        Some("refresh_token") => crate::flows::refresh_token_grant(&state, &headers, &form),
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

@@ -1,0 +1,808 @@
+//! The interactive flows: the hosted sign-in page, authorization codes,
+//! refresh-token rotation, logout and IdP-initiated login.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State as AxumState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::server::{client_credentials, oauth_error};
+use crate::{EmulatorError, State, ids, lock, now};
+
+type Shared = std::sync::Arc<State>;
+type Params = HashMap<String, String>;
+
+/// A user of the emulated environment, listed on the sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedUser {
+    /// User id (`usr_…`).
+    pub id: String,
+    /// Email address (the login hint).
+    pub email: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Organization id.
+    pub organization_id: String,
+    /// Roles in the organization.
+    pub roles: Vec<String>,
+    /// Permissions.
+    pub permissions: Vec<String>,
+}
+
+/// An organization of the emulated environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// Organization id (`org_…`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email domain (`domain_hint`).
+    pub domain: String,
+    /// Its SSO connection (`conn_…`).
+    pub connection_id: String,
+}
+
+struct AuthCode {
+    client_id: String,
+    redirect_uri: String,
+    user: SeedUser,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    issued: Instant,
+}
+
+struct RefreshRecord {
+    family: String,
+    user: SeedUser,
+    sid: String,
+    scope: String,
+    rotated_at: Option<Instant>,
+}
+
+pub(crate) struct FlowState {
+    users: Mutex<Vec<SeedUser>>,
+    organizations: Mutex<Vec<Organization>>,
+    redirect_uris: Mutex<Vec<String>>,
+    post_logout_redirect_uris: Mutex<Vec<String>>,
+    codes: Mutex<HashMap<String, AuthCode>>,
+    refresh_tokens: Mutex<HashMap<String, RefreshRecord>>,
+    revoked_families: Mutex<HashSet<String>>,
+    code_ttl: Duration,
+    refresh_grace: Duration,
+}
+
+impl FlowState {
+    pub(crate) fn new(
+        first_org: &str,
+        redirect_uris: Vec<String>,
+        post_logout_redirect_uris: Vec<String>,
+        code_ttl: Duration,
+        refresh_grace: Duration,
+    ) -> Self {
+        let acme = Organization {
+            id: first_org.to_owned(),
+            name: "Acme".into(),
+            domain: "example.com".into(),
+            connection_id: ids::id("conn"),
+        };
+        let globex = Organization {
+            id: ids::id("org"),
+            name: "Globex".into(),
+            domain: "globex.example".into(),
+            connection_id: ids::id("conn"),
+        };
+        let users = vec![
+            SeedUser {
+                id: ids::id("usr"),
+                email: "ada@example.com".into(),
+                given_name: "Ada".into(),
+                family_name: "Lovelace".into(),
+                organization_id: acme.id.clone(),
+                roles: vec!["admin".into()],
+                permissions: vec!["admin:read".into(), "projects:read".into()],
+            },
+            SeedUser {
+                id: ids::id("usr"),
+                email: "grace@globex.example".into(),
+                given_name: "Grace".into(),
+                family_name: "Hopper".into(),
+                organization_id: globex.id.clone(),
+                roles: vec!["member".into()],
+                permissions: vec!["projects:read".into()],
+            },
+        ];
+        FlowState {
+            users: Mutex::new(users),
+            organizations: Mutex::new(vec![acme, globex]),
+            redirect_uris: Mutex::new(redirect_uris),
+            post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
+            codes: Mutex::new(HashMap::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
+            revoked_families: Mutex::new(HashSet::new()),
+            code_ttl,
+            refresh_grace,
+        }
+    }
+
+    pub(crate) fn first_user(&self) -> SeedUser {
+        lock(&self.users)[0].clone()
+    }
+
+    pub(crate) fn users(&self) -> Vec<SeedUser> {
+        lock(&self.users).clone()
+    }
+
+    pub(crate) fn organizations(&self) -> Vec<Organization> {
+        lock(&self.organizations).clone()
+    }
+
+    pub(crate) fn add_user(&self, user: SeedUser) {
+        lock(&self.users).push(user);
+    }
+
+    pub(crate) fn add_redirect_uri(&self, uri: String) {
+        lock(&self.redirect_uris).push(uri);
+    }
+
+    pub(crate) fn add_post_logout_redirect_uri(&self, uri: String) {
+        lock(&self.post_logout_redirect_uris).push(uri);
+    }
+
+    pub(crate) fn default_redirect_uri(&self) -> Option<String> {
+        lock(&self.redirect_uris).first().cloned()
+    }
+
+    fn user_by_email(&self, email: &str) -> Option<SeedUser> {
+        lock(&self.users)
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .cloned()
+    }
+
+    fn organization(&self, id: &str) -> Option<Organization> {
+        lock(&self.organizations)
+            .iter()
+            .find(|o| o.id == id)
+            .cloned()
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
+         button{{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem}}\
+         .muted{{color:#666;font-size:.9rem}}</style></head><body><h1>{t}</h1>{body}\
+         <p class=\"muted\">Scalekit emulator — a local test environment.</p></body></html>",
+        t = esc(title)
+    )
+}
+
+fn error_page(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(page(
+            "Invalid request",
+            &format!("<p id=\"error\">{}</p>", esc(message)),
+        )),
+    )
+        .into_response()
+}
+
+/// `uri` with extra query parameters.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    query.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn redirect(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+fn get<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// A checked authorization request: the client and redirect URI are known
+/// (so errors from here on may be redirected).
+struct AuthRequest<'a> {
+    params: &'a Params,
+    redirect_uri: &'a str,
+}
+
+impl AuthRequest<'_> {
+    fn fail(&self, error: &str, description: &str) -> Response {
+        let mut pairs = vec![("error", error), ("error_description", description)];
+        if let Some(state) = get(self.params, "state") {
+            pairs.push(("state", state));
+        }
+        redirect(&with_query(self.redirect_uri, &pairs))
+    }
+}
+
+fn check_request<'a>(state: &State, params: &'a Params) -> Result<AuthRequest<'a>, Box<Response>> {
+    let client_id =
+        get(params, "client_id").ok_or_else(|| Box::new(error_page("client_id is required")))?;
+    if client_id != state.client_id {
+        return Err(Box::new(error_page("Unknown client.")));
+    }
+    let redirect_uri = get(params, "redirect_uri")
+        .ok_or_else(|| Box::new(error_page("redirect_uri is required")))?;
+    if !lock(&state.flows.redirect_uris)
+        .iter()
+        .any(|u| u == redirect_uri)
+    {
+        return Err(Box::new(error_page(
+            "The redirect_uri is not registered for this client.",
+        )));
+    }
+    let request = AuthRequest {
+        params,
+        redirect_uri,
+    };
+    if get(params, "response_type") != Some("code") {
+        return Err(Box::new(
+            request.fail("unsupported_response_type", "response_type must be code"),
+        ));
+    }
+    if get(params, "code_challenge").is_some()
+        && get(params, "code_challenge_method") != Some("S256")
+    {
+        return Err(Box::new(
+            request.fail("invalid_request", "code_challenge_method must be S256"),
+        ));
+    }
+    Ok(request)
+}
+
+const CARRIED: [&str; 13] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "organization_id",
+    "connection_id",
+    "provider",
+    "prompt",
+];
+
+pub(crate) async fn authorize_page(
+    AxumState(state): AxumState<Shared>,
+    Query(params): Query<Params>,
+) -> Response {
+    let request = match check_request(&state, &params) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    let flows = &state.flows;
+    let orgs = flows.organizations();
+    let org_filter: Option<String> = get(&params, "organization_id")
+        .map(str::to_owned)
+        .or_else(|| {
+            get(&params, "connection_id").and_then(|c| {
+                orgs.iter()
+                    .find(|o| o.connection_id == c)
+                    .map(|o| o.id.clone())
+            })
+        })
+        .or_else(|| {
+            get(&params, "domain_hint").and_then(|d| {
+                orgs.iter()
+                    .find(|o| o.domain.eq_ignore_ascii_case(d))
+                    .map(|o| o.id.clone())
+            })
+        });
+    let hint = get(&params, "login_hint");
+    let mut users: Vec<SeedUser> = flows
+        .users()
+        .into_iter()
+        .filter(|u| org_filter.as_deref().is_none_or(|o| u.organization_id == o))
+        .collect();
+    users.sort_by_key(|u| Some(u.email.as_str()) != hint);
+
+    let hidden: String = CARRIED
+        .iter()
+        .filter_map(|name| {
+            get(&params, name).map(|v| {
+                format!(
+                    "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                    esc(v)
+                )
+            })
+        })
+        .collect();
+    let via = get(&params, "provider")
+        .map(|p| format!(" with {}", esc(p)))
+        .unwrap_or_default();
+    let mut body = String::new();
+    body.push_str("<form method=\"post\" action=\"/oauth/authorize\">");
+    body.push_str(&hidden);
+    let prompt = get(&params, "prompt");
+    if prompt == Some("create") {
+        body.push_str(
+            "<p><label>Email <input type=\"email\" name=\"email\" id=\"email\"></label></p>\
+             <button type=\"submit\" name=\"action\" value=\"create\" id=\"create\">Create account</button>",
+        );
+    }
+    for user in &users {
+        let org = orgs
+            .iter()
+            .find(|o| o.id == user.organization_id)
+            .map(|o| o.name.as_str())
+            .unwrap_or("");
+        let selected = if Some(user.email.as_str()) == hint {
+            " data-hinted=\"true\" autofocus"
+        } else {
+            ""
+        };
+        body.push_str(&format!(
+            "<button type=\"submit\" name=\"user_id\" value=\"{id}\" data-email=\"{email}\"{selected}>\
+             Continue{via} as {email} <span class=\"muted\">({org})</span></button>",
+            id = esc(&user.id),
+            email = esc(&user.email),
+            org = esc(org),
+        ));
+    }
+    if users.is_empty() {
+        body.push_str("<p id=\"no-users\">No user matches this sign-in request.</p>");
+    }
+    body.push_str(
+        "<button type=\"submit\" name=\"action\" value=\"deny\" id=\"deny\">Deny</button></form>",
+    );
+    let title = match prompt {
+        Some("create") => "Create your account",
+        Some("login") => "Sign in again",
+        Some("select_account") => "Choose an account",
+        Some("consent") => "Allow access",
+        _ => "Sign in",
+    };
+    let _ = request;
+    Html(page(title, &body)).into_response()
+}
+
+pub(crate) async fn authorize_submit(
+    AxumState(state): AxumState<Shared>,
+    form: Result<Form<Params>, FormRejection>,
+) -> Response {
+    let Ok(Form(params)) = form else {
+        return error_page("The form could not be read.");
+    };
+    let request = match check_request(&state, &params) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    let flows = &state.flows;
+    let user = match get(&params, "action") {
+        Some("deny") => {
+            return request.fail("access_denied", "The user denied the request.");
+        }
+        Some("create") => {
+            let Some(email) = get(&params, "email").filter(|e| e.contains('@')) else {
+                return request.fail("invalid_request", "An email address is required.");
+            };
+            if let Some(existing) = flows.user_by_email(email) {
+                existing
+            } else {
+                let organization_id = get(&params, "organization_id")
+                    .and_then(|o| flows.organization(o))
+                    .map(|o| o.id)
+                    .unwrap_or_else(|| state.user.organization_id.clone());
+                let local = email.split('@').next().unwrap_or(email);
+                let user = SeedUser {
+                    id: ids::id("usr"),
+                    email: email.to_owned(),
+                    given_name: local.to_owned(),
+                    family_name: String::new(),
+                    organization_id,
+                    roles: vec!["member".into()],
+                    permissions: Vec::new(),
+                };
+                flows.add_user(user.clone());
+                user
+            }
+        }
+        _ => {
+            let id = get(&params, "user_id").unwrap_or_default();
+            match flows.users().into_iter().find(|u| u.id == id) {
+                Some(user) => user,
+                None => return request.fail("access_denied", "Unknown user."),
+            }
+        }
+    };
+    let code = URL_SAFE_NO_PAD.encode(random_bytes());
+    lock(&flows.codes).insert(
+        code.clone(),
+        AuthCode {
+            client_id: state.client_id.clone(),
+            redirect_uri: request.redirect_uri.to_owned(),
+            user,
+            scope: get(&params, "scope").unwrap_or("openid").to_owned(),
+            nonce: get(&params, "nonce").map(str::to_owned),
+            code_challenge: get(&params, "code_challenge").map(str::to_owned),
+            issued: Instant::now(),
+        },
+    );
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = get(&params, "state") {
+        pairs.push(("state", s));
+    }
+    redirect(&with_query(request.redirect_uri, &pairs))
+}
+
+fn random_bytes() -> [u8; 32] {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    // getrandom does not fail on supported platforms; the code would still be
+    // unique enough for a local emulator if it did.
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes);
+    bytes
+}
+
+/// Whether the request authenticates the application client.
+fn app_client(state: &State, headers: &HeaderMap, form: &Params) -> bool {
+    client_credentials(headers, form)
+        .is_some_and(|(id, secret)| id == state.client_id && secret == state.client_secret)
+}
+
+fn invalid_grant(description: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+pub(crate) fn authorization_code_grant(
+    state: &State,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Response {
+    if !app_client(state, headers, form) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    }
+    let Some(code) = get(form, "code") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is required",
+        );
+    };
+    // Single use: the code is consumed by the first attempt, valid or not.
+    let Some(record) = lock(&state.flows.codes).remove(code) else {
+        return invalid_grant("the code is invalid or was already used");
+    };
+    if record.issued.elapsed() > state.flows.code_ttl {
+        return invalid_grant("the code has expired");
+    }
+    if record.client_id != state.client_id {
+        return invalid_grant("the code was issued to another client");
+    }
+    if get(form, "redirect_uri") != Some(record.redirect_uri.as_str()) {
+        return invalid_grant("redirect_uri does not match the authorization request");
+    }
+    match (&record.code_challenge, get(form, "code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let digest = digest::digest(&digest::SHA256, verifier.as_bytes());
+            if URL_SAFE_NO_PAD.encode(digest.as_ref()) != *challenge {
+                return invalid_grant("the PKCE verifier does not match the challenge");
+            }
+        }
+        (Some(_), None) => return invalid_grant("code_verifier is required"),
+        (None, Some(_)) => return invalid_grant("no PKCE challenge was sent for this code"),
+        (None, None) => {}
+    }
+    let sid = ids::id("ses");
+    let family = ids::id("rtf");
+    issue_user_tokens(
+        state,
+        &record.user,
+        &sid,
+        &record.scope,
+        record.nonce.as_deref(),
+        &family,
+    )
+}
+
+pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Params) -> Response {
+    if !app_client(state, headers, form) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    }
+    let Some(token) = get(form, "refresh_token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        );
+    };
+    let flows = &state.flows;
+    let (user, sid, scope, family) = {
+        let mut tokens = lock(&flows.refresh_tokens);
+        let Some(record) = tokens.get_mut(token) else {
+            return invalid_grant("the refresh token is invalid");
+        };
+        if lock(&flows.revoked_families).contains(&record.family) {
+            return invalid_grant("the refresh token was revoked");
+        }
+        match record.rotated_at {
+            Some(at) if at.elapsed() > flows.refresh_grace => {
+                // Reuse after the grace window: the token leaked or a client
+                // raced itself. Revoke the whole family.
+                lock(&flows.revoked_families).insert(record.family.clone());
+                tracing::warn!(family = %record.family, "refresh token reuse: family revoked");
+                return invalid_grant("the refresh token was already used");
+            }
+            Some(_) => {}
+            None => record.rotated_at = Some(Instant::now()),
+        }
+        (
+            record.user.clone(),
+            record.sid.clone(),
+            record.scope.clone(),
+            record.family.clone(),
+        )
+    };
+    issue_user_tokens(state, &user, &sid, &scope, None, &family)
+}
+
+fn at_hash(access_token: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+fn issue_user_tokens(
+    state: &State,
+    user: &SeedUser,
+    sid: &str,
+    scope: &str,
+    nonce: Option<&str>,
+    family: &str,
+) -> Response {
+    let now = now();
+    let exp = now + state.access_token_ttl().as_secs();
+    let access_claims = json!({
+        "iss": state.issuer,
+        "aud": [state.client_id],
+        "client_id": state.client_id,
+        "sub": user.id,
+        "sid": sid,
+        "jti": ids::id("tkn"),
+        "iat": now,
+        "nbf": now,
+        "exp": exp,
+        "oid": user.organization_id,
+        "roles": user.roles,
+        "permissions": user.permissions,
+    });
+    let Ok(access_token) = state.sign(&json!({}), &access_claims) else {
+        return oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "signing failed",
+        );
+    };
+    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": state.access_token_ttl().as_secs(),
+        "scope": scope,
+    });
+    if scopes.contains(&"openid") {
+        let mut id_claims = json!({
+            "iss": state.issuer,
+            "aud": [state.client_id],
+            "azp": state.client_id,
+            "sub": user.id,
+            "oid": user.organization_id,
+            "sid": sid,
+            "amr": ["pwd"],
+            "at_hash": at_hash(&access_token),
+            "iat": now,
+            "exp": exp,
+            "email": user.email,
+            "email_verified": true,
+            "name": format!("{} {}", user.given_name, user.family_name).trim().to_owned(),
+            "given_name": user.given_name,
+            "family_name": user.family_name,
+            "roles": user.roles,
+            "permissions": user.permissions,
+        });
+        if let (Some(n), Some(map)) = (nonce, id_claims.as_object_mut()) {
+            map.insert("nonce".into(), json!(n));
+        }
+        let Ok(id_token) = state.sign(&json!({}), &id_claims) else {
+            return oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "signing failed",
+            );
+        };
+        body["id_token"] = json!(id_token);
+    }
+    if scopes.contains(&"offline_access") {
+        let refresh_token = format!("rt_{}", URL_SAFE_NO_PAD.encode(random_bytes()));
+        lock(&state.flows.refresh_tokens).insert(
+            refresh_token.clone(),
+            RefreshRecord {
+                family: family.to_owned(),
+                user: user.clone(),
+                sid: sid.to_owned(),
+                scope: scope.to_owned(),
+                rotated_at: None,
+            },
+        );
+        body["refresh_token"] = json!(refresh_token);
+    }
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+/// Verifies a token signed by the emulator's keys (published or not) and
+/// returns its claims.
+fn verify_own_token(state: &State, token: &str) -> Option<Value> {
+    let (input, signature) = token.rsplit_once('.')?;
+    let (header, payload) = input.split_once('.')?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let kid = header.get("kid")?.as_str()?;
+    if header.get("alg")?.as_str()? != "RS256" {
+        return None;
+    }
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    if !state.verify_with_kid(kid, input.as_bytes(), &signature) {
+        return None;
+    }
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    (claims.get("iss")?.as_str()? == state.issuer).then_some(claims)
+}
+
+pub(crate) async fn logout(
+    AxumState(state): AxumState<Shared>,
+    Query(params): Query<Params>,
+) -> Response {
+    let sid = match get(&params, "id_token_hint") {
+        Some(hint) => match verify_own_token(&state, hint) {
+            Some(claims) => claims.get("sid").and_then(Value::as_str).map(str::to_owned),
+            None => return error_page("The id_token_hint is not a valid ID token."),
+        },
+        None => None,
+    };
+    let target = get(&params, "post_logout_redirect_uri");
+    if let Some(target) = target
+        && !lock(&state.flows.post_logout_redirect_uris)
+            .iter()
+            .any(|u| u == target)
+    {
+        return error_page("The post_logout_redirect_uri is not registered.");
+    }
+    if let Some(sid) = &sid {
+        // End the session: its refresh tokens stop working.
+        let families: Vec<String> = lock(&state.flows.refresh_tokens)
+            .values()
+            .filter(|r| &r.sid == sid)
+            .map(|r| r.family.clone())
+            .collect();
+        lock(&state.flows.revoked_families).extend(families);
+    }
+    match target {
+        Some(target) => {
+            let pairs: Vec<(&str, &str)> = get(&params, "state")
+                .map(|s| vec![("state", s)])
+                .unwrap_or_default();
+            redirect(&with_query(target, &pairs))
+        }
+        None => Html(page(
+            "Signed out",
+            "<p id=\"signed-out\">You are signed out.</p>",
+        ))
+        .into_response(),
+    }
+}
+
+/// The claims of an `idp_initiated_login` token for `user`.
+pub(crate) fn idp_initiated_claims(
+    state: &State,
+    user: &SeedUser,
+    relay_state: Option<&str>,
+) -> Result<Value, EmulatorError> {
+    let org = state
+        .flows
+        .organization(&user.organization_id)
+        .ok_or(EmulatorError::UnknownUser)?;
+    let now = now();
+    let mut claims = json!({
+        "iss": state.issuer,
+        "organization_id": org.id,
+        "connection_id": org.connection_id,
+        "login_hint": user.email,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+    });
+    if let (Some(relay), Some(map)) = (relay_state, claims.as_object_mut()) {
+        map.insert("relay_state".into(), json!(relay));
+    }
+    Ok(claims)
+}
+
+pub(crate) fn idp_initiated_url(
+    state: &State,
+    email: &str,
+    relay_state: Option<&str>,
+) -> Result<String, EmulatorError> {
+    let user = state
+        .flows
+        .user_by_email(email)
+        .ok_or(EmulatorError::UnknownUser)?;
+    let target = state
+        .flows
+        .default_redirect_uri()
+        .ok_or(EmulatorError::NoRedirectUri)?;
+    let token = state.sign(
+        &json!({}),
+        &idp_initiated_claims(state, &user, relay_state)?,
+    )?;
+    Ok(with_query(&target, &[("idp_initiated_login", &token)]))
+}
+
+/// `GET /sso/idp-initiated?login_hint=…&relay_state=…`: what the identity
+/// provider's dashboard tile does.
+pub(crate) async fn idp_initiated(
+    AxumState(state): AxumState<Shared>,
+    Query(params): Query<Params>,
+) -> Response {
+    let email = get(&params, "login_hint")
+        .unwrap_or(&state.user.email)
+        .to_owned();
+    match idp_initiated_url(&state, &email, get(&params, "relay_state")) {
+        Ok(url) => redirect(&url),
+        Err(err) => error_page(&err.to_string()),
+    }
+}
