@@ -2,12 +2,19 @@
 //!
 //! ```text
 //! scalekit-emulator [--port PORT] [--client-id ID] [--client-secret SECRET]
+//!                   [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
 //! ```
+//!
+//! Without `--redirect-uri`, `http://localhost:3000/auth/callback` is
+//! registered (and `http://localhost:3000/` for logout).
 
 use scalekit_emulator::{Emulator, M2mClient};
 
 fn usage() -> ! {
-    eprintln!("usage: scalekit-emulator [--port PORT] [--client-id ID] [--client-secret SECRET]");
+    eprintln!(
+        "usage: scalekit-emulator [--port PORT] [--client-id ID] [--client-secret SECRET] \
+         [--redirect-uri URI]... [--post-logout-redirect-uri URI]..."
+    );
     std::process::exit(2)
 }
 
@@ -20,6 +27,7 @@ async fn main() {
         .init();
 
     let mut builder = Emulator::builder().port(8080);
+    let (mut redirects, mut logouts) = (Vec::new(), Vec::new());
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let Some(value) = args.next() else { usage() };
@@ -30,8 +38,28 @@ async fn main() {
             },
             "--client-id" => builder.client_id(value),
             "--client-secret" => builder.client_secret(value),
+            "--redirect-uri" => {
+                redirects.push(value);
+                builder
+            }
+            "--post-logout-redirect-uri" => {
+                logouts.push(value);
+                builder
+            }
             _ => usage(),
         };
+    }
+    if redirects.is_empty() {
+        redirects.push("http://localhost:3000/auth/callback".to_owned());
+    }
+    if logouts.is_empty() {
+        logouts.push("http://localhost:3000/".to_owned());
+    }
+    for uri in &redirects {
+        builder = builder.redirect_uri(uri);
+    }
+    for uri in &logouts {
+        builder = builder.post_logout_redirect_uri(uri);
     }
 
     let emulator = match builder.start().await {
@@ -55,6 +83,16 @@ async fn main() {
     println!("  SCALEKIT_CLIENT_SECRET={}", emulator.client_secret());
     println!("  M2M client: m2morg_emulator / m2m-emulator-secret (scopes: read write)");
     println!("  JWKS: {}/keys", emulator.url());
+    println!("  redirect URIs: {}", redirects.join(", "));
+    println!(
+        "  sign-in page: {}/oauth/authorize?response_type=code&client_id={}&redirect_uri={}",
+        emulator.url(),
+        emulator.client_id(),
+        redirects[0].replace(':', "%3A").replace('/', "%2F")
+    );
+    for user in emulator.users() {
+        println!("  user: {} ({})", user.email, user.id);
+    }
     if let Ok(token) = emulator.mint_access_token(serde_json::json!({})) {
         println!(
             "  a user access token ({}): {token}",
