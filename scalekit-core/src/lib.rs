@@ -44,6 +44,13 @@ pub mod outcome;
 pub mod validate;
 pub mod webhook;
 
+/// Time since the Unix epoch (zero if the clock is before it).
+pub(crate) fn unix_time() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedLoginClaims, ScopeSet};
 pub use client::Scalekit;

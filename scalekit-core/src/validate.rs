@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -504,16 +504,9 @@ impl TokenValidator {
         let source = self.keys.resolve(&jws.payload)?;
         let key = source.key(jws.kid(), jws.algorithm()).await?;
         let payload = jws.verify(&key)?;
-        check_claims(&payload, options, now_unix())?;
+        check_claims(&payload, options, crate::unix_time().as_secs_f64())?;
         serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into())
     }
-}
-
-fn now_unix() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Checks the registered claims of a verified payload.

@@ -3,7 +3,7 @@
 //! de-duplication helper keyed by `webhook-id`.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use base64::Engine as _;
@@ -139,10 +139,7 @@ const INTERCEPTOR_HEADERS: HeaderNames = HeaderNames {
 };
 
 fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX)
 }
 
 impl WebhookVerifier {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scalekit_core::oauth::{
-    AuthorizationUrlOptions, ClientCredentialsCache, CodeExchange, LogoutUrlOptions,
-    OAuthErrorCode, Pkce, TokenError, generate_nonce, generate_state,
+    AuthenticationResponse, AuthorizationUrlOptions, ClientCredentialsCache, CodeExchange,
+    LogoutUrlOptions, OAuthErrorCode, Pkce, TokenError, generate_nonce, generate_state,
 };
 use scalekit_core::{AccessTokenClaims, JwksOptions, Scalekit, ScalekitConfig};
 use scalekit_emulator::{Emulator, EmulatorBuilder, EmulatorEndpoint, Fault};
@@ -112,6 +112,21 @@ fn exchange(login: &Login) -> CodeExchange {
     }
 }
 
+/// A complete login as `email` with `scopes`, through the sign-in page.
+async fn logged_in(
+    emulator: &Emulator,
+    sk: &Scalekit,
+    scopes: &[&str],
+    email: &str,
+) -> AuthenticationResponse {
+    let l = login(scopes);
+    let url = sk.authorization_url(CALLBACK, &l.options);
+    let callback = sign_in(emulator, &url, Some(email)).await;
+    sk.authenticate_with_code(&callback["code"], CALLBACK, &exchange(&l))
+        .await
+        .unwrap()
+}
+
 fn invalid_grant(err: TokenError) -> String {
     match err {
         TokenError::OAuth {
@@ -166,17 +181,7 @@ async fn the_whole_code_flow_yields_a_verified_user() {
 async fn without_offline_access_there_is_no_refresh_token() {
     let emulator = builder().start().await.unwrap();
     let sk = scalekit(&emulator, Duration::from_secs(5));
-    let login = login(&["openid", "email"]);
-    let callback = sign_in(
-        &emulator,
-        &sk.authorization_url(CALLBACK, &login.options),
-        Some("grace@globex.example"),
-    )
-    .await;
-    let auth = sk
-        .authenticate_with_code(&callback["code"], CALLBACK, &exchange(&login))
-        .await
-        .unwrap();
+    let auth = logged_in(&emulator, &sk, &["openid", "email"], "grace@globex.example").await;
     assert!(auth.refresh_token.is_none());
     assert_eq!(auth.user.email.as_deref(), Some("grace@globex.example"));
 }
@@ -330,17 +335,13 @@ async fn refresh_tokens_rotate_with_a_grace_and_reuse_revokes_the_family() {
         .await
         .unwrap();
     let sk = scalekit(&emulator, Duration::from_secs(5));
-    let l = login(&["openid", "offline_access"]);
-    let callback = sign_in(
+    let auth = logged_in(
         &emulator,
-        &sk.authorization_url(CALLBACK, &l.options),
-        Some("ada@example.com"),
+        &sk,
+        &["openid", "offline_access"],
+        "ada@example.com",
     )
     .await;
-    let auth = sk
-        .authenticate_with_code(&callback["code"], CALLBACK, &exchange(&l))
-        .await
-        .unwrap();
     let first = auth.refresh_token.unwrap();
 
     let second = sk.refresh_access_token(&first).await.unwrap();
@@ -364,17 +365,13 @@ async fn refresh_tokens_rotate_with_a_grace_and_reuse_revokes_the_family() {
 async fn logout_checks_the_hint_and_the_registered_target_and_ends_the_session() {
     let emulator = builder().start().await.unwrap();
     let sk = scalekit(&emulator, Duration::from_secs(5));
-    let l = login(&["openid", "offline_access"]);
-    let callback = sign_in(
+    let auth = logged_in(
         &emulator,
-        &sk.authorization_url(CALLBACK, &l.options),
-        Some("ada@example.com"),
+        &sk,
+        &["openid", "offline_access"],
+        "ada@example.com",
     )
     .await;
-    let auth = sk
-        .authenticate_with_code(&callback["code"], CALLBACK, &exchange(&l))
-        .await
-        .unwrap();
     let http = browser();
 
     let unregistered = sk.logout_url(&LogoutUrlOptions {

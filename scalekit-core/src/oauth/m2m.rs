@@ -3,7 +3,6 @@
 //! server answers 401 to it.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Scalekit;
 use crate::config::Secret;
@@ -50,10 +49,7 @@ impl std::fmt::Debug for ClientCredentialsCache {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    crate::unix_time().as_secs()
 }
 
 impl ClientCredentialsCache {
