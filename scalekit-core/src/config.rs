@@ -31,6 +31,11 @@ pub enum ConfigProblem {
     UnexpectedUrlParts,
     /// The HTTP client could not be initialised (no TLS backend, for example).
     HttpClient,
+    /// The value is shorter than required.
+    TooShort {
+        /// Least length in bytes.
+        min: usize,
+    },
 }
 
 impl fmt::Display for ConfigProblem {
@@ -46,6 +51,9 @@ impl fmt::Display for ConfigProblem {
                 "must not carry a query, a fragment or credentials"
             }
             ConfigProblem::HttpClient => "could not be initialised",
+            ConfigProblem::TooShort { min } => {
+                return write!(f, "must be at least {min} bytes long");
+            }
         })
     }
 }

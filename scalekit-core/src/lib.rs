@@ -41,6 +41,7 @@ pub mod jwk;
 pub mod jwks;
 pub mod oauth;
 pub mod outcome;
+pub mod session;
 pub mod validate;
 pub mod webhook;
 

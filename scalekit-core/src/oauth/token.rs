@@ -83,6 +83,10 @@ pub enum TokenError {
     /// The ID token's `nonce` is missing or not the one sent.
     #[error("the ID token nonce does not match")]
     NonceMismatch,
+    /// A refresh was needed but the session has no refresh token (the login
+    /// did not ask for `offline_access`).
+    #[error("the session has no refresh token")]
+    MissingRefreshToken,
 }
 
 /// A token-endpoint success answer.

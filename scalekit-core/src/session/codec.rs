@@ -1,0 +1,467 @@
+//! The sealed-cookie codec: AES-256-GCM with keys derived by HKDF-SHA256,
+//! a versioned format with a key id, several secrets for rotation, the
+//! cookie name as associated data, chunking, and `Set-Cookie` rendering.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use aws_lc_rs::hkdf;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::config::{ConfigError, ConfigProblem};
+
+/// Format version of sealed values.
+const VERSION: u8 = 1;
+/// Shortest accepted secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+/// Largest value of one cookie before the value is split into chunks.
+pub const CHUNK_SIZE: usize = 3800;
+/// Default cap on the number of chunks of one sealed value.
+pub const DEFAULT_MAX_CHUNKS: usize = 6;
+const KEY_ID_LEN: usize = 4;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+
+/// Why a sealed value could not be opened or made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// Not base64url, or too short to be a sealed value.
+    #[error("the cookie is malformed")]
+    Malformed,
+    /// A format version this library does not read.
+    #[error("the cookie has an unknown format version")]
+    UnknownVersion,
+    /// Sealed under a key none of the configured secrets derives.
+    #[error("the cookie was sealed with an unknown key")]
+    UnknownKey,
+    /// Authentication failed: tampered, truncated, or sealed for another
+    /// cookie name.
+    #[error("the cookie failed authentication")]
+    Tampered,
+    /// The plaintext is not a value of the expected type.
+    #[error("the cookie content is invalid")]
+    InvalidContent,
+    /// The sealed value needs more chunks than allowed.
+    #[error(
+        "the session is too large for cookies ({size} bytes sealed, at most {max} fit): \
+         use a server-side session store (memory or Redis)"
+    )]
+    TooLarge {
+        /// Sealed size in bytes.
+        size: usize,
+        /// Largest size that fits.
+        max: usize,
+    },
+    /// The system random source failed.
+    #[error("the system random source failed")]
+    Random,
+    /// The value is older than its lifetime (a login state after 10 min).
+    #[error("the cookie has expired")]
+    Expired,
+}
+
+struct DerivedKey {
+    id: [u8; KEY_ID_LEN],
+    key: RandomizedNonceKey,
+}
+
+/// Seals and opens cookie values. The first secret seals; every secret
+/// opens (rotation: put the new secret first, keep the old one until the
+/// cookies it sealed have expired).
+///
+/// ```
+/// use scalekit_core::session::CookieCodec;
+///
+/// let codec = CookieCodec::new(["a secret of at least thirty-two bytes!!"])?;
+/// let sealed = codec.seal("sk_session", b"hello")?;
+/// assert_eq!(codec.open("sk_session", &sealed)?, b"hello");
+/// // Bound to the cookie name.
+/// assert!(codec.open("other", &sealed).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct CookieCodec {
+    keys: Vec<DerivedKey>,
+    max_chunks: usize,
+}
+
+impl fmt::Debug for CookieCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieCodec")
+            .field("secrets", &self.keys.len())
+            .field("max_chunks", &self.max_chunks)
+            .finish()
+    }
+}
+
+fn derive(secret: &[u8]) -> Result<DerivedKey, ConfigError> {
+    let fail = || ConfigError::new("session secret", ConfigProblem::Empty);
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"scalekit-rs session cookies").extract(secret);
+    let mut key = [0u8; 32];
+    prk.expand(&[b"aes-256-gcm key"], hkdf::HKDF_SHA256)
+        .and_then(|okm| okm.fill(&mut key))
+        .map_err(|_| fail())?;
+    let mut id_bytes = [0u8; 32];
+    prk.expand(&[b"key id"], hkdf::HKDF_SHA256)
+        .and_then(|okm| okm.fill(&mut id_bytes))
+        .map_err(|_| fail())?;
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&id_bytes[..KEY_ID_LEN]);
+    Ok(DerivedKey {
+        id,
+        key: RandomizedNonceKey::new(&AES_256_GCM, &key).map_err(|_| fail())?,
+    })
+}
+
+impl CookieCodec {
+    /// A codec over `secrets` (the first seals). Each must be at least 32
+    /// bytes; fewer is a configuration error.
+    pub fn new<I, S>(secrets: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        let mut keys = Vec::new();
+        for secret in secrets {
+            let secret = secret.as_ref();
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(ConfigError::new(
+                    "session secret",
+                    ConfigProblem::TooShort {
+                        min: MIN_SECRET_LEN,
+                    },
+                ));
+            }
+            keys.push(derive(secret)?);
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::new("session secret", ConfigProblem::Missing));
+        }
+        Ok(CookieCodec {
+            keys,
+            max_chunks: DEFAULT_MAX_CHUNKS,
+        })
+    }
+
+    /// Changes the cap on chunks per value (default 6, about 22 KB).
+    pub fn max_chunks(mut self, chunks: usize) -> Self {
+        self.max_chunks = chunks.max(1);
+        self
+    }
+
+    /// Seals `plaintext` for the cookie `name`.
+    pub fn seal(&self, name: &str, plaintext: &[u8]) -> Result<String, CookieError> {
+        let key = &self.keys[0];
+        let mut in_out = plaintext.to_vec();
+        let nonce = key
+            .key
+            .seal_in_place_append_tag(Aad::from(name.as_bytes()), &mut in_out)
+            .map_err(|_| CookieError::Random)?;
+        let mut out = Vec::with_capacity(HEADER_LEN + in_out.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(nonce.as_ref());
+        out.extend_from_slice(&in_out);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens a value sealed for the cookie `name`.
+    pub fn open(&self, name: &str, sealed: &str) -> Result<Vec<u8>, CookieError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| CookieError::Malformed)?;
+        let (&version, rest) = bytes.split_first().ok_or(CookieError::Malformed)?;
+        if version != VERSION {
+            return Err(CookieError::UnknownVersion);
+        }
+        if rest.len() < KEY_ID_LEN + NONCE_LEN + AES_256_GCM.tag_len() {
+            return Err(CookieError::Malformed);
+        }
+        let (id, rest) = rest.split_at(KEY_ID_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let mut candidates = self.keys.iter().filter(|k| k.id == id).peekable();
+        if candidates.peek().is_none() {
+            return Err(CookieError::UnknownKey);
+        }
+        for key in candidates {
+            let nonce =
+                Nonce::try_assume_unique_for_key(nonce).map_err(|_| CookieError::Malformed)?;
+            let mut in_out = ciphertext.to_vec();
+            if let Ok(plain) = key
+                .key
+                .open_in_place(nonce, Aad::from(name.as_bytes()), &mut in_out)
+            {
+                let len = plain.len();
+                in_out.truncate(len);
+                return Ok(in_out);
+            }
+        }
+        Err(CookieError::Tampered)
+    }
+
+    /// Seals and splits into cookie values: one value named `name` when it
+    /// fits in [`CHUNK_SIZE`], else `name.0`, `name.1`, … Fails with
+    /// [`CookieError::TooLarge`] beyond the chunk cap.
+    pub fn seal_chunked(
+        &self,
+        name: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<(String, String)>, CookieError> {
+        let sealed = self.seal(name, plaintext)?;
+        if sealed.len() <= CHUNK_SIZE {
+            return Ok(vec![(name.to_owned(), sealed)]);
+        }
+        let max = CHUNK_SIZE * self.max_chunks;
+        if sealed.len() > max {
+            return Err(CookieError::TooLarge {
+                size: sealed.len(),
+                max,
+            });
+        }
+        // base64url is ASCII, so byte chunks are char boundaries.
+        Ok(sealed
+            .as_bytes()
+            .chunks(CHUNK_SIZE)
+            .enumerate()
+            .map(|(i, chunk)| {
+                (
+                    format!("{name}.{i}"),
+                    String::from_utf8_lossy(chunk).into_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// Reassembles and opens the value of cookie `name` from request
+    /// cookies: `name` itself, or the consecutive chunks `name.0`, `name.1`, …
+    /// Returns `Ok(None)` when there is no such cookie.
+    pub fn open_chunked(
+        &self,
+        name: &str,
+        cookies: &RequestCookies<'_>,
+    ) -> Result<Option<Vec<u8>>, CookieError> {
+        if let Some(value) = cookies.get(name) {
+            return self.open(name, value).map(Some);
+        }
+        let mut sealed = String::new();
+        for i in 0..self.max_chunks {
+            match cookies.get(&format!("{name}.{i}")) {
+                Some(chunk) => sealed.push_str(chunk),
+                None => break,
+            }
+        }
+        if sealed.is_empty() {
+            return Ok(None);
+        }
+        self.open(name, &sealed).map(Some)
+    }
+}
+
+/// The cookies of a request, parsed from its `Cookie` header(s).
+///
+/// ```
+/// use scalekit_core::session::RequestCookies;
+///
+/// let cookies = RequestCookies::parse(["a=1; sk_session=xyz", "b=2"]);
+/// assert_eq!(cookies.get("sk_session"), Some("xyz"));
+/// assert_eq!(cookies.get("b"), Some("2"));
+/// assert_eq!(cookies.get("c"), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestCookies<'a> {
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> RequestCookies<'a> {
+    /// Parses `Cookie` header values.
+    pub fn parse<I>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut pairs = Vec::new();
+        for header in headers {
+            for part in header.split(';') {
+                if let Some((name, value)) = part.split_once('=') {
+                    let value = value.trim();
+                    let value = value
+                        .strip_prefix('"')
+                        .and_then(|v| v.strip_suffix('"'))
+                        .unwrap_or(value);
+                    pairs.push((name.trim(), value));
+                }
+            }
+        }
+        RequestCookies { pairs }
+    }
+
+    /// The first cookie named `name`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Names of the cookies that are `name` or a chunk of it.
+    pub fn family(&self, name: &str) -> Vec<&'a str> {
+        self.pairs
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| {
+                *n == name
+                    || n.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .collect()
+    }
+}
+
+/// `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `Lax` (the default: survives the redirect back from the platform).
+    Lax,
+    /// `Strict`.
+    Strict,
+    /// `None` (requires `Secure`).
+    None,
+}
+
+/// Attributes of the cookies a session writes.
+///
+/// ```
+/// use std::time::Duration;
+/// use scalekit_core::session::CookieSettings;
+///
+/// let settings = CookieSettings::for_base_url("https://app.example.com");
+/// assert_eq!(
+///     settings.set_cookie("sk_session", "v", Some(Duration::from_secs(60))),
+///     "sk_session=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax"
+/// );
+/// let local = CookieSettings::for_base_url("http://localhost:3000");
+/// assert!(!local.set_cookie("sk_session", "v", None).contains("Secure"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSettings {
+    /// Cookie name of the session (default `sk_session`).
+    pub name: String,
+    /// `Domain` attribute (default none: host-only).
+    pub domain: Option<String>,
+    /// `Path` (default `/`).
+    pub path: String,
+    /// `Secure` (default on, off only for a plain-http localhost base URL).
+    pub secure: bool,
+    /// `SameSite` (default `Lax`).
+    pub same_site: SameSite,
+}
+
+impl CookieSettings {
+    /// Defaults for an application served at `base_url`: `Secure` unless it
+    /// is plain-http localhost.
+    pub fn for_base_url(base_url: &str) -> Self {
+        let insecure_local = url::Url::parse(base_url)
+            .map(|u| u.scheme() == "http" && crate::config::is_loopback_host(&u))
+            .unwrap_or(false);
+        CookieSettings {
+            name: "sk_session".into(),
+            domain: None,
+            path: "/".into(),
+            secure: !insecure_local,
+            same_site: SameSite::Lax,
+        }
+    }
+
+    /// A `Set-Cookie` value: `HttpOnly` always, `Max-Age` when given.
+    pub fn set_cookie(&self, name: &str, value: &str, max_age: Option<Duration>) -> String {
+        let mut out = format!("{name}={value}; Path={}", self.path);
+        if let Some(domain) = &self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        if let Some(age) = max_age {
+            out.push_str(&format!("; Max-Age={}", age.as_secs()));
+        }
+        out.push_str("; HttpOnly");
+        if self.secure || self.same_site == SameSite::None {
+            out.push_str("; Secure");
+        }
+        out.push_str(match self.same_site {
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::None => "; SameSite=None",
+        });
+        out
+    }
+
+    /// A `Set-Cookie` value that deletes cookie `name`.
+    pub fn removal(&self, name: &str) -> String {
+        format!(
+            "{}; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            self.set_cookie(name, "", Some(Duration::ZERO))
+        )
+    }
+
+    /// The `Set-Cookie` values that write `chunks` (from
+    /// [`CookieCodec::seal_chunked`]) and delete every other cookie of the
+    /// family `name` the request carried (chunks left from a larger value,
+    /// or the unchunked cookie when the value is now chunked).
+    pub fn write_family(
+        &self,
+        name: &str,
+        chunks: &[(String, String)],
+        max_age: Option<Duration>,
+        request: &RequestCookies<'_>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = chunks
+            .iter()
+            .map(|(n, v)| self.set_cookie(n, v, max_age))
+            .collect();
+        for stale in request.family(name) {
+            if !chunks.iter().any(|(n, _)| n == stale) {
+                out.push(self.removal(stale));
+            }
+        }
+        out
+    }
+
+    /// The `Set-Cookie` values that delete every cookie of the family `name`
+    /// the request carried.
+    pub fn clear_family(&self, name: &str, request: &RequestCookies<'_>) -> Vec<String> {
+        let mut names = request.family(name);
+        if names.is_empty() {
+            names.push(name);
+        }
+        names.into_iter().map(|n| self.removal(n)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let err = CookieCodec::new(["short"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "session secret must be at least 32 bytes long"
+        );
+        assert!(CookieCodec::new(Vec::<&str>::new()).is_err());
+    }
+
+    #[test]
+    fn cookie_family() {
+        let cookies = RequestCookies::parse(["s=1; s.0=a; s.1=b; s.x=c; s.=d; sx=e"]);
+        assert_eq!(cookies.family("s"), ["s", "s.0", "s.1"]);
+    }
+
+    #[test]
+    fn nonces_differ() {
+        let codec = CookieCodec::new([SECRET]).unwrap();
+        assert_ne!(
+            codec.seal("n", b"x").unwrap(),
+            codec.seal("n", b"x").unwrap()
+        );
+    }
+}
