@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod flow;
+pub mod redis;
+
 use std::time::Duration;
 
 use base64::Engine as _;
