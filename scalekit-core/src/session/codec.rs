@@ -219,16 +219,13 @@ impl CookieCodec {
                 max,
             });
         }
-        // base64url is ASCII, so byte chunks are char boundaries.
-        Ok(sealed
-            .as_bytes()
-            .chunks(CHUNK_SIZE)
+        // base64url is ASCII: every byte offset is a char boundary.
+        Ok((0..sealed.len())
+            .step_by(CHUNK_SIZE)
             .enumerate()
-            .map(|(i, chunk)| {
-                (
-                    format!("{name}.{i}"),
-                    String::from_utf8_lossy(chunk).into_owned(),
-                )
+            .map(|(i, start)| {
+                let end = (start + CHUNK_SIZE).min(sealed.len());
+                (format!("{name}.{i}"), sealed[start..end].to_owned())
             })
             .collect())
     }
