@@ -21,6 +21,12 @@ const RECENT_TTL: Duration = Duration::from_secs(60);
 const LOCK_TTL: Duration = Duration::from_secs(10);
 
 /// Coordinates refreshes (see the module docs). Cheap to clone.
+///
+/// Within one process, concurrent requests of a session share one refresh
+/// whatever the store. Across instances, the store's lock does it: with
+/// Redis, one instance refreshes and the others read its result; the
+/// cookie-only and memory stores have no cross-instance state, so several
+/// instances behind a load balancer should use Redis.
 #[derive(Clone)]
 pub struct RefreshCoordinator {
     scalekit: Scalekit,
