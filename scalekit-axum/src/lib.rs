@@ -1,15 +1,127 @@
-//! Scalekit authentication for axum.
+//! Scalekit authentication for axum 0.8: an auth layer that resolves the
+//! caller (bearer token or session cookie, refreshed when needed), per-route
+//! scope guards, extractors, and a mountable auth router.
 //!
-//! The axum layers, extractors and routes are not built yet; for now this
-//! crate re-exports the framework-agnostic core, which already validates
-//! tokens and renders RFC 6750 answers as plain data.
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use scalekit_axum::{AuthUser, RequireScopes, ScalekitAuth};
 //!
-//! ```
-//! use scalekit_axum::core::outcome::{Challenge, ErrorOutcome};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = ScalekitAuth::from_env()?; // SCALEKIT_*, APP_BASE_URL, SESSION_SECRET
+//! let app: Router = Router::new()
+//!     .route("/dashboard", get(dashboard).route_layer(auth.require_browser()))
+//!     .route("/api/admin", get(admin).route_layer(RequireScopes::all(["admin:read"])))
+//!     .merge(auth.routes())
+//!     .layer(auth.layer());
+//! # let _ = app; Ok(()) }
 //!
-//! let answer = ErrorOutcome::missing_credentials(&Challenge::new("api"));
-//! assert_eq!(answer.status, 401);
+//! async fn dashboard(user: AuthUser) -> String {
+//!     format!("hello {}", user.email().unwrap_or("there"))
+//! }
+//! async fn admin() -> &'static str { "ok" }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod extract;
+mod layer;
+mod render;
+mod routes;
+mod scope;
+
+use std::sync::Arc;
+
+pub use extract::{
+    AccessToken, AuthRejection, AuthUser, Claims, ScalekitWebhook, WebhookRejection,
+};
+pub use layer::{AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;
+pub use scope::{Require, RequirePermissions, RequireRoles, RequireScopes};
+
+use scalekit_core::config::{ConfigError, ConfigProblem};
+use scalekit_core::session::{CookieCodec, CookieSettings, SessionManager};
+use scalekit_core::web::WebAuth;
+use scalekit_core::{Scalekit, ScalekitConfig};
+
+/// Scalekit authentication for an axum application: build it once, then take
+/// layers and routes from it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ScalekitAuth {
+    web: Arc<WebAuth>,
+}
+
+impl ScalekitAuth {
+    /// Wraps a configured [`WebAuth`] (paths, realm, protected resource,
+    /// after-login hook, webhooks, session store).
+    pub fn new(web: WebAuth) -> Self {
+        ScalekitAuth { web: Arc::new(web) }
+    }
+
+    /// Builds everything from the environment: `SCALEKIT_ENVIRONMENT_URL`,
+    /// `SCALEKIT_CLIENT_ID`, `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the
+    /// application's public URL) and `SESSION_SECRET` (at least 32 bytes);
+    /// cookie-only sessions, webhooks verified with `SCALEKIT_WEBHOOK_SECRET`
+    /// when set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let config = ScalekitConfig::from_env()?;
+        let base_url = std::env::var("APP_BASE_URL")
+            .map_err(|_| ConfigError::new("APP_BASE_URL", ConfigProblem::Missing))?;
+        let secret = std::env::var("SESSION_SECRET")
+            .map_err(|_| ConfigError::new("SESSION_SECRET", ConfigProblem::Missing))?;
+        let mut web = Self::web_auth(config, &base_url, &secret)?;
+        if let Ok(webhook_secret) = std::env::var("SCALEKIT_WEBHOOK_SECRET") {
+            let verifier = scalekit_core::webhook::WebhookVerifier::new(&webhook_secret)
+                .map_err(|_| ConfigError::new("SCALEKIT_WEBHOOK_SECRET", ConfigProblem::NotAUrl))?;
+            web = web.webhooks(verifier);
+        }
+        Ok(Self::new(web))
+    }
+
+    /// A [`WebAuth`] with cookie-only sessions sealed by `session_secret`,
+    /// for an application served at `base_url`.
+    pub fn web_auth(
+        config: ScalekitConfig,
+        base_url: &str,
+        session_secret: &str,
+    ) -> Result<WebAuth, ConfigError> {
+        let scalekit = Scalekit::new(config)?;
+        let codec = CookieCodec::new([session_secret])
+            .map_err(|e| ConfigError::new("SESSION_SECRET", e.problem()))?;
+        let sessions = SessionManager::new(
+            scalekit.clone(),
+            codec,
+            CookieSettings::for_base_url(base_url),
+        );
+        Ok(WebAuth::new(scalekit, sessions, base_url))
+    }
+
+    /// The framework-neutral core of it.
+    pub fn web(&self) -> &WebAuth {
+        &self.web
+    }
+
+    /// The layer that resolves the caller on every request and lets every
+    /// request through (`Option<AuthUser>` is `None` for anonymous ones;
+    /// a bearer token that is sent but invalid is still refused with 401).
+    pub fn layer(&self) -> AuthLayer {
+        AuthLayer::new(self.web.clone(), Mode::Optional)
+    }
+
+    /// A layer that answers `401` (RFC 6750) to requests without a valid
+    /// caller: for API routes.
+    pub fn require(&self) -> AuthLayer {
+        AuthLayer::new(self.web.clone(), Mode::RequireApi)
+    }
+
+    /// A layer that redirects requests without a session to the login route,
+    /// with the original path as the return target: for browser routes.
+    pub fn require_browser(&self) -> AuthLayer {
+        AuthLayer::new(self.web.clone(), Mode::RequireBrowser)
+    }
+
+    /// The auth routes (login, callback, logout, and the protected-resource
+    /// metadata when configured), to `.merge()` into the application.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        routes::router(self.web.clone())
+    }
+}

@@ -43,6 +43,7 @@ pub mod oauth;
 pub mod outcome;
 pub mod session;
 pub mod validate;
+pub mod web;
 pub mod webhook;
 
 /// Time since the Unix epoch (zero if the clock is before it).

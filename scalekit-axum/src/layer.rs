@@ -1,0 +1,141 @@
+//! The auth layer: resolves the caller of every request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::response::Response;
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::session::RequestCookies;
+use scalekit_core::web::{Authenticated, WebAuth};
+use tower::{Layer, Service};
+
+use crate::render;
+
+/// What a request without a valid caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Passes through; handlers decide (`Option<AuthUser>`).
+    Optional,
+    /// `401` with `WWW-Authenticate` (API routes).
+    RequireApi,
+    /// `302` to the login route with the original path as return target
+    /// (browser routes).
+    RequireBrowser,
+}
+
+/// The outcome of authentication, left in the request extensions by the
+/// first auth layer so that inner ones do not authenticate again.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolution(pub(crate) Option<Arc<Authenticated>>);
+
+/// A tower [`Layer`] resolving the caller from `Authorization: Bearer` or
+/// the session cookie; see [`ScalekitAuth::layer`](crate::ScalekitAuth::layer).
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    web: Arc<WebAuth>,
+    mode: Mode,
+}
+
+impl AuthLayer {
+    pub(crate) fn new(web: Arc<WebAuth>, mode: Mode) -> Self {
+        AuthLayer { web, mode }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            web: self.web.clone(),
+            mode: self.mode,
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    inner: S,
+    web: Arc<WebAuth>,
+    mode: Mode,
+}
+
+impl<S> Service<Request<Body>> for AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone that was polled ready serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let web = self.web.clone();
+        let mode = self.mode;
+        Box::pin(async move {
+            request.extensions_mut().insert(web.clone());
+            let mut set_cookies = Vec::new();
+            let caller = match request.extensions().get::<Resolution>() {
+                Some(Resolution(caller)) => caller.clone(),
+                None => {
+                    let authorization = request
+                        .headers()
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok());
+                    let cookie_headers: Vec<&str> = request
+                        .headers()
+                        .get_all(header::COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .collect();
+                    let cookies = RequestCookies::parse(cookie_headers);
+                    let auth = web.authenticate(authorization, &cookies).await;
+                    set_cookies = auth.set_cookies;
+                    match auth.result {
+                        Ok(caller) => caller.map(Arc::new),
+                        Err(failure) => {
+                            let mut response = render::outcome(&failure.outcome(web.challenge()));
+                            render::append_cookies(&mut response, &set_cookies);
+                            return Ok(response);
+                        }
+                    }
+                }
+            };
+            if caller.is_none() && mode != Mode::Optional {
+                let mut response = match mode {
+                    Mode::RequireBrowser => {
+                        let target = request
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.as_str())
+                            .unwrap_or("/");
+                        render::web(web.login_redirect(target))
+                    }
+                    _ => render::outcome(&ErrorOutcome::missing_credentials(web.challenge())),
+                };
+                render::append_cookies(&mut response, &set_cookies);
+                return Ok(response);
+            }
+            request.extensions_mut().insert(Resolution(caller.clone()));
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            let mut response = inner.call(request).await?;
+            render::append_cookies(&mut response, &set_cookies);
+            Ok(response)
+        })
+    }
+}

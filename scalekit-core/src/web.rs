@@ -1,0 +1,636 @@
+//! Framework-neutral web authentication: resolve a request's caller (bearer
+//! token or session cookie), and the login, callback and logout handlers,
+//! all answering plain data that the axum and actix adapters render
+//! identically.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::Scalekit;
+use crate::claims::AccessTokenClaims;
+use crate::oauth::{
+    AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions, User,
+    safe_return_to,
+};
+use crate::outcome::{Challenge, ErrorOutcome};
+use crate::session::{LoginState, RequestCookies, Session, SessionError, SessionManager};
+use crate::validate::ValidationError;
+use crate::webhook::WebhookVerifier;
+
+/// How the caller was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// The session cookie.
+    Session,
+}
+
+/// An authenticated caller: the verified access token and its claims, and
+/// the user when the caller has a session.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The verified access token's claims.
+    pub claims: AccessTokenClaims,
+    /// The access token.
+    pub access_token: String,
+    /// The user (sessions only).
+    pub user: Option<User>,
+    /// Bearer or session.
+    pub via: Via,
+    payload: Arc<serde_json::Value>,
+}
+
+impl Authenticated {
+    /// The verified claims in a type of your own (custom claims).
+    pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
+        C::deserialize(&*self.payload)
+    }
+
+    /// The subject (`usr_…` or an M2M client id).
+    pub fn subject(&self) -> &str {
+        self.claims.sub.as_deref().unwrap_or_default()
+    }
+
+    /// The user's email, when known (sessions).
+    pub fn email(&self) -> Option<&str> {
+        self.user.as_ref().and_then(|u| u.email.as_deref())
+    }
+}
+
+/// Why a request could not be authenticated although it carried
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    /// The bearer token was refused.
+    #[error("invalid bearer token: {0}")]
+    InvalidToken(ValidationError),
+    /// Keys or the session store are unavailable.
+    #[error("authentication is temporarily unavailable")]
+    Unavailable,
+}
+
+impl AuthFailure {
+    /// The RFC 6750 answer.
+    pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
+        match self {
+            AuthFailure::InvalidToken(err) => err.outcome(challenge),
+            AuthFailure::Unavailable => ErrorOutcome::keys_unavailable(5),
+        }
+    }
+}
+
+/// The result of authenticating one request.
+#[derive(Debug, Clone)]
+pub struct RequestAuth {
+    /// The caller, none, or why credentials were refused.
+    pub result: Result<Option<Authenticated>, AuthFailure>,
+    /// `Set-Cookie` values for the response (a refreshed session, cleared
+    /// cookies).
+    pub set_cookies: Vec<String>,
+}
+
+/// A plain-data HTTP answer of the auth routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebResponse {
+    /// `302 Found`.
+    Redirect {
+        /// `Location`.
+        location: String,
+        /// `Set-Cookie` values.
+        set_cookies: Vec<String>,
+    },
+    /// An HTML page.
+    Page {
+        /// Status code.
+        status: u16,
+        /// The page.
+        html: String,
+        /// `Set-Cookie` values.
+        set_cookies: Vec<String>,
+    },
+    /// A JSON document.
+    Json {
+        /// Status code.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+}
+
+/// A check run after a successful login, before the session starts: provision
+/// the user, or refuse the login with a message shown to them.
+pub type AfterLogin = Arc<
+    dyn Fn(AuthenticationResponse) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Paths of the auth routes (relative to the application's base URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthPaths {
+    /// Login (default `/auth/login`).
+    pub login: String,
+    /// Callback (default `/auth/callback`); with the base URL, the redirect URI.
+    pub callback: String,
+    /// Logout (default `/auth/logout`).
+    pub logout: String,
+    /// Where to go after login without a return target (default `/`).
+    pub after_login: String,
+    /// Where the platform sends the browser after logout (default `/`).
+    pub after_logout: String,
+    /// The RFC 9728 metadata document (default
+    /// `/.well-known/oauth-protected-resource`).
+    pub resource_metadata: String,
+}
+
+impl Default for AuthPaths {
+    fn default() -> Self {
+        AuthPaths {
+            login: "/auth/login".into(),
+            callback: "/auth/callback".into(),
+            logout: "/auth/logout".into(),
+            after_login: "/".into(),
+            after_logout: "/".into(),
+            resource_metadata: "/.well-known/oauth-protected-resource".into(),
+        }
+    }
+}
+
+/// The protected-resource description of an MCP server (PROTOCOL.md §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedResource {
+    /// The resource identifier (tokens must carry it in `aud`).
+    pub resource: String,
+    /// Scopes the resource understands.
+    pub scopes_supported: Vec<String>,
+    /// Optional documentation URL.
+    pub documentation: Option<String>,
+}
+
+/// Web authentication for one application.
+#[derive(Clone)]
+pub struct WebAuth {
+    scalekit: Scalekit,
+    sessions: SessionManager,
+    base_url: String,
+    paths: AuthPaths,
+    login_scopes: Vec<String>,
+    challenge: Challenge,
+    resource: Option<ProtectedResource>,
+    after_login: Option<AfterLogin>,
+    webhooks: Option<WebhookVerifier>,
+}
+
+impl std::fmt::Debug for WebAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebAuth")
+            .field("base_url", &self.base_url)
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest accepted login pass-through parameter.
+const MAX_PARAM_LEN: usize = 256;
+
+fn html_page(title: &str, message: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to the home page</a></p></body></html>"
+    )
+}
+
+fn failure_page(set_cookies: Vec<String>) -> WebResponse {
+    // Fixed text: the platform's `error_description` is never reflected.
+    WebResponse::Page {
+        status: 400,
+        html: html_page(
+            "Sign-in failed",
+            "The sign-in could not be completed. Please try again.",
+        ),
+        set_cookies,
+    }
+}
+
+impl WebAuth {
+    /// Web authentication for an application served at `base_url` (its
+    /// public URL: redirect URIs and cookie decisions come from it, never
+    /// from the request's `Host`).
+    pub fn new(scalekit: Scalekit, sessions: SessionManager, base_url: &str) -> Self {
+        WebAuth {
+            challenge: Challenge::new("scalekit"),
+            scalekit,
+            sessions,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            paths: AuthPaths::default(),
+            login_scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
+            resource: None,
+            after_login: None,
+            webhooks: None,
+        }
+    }
+
+    /// Changes the paths.
+    pub fn paths(mut self, paths: AuthPaths) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// Changes the realm of `WWW-Authenticate`.
+    pub fn realm(mut self, realm: &str) -> Self {
+        self.challenge = Challenge::new(realm);
+        self
+    }
+
+    /// Serves RFC 9728 metadata for this resource and names it in every
+    /// challenge (`resource_metadata`).
+    pub fn protected_resource(mut self, resource: ProtectedResource) -> Self {
+        let url = format!("{}{}", self.base_url, self.paths.resource_metadata);
+        self.challenge = self.challenge.resource_metadata(url);
+        self.resource = Some(resource);
+        self
+    }
+
+    /// Runs `hook` after each login, before the session starts.
+    pub fn after_login(mut self, hook: AfterLogin) -> Self {
+        self.after_login = Some(hook);
+        self
+    }
+
+    /// Verifies webhooks with this verifier.
+    pub fn webhooks(mut self, verifier: WebhookVerifier) -> Self {
+        self.webhooks = Some(verifier);
+        self
+    }
+
+    /// The Scalekit client.
+    pub fn scalekit(&self) -> &Scalekit {
+        &self.scalekit
+    }
+
+    /// The session manager.
+    pub fn sessions(&self) -> &SessionManager {
+        &self.sessions
+    }
+
+    /// The paths.
+    pub fn auth_paths(&self) -> &AuthPaths {
+        &self.paths
+    }
+
+    /// The `WWW-Authenticate` parameters.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
+    }
+
+    /// The webhook verifier, when configured.
+    pub fn webhook_verifier(&self) -> Option<&WebhookVerifier> {
+        self.webhooks.as_ref()
+    }
+
+    /// The redirect URI: base URL + callback path.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}{}", self.base_url, self.paths.callback)
+    }
+
+    async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(AccessTokenClaims, serde_json::Value), ValidationError> {
+        let payload: serde_json::Value = self.scalekit.validate_token(token).await?;
+        let claims = AccessTokenClaims::deserialize(&payload)
+            .map_err(|_| ValidationError::Malformed(crate::Malformed::Claims))?;
+        Ok((claims, payload))
+    }
+
+    /// Authenticates a request from its `Authorization` header and cookies:
+    /// a bearer token first, else the session (refreshed when needed).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        cookies: &RequestCookies<'_>,
+    ) -> RequestAuth {
+        if let Some(token) = authorization.and_then(bearer_token) {
+            let result = match self.verify_access_token(token).await {
+                Ok((claims, payload)) => Ok(Some(Authenticated {
+                    claims,
+                    access_token: token.to_owned(),
+                    user: None,
+                    via: Via::Bearer,
+                    payload: Arc::new(payload),
+                })),
+                Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
+                Err(err) => Err(AuthFailure::InvalidToken(err)),
+            };
+            return RequestAuth {
+                result,
+                set_cookies: Vec::new(),
+            };
+        }
+        let resolved = match self.sessions.resolve(cookies).await {
+            Ok(resolved) => resolved,
+            Err(err) => {
+                tracing::warn!(error = %err, "session unavailable");
+                return RequestAuth {
+                    result: Err(AuthFailure::Unavailable),
+                    set_cookies: Vec::new(),
+                };
+            }
+        };
+        let Some(session) = resolved.session else {
+            return RequestAuth {
+                result: Ok(None),
+                set_cookies: resolved.set_cookies,
+            };
+        };
+        let result = match self.verify_access_token(&session.access_token).await {
+            Ok((claims, payload)) => Ok(Some(Authenticated {
+                claims,
+                access_token: session.access_token.clone(),
+                user: Some(session.user.clone()),
+                via: Via::Session,
+                payload: Arc::new(payload),
+            })),
+            Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
+            Err(err) => {
+                tracing::info!(error = %err, "session access token refused");
+                Ok(None)
+            }
+        };
+        RequestAuth {
+            result,
+            set_cookies: resolved.set_cookies,
+        }
+    }
+
+    /// The redirect to login for a browser request to `path_and_query`.
+    pub fn login_redirect(&self, path_and_query: &str) -> WebResponse {
+        let mut location = self.paths.login.clone();
+        if let Some(target) = safe_return_to(path_and_query) {
+            location.push_str("?return_to=");
+            location.extend(percent_encoding::utf8_percent_encode(
+                target,
+                percent_encoding::NON_ALPHANUMERIC,
+            ));
+        }
+        WebResponse::Redirect {
+            location,
+            set_cookies: Vec::new(),
+        }
+    }
+
+    /// `GET /auth/login`: a new login state cookie and the redirect to the
+    /// authorization URL. `return_to` is honoured when it is a safe same-site
+    /// path; `organization_id`, `connection_id`, `login_hint`, `domain_hint`,
+    /// `provider` and `prompt` pass through when short and free of control
+    /// characters.
+    pub fn login(&self, query: &HashMap<String, String>) -> WebResponse {
+        let param = |name: &str| {
+            query
+                .get(name)
+                .filter(|v| {
+                    !v.is_empty() && v.len() <= MAX_PARAM_LEN && !v.chars().any(char::is_control)
+                })
+                .cloned()
+        };
+        let return_to = query
+            .get("return_to")
+            .and_then(|t| safe_return_to(t))
+            .map(str::to_owned);
+        self.start_login(
+            AuthorizationUrlOptions {
+                organization_id: param("organization_id"),
+                connection_id: param("connection_id"),
+                login_hint: param("login_hint"),
+                domain_hint: param("domain_hint"),
+                provider: param("provider"),
+                prompt: param("prompt"),
+                ..AuthorizationUrlOptions::default()
+            },
+            return_to,
+        )
+    }
+
+    fn start_login(
+        &self,
+        mut options: AuthorizationUrlOptions,
+        return_to: Option<String>,
+    ) -> WebResponse {
+        let state = match LoginState::new(return_to) {
+            Ok(state) => state,
+            Err(_) => return failure_page(Vec::new()),
+        };
+        let cookie = match self.sessions.login_state_cookie(&state) {
+            Ok(cookie) => cookie,
+            Err(_) => return failure_page(Vec::new()),
+        };
+        let pkce = state.pkce();
+        options.scopes = Some(self.login_scopes.clone());
+        options.state = Some(state.state.clone());
+        options.nonce = Some(state.nonce.clone());
+        options.code_challenge = Some(pkce.challenge().to_owned());
+        options.code_challenge_method = Some(pkce.method().to_owned());
+        WebResponse::Redirect {
+            location: self
+                .scalekit
+                .authorization_url(&self.redirect_uri(), &options),
+            set_cookies: vec![cookie],
+        }
+    }
+
+    /// `GET /auth/callback`: handles `code` + `state`, `error`, and
+    /// `idp_initiated_login`.
+    pub async fn callback(
+        &self,
+        query: &HashMap<String, String>,
+        cookies: &RequestCookies<'_>,
+    ) -> WebResponse {
+        if let Some(token) = query.get("idp_initiated_login") {
+            return match self.scalekit.idp_initiated_login(token).await {
+                Ok(login) => self.start_login(login.authorization_options, login.return_to),
+                Err(err) => {
+                    tracing::warn!(error = %err, "IdP-initiated login refused");
+                    failure_page(Vec::new())
+                }
+            };
+        }
+        let (state, clear_state) = match self.sessions.take_login_state(cookies) {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, "callback without a valid login state");
+                return failure_page(vec![
+                    self.sessions
+                        .settings()
+                        .removal(crate::session::LOGIN_STATE_COOKIE),
+                ]);
+            }
+        };
+        if let Some(error) = query.get("error") {
+            // Attacker-influenced: logged, never reflected.
+            tracing::warn!(error = %error.chars().take(64).collect::<String>(), "the platform returned an error");
+            return failure_page(vec![clear_state]);
+        }
+        let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
+            return failure_page(vec![clear_state]);
+        };
+        if !constant_time_eq(returned_state.as_bytes(), state.state.as_bytes()) {
+            tracing::warn!("callback state mismatch");
+            return failure_page(vec![clear_state]);
+        }
+        let exchange = CodeExchange {
+            code_verifier: Some(state.code_verifier.clone()),
+            nonce: Some(state.nonce.clone()),
+        };
+        let auth = match self
+            .scalekit
+            .authenticate_with_code(code, &self.redirect_uri(), &exchange)
+            .await
+        {
+            Ok(auth) => auth,
+            Err(err) => {
+                tracing::warn!(error = %err, "code exchange failed");
+                return failure_page(vec![clear_state]);
+            }
+        };
+        if let Some(hook) = &self.after_login
+            && let Err(message) = hook(auth.clone()).await
+        {
+            tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
+            return WebResponse::Page {
+                status: 403,
+                html: html_page("Sign-in refused", &escape_html(&message)),
+                set_cookies: vec![clear_state],
+            };
+        }
+        let mut set_cookies = vec![clear_state];
+        match self.sessions.start(&auth, cookies).await {
+            Ok((_, cookies)) => set_cookies.extend(cookies),
+            Err(err) => {
+                tracing::warn!(error = %err, "session could not start");
+                return failure_page(set_cookies);
+            }
+        }
+        WebResponse::Redirect {
+            location: state
+                .return_to
+                .unwrap_or_else(|| self.paths.after_login.clone()),
+            set_cookies,
+        }
+    }
+
+    /// `GET /auth/logout`: ends the session, clears its cookies, and
+    /// redirects to the platform logout with `id_token_hint` and the
+    /// post-logout URI built from the base URL.
+    pub async fn logout(&self, cookies: &RequestCookies<'_>) -> WebResponse {
+        let mut id_token_hint = None;
+        let mut set_cookies = self
+            .sessions
+            .settings()
+            .clear_family(&self.sessions.settings().name, cookies);
+        if let Ok(resolved) = self.sessions.resolve(cookies).await
+            && let Some(session) = resolved.session
+        {
+            id_token_hint = session.id_token.clone();
+            match self.sessions.end(&session, cookies).await {
+                Ok(cleared) => set_cookies = cleared,
+                Err(err) => tracing::warn!(error = %err, "session not removed from the store"),
+            }
+        }
+        let location = self.scalekit.logout_url(&LogoutUrlOptions {
+            id_token_hint,
+            post_logout_redirect_uri: Some(format!("{}{}", self.base_url, self.paths.after_logout)),
+            state: None,
+        });
+        WebResponse::Redirect {
+            location,
+            set_cookies,
+        }
+    }
+
+    /// The RFC 9728 document, when this application is a protected resource.
+    pub fn resource_metadata(&self) -> Option<WebResponse> {
+        let resource = self.resource.as_ref()?;
+        let mut doc = serde_json::json!({
+            "resource": resource.resource,
+            "authorization_servers": [self.scalekit.config().environment_url()],
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": resource.scopes_supported,
+        });
+        if let (Some(docs), Some(map)) = (&resource.documentation, doc.as_object_mut()) {
+            map.insert("resource_documentation".into(), serde_json::json!(docs));
+        }
+        Some(WebResponse::Json {
+            status: 200,
+            body: doc.to_string(),
+        })
+    }
+
+    /// Ends a session found in `cookies` (for applications with their own
+    /// logout), returning the cookies to clear.
+    pub async fn end_session(
+        &self,
+        session: &Session,
+        cookies: &RequestCookies<'_>,
+    ) -> Result<Vec<String>, SessionError> {
+        self.sessions.end(session, cookies).await
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (scheme
+/// case-insensitive).
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+
+    #[test]
+    fn html_escaping() {
+        assert_eq!(
+            escape_html("<a href='x'>&"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;"
+        );
+    }
+}
