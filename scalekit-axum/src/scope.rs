@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use scalekit_core::authz::Requirement;
-use scalekit_core::outcome::{Challenge, ErrorOutcome};
+use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::web::{Authenticated, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
@@ -49,7 +49,7 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
             .extensions()
             .get::<Arc<WebAuth>>()
             .map(|web| web.challenge().clone())
-            .unwrap_or_else(Challenge::default);
+            .unwrap_or_default();
         let result = match request.extensions().get::<Arc<Authenticated>>() {
             None => Err(render::outcome(&ErrorOutcome::missing_credentials(
                 &challenge,
