@@ -218,6 +218,9 @@ fn error_page(message: &str) -> Response {
 
 /// `uri` with extra query parameters.
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return uri.to_owned();
+    }
     match url::Url::parse(uri) {
         Ok(mut url) => {
             {

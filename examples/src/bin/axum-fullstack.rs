@@ -1,0 +1,38 @@
+//! The axum full-stack example: `cargo run -p scalekit-examples --bin axum-fullstack`.
+//!
+//! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
+//! and the program prints the URL to open and a test user.
+
+use scalekit_examples::axum_fullstack;
+use scalekit_examples::environment::ExampleEnv;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let env = ExampleEnv::load().await?;
+    let auth = axum_fullstack::auth(
+        env.config.clone(),
+        &env.base_url,
+        &env.session_secret,
+        env.webhook_secret.as_deref(),
+    )?;
+    let app = axum_fullstack::app(&auth);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", env.port)).await?;
+    println!("axum-fullstack listening: open {}/", env.base_url);
+    if let Some(emulator) = &env.emulator {
+        println!("  Scalekit emulator at {}", emulator.url());
+        for user in emulator.users() {
+            println!("  sign in as {} ({})", user.email, user.id);
+        }
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

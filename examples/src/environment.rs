@@ -1,0 +1,93 @@
+//! The examples contract (DESIGN.md): configuration only from environment
+//! variables, and an in-process emulator when `SCALEKIT_ENVIRONMENT_URL` is
+//! unset.
+
+use scalekit_core::ScalekitConfig;
+use scalekit_emulator::Emulator;
+
+/// What an example needs to run.
+pub struct ExampleEnv {
+    /// The Scalekit configuration (real or emulated).
+    pub config: ScalekitConfig,
+    /// `PORT` (default 3000).
+    pub port: u16,
+    /// `APP_BASE_URL` (default `http://localhost:$PORT`).
+    pub base_url: String,
+    /// `SESSION_SECRET` (generated, with a warning, when absent).
+    pub session_secret: String,
+    /// `SCALEKIT_WEBHOOK_SECRET` (generated in emulator mode).
+    pub webhook_secret: Option<String>,
+    /// The in-process emulator, when one was started.
+    pub emulator: Option<Emulator>,
+}
+
+fn random_secret() -> String {
+    // Two 256-bit random values from the OS source, URL-safe.
+    let a = scalekit_core::oauth::generate_state().unwrap_or_default();
+    let b = scalekit_core::oauth::generate_nonce().unwrap_or_default();
+    format!("{a}{b}")
+}
+
+impl ExampleEnv {
+    /// Reads the environment; starts the emulator when
+    /// `SCALEKIT_ENVIRONMENT_URL` is unset.
+    pub async fn load() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let port: u16 = match std::env::var("PORT") {
+            Ok(p) => p.parse().map_err(|_| "PORT must be a port number")?,
+            Err(_) => 3000,
+        };
+        let base_url = std::env::var("APP_BASE_URL")
+            .unwrap_or_else(|_| format!("http://localhost:{port}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let session_secret = match std::env::var("SESSION_SECRET") {
+            Ok(secret) => secret,
+            Err(_) => {
+                tracing::warn!(
+                    "SESSION_SECRET is not set: using a random one, so sessions end when the app restarts"
+                );
+                random_secret()
+            }
+        };
+        let env_url = std::env::var("SCALEKIT_ENVIRONMENT_URL")
+            .or_else(|_| std::env::var("SCALEKIT_ENV_URL"));
+        if env_url.is_ok() {
+            return Ok(ExampleEnv {
+                config: ScalekitConfig::from_env()?,
+                port,
+                base_url,
+                session_secret,
+                webhook_secret: std::env::var("SCALEKIT_WEBHOOK_SECRET").ok(),
+                emulator: None,
+            });
+        }
+        let emulator = Emulator::builder()
+            .redirect_uri(format!("{base_url}/auth/callback"))
+            .post_logout_redirect_uri(format!("{base_url}/"))
+            .start()
+            .await?;
+        let config = ScalekitConfig::new(
+            emulator.url(),
+            emulator.client_id(),
+            emulator.client_secret(),
+        )?;
+        let webhook_secret = std::env::var("SCALEKIT_WEBHOOK_SECRET").unwrap_or_else(|_| {
+            // `whsec_` + base64: 40 alphanumeric characters decode to 30
+            // random bytes (no `_`, which would split the secret).
+            let alnum: String = random_secret()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(40)
+                .collect();
+            format!("whsec_{alnum}")
+        });
+        Ok(ExampleEnv {
+            config,
+            port,
+            base_url,
+            session_secret,
+            webhook_secret: Some(webhook_secret),
+            emulator: Some(emulator),
+        })
+    }
+}

@@ -1,0 +1,442 @@
+//! The axum full-stack example over HTTP against the emulator: every route
+//! of the contract signed in and signed out, transparent refresh, logout,
+//! IdP-initiated login, open-redirect attempts, unreflected errors,
+//! webhooks and the protected-resource document.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use scalekit_emulator::{Emulator, EmulatorEndpoint, M2mClient, WebhookSender};
+use serde_json::Value;
+
+const WEBHOOK_SECRET: &str = "whsec_ZnVsbHN0YWNrLXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
+const SESSION_SECRET: &str = "fullstack-test-session-secret-32-bytes+";
+
+struct App {
+    base: String,
+    emulator: Emulator,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn start_with(access_ttl: Option<Duration>) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let mut builder = Emulator::builder()
+        .redirect_uri(format!("{base}/auth/callback"))
+        .post_logout_redirect_uri(format!("{base}/"));
+    if let Some(ttl) = access_ttl {
+        builder = builder.access_token_ttl(ttl);
+    }
+    let emulator = builder.start().await.unwrap();
+    let config = scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap();
+    let auth = scalekit_examples::axum_fullstack::auth(
+        config,
+        &base,
+        SESSION_SECRET,
+        Some(WEBHOOK_SECRET),
+    )
+    .unwrap();
+    let app = scalekit_examples::axum_fullstack::app(&auth);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    App {
+        base,
+        emulator,
+        _server: server,
+    }
+}
+
+async fn start() -> App {
+    start_with(None).await
+}
+
+/// A minimal browser: a cookie jar for the application, no automatic
+/// redirects.
+struct Browser {
+    http: reqwest::Client,
+    jar: BTreeMap<String, String>,
+    base: String,
+}
+
+impl Browser {
+    fn new(app: &App) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: BTreeMap::new(),
+            base: app.base.clone(),
+        }
+    }
+
+    fn absorb(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let value = value.to_str().unwrap();
+            let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+            let (name, val) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_owned(), val.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> reqwest::Response {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        };
+        let mut request = self.http.get(&url);
+        if url.starts_with(&self.base) && !self.jar.is_empty() {
+            let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("cookie", cookie.join("; "));
+        }
+        let response = request.send().await.unwrap();
+        if url.starts_with(&self.base) {
+            self.absorb(&response);
+        }
+        response
+    }
+
+    /// Follows redirects (applying cookies) until a non-redirect answer or
+    /// the emulator's sign-in page.
+    async fn follow(&mut self, mut response: reqwest::Response) -> reqwest::Response {
+        while response.status() == StatusCode::FOUND {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            response = self.get(&location).await;
+        }
+        response
+    }
+
+    /// Signs in as `email` starting from `start` (a path of the app);
+    /// returns the final answer after the callback's redirect is followed.
+    async fn sign_in(&mut self, app: &App, start: &str, email: &str) -> reqwest::Response {
+        let first = self.get(start).await;
+        let page = self.follow(first).await;
+        assert_eq!(page.status(), 200);
+        let authorize_url = page.url().clone();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(email));
+        let user = app
+            .emulator
+            .users()
+            .into_iter()
+            .find(|u| u.email == email)
+            .unwrap();
+        let mut form: Vec<(String, String)> = authorize_url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        form.push(("user_id".into(), user.id));
+        let submitted = self
+            .http
+            .post(format!("{}/oauth/authorize", app.emulator.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(submitted.status(), StatusCode::FOUND);
+        self.follow(submitted).await
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_route_signed_out() {
+    let app = start().await;
+    let mut b = Browser::new(&app);
+    let home = b.get("/").await;
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("/auth/login"));
+
+    let dashboard = b.get("/dashboard").await;
+    assert_eq!(dashboard.status(), StatusCode::FOUND);
+    assert_eq!(
+        header(&dashboard, "location"),
+        "/auth/login?return_to=%2Fdashboard"
+    );
+
+    for path in ["/api/me", "/api/admin"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status(), 401, "{path}");
+        assert!(header(&r, "www-authenticate").starts_with(r#"Bearer realm="axum-fullstack""#));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+    }
+
+    let login = b
+        .get("/auth/login?organization_id=org_1&prompt=login&login_hint=a%40b.c")
+        .await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let location = header(&login, "location");
+    assert!(location.starts_with(&format!("{}/oauth/authorize?", app.emulator.url())));
+    for part in [
+        "organization_id=org_1",
+        "prompt=login",
+        "login_hint=a%40b.c",
+        "code_challenge_method=S256",
+        "offline_access",
+    ] {
+        assert!(location.contains(part), "{part} in {location}");
+    }
+    assert!(b.jar.contains_key("sk_oauth_state"));
+
+    let doc: Value = b
+        .get("/.well-known/oauth-protected-resource")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["resource"], app.base);
+    assert_eq!(doc["authorization_servers"][0], app.emulator.url());
+    assert_eq!(doc["bearer_methods_supported"][0], "header");
+}
+
+#[tokio::test]
+async fn every_route_signed_in_then_logout() {
+    let app = start().await;
+    let mut b = Browser::new(&app);
+    let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(
+        landed.url().path(),
+        "/dashboard",
+        "back to the original path"
+    );
+    assert!(landed.text().await.unwrap().contains("ada@example.com"));
+    assert!(b.jar.contains_key("sk_session") || b.jar.contains_key("sk_session.0"));
+    assert!(!b.jar.contains_key("sk_oauth_state"), "login state cleared");
+
+    assert!(
+        b.get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("ada@example.com")
+    );
+    let me: Value = b.get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["email"], "ada@example.com");
+    assert!(me["sub"].as_str().unwrap().starts_with("usr_"));
+    assert_eq!(me["roles"][0], "admin");
+    assert_eq!(me["permissions"][0], "admin:read");
+    // Ada holds the admin:read permission.
+    let admin = b.get("/api/admin").await;
+    assert_eq!(admin.status(), 200);
+    assert_eq!(
+        admin.json::<Value>().await.unwrap(),
+        serde_json::json!({"ok": true})
+    );
+
+    let logout = b.get("/auth/logout").await;
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    let location = header(&logout, "location");
+    assert!(location.starts_with(&format!(
+        "{}/oidc/logout?id_token_hint=",
+        app.emulator.url()
+    )));
+    assert!(location.contains(&format!(
+        "post_logout_redirect_uri={}",
+        percent(&format!("{}/", app.base))
+    )));
+    assert!(
+        b.jar.keys().all(|k| !k.starts_with("sk_session")),
+        "session cookies cleared"
+    );
+    let back = b.get(&location).await;
+    assert_eq!(header(&back, "location"), format!("{}/", app.base));
+    assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
+}
+
+fn percent(s: &str) -> String {
+    s.replace(':', "%3A").replace('/', "%2F")
+}
+
+#[tokio::test]
+async fn a_grace_member_is_refused_admin() {
+    let app = start().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&app, "/auth/login", "grace@globex.example").await;
+    let admin = b.get("/api/admin").await;
+    assert_eq!(admin.status(), 403);
+    assert!(header(&admin, "www-authenticate").contains(r#"error="insufficient_scope", error_description="The access token does not grant the required access.", scope="admin:read""#));
+}
+
+#[tokio::test]
+async fn bearer_tokens_with_and_without_the_scope() {
+    let app = start().await;
+    app.emulator
+        .register_m2m_client(M2mClient::new("m2morg_ops", "s", "org_1").scopes(["admin:read"]));
+    app.emulator
+        .register_m2m_client(M2mClient::new("m2morg_ro", "s", "org_1").scopes(["reports:read"]));
+    let http = reqwest::Client::new();
+    let ok = app
+        .emulator
+        .mint_m2m_token("m2morg_ops", serde_json::json!({}))
+        .unwrap();
+    let weak = app
+        .emulator
+        .mint_m2m_token("m2morg_ro", serde_json::json!({}))
+        .unwrap();
+    let call = |token: String, path: &str| {
+        http.get(format!("{}{path}", app.base))
+            .bearer_auth(token)
+            .send()
+    };
+    let r = call(ok.clone(), "/api/admin").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = call(weak.clone(), "/api/admin").await.unwrap();
+    assert_eq!(r.status(), 403);
+    let me: Value = call(weak, "/api/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["sub"], "m2morg_ro");
+    assert_eq!(me["scopes"][0], "reports:read");
+    assert!(me.get("email").is_none());
+    let r = call(format!("{ok}x"), "/api/me").await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(header(&r, "www-authenticate").contains(r#"error="invalid_token""#));
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_transparently() {
+    // Access tokens of 20 s are always within the 30 s refresh skew.
+    let app = start_with(Some(Duration::from_secs(20))).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    let before_cookie = b.jar.clone();
+    let before = app.emulator.request_count(EmulatorEndpoint::Token);
+    let me = b.get("/api/me").await;
+    assert_eq!(me.status(), 200);
+    assert!(
+        me.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("sk_session")),
+        "a new session cookie"
+    );
+    assert_eq!(
+        app.emulator.request_count(EmulatorEndpoint::Token),
+        before + 1
+    );
+    assert_ne!(b.jar, before_cookie);
+}
+
+#[tokio::test]
+async fn idp_initiated_callback_starts_a_new_login() {
+    let app = start().await;
+    let mut b = Browser::new(&app);
+    let landing = app
+        .emulator
+        .idp_initiated_login_url("ada@example.com", Some("/dashboard"))
+        .unwrap();
+    let r = b.get(&landing).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = header(&r, "location");
+    let acme = &app.emulator.organizations()[0];
+    assert!(location.starts_with(&format!("{}/oauth/authorize?", app.emulator.url())));
+    for part in [
+        format!("connection_id={}", acme.connection_id),
+        format!("organization_id={}", acme.id),
+        "login_hint=ada%40example.com".to_owned(),
+    ] {
+        assert!(location.contains(&part), "{part}");
+    }
+    assert!(b.jar.contains_key("sk_oauth_state"));
+    // Completing it lands on the relay_state path.
+    let page = b.follow(r).await;
+    let mut form: Vec<(String, String)> = page
+        .url()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    form.push(("user_id".into(), app.emulator.test_user().id.clone()));
+    let submitted = b
+        .http
+        .post(format!("{}/oauth/authorize", app.emulator.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let landed = b.follow(submitted).await;
+    assert_eq!(landed.url().path(), "/dashboard");
+}
+
+#[tokio::test]
+async fn open_redirect_attempts_land_on_home() {
+    let app = start().await;
+    for evil in [
+        "//evil.com",
+        "https://evil.com",
+        "/\\evil.com",
+        "%2F%2Fevil.com",
+        "https%3A%2F%2Fevil.com",
+        "%2F%5Cevil.com",
+    ] {
+        let mut b = Browser::new(&app);
+        let landed = b
+            .sign_in(
+                &app,
+                &format!("/auth/login?return_to={evil}"),
+                "ada@example.com",
+            )
+            .await;
+        assert_eq!(landed.url().as_str(), format!("{}/", app.base), "{evil}");
+    }
+}
+
+#[tokio::test]
+async fn callback_errors_are_never_reflected() {
+    let app = start().await;
+    let mut b = Browser::new(&app);
+    b.get("/auth/login").await;
+    let r = b.get("/auth/callback?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cb%3Eevil%3C%2Fb%3E").await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>") && !html.contains("evil") && !html.contains("alert"));
+    assert!(!b.jar.contains_key("sk_oauth_state"));
+    // A callback without a login state, or with a forged state, fails the same way.
+    assert_eq!(b.get("/auth/callback?code=x&state=y").await.status(), 400);
+}
+
+#[tokio::test]
+async fn webhooks_are_verified() {
+    let app = start().await;
+    let sender = WebhookSender::new(WEBHOOK_SECRET)
+        .unwrap()
+        .retry_delays(vec![]);
+    let event = sender.event(
+        "organization.directory.user_created",
+        "org_1",
+        serde_json::json!({"email": "x@y.z"}),
+    );
+    let url = format!("{}/webhooks/scalekit", app.base);
+    let delivery = sender.send(&url, &event).await;
+    assert!(delivery.delivered);
+    let forged = WebhookSender::new("whsec_b3RoZXItc2VjcmV0LW9mLWVub3VnaC1sZW5ndGg=")
+        .unwrap()
+        .retry_delays(vec![]);
+    let refused = forged.send(&url, &event).await;
+    assert_eq!(refused.last_status, Some(400));
+    let body = reqwest::Client::new()
+        .post(&url)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body.status(), 400);
+}
