@@ -3,4 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod axum_fullstack;
+pub mod axum_m2m;
+pub mod axum_mcp;
 pub mod environment;

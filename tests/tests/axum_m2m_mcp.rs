@@ -1,0 +1,162 @@
+//! The axum M2M and MCP examples: 401 with the right `WWW-Authenticate`
+//! (with `resource_metadata` for MCP), 403 on a missing scope, 200 with it.
+
+use scalekit_emulator::{Emulator, M2mClient};
+use serde_json::{Value, json};
+
+struct Served {
+    base: String,
+    emulator: Emulator,
+    http: reqwest::Client,
+}
+
+async fn serve(router: impl FnOnce(&Emulator, &str) -> axum::Router) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let emulator = Emulator::start().await.unwrap();
+    let app = router(&emulator, &base);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    emulator.register_m2m_client(
+        M2mClient::new("m2morg_full", "s", "org_1").scopes(["reports:read", "mcp:tools"]),
+    );
+    emulator.register_m2m_client(M2mClient::new("m2morg_none", "s", "org_1").scopes(["other"]));
+    Served {
+        base,
+        emulator,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn config(emulator: &Emulator) -> scalekit_core::ScalekitConfig {
+    scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap()
+}
+
+fn www(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn m2m_api_answers_401_403_200() {
+    use scalekit_examples::axum_m2m::{app, auth};
+    let s = serve(|e, base| app(&auth(config(e), base).unwrap())).await;
+    let url = format!("{}/api/reports", s.base);
+    let r = s.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(www(&r), r#"Bearer realm="axum-m2m""#);
+    let r = s
+        .http
+        .get(&url)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        www(&r),
+        r#"Bearer realm="axum-m2m", error="invalid_token", error_description="The access token is malformed.""#
+    );
+    let none = s.emulator.mint_m2m_token("m2morg_none", json!({})).unwrap();
+    let r = s.http.get(&url).bearer_auth(&none).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(www(&r).ends_with(r#"scope="reports:read""#));
+    let full = s.emulator.mint_m2m_token("m2morg_full", json!({})).unwrap();
+    let r = s.http.get(&url).bearer_auth(&full).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["client_id"], "m2morg_full");
+    assert_eq!(body["organization_id"], "org_1");
+    let r = s
+        .http
+        .post(format!("{}/api/deploy", s.base))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "deploy:write is missing");
+    assert_eq!(
+        s.http
+            .get(format!("{}/health", s.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn mcp_server_answers_with_resource_metadata_and_checks_the_audience() {
+    use scalekit_examples::axum_mcp::{app, auth, resource_id};
+    let s = serve(|e, base| app(&auth(config(e), base).unwrap())).await;
+    let resource = resource_id(&s.base);
+    let metadata_url = format!("{}/.well-known/oauth-protected-resource", s.base);
+    let call = |token: Option<String>| {
+        let mut request = s
+            .http
+            .post(format!("{}/mcp", s.base))
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let r = call(None).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        www(&r),
+        format!(r#"Bearer realm="mcp", resource_metadata="{metadata_url}""#)
+    );
+
+    // A valid token for another audience (the application client) is refused.
+    let wrong_aud = s.emulator.mint_m2m_token("m2morg_full", json!({})).unwrap();
+    let r = call(Some(wrong_aud)).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        www(&r),
+        format!(
+            r#"Bearer realm="mcp", resource_metadata="{metadata_url}", error="invalid_token", error_description="The access token is not meant for this audience.""#
+        )
+    );
+    let no_scope = s
+        .emulator
+        .mint_m2m_token("m2morg_none", json!({"aud": [resource]}))
+        .unwrap();
+    let r = call(Some(no_scope)).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        www(&r).contains(r#"error="insufficient_scope""#)
+            && www(&r).ends_with(r#"scope="mcp:tools""#)
+    );
+    let good = s
+        .emulator
+        .mint_m2m_token("m2morg_full", json!({"aud": [resource]}))
+        .unwrap();
+    let r = call(Some(good)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["tools"][0]["name"], "whoami");
+
+    let doc: Value = s
+        .http
+        .get(&metadata_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["resource"], resource);
+    assert_eq!(doc["authorization_servers"][0], s.emulator.url());
+    assert_eq!(doc["scopes_supported"][0], "mcp:tools");
+    assert_eq!(doc["bearer_methods_supported"][0], "header");
+}
