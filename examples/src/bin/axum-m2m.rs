@@ -31,8 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let audience = serde_json::json!({});
         let token = emulator.mint_m2m_token("m2morg_example", audience)?;
         println!(
-            "  try: curl -H 'Authorization: Bearer {token}' {}{}",
-            env.base_url, "/api/reports"
+            "  try: curl -H 'Authorization: Bearer {token}' {}/api/reports",
+            env.base_url
         );
     }
     axum::serve(listener, example::app(&auth))

@@ -32,8 +32,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let audience = serde_json::json!({"aud": [example::resource_id(base)]});
         let token = emulator.mint_m2m_token("m2morg_example", audience)?;
         println!(
-            "  try: curl -H 'Authorization: Bearer {token}' {}{}",
-            env.base_url, "/.well-known/oauth-protected-resource"
+            "  metadata: {}/.well-known/oauth-protected-resource",
+            env.base_url
+        );
+        println!(
+            "  try: curl -H 'Authorization: Bearer {token}' -H 'content-type: application/json' \\
+       -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}' {}/mcp",
+            env.base_url
         );
     }
     axum::serve(listener, example::app(&auth))
