@@ -1,0 +1,147 @@
+//! A real browser (headless Debian Chromium through WebDriver) signs in
+//! through the emulator's hosted page, sees the user's email on
+//! `/dashboard`, and signs out. `scripts/test` installs `chromium` and
+//! `chromium-driver`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use scalekit_emulator::Emulator;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start_driver() -> (Driver, u16) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test installs chromium-driver)");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_sees_the_dashboard_and_signs_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let emulator = Emulator::builder()
+        .redirect_uri(format!("{base}/auth/callback"))
+        .post_logout_redirect_uri(format!("{base}/"))
+        .start()
+        .await
+        .unwrap();
+    let config = scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap();
+    let auth = scalekit_examples::axum_fullstack::auth(
+        config,
+        &base,
+        "browser-test-session-secret-32-bytes!!",
+        None,
+    )
+    .unwrap();
+    let app = scalekit_examples::axum_fullstack::app(&auth);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let (_driver, port) = start_driver();
+    let profile = std::env::temp_dir().join(format!("scalekit-chromium-{}", std::process::id()));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let browser = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session");
+
+    // Signed out, the dashboard sends the browser to the hosted sign-in page.
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    let ada = browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(emulator.url())
+    );
+    ada.click().await.unwrap();
+
+    // Back on the dashboard, signed in.
+    let email = browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+    assert_eq!(email.text().await.unwrap(), "ada@example.com");
+    assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
+
+    // Sign out: through the platform logout, back home, signed out.
+    browser
+        .find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().as_str(),
+        format!("{base}/")
+    );
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap();
+
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}
