@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::WebAuth;
+use scalekit_core::web::{RequestOrigin, WebAuth};
 
 use crate::render;
 
@@ -24,24 +24,40 @@ fn cookies(headers: &HeaderMap) -> RequestCookies<'_> {
 
 type Params = Query<HashMap<String, String>>;
 
+/// The request's claimed origin; `WebAuth` ignores it unless the
+/// application trusts forwarded hosts.
+fn origin(headers: &HeaderMap) -> RequestOrigin<'_> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    RequestOrigin {
+        host: text("x-forwarded-host").or_else(|| text("host")),
+        proto: text("x-forwarded-proto"),
+    }
+}
+
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Router<S> {
     let paths = web.auth_paths().clone();
     let (login, callback, logout) = (web.clone(), web.clone(), web.clone());
     let mut router = Router::new()
         .route(
             &paths.login,
-            get(move |Query(q): Params| async move { render::web(login.login(&q)) }),
+            get(move |Query(q): Params, headers: HeaderMap| async move {
+                render::web(login.login(&q, &origin(&headers)))
+            }),
         )
         .route(
             &paths.callback,
             get(move |Query(q): Params, headers: HeaderMap| async move {
-                render::web(callback.callback(&q, &cookies(&headers)).await)
+                render::web(
+                    callback
+                        .callback(&q, &cookies(&headers), &origin(&headers))
+                        .await,
+                )
             }),
         )
         .route(
             &paths.logout,
             get(move |headers: HeaderMap| async move {
-                render::web(logout.logout(&cookies(&headers)).await)
+                render::web(logout.logout(&cookies(&headers), &origin(&headers)).await)
             }),
         );
     if web.resource_metadata().is_some() {

@@ -186,6 +186,18 @@ pub struct WebAuth {
     resource: Option<ProtectedResource>,
     after_login: Option<AfterLogin>,
     webhooks: Option<WebhookVerifier>,
+    trusted_hosts: Vec<String>,
+}
+
+/// Where a request says it was sent to: its `Host`, and the
+/// `X-Forwarded-Host` / `X-Forwarded-Proto` a proxy may add. Ignored unless
+/// the application opted in with [`WebAuth::trust_forwarded_hosts`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestOrigin<'a> {
+    /// `X-Forwarded-Host`, else `Host`.
+    pub host: Option<&'a str>,
+    /// `X-Forwarded-Proto`.
+    pub proto: Option<&'a str>,
 }
 
 impl std::fmt::Debug for WebAuth {
@@ -236,7 +248,40 @@ impl WebAuth {
             resource: None,
             after_login: None,
             webhooks: None,
+            trusted_hosts: Vec::new(),
         }
+    }
+
+    /// Opt-in for applications reached under several hosts behind a proxy:
+    /// when a request's `X-Forwarded-Host` (else `Host`) is one of `hosts`,
+    /// redirect URIs are built from it (and `X-Forwarded-Proto`, default
+    /// `https`) instead of the configured base URL. Any other host is
+    /// ignored. Off by default: the base URL alone decides.
+    pub fn trust_forwarded_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trusted_hosts = hosts
+            .into_iter()
+            .map(|h| h.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// The base URL for a request: the configured one, or the trusted
+    /// forwarded host (see [`WebAuth::trust_forwarded_hosts`]).
+    pub fn base_url_for(&self, origin: &RequestOrigin<'_>) -> String {
+        if let Some(host) = origin.host.map(|h| h.trim().to_ascii_lowercase())
+            && self.trusted_hosts.contains(&host)
+        {
+            let proto = match origin.proto.map(str::trim) {
+                Some("http") => "http",
+                _ => "https",
+            };
+            return format!("{proto}://{host}");
+        }
+        self.base_url.clone()
     }
 
     /// Changes the paths.
@@ -299,7 +344,11 @@ impl WebAuth {
 
     /// The redirect URI: base URL + callback path.
     pub fn redirect_uri(&self) -> String {
-        format!("{}{}", self.base_url, self.paths.callback)
+        self.redirect_uri_for(&RequestOrigin::default())
+    }
+
+    fn redirect_uri_for(&self, origin: &RequestOrigin<'_>) -> String {
+        format!("{}{}", self.base_url_for(origin), self.paths.callback)
     }
 
     async fn verify_access_token(
@@ -393,7 +442,11 @@ impl WebAuth {
     /// path; `organization_id`, `connection_id`, `login_hint`, `domain_hint`,
     /// `provider` and `prompt` pass through when short and free of control
     /// characters.
-    pub fn login(&self, query: &HashMap<String, String>) -> WebResponse {
+    pub fn login(
+        &self,
+        query: &HashMap<String, String>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
         let param = |name: &str| {
             query
                 .get(name)
@@ -407,6 +460,7 @@ impl WebAuth {
             .and_then(|t| safe_return_to(t))
             .map(str::to_owned);
         self.start_login(
+            origin,
             AuthorizationUrlOptions {
                 organization_id: param("organization_id"),
                 connection_id: param("connection_id"),
@@ -422,6 +476,7 @@ impl WebAuth {
 
     fn start_login(
         &self,
+        origin: &RequestOrigin<'_>,
         mut options: AuthorizationUrlOptions,
         return_to: Option<String>,
     ) -> WebResponse {
@@ -442,7 +497,7 @@ impl WebAuth {
         WebResponse::Redirect {
             location: self
                 .scalekit
-                .authorization_url(&self.redirect_uri(), &options),
+                .authorization_url(&self.redirect_uri_for(origin), &options),
             set_cookies: vec![cookie],
         }
     }
@@ -453,10 +508,11 @@ impl WebAuth {
         &self,
         query: &HashMap<String, String>,
         cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
     ) -> WebResponse {
         if let Some(token) = query.get("idp_initiated_login") {
             return match self.scalekit.idp_initiated_login(token).await {
-                Ok(login) => self.start_login(login.authorization_options, login.return_to),
+                Ok(login) => self.start_login(origin, login.authorization_options, login.return_to),
                 Err(err) => {
                     tracing::warn!(error = %err, "IdP-initiated login refused");
                     failure_page(Vec::new())
@@ -492,7 +548,7 @@ impl WebAuth {
         };
         let auth = match self
             .scalekit
-            .authenticate_with_code(code, &self.redirect_uri(), &exchange)
+            .authenticate_with_code(code, &self.redirect_uri_for(origin), &exchange)
             .await
         {
             Ok(auth) => auth,
@@ -530,7 +586,11 @@ impl WebAuth {
     /// `GET /auth/logout`: ends the session, clears its cookies, and
     /// redirects to the platform logout with `id_token_hint` and the
     /// post-logout URI built from the base URL.
-    pub async fn logout(&self, cookies: &RequestCookies<'_>) -> WebResponse {
+    pub async fn logout(
+        &self,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
         let mut id_token_hint = None;
         let mut set_cookies = self
             .sessions
@@ -547,7 +607,11 @@ impl WebAuth {
         }
         let location = self.scalekit.logout_url(&LogoutUrlOptions {
             id_token_hint,
-            post_logout_redirect_uri: Some(format!("{}{}", self.base_url, self.paths.after_logout)),
+            post_logout_redirect_uri: Some(format!(
+                "{}{}",
+                self.base_url_for(origin),
+                self.paths.after_logout
+            )),
             state: None,
         });
         WebResponse::Redirect {

@@ -440,3 +440,123 @@ async fn webhooks_are_verified() {
         .unwrap();
     assert_eq!(body.status(), 400);
 }
+
+#[tokio::test]
+async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in() {
+    let app = start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("{}/auth/login", app.base))
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "http")
+        .send()
+        .await
+        .unwrap();
+    let location = header(&r, "location");
+    assert!(
+        location.contains(&format!(
+            "redirect_uri={}",
+            percent(&format!("{}/auth/callback", app.base))
+        )),
+        "{location}"
+    );
+    assert!(!location.contains("evil"));
+
+    // With the opt-in, a listed forwarded host is used; others are not.
+    let config = scalekit_core::ScalekitConfig::new(
+        app.emulator.url(),
+        app.emulator.client_id(),
+        app.emulator.client_secret(),
+    )
+    .unwrap();
+    let web = scalekit_axum::ScalekitAuth::web_auth(config, &app.base, SESSION_SECRET)
+        .unwrap()
+        .trust_forwarded_hosts(["app.example.test"]);
+    let router = scalekit_examples::axum_fullstack::app(&scalekit_axum::ScalekitAuth::new(web));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let login = |host: &'static str| {
+        http.get(format!("{other}/auth/login"))
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-proto", "https")
+            .send()
+    };
+    let trusted = header(&login("app.example.test").await.unwrap(), "location");
+    assert!(
+        trusted.contains("redirect_uri=https%3A%2F%2Fapp.example.test%2Fauth%2Fcallback"),
+        "{trusted}"
+    );
+    let untrusted = header(&login("evil.example").await.unwrap(), "location");
+    assert!(
+        !untrusted.contains("evil")
+            && untrusted.contains(&percent(&format!("{}/auth/callback", app.base)))
+    );
+}
+
+#[tokio::test]
+async fn the_after_login_hook_can_refuse_a_login() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let emulator = Emulator::builder()
+        .redirect_uri(format!("{base}/auth/callback"))
+        .post_logout_redirect_uri(format!("{base}/"))
+        .start()
+        .await
+        .unwrap();
+    let config = scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let web = scalekit_axum::ScalekitAuth::web_auth(config, &base, SESSION_SECRET)
+        .unwrap()
+        .after_login(std::sync::Arc::new(
+            move |auth: scalekit_core::oauth::AuthenticationResponse| {
+                let log = log.clone();
+                Box::pin(async move {
+                    let email = auth.user.email.clone().unwrap_or_default();
+                    log.lock().unwrap().push(email.clone());
+                    if email.ends_with("@globex.example") {
+                        Err("Globex accounts are not allowed <here>.".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                })
+            },
+        ));
+    let router = scalekit_examples::axum_fullstack::app(&scalekit_axum::ScalekitAuth::new(web));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let app = App {
+        base,
+        emulator,
+        _server: tokio::spawn(async {}),
+    };
+    let mut b = Browser::new(&app);
+    let refused = b.sign_in(&app, "/dashboard", "grace@globex.example").await;
+    assert_eq!(refused.status(), 403);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Globex accounts are not allowed &lt;here&gt;."));
+    assert!(
+        b.jar.keys().all(|k| !k.starts_with("sk_session")),
+        "no session"
+    );
+    let mut b = Browser::new(&app);
+    let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(landed.status(), 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["grace@globex.example", "ada@example.com"]
+    );
+}
