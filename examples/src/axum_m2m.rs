@@ -3,27 +3,15 @@
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scalekit_axum::{AuthUser, RequireScopes, ScalekitAuth};
-use scalekit_core::session::{CookieCodec, CookieSettings, SessionManager};
 use scalekit_core::web::WebAuth;
-use scalekit_core::{ConfigError, Scalekit, ScalekitConfig};
+use scalekit_core::{Scalekit, ScalekitConfig};
 use serde_json::json;
 
 /// The auth of the API: bearer tokens validated against the environment.
-pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, ConfigError> {
+pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, crate::Error> {
     let scalekit = Scalekit::new(config)?;
-    // No browser sessions here; the manager only has to exist.
-    let secret = format!(
-        "{}{}",
-        scalekit_core::oauth::generate_state().unwrap_or_default(),
-        scalekit_core::oauth::generate_nonce().unwrap_or_default()
-    );
-    let sessions = SessionManager::new(
-        scalekit.clone(),
-        CookieCodec::new([secret])?,
-        CookieSettings::for_base_url(base_url),
-    );
     Ok(ScalekitAuth::new(
-        WebAuth::new(scalekit, sessions, base_url).realm("axum-m2m"),
+        WebAuth::for_api(scalekit, base_url)?.realm("axum-m2m"),
     ))
 }
 

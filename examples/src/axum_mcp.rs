@@ -5,9 +5,8 @@
 use axum::routing::post;
 use axum::{Json, Router};
 use scalekit_axum::{AuthUser, RequireScopes, ScalekitAuth};
-use scalekit_core::session::{CookieCodec, CookieSettings, SessionManager};
 use scalekit_core::web::{ProtectedResource, WebAuth};
-use scalekit_core::{ConfigError, Scalekit, ScalekitConfig, ValidationOptions};
+use scalekit_core::{Scalekit, ScalekitConfig, ValidationOptions};
 use serde_json::{Value, json};
 
 /// The resource identifier of the server at `base_url`.
@@ -16,21 +15,11 @@ pub fn resource_id(base_url: &str) -> String {
 }
 
 /// The auth of the server: tokens must be for [`resource_id`].
-pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, ConfigError> {
+pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, crate::Error> {
     let resource = resource_id(base_url);
     let options = ValidationOptions::new(config.environment_url()).audience(resource.clone());
     let scalekit = Scalekit::new(config)?.with_validation_options(options);
-    let secret = format!(
-        "{}{}",
-        scalekit_core::oauth::generate_state().unwrap_or_default(),
-        scalekit_core::oauth::generate_nonce().unwrap_or_default()
-    );
-    let sessions = SessionManager::new(
-        scalekit.clone(),
-        CookieCodec::new([secret])?,
-        CookieSettings::for_base_url(base_url),
-    );
-    let web = WebAuth::new(scalekit, sessions, base_url)
+    let web = WebAuth::for_api(scalekit, base_url)?
         .realm("mcp")
         .protected_resource(ProtectedResource {
             resource,

@@ -252,6 +252,24 @@ impl WebAuth {
         }
     }
 
+    /// Web authentication for an API that takes bearer tokens only: its
+    /// session manager (never used for login) seals with a random secret.
+    pub fn for_api(scalekit: Scalekit, base_url: &str) -> Result<Self, SessionError> {
+        let random = |_| SessionError::Random;
+        let secret = format!(
+            "{}{}",
+            crate::oauth::generate_state().map_err(random)?,
+            crate::oauth::generate_nonce().map_err(random)?
+        );
+        let codec = crate::session::CookieCodec::new([secret]).map_err(|_| SessionError::Random)?;
+        let sessions = SessionManager::new(
+            scalekit.clone(),
+            codec,
+            crate::session::CookieSettings::for_base_url(base_url),
+        );
+        Ok(WebAuth::new(scalekit, sessions, base_url))
+    }
+
     /// Opt-in for applications reached under several hosts behind a proxy:
     /// when a request's `X-Forwarded-Host` (else `Host`) is one of `hosts`,
     /// redirect URIs are built from it (and `X-Forwarded-Proto`, default

@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod common;
+
+use common::apps::SESSION_SECRET;
 use reqwest::StatusCode;
 use scalekit_emulator::{Emulator, EmulatorEndpoint, M2mClient, WebhookSender};
 use serde_json::Value;
 
 const WEBHOOK_SECRET: &str = "whsec_ZnVsbHN0YWNrLXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
-const SESSION_SECRET: &str = "fullstack-test-session-secret-32-bytes+";
 
 struct App {
     base: String,
@@ -20,32 +22,7 @@ struct App {
 }
 
 async fn start_with(access_ttl: Option<Duration>) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let mut builder = Emulator::builder()
-        .redirect_uri(format!("{base}/auth/callback"))
-        .post_logout_redirect_uri(format!("{base}/"));
-    if let Some(ttl) = access_ttl {
-        builder = builder.access_token_ttl(ttl);
-    }
-    let emulator = builder.start().await.unwrap();
-    let config = scalekit_core::ScalekitConfig::new(
-        emulator.url(),
-        emulator.client_id(),
-        emulator.client_secret(),
-    )
-    .unwrap();
-    let auth = scalekit_examples::axum_fullstack::auth(
-        config,
-        &base,
-        SESSION_SECRET,
-        Some(WEBHOOK_SECRET),
-    )
-    .unwrap();
-    let app = scalekit_examples::axum_fullstack::app(&auth);
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (base, emulator, server) = common::apps::fullstack(access_ttl, Some(WEBHOOK_SECRET)).await;
     App {
         base,
         emulator,
@@ -502,14 +479,8 @@ async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in() {
 
 #[tokio::test]
 async fn the_after_login_hook_can_refuse_a_login() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let emulator = Emulator::builder()
-        .redirect_uri(format!("{base}/auth/callback"))
-        .post_logout_redirect_uri(format!("{base}/"))
-        .start()
-        .await
-        .unwrap();
+    let (listener, base, builder) = common::apps::bind().await;
+    let emulator = builder.start().await.unwrap();
     let config = scalekit_core::ScalekitConfig::new(
         emulator.url(),
         emulator.client_id(),
@@ -535,13 +506,11 @@ async fn the_after_login_hook_can_refuse_a_login() {
             },
         ));
     let router = scalekit_examples::axum_fullstack::app(&scalekit_axum::ScalekitAuth::new(web));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let server = common::apps::serve(listener, router);
     let app = App {
         base,
         emulator,
-        _server: tokio::spawn(async {}),
+        _server: server,
     };
     let mut b = Browser::new(&app);
     let refused = b.sign_in(&app, "/dashboard", "grace@globex.example").await;

@@ -6,8 +6,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use fantoccini::{ClientBuilder, Locator};
-use scalekit_emulator::Emulator;
 
 struct Driver(Child);
 
@@ -44,31 +45,7 @@ fn start_driver() -> (Driver, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_sees_the_dashboard_and_signs_out() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let emulator = Emulator::builder()
-        .redirect_uri(format!("{base}/auth/callback"))
-        .post_logout_redirect_uri(format!("{base}/"))
-        .start()
-        .await
-        .unwrap();
-    let config = scalekit_core::ScalekitConfig::new(
-        emulator.url(),
-        emulator.client_id(),
-        emulator.client_secret(),
-    )
-    .unwrap();
-    let auth = scalekit_examples::axum_fullstack::auth(
-        config,
-        &base,
-        "browser-test-session-secret-32-bytes!!",
-        None,
-    )
-    .unwrap();
-    let app = scalekit_examples::axum_fullstack::app(&auth);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (base, emulator, _server) = common::apps::fullstack(None, None).await;
 
     let (_driver, port) = start_driver();
     let profile = std::env::temp_dir().join(format!("scalekit-chromium-{}", std::process::id()));

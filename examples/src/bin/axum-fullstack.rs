@@ -7,12 +7,8 @@ use scalekit_examples::axum_fullstack;
 use scalekit_examples::environment::ExampleEnv;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+async fn main() -> Result<(), scalekit_examples::Error> {
+    scalekit_examples::init_tracing();
     let env = ExampleEnv::load().await?;
     let auth = axum_fullstack::auth(
         env.config.clone(),

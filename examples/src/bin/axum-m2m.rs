@@ -8,12 +8,8 @@ use scalekit_examples::axum_m2m as example;
 use scalekit_examples::environment::ExampleEnv;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+async fn main() -> Result<(), scalekit_examples::Error> {
+    scalekit_examples::init_tracing();
     let env = ExampleEnv::load().await?;
     let auth = example::auth(env.config.clone(), &env.base_url)?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", env.port)).await?;
