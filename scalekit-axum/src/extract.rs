@@ -86,19 +86,38 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
 #[derive(Debug, Clone)]
 pub struct Claims<C>(pub C);
 
+/// Why [`Claims`] could not be extracted: no caller (`401`), or claims
+/// that do not have the requested shape (`401 invalid_token`).
+#[derive(Debug, Clone)]
+pub enum ClaimsRejection {
+    /// No authenticated caller.
+    Unauthenticated(AuthRejection),
+    /// The verified claims do not fit the requested type.
+    Shape(ErrorOutcome),
+}
+
+impl IntoResponse for ClaimsRejection {
+    fn into_response(self) -> Response {
+        match self {
+            ClaimsRejection::Unauthenticated(rejection) => rejection.into_response(),
+            ClaimsRejection::Shape(outcome) => render::outcome(&outcome),
+        }
+    }
+}
+
 impl<S: Send + Sync, C: DeserializeOwned> FromRequestParts<S> for Claims<C> {
-    type Rejection = AuthRejection;
+    type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        user.claims_as::<C>()
-            .map(Claims)
-            .map_err(|_| AuthRejection {
-                outcome: ErrorOutcome::invalid_token(
-                    &challenge(parts),
-                    "The access token lacks a required claim.",
-                ),
-            })
+        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(ClaimsRejection::Unauthenticated)?;
+        user.claims_as::<C>().map(Claims).map_err(|_| {
+            ClaimsRejection::Shape(ErrorOutcome::invalid_token(
+                &challenge(parts),
+                "The access token lacks a required claim.",
+            ))
+        })
     }
 }
 

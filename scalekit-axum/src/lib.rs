@@ -32,7 +32,8 @@ mod scope;
 use std::sync::Arc;
 
 pub use extract::{
-    AccessToken, AuthRejection, AuthUser, Claims, ScalekitWebhook, WebhookRejection,
+    AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitWebhook,
+    WebhookRejection,
 };
 pub use layer::{AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;

@@ -160,3 +160,56 @@ async fn mcp_server_answers_with_resource_metadata_and_checks_the_audience() {
     assert_eq!(doc["scopes_supported"][0], "mcp:tools");
     assert_eq!(doc["bearer_methods_supported"][0], "header");
 }
+
+#[tokio::test]
+async fn typed_custom_claims_and_the_raw_token_are_extracted() {
+    use axum::routing::get;
+    use scalekit_axum::{AccessToken, Claims};
+
+    #[derive(serde::Deserialize)]
+    struct Tier {
+        tier: String,
+    }
+
+    let s = serve(|e, base| {
+        let auth = scalekit_examples::axum_m2m::auth(config(e), base).unwrap();
+        axum::Router::new()
+            .route(
+                "/tier",
+                get(|Claims(t): Claims<Tier>| async move { t.tier }),
+            )
+            .route(
+                "/token",
+                get(|AccessToken(t): AccessToken| async move { t.len().to_string() }),
+            )
+            .layer(auth.layer())
+    })
+    .await;
+    s.emulator.register_m2m_client(
+        M2mClient::new("m2morg_gold", "s", "org_1").claim("tier", json!("gold")),
+    );
+    let gold = s.emulator.mint_m2m_token("m2morg_gold", json!({})).unwrap();
+    let plain = s.emulator.mint_m2m_token("m2morg_none", json!({})).unwrap();
+    let get = |path: &str, token: &str| {
+        s.http
+            .get(format!("{}{path}", s.base))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        get("/tier", &gold).await.unwrap().text().await.unwrap(),
+        "gold"
+    );
+    let r = get("/tier", &plain).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(www(&r).contains(
+        r#"error="invalid_token", error_description="The access token lacks a required claim.""#
+    ));
+    assert_eq!(
+        get("/token", &gold).await.unwrap().text().await.unwrap(),
+        gold.len().to_string()
+    );
+    let anonymous = s.http.get(format!("{}/tier", s.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(www(&anonymous), r#"Bearer realm="axum-m2m""#);
+}
