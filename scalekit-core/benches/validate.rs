@@ -38,6 +38,14 @@ fn bench(c: &mut Criterion) {
     let remote = TokenValidator::new(cache, options.clone());
     rt.block_on(remote.validate::<AccessTokenClaims>(&token))
         .expect("valid");
+    // Ours, through the JWKS cache, with the verified-token cache on.
+    let cached = TokenValidator::new(
+        JwksCache::new(format!("{}/keys", emulator.url())).expect("cache"),
+        ValidationOptions::new(emulator.url()),
+    )
+    .with_verified_cache(10_000, std::time::Duration::from_secs(60));
+    rt.block_on(cached.validate::<AccessTokenClaims>(&token))
+        .expect("valid");
     // Ours, with a static key set.
     let keys = KeySet::from_jwks_json(jwks.as_bytes()).expect("jwks");
     let fixed = TokenValidator::new(keys, options);
@@ -72,6 +80,12 @@ fn bench(c: &mut Criterion) {
     group.bench_function("scalekit-core: JWKS cache", |b| {
         b.iter(|| {
             rt.block_on(remote.validate::<AccessTokenClaims>(black_box(&token)))
+                .expect("valid")
+        })
+    });
+    group.bench_function("scalekit-core: verified-token cache hit", |b| {
+        b.iter(|| {
+            rt.block_on(cached.validate::<AccessTokenClaims>(black_box(&token)))
                 .expect("valid")
         })
     });

@@ -69,7 +69,15 @@ impl Scalekit {
     /// Replaces the default validation options (issuer, audience,
     /// algorithms, leeway).
     pub fn with_validation_options(mut self, options: ValidationOptions) -> Self {
-        self.validator = TokenValidator::new(self.validator.keys().clone(), options);
+        self.validator = self.validator.with_options(options);
+        self
+    }
+
+    /// Turns on the verified-token cache of the validator (see
+    /// [`TokenValidator::with_verified_cache`]): a token seen again within
+    /// `ttl` skips its signature check; every claim is still checked.
+    pub fn with_verified_token_cache(mut self, capacity: u64, ttl: std::time::Duration) -> Self {
+        self.validator = self.validator.with_verified_cache(capacity, ttl);
         self
     }
 

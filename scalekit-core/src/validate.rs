@@ -447,6 +447,7 @@ pub fn verify_jws(
 pub struct TokenValidator {
     keys: KeySource,
     options: ValidationOptions,
+    verified: Option<VerifiedCache>,
 }
 
 impl TokenValidator {
@@ -455,7 +456,39 @@ impl TokenValidator {
         TokenValidator {
             keys: keys.into(),
             options,
+            verified: None,
         }
+    }
+
+    /// Remembers tokens whose signature verified (at most `capacity`, each
+    /// for at most `ttl`), so that a token seen again skips the signature
+    /// check. Everything else — the algorithm allow-list, `exp`, `nbf`,
+    /// issuer, audience — is checked on every call. A key withdrawn from the
+    /// JWKS keeps validating the tokens it signed for up to `ttl`: keep it
+    /// short (a minute or so).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scalekit_core::{KeySet, TokenValidator, ValidationOptions};
+    ///
+    /// let validator = TokenValidator::new(KeySet::default(), ValidationOptions::new("https://acme.scalekit.dev"))
+    ///     .with_verified_cache(10_000, Duration::from_secs(60));
+    /// # let _ = validator;
+    /// ```
+    pub fn with_verified_cache(mut self, capacity: u64, ttl: Duration) -> Self {
+        self.verified = Some(
+            moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        );
+        self
+    }
+
+    /// The same validator (keys, cache) with other default options.
+    pub fn with_options(mut self, options: ValidationOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// The default options.
@@ -480,6 +513,21 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
+        let cache_key = match &self.verified {
+            Some(cache) if token.len() <= options.max_token_bytes => {
+                let key = token_digest(token);
+                if let Some(entry) = cache.get(&key) {
+                    let (alg, payload) = &*entry;
+                    if !options.algorithms.contains(*alg) {
+                        return Err(ValidationError::UnsupportedAlgorithm);
+                    }
+                    check_claims(payload, options, crate::unix_time().as_secs_f64())?;
+                    return serde_json::from_slice(payload).map_err(|_| Malformed::Claims.into());
+                }
+                Some(key)
+            }
+            _ => None,
+        };
         let jws = match DecodedJws::decode(token, options.algorithms, options.max_token_bytes) {
             Ok(jws) => jws,
             Err(err) => {
@@ -488,7 +536,7 @@ impl TokenValidator {
             }
         };
         let kid = jws.kid().map(|k| truncate(k, 128).to_owned());
-        let result = self.verify_and_check(jws, options).await;
+        let result = self.verify_and_check(jws, options, cache_key).await;
         if let Err(err) = &result {
             // The reason and the key id, never the token.
             tracing::debug!(reason = %err, kid = kid.as_deref(), "token refused");
@@ -500,13 +548,30 @@ impl TokenValidator {
         &self,
         jws: DecodedJws<'_>,
         options: &ValidationOptions,
+        cache_key: Option<[u8; 32]>,
     ) -> Result<C, ValidationError> {
         let source = self.keys.resolve(&jws.payload)?;
-        let key = source.key(jws.kid(), jws.algorithm()).await?;
+        let alg = jws.algorithm();
+        let key = source.key(jws.kid(), alg).await?;
         let payload = jws.verify(&key)?;
         check_claims(&payload, options, crate::unix_time().as_secs_f64())?;
-        serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into())
+        let claims = serde_json::from_slice(&payload).map_err(|_| Malformed::Claims)?;
+        if let (Some(cache), Some(digest)) = (&self.verified, cache_key) {
+            cache.insert(digest, Arc::new((alg, payload)));
+        }
+        Ok(claims)
     }
+}
+
+/// Verified tokens by SHA-256: the algorithm and the payload.
+type VerifiedCache = moka::sync::Cache<[u8; 32], Arc<(Algorithm, Vec<u8>)>>;
+
+/// SHA-256 of a token: the key of the verified-token cache.
+fn token_digest(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 /// Checks the registered claims of a verified payload.

@@ -376,3 +376,63 @@ async fn an_id_token_validates_for_the_client_audience() {
     assert_eq!(claims.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
     assert!(claims.aud.contains(emulator.client_id()));
 }
+
+#[tokio::test]
+async fn the_verified_token_cache_still_checks_everything_but_the_signature() {
+    let emulator = common::emulator().await;
+    let options = ValidationOptions::new(emulator.url()).leeway(Duration::ZERO);
+    let validator = TokenValidator::new(
+        common::cache(&emulator, JwksOptions::default()),
+        options.clone(),
+    )
+    .with_verified_cache(1000, Duration::from_secs(60));
+    let token = emulator
+        .mint_access_token(json!({"exp": now() + 2}))
+        .unwrap();
+    for _ in 0..3 {
+        validator
+            .validate::<AccessTokenClaims>(&token)
+            .await
+            .unwrap();
+    }
+    // A cached token is still held to the options of each call.
+    let other_aud = options.clone().audience("skc_someone_else");
+    assert_eq!(
+        validator
+            .validate_with::<AccessTokenClaims>(&token, &other_aud)
+            .await
+            .unwrap_err(),
+        ValidationError::WrongAudience
+    );
+    let no_rs256 = options
+        .clone()
+        .algorithms(AlgorithmSet::from_iter([Algorithm::PS256]));
+    assert_eq!(
+        validator
+            .validate_with::<AccessTokenClaims>(&token, &no_rs256)
+            .await
+            .unwrap_err(),
+        ValidationError::UnsupportedAlgorithm
+    );
+    // A tampered copy is a different token: verified, and refused.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] = b64(emulator
+        .access_token_claims(json!({"roles": ["admin"]}))
+        .to_string());
+    assert_eq!(
+        validator
+            .validate::<AccessTokenClaims>(&parts.join("."))
+            .await
+            .unwrap_err(),
+        ValidationError::BadSignature
+    );
+    // Expiry is checked on every call.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        validator
+            .validate::<AccessTokenClaims>(&token)
+            .await
+            .unwrap_err(),
+        ValidationError::Expired
+    );
+}
