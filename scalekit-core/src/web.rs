@@ -32,8 +32,8 @@ pub enum Via {
 }
 
 /// An authenticated caller: the verified access token and its claims, and
-/// the user when the caller has a session.
-#[derive(Debug, Clone)]
+/// the user when the caller has a session. Its `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct Authenticated {
     /// The verified access token's claims.
     pub claims: AccessTokenClaims,
@@ -44,6 +44,16 @@ pub struct Authenticated {
     /// Bearer or session.
     pub via: Via,
     payload: Arc<serde_json::Value>,
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("subject", &self.claims.sub)
+            .field("user", &self.user.as_ref().map(|u| &u.id))
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticated {
@@ -706,6 +716,23 @@ mod tests {
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer"), None);
         assert_eq!(bearer_token("Bearer "), None);
+    }
+
+    #[test]
+    fn debug_output_leaves_secrets_out() {
+        let caller = Authenticated {
+            claims: AccessTokenClaims::default(),
+            access_token: "eyJ.secret.token".into(),
+            user: None,
+            via: Via::Bearer,
+            payload: Arc::new(serde_json::json!({})),
+        };
+        assert!(!format!("{caller:?}").contains("secret"));
+        let exchange = CodeExchange {
+            code_verifier: Some("verifier-secret".into()),
+            nonce: Some("n".into()),
+        };
+        assert!(!format!("{exchange:?}").contains("verifier-secret"));
     }
 
     #[test]

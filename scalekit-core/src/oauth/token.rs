@@ -220,13 +220,22 @@ impl std::fmt::Debug for AuthenticationResponse {
     }
 }
 
-/// Options of a code exchange.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Options of a code exchange. Its `Debug` leaves the verifier out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CodeExchange {
     /// The PKCE verifier, when the authorization URL carried a challenge.
     pub code_verifier: Option<String>,
     /// The nonce the authorization URL carried: the ID token must echo it.
     pub nonce: Option<String>,
+}
+
+impl std::fmt::Debug for CodeExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeExchange")
+            .field("code_verifier", &self.code_verifier.as_ref().map(|_| "***"))
+            .field("nonce", &self.nonce)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
