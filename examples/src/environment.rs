@@ -3,7 +3,7 @@
 //! unset.
 
 use scalekit_core::ScalekitConfig;
-use scalekit_emulator::Emulator;
+use scalekit_emulator::{Emulator, M2mClient};
 
 /// What an example needs to run.
 pub struct ExampleEnv {
@@ -90,4 +90,42 @@ impl ExampleEnv {
             emulator: Some(emulator),
         })
     }
+}
+
+impl ExampleEnv {
+    /// Binds `127.0.0.1:$PORT`.
+    pub async fn bind(&self) -> std::io::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await
+    }
+
+    /// In emulator mode, registers an M2M client with the examples' scopes
+    /// and returns a token for it with `overrides` merged into its claims.
+    pub fn demo_m2m_token(
+        &self,
+        overrides: serde_json::Value,
+    ) -> Result<Option<String>, scalekit_emulator::EmulatorError> {
+        let Some(emulator) = &self.emulator else {
+            return Ok(None);
+        };
+        let org = emulator.test_user().organization_id.clone();
+        emulator.register_m2m_client(
+            M2mClient::new("m2morg_example", "example-secret", org).scopes([
+                "reports:read",
+                "deploy:write",
+                "mcp:tools",
+            ]),
+        );
+        emulator
+            .mint_m2m_token("m2morg_example", overrides)
+            .map(Some)
+    }
+}
+
+/// Serves `router` until Ctrl-C.
+pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
 }

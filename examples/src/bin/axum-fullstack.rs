@@ -4,7 +4,7 @@
 //! and the program prints the URL to open and a test user.
 
 use scalekit_examples::axum_fullstack;
-use scalekit_examples::environment::ExampleEnv;
+use scalekit_examples::environment::{ExampleEnv, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), scalekit_examples::Error> {
@@ -17,7 +17,7 @@ async fn main() -> Result<(), scalekit_examples::Error> {
         env.webhook_secret.as_deref(),
     )?;
     let app = axum_fullstack::app(&auth);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", env.port)).await?;
+    let listener = env.bind().await?;
     println!("axum-fullstack listening: open {}/", env.base_url);
     if let Some(emulator) = &env.emulator {
         println!("  Scalekit emulator at {}", emulator.url());
@@ -25,10 +25,6 @@ async fn main() -> Result<(), scalekit_examples::Error> {
             println!("  sign in as {} ({})", user.email, user.id);
         }
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    serve(listener, app).await?;
     Ok(())
 }

@@ -78,13 +78,6 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    fn load<'a>(&'a self, cookie: &'a [u8]) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {
-        Box::pin(async move {
-            let id = std::str::from_utf8(cookie).map_err(|_| StoreError::Corrupt)?;
-            Ok(self.get(id))
-        })
-    }
-
     fn load_by_id<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {
         Box::pin(async move { Ok(self.get(id)) })
     }

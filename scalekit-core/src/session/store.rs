@@ -45,8 +45,14 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Vec<u8>, StoreError>>;
 
-    /// The session a cookie refers to, if it still exists.
-    fn load<'a>(&'a self, cookie: &'a [u8]) -> BoxFuture<'a, Result<Option<Session>, StoreError>>;
+    /// The session a cookie refers to, if it still exists. The default
+    /// reads the cookie as a session id (what server-side stores save).
+    fn load<'a>(&'a self, cookie: &'a [u8]) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {
+        Box::pin(async move {
+            let id = std::str::from_utf8(cookie).map_err(|_| StoreError::Corrupt)?;
+            self.load_by_id(id).await
+        })
+    }
 
     /// The session with this id, if the store keeps sessions by id.
     fn load_by_id<'a>(
