@@ -1,5 +1,6 @@
-//! Wycheproof JWK and JWS vectors (`../shared/testdata/wycheproof/`) against
-//! the JWKS parser and the key-and-signature path.
+//! Wycheproof JWK and JWS vectors (`tests/data/wycheproof/`, committed with
+//! their licence and provenance) against the JWKS parser and the
+//! key-and-signature path.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,10 +35,9 @@ struct Case {
 }
 
 fn load(name: &str) -> File {
-    let dir = std::env::var_os("SCALEKIT_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = dir.join("testdata/wycheproof").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/wycheproof")
+        .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("valid Wycheproof JSON")
