@@ -28,7 +28,7 @@ pub fn auth(
         let verifier = WebhookVerifier::new(secret).map_err(|_| {
             ConfigError::new(
                 "SCALEKIT_WEBHOOK_SECRET",
-                scalekit_core::ConfigProblem::Empty,
+                scalekit_core::ConfigProblem::NotAWebhookSecret,
             )
         })?;
         web = web.webhooks(verifier);

@@ -7,11 +7,20 @@ use scalekit_core::web::WebAuth;
 use scalekit_core::{Scalekit, ScalekitConfig};
 use serde_json::json;
 
-/// The auth of the API: bearer tokens validated against the environment.
+/// The API identifier its M2M clients ask for (the `audience` of their
+/// client-credentials grant): `{base_url}/api`.
+pub fn api_audience(base_url: &str) -> String {
+    format!("{}/api", base_url.trim_end_matches('/'))
+}
+
+/// The auth of the API: bearer tokens validated against the environment,
+/// for the application's client id or the API identifier
+/// ([`api_audience`]).
 pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, crate::Error> {
     // Callers reuse their tokens: a verified token skips its signature check
     // for up to a minute (claims are still checked on every request).
     let scalekit = Scalekit::new(config)?
+        .accept_audiences([api_audience(base_url)])
         .with_verified_token_cache(100_000, std::time::Duration::from_secs(60));
     Ok(ScalekitAuth::new(
         WebAuth::for_api(scalekit, base_url)?.realm("axum-m2m"),

@@ -6,7 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use scalekit_axum::{AuthUser, RequireScopes, ScalekitAuth};
 use scalekit_core::web::{ProtectedResource, WebAuth};
-use scalekit_core::{Scalekit, ScalekitConfig, ValidationOptions};
+use scalekit_core::{Scalekit, ScalekitConfig};
 use serde_json::{Value, json};
 
 /// The resource identifier of the server at `base_url`.
@@ -17,8 +17,8 @@ pub fn resource_id(base_url: &str) -> String {
 /// The auth of the server: tokens must be for [`resource_id`].
 pub fn auth(config: ScalekitConfig, base_url: &str) -> Result<ScalekitAuth, crate::Error> {
     let resource = resource_id(base_url);
-    let options = ValidationOptions::new(config.environment_url()).audience(resource.clone());
-    let scalekit = Scalekit::new(config)?.with_validation_options(options);
+    // Only tokens minted for this server: not even the client id.
+    let scalekit = Scalekit::new(config)?.only_audiences([resource.clone()]);
     let web = WebAuth::for_api(scalekit, base_url)?
         .realm("mcp")
         .protected_resource(ProtectedResource {

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
 use scalekit_core::web::{Authenticated, WebAuth};
-use scalekit_core::webhook::{WebhookError, WebhookEvent};
+use scalekit_core::webhook::{InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier};
 use serde::de::DeserializeOwned;
 
 use crate::render;
@@ -141,20 +141,48 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
 }
 
 /// A webhook event whose signature was verified over the raw body (the
-/// verifier comes from the auth layer's configuration).
+/// verifier comes from the auth layer's configuration). The body is read up
+/// to the verifier's limit (1 MiB by default), never further.
+///
+/// With de-duplication on ([`WebhookVerifier::deduplicate`]), a repeated
+/// delivery is acknowledged with `200 {"duplicate":true}` without running
+/// the handler, and a delivery whose handler answered with an error status
+/// is forgotten, so that the platform's retry runs it again.
+///
+/// [`WebhookVerifier::deduplicate`]: scalekit_core::webhook::WebhookVerifier::deduplicate
 #[derive(Debug, Clone)]
 pub struct ScalekitWebhook(pub WebhookEvent);
 
-/// A webhook that did not verify: `400` with a fixed JSON body (the
-/// reason is logged). `500` when no webhook secret is configured.
+/// An interceptor request whose signature was verified over the raw body
+/// (`interceptor-*` headers); answer it with an
+/// [`InterceptorResponse`](scalekit_core::webhook::InterceptorResponse).
+#[derive(Debug, Clone)]
+pub struct ScalekitInterceptor(pub InterceptorRequest);
+
+/// A webhook or interceptor request that was not accepted: `400` with a
+/// fixed JSON body when it does not verify (the reason is logged), `413`
+/// when its body is over the limit, `200 {"duplicate":true}` for a repeated
+/// delivery, `500` when no webhook secret is configured.
 #[derive(Debug, Clone)]
 pub struct WebhookRejection {
     reason: Option<WebhookError>,
 }
 
+impl WebhookRejection {
+    /// Why the request was refused (`None`: webhooks are not configured).
+    pub fn reason(&self) -> Option<WebhookError> {
+        self.reason
+    }
+}
+
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
         let (status, body) = match self.reason {
+            Some(WebhookError::Duplicate) => (StatusCode::OK, r#"{"duplicate":true}"#),
+            Some(WebhookError::PayloadTooLarge) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                r#"{"error":"invalid_request","error_description":"The request body is too large."}"#,
+            ),
             Some(_) => (
                 StatusCode::BAD_REQUEST,
                 r#"{"error":"invalid_webhook","error_description":"The webhook could not be verified."}"#,
@@ -173,29 +201,76 @@ impl IntoResponse for WebhookRejection {
     }
 }
 
+/// The id of a de-duplicated delivery being handled, left by the extractor
+/// for the auth layer, which forgets it when the handler fails.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DeliverySlot(pub(crate) Arc<std::sync::Mutex<Option<String>>>);
+
+/// The verifier of the request and its body, read up to the verifier's limit.
+async fn verified_body(
+    request: Request,
+) -> Result<(WebhookVerifier, Parts, Bytes), WebhookRejection> {
+    let (parts, body) = request.into_parts();
+    let Some(verifier) = parts
+        .extensions
+        .get::<Arc<WebAuth>>()
+        .and_then(|web| web.webhook_verifier().cloned())
+    else {
+        tracing::error!("a webhook arrived but no webhook secret is configured");
+        return Err(WebhookRejection { reason: None });
+    };
+    let limit = verifier.body_limit();
+    let too_large = WebhookRejection {
+        reason: Some(WebhookError::PayloadTooLarge),
+    };
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(too_large);
+    }
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        // Over the limit, or a broken body: neither is processed.
+        too_large.clone()
+    })?;
+    Ok((verifier, parts, body))
+}
+
 impl<S: Send + Sync> FromRequest<S> for ScalekitWebhook {
     type Rejection = WebhookRejection;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = request.into_parts();
-        let Some(verifier) = parts
-            .extensions
-            .get::<Arc<WebAuth>>()
-            .and_then(|web| web.webhook_verifier().cloned())
-        else {
-            tracing::error!("a webhook arrived but no webhook secret is configured");
-            return Err(WebhookRejection { reason: None });
-        };
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|_| WebhookRejection {
-                reason: Some(WebhookError::InvalidPayload),
-            })?;
-        verifier
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (verifier, parts, body) = verified_body(request).await?;
+        let event = verifier
             .verify_event(&parts.headers, &body)
-            .map(ScalekitWebhook)
             .map_err(|err| {
                 tracing::warn!(error = %err, "webhook refused");
+                WebhookRejection { reason: Some(err) }
+            })?;
+        if verifier.deduplicates()
+            && let (Some(slot), Some(id)) = (
+                parts.extensions.get::<DeliverySlot>(),
+                parts.headers.get("webhook-id").and_then(|v| v.to_str().ok()),
+            )
+        {
+            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
+        }
+        Ok(ScalekitWebhook(event))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for ScalekitInterceptor {
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (verifier, parts, body) = verified_body(request).await?;
+        verifier
+            .verify_interceptor_request(&parts.headers, &body)
+            .map(ScalekitInterceptor)
+            .map_err(|err| {
+                tracing::warn!(error = %err, "interceptor request refused");
                 WebhookRejection { reason: Some(err) }
             })
     }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::http::{Request, header};
+use axum::http::{Method, Request, header};
 use axum::response::Response;
 use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{Authenticated, WebAuth};
+use scalekit_core::web::{Authenticated, AuthorizationHeaders, WebAuth};
 use tower::{Layer, Service};
 
+use crate::extract::DeliverySlot;
 use crate::render;
 
 /// What a request without a valid caller gets.
@@ -91,10 +92,13 @@ where
             let caller = match request.extensions().get::<Resolution>() {
                 Some(Resolution(caller)) => caller.clone(),
                 None => {
-                    let authorization = request
-                        .headers()
-                        .get(header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok());
+                    let authorization = AuthorizationHeaders::from_values(
+                        request
+                            .headers()
+                            .get_all(header::AUTHORIZATION)
+                            .iter()
+                            .map(|v| v.to_str().ok()),
+                    );
                     let cookie_headers: Vec<&str> = request
                         .headers()
                         .get_all(header::COOKIE)
@@ -133,7 +137,22 @@ where
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }
+            // A de-duplicated webhook whose handler fails is forgotten, so
+            // that the platform's retry is processed.
+            let delivery = (request.method() == Method::POST
+                && web.webhook_verifier().is_some_and(|v| v.deduplicates()))
+            .then(DeliverySlot::default);
+            if let Some(slot) = &delivery {
+                request.extensions_mut().insert(slot.clone());
+            }
             let mut response = inner.call(request).await?;
+            if let Some(slot) = delivery
+                && !response.status().is_success()
+                && let Some(id) = slot.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+                && let Some(verifier) = web.webhook_verifier()
+            {
+                verifier.forget_delivery(&id);
+            }
             render::append_cookies(&mut response, &set_cookies);
             Ok(response)
         })

@@ -32,8 +32,8 @@ mod scope;
 use std::sync::Arc;
 
 pub use extract::{
-    AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitWebhook,
-    WebhookRejection,
+    AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitInterceptor,
+    ScalekitWebhook, WebhookRejection,
 };
 pub use layer::{AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;
@@ -72,7 +72,9 @@ impl ScalekitAuth {
         let mut web = Self::web_auth(config, &base_url, &secret)?;
         if let Ok(webhook_secret) = std::env::var("SCALEKIT_WEBHOOK_SECRET") {
             let verifier = scalekit_core::webhook::WebhookVerifier::new(&webhook_secret)
-                .map_err(|_| ConfigError::new("SCALEKIT_WEBHOOK_SECRET", ConfigProblem::NotAUrl))?;
+                .map_err(|_| {
+                    ConfigError::new("SCALEKIT_WEBHOOK_SECRET", ConfigProblem::NotAWebhookSecret)
+                })?;
             web = web.webhooks(verifier);
         }
         Ok(Self::new(web))

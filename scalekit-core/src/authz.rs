@@ -113,19 +113,61 @@ impl Requirement {
         Requirement::default()
     }
 
-    /// One clause over `kind`.
+    /// One clause over `kind`, or an error when it names no value (an empty
+    /// or blank value counts as none): a requirement of nothing would grant
+    /// everything.
+    ///
+    /// ```
+    /// use scalekit_core::authz::{EmptyRequirement, GrantKind, Match, Requirement};
+    ///
+    /// assert!(Requirement::try_clause(GrantKind::Scope, Match::Any, ["read"]).is_ok());
+    /// assert_eq!(
+    ///     Requirement::try_clause(GrantKind::Scope, Match::Any, Vec::<String>::new()),
+    ///     Err(EmptyRequirement)
+    /// );
+    /// ```
+    pub fn try_clause<I, S>(kind: GrantKind, mode: Match, values: I) -> Result<Self, EmptyRequirement>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let values: Vec<String> = values.into_iter().map(Into::into).collect();
+        if values.is_empty() || values.iter().any(|v| v.trim().is_empty()) {
+            return Err(EmptyRequirement);
+        }
+        Ok(Requirement {
+            clauses: vec![Clause { kind, mode, values }],
+        })
+    }
+
+    /// One clause over `kind`. A clause that names no value is a
+    /// configuration error (see [`Requirement::try_clause`]): it is logged
+    /// and the requirement is never satisfied, so that a mistake denies
+    /// access rather than granting it.
+    ///
+    /// ```
+    /// use scalekit_core::authz::{Grants, Requirement};
+    ///
+    /// let empty = Requirement::scopes_any(Vec::<String>::new());
+    /// assert!(empty.check(&Grants::default()).is_err());
+    /// ```
     pub fn clause<I, S>(kind: GrantKind, mode: Match, values: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Requirement {
-            clauses: vec![Clause {
-                kind,
-                mode,
-                values: values.into_iter().map(Into::into).collect(),
-            }],
-        }
+        Self::try_clause(kind, mode, values).unwrap_or_else(|_| {
+            tracing::error!(
+                "a scope, permission or role requirement names no value: it denies every request"
+            );
+            Requirement {
+                clauses: vec![Clause {
+                    kind,
+                    mode: Match::Any,
+                    values: Vec::new(),
+                }],
+            }
+        })
     }
 
     constructors! {
@@ -153,11 +195,9 @@ impl Requirement {
     pub fn check(&self, grants: &Grants) -> Result<(), Insufficient> {
         for clause in &self.clauses {
             let ok = match clause.mode {
-                Match::All => clause.values.iter().all(|v| grants.has(clause.kind, v)),
-                Match::Any => {
-                    clause.values.is_empty()
-                        || clause.values.iter().any(|v| grants.has(clause.kind, v))
-                }
+                // An empty clause (a configuration error) is never met.
+                Match::All => !clause.values.is_empty() && clause.values.iter().all(|v| grants.has(clause.kind, v)),
+                Match::Any => clause.values.iter().any(|v| grants.has(clause.kind, v)),
             };
             if !ok {
                 return Err(Insufficient {
@@ -173,6 +213,11 @@ impl Requirement {
         self.check(&Grants::from_claims(claims))
     }
 }
+
+/// A requirement clause named no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a requirement must name at least one non-empty scope, permission or role")]
+pub struct EmptyRequirement;
 
 /// A requirement was not met.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,6 +319,23 @@ mod tests {
         assert_eq!(
             req.check(&Grants::default()).unwrap_err().required(),
             "admin:read"
+        );
+    }
+
+    #[test]
+    fn empty_requirements_deny() {
+        let g = grants();
+        for req in [
+            Requirement::scopes_any(Vec::<String>::new()),
+            Requirement::scopes_all(Vec::<String>::new()),
+            Requirement::roles_any([""]),
+            Requirement::permissions_all([" "]),
+        ] {
+            assert!(req.check(&g).is_err(), "{req:?}");
+        }
+        assert_eq!(
+            Requirement::try_clause(GrantKind::Role, Match::All, [""]),
+            Err(EmptyRequirement)
         );
     }
 

@@ -31,17 +31,100 @@ pub struct Scalekit {
     validator: TokenValidator,
 }
 
+/// Largest response body read from the discovery and token endpoints.
+pub const MAX_PLATFORM_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// An HTTP client fit for platform calls: it follows no redirect (a `3xx`
+/// answer is an error, so that a secret is never re-sent elsewhere and
+/// https is never downgraded), and every call times out after `timeout`.
+///
+/// ```
+/// let http = scalekit_core::platform_http_client(std::time::Duration::from_secs(5))?;
+/// # let _ = http; Ok::<(), scalekit_core::ConfigError>(())
+/// ```
+pub fn platform_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))
+}
+
+/// Why a platform response could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// A `3xx` answer, or a client that followed one (its final URL is not
+    /// the one requested).
+    Redirect(u16),
+    Timeout,
+    Connect,
+    TooLarge,
+}
+
+impl From<reqwest::Error> for ReadError {
+    fn from(err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            ReadError::Timeout
+        } else {
+            ReadError::Connect
+        }
+    }
+}
+
+/// Refuses a redirect answer (or a followed one) from `requested`.
+pub(crate) fn not_redirected(
+    requested: &str,
+    response: &reqwest::Response,
+) -> Result<(), ReadError> {
+    let status = response.status();
+    if status.is_redirection() {
+        tracing::warn!(status = status.as_u16(), "a platform endpoint answered with a redirect; not followed");
+        return Err(ReadError::Redirect(status.as_u16()));
+    }
+    if response.url().as_str() != requested
+        && url::Url::parse(requested).ok().as_ref() != Some(response.url())
+    {
+        tracing::warn!("the HTTP client followed a redirect from a platform endpoint");
+        return Err(ReadError::Redirect(status.as_u16()));
+    }
+    Ok(())
+}
+
+/// Reads a response body of at most `limit` bytes.
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 impl Scalekit {
-    /// A client for `config`, with default JWKS options and HTTP client.
+    /// A client for `config`, with default JWKS options and an HTTP client
+    /// that follows no redirect and times out after 10 s
+    /// ([`platform_http_client`]).
     pub fn new(config: ScalekitConfig) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))?;
+        let http = platform_http_client(std::time::Duration::from_secs(10))?;
         Self::with_http_client(config, http, JwksOptions::default())
     }
 
-    /// A client for `config` using `http` for every platform call.
+    /// A client for `config` using `http` for every platform call. Build
+    /// `http` with [`platform_http_client`] (or at least with
+    /// `redirect::Policy::none()`): a client that follows redirects would
+    /// re-send the client secret to wherever a `307` points. Answers that
+    /// were redirected are refused all the same.
     pub fn with_http_client(
         config: ScalekitConfig,
         http: reqwest::Client,
@@ -52,7 +135,8 @@ impl Scalekit {
             .http_client(http.clone())
             .build()
             .map_err(|e| e.0)?;
-        let options = ValidationOptions::new(config.environment_url());
+        let options =
+            ValidationOptions::new(config.environment_url()).audience(config.client_id());
         Ok(Scalekit {
             validator: TokenValidator::new(cache, options),
             config,
@@ -69,6 +153,68 @@ impl Scalekit {
     /// Replaces the default validation options (issuer, audience,
     /// algorithms, leeway).
     pub fn with_validation_options(mut self, options: ValidationOptions) -> Self {
+        self.validator = self.validator.with_options(options);
+        self
+    }
+
+    /// Also accepts access tokens whose `aud` contains one of `audiences`
+    /// (an API identifier given to M2M clients, an RFC 9728 resource). By
+    /// default only the client id is accepted.
+    ///
+    /// ```
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let scalekit = Scalekit::new(config)?.accept_audiences(["https://api.acme.com"]);
+    /// assert_eq!(scalekit.validator().options().audiences(), ["skc_1", "https://api.acme.com"]);
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn accept_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut options = self.validator.options().clone();
+        if options.checks_audience() {
+            for audience in audiences {
+                options = options.audience(audience);
+            }
+        }
+        self.validator = self.validator.with_options(options);
+        self
+    }
+
+    /// Accepts access tokens whose `aud` contains one of `audiences` and no
+    /// other (not even the client id): for a resource server that only
+    /// takes tokens minted for it, such as an MCP server.
+    ///
+    /// ```
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let scalekit = Scalekit::new(config)?.only_audiences(["https://mcp.acme.com/mcp"]);
+    /// assert_eq!(scalekit.validator().options().audiences(), ["https://mcp.acme.com/mcp"]);
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn only_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let options = self
+            .validator
+            .options()
+            .clone()
+            .only_audiences(audiences.into_iter().map(Into::into).collect());
+        self.validator = self.validator.with_options(options);
+        self
+    }
+
+    /// Accepts access tokens whatever their audience: the explicit opt-out
+    /// of the audience check (logs a warning). Any client of the environment
+    /// could then call this service with its own tokens.
+    pub fn any_audience(mut self) -> Self {
+        let options = self.validator.options().clone().any_audience();
         self.validator = self.validator.with_options(options);
         self
     }

@@ -31,6 +31,8 @@ pub enum ConfigProblem {
     UnexpectedUrlParts,
     /// The HTTP client could not be initialised (no TLS backend, for example).
     HttpClient,
+    /// The value is not a webhook secret: `whsec_` followed by base64.
+    NotAWebhookSecret,
     /// The value is shorter than required.
     TooShort {
         /// Least length in bytes.
@@ -51,6 +53,9 @@ impl fmt::Display for ConfigProblem {
                 "must not carry a query, a fragment or credentials"
             }
             ConfigProblem::HttpClient => "could not be initialised",
+            ConfigProblem::NotAWebhookSecret => {
+                "must be a webhook secret: whsec_ followed by the base64 of the key, as the dashboard shows it"
+            }
             ConfigProblem::TooShort { min } => {
                 return write!(f, "must be at least {min} bytes long");
             }
@@ -312,19 +317,25 @@ impl ScalekitConfig {
             jwks_uri: Option<String>,
             end_session_endpoint: Option<String>,
         }
+        use crate::client::{ReadError, not_redirected, read_bounded};
+        let classify = |err: ReadError| match err {
+            ReadError::Redirect(status) => DiscoveryError::Redirect(status),
+            ReadError::TooLarge => DiscoveryError::TooLarge,
+            ReadError::Timeout | ReadError::Connect => DiscoveryError::Unreachable,
+        };
         let url = format!("{}/.well-known/openid-configuration", self.environment_url);
         let response = http
             .get(&url)
             .send()
             .await
             .map_err(|_| DiscoveryError::Unreachable)?;
+        not_redirected(&url, &response).map_err(classify)?;
         if !response.status().is_success() {
             return Err(DiscoveryError::Status(response.status().as_u16()));
         }
-        let body = response
-            .bytes()
+        let body = read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
             .await
-            .map_err(|_| DiscoveryError::Unreachable)?;
+            .map_err(classify)?;
         let doc: Document =
             serde_json::from_slice(&body).map_err(|_| DiscoveryError::InvalidDocument)?;
         if doc.issuer.trim_end_matches('/') != self.environment_url {
@@ -355,6 +366,12 @@ pub enum DiscoveryError {
     /// The endpoint answered with a non-success status.
     #[error("the discovery endpoint answered HTTP {0}")]
     Status(u16),
+    /// The endpoint answered with a redirect (never followed).
+    #[error("the discovery endpoint answered with a redirect (HTTP {0}), not followed")]
+    Redirect(u16),
+    /// The document is larger than the limit.
+    #[error("the discovery document is larger than the limit")]
+    TooLarge,
     /// The document is not valid discovery JSON.
     #[error("the discovery document is invalid")]
     InvalidDocument,

@@ -116,6 +116,9 @@ pub enum JwksFetchError {
     /// The endpoint answered with a non-success status.
     #[error("JWKS endpoint answered HTTP {0}")]
     Status(u16),
+    /// The endpoint answered with a redirect (never followed).
+    #[error("JWKS endpoint answered with a redirect (HTTP {0}), not followed")]
+    Redirect(u16),
     /// The response is larger than the limit.
     #[error("JWKS response larger than the limit")]
     TooLarge,
@@ -230,9 +233,7 @@ impl JwksCacheBuilder {
         }
         let http = match self.http {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(self.options.fetch_timeout)
-                .build()
+            None => crate::client::platform_http_client(self.options.fetch_timeout)
                 .map_err(|_| invalid(ConfigProblem::HttpClient))?,
         };
         Ok(JwksCache {
@@ -478,46 +479,38 @@ impl JwksCache {
 
     async fn fetch(&self) -> Result<(KeySet, Option<Duration>), JwksFetchError> {
         let inner = &self.inner;
-        let mut response = inner
+        let response = inner
             .http
             .get(&inner.url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e.into()))?;
+        crate::client::not_redirected(&inner.url, &response).map_err(classify)?;
         let status = response.status();
         if !status.is_success() {
             return Err(JwksFetchError::Status(status.as_u16()));
-        }
-        let limit = inner.options.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(JwksFetchError::TooLarge);
         }
         let max_age = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(cache_control_max_age);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > limit {
-                return Err(JwksFetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = crate::client::read_bounded(response, inner.options.max_response_bytes)
+            .await
+            .map_err(classify)?;
         let keys = KeySet::from_jwks_json(&body)?;
         Ok((keys, max_age))
     }
 }
 
-fn classify(err: reqwest::Error) -> JwksFetchError {
-    if err.is_timeout() {
-        JwksFetchError::Timeout
-    } else {
-        JwksFetchError::Connect
+fn classify(err: crate::client::ReadError) -> JwksFetchError {
+    use crate::client::ReadError;
+    match err {
+        ReadError::Redirect(status) => JwksFetchError::Redirect(status),
+        ReadError::Timeout => JwksFetchError::Timeout,
+        ReadError::Connect => JwksFetchError::Connect,
+        ReadError::TooLarge => JwksFetchError::TooLarge,
     }
 }
 

@@ -53,12 +53,28 @@ pub(crate) fn unix_time() -> std::time::Duration {
         .unwrap_or_default()
 }
 
+/// Appends `c` to `out`, percent-encoded (its UTF-8 bytes) unless it is
+/// ASCII: header values are ASCII.
+pub(crate) fn push_ascii(out: &mut String, c: char) {
+    if c.is_ascii() {
+        out.push(c);
+        return;
+    }
+    let mut buf = [0u8; 4];
+    for b in c.encode_utf8(&mut buf).bytes() {
+        out.push('%');
+        out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 0x0f)]));
+    }
+}
+
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedLoginClaims, ScopeSet};
-pub use client::Scalekit;
+pub use client::{MAX_PLATFORM_RESPONSE_BYTES, Scalekit, platform_http_client};
 pub use config::{ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret};
 pub use jwk::{KeyRejection, KeySet, VerifyingKey};
 pub use jwks::{JwksCache, JwksFetchError, JwksOptions};
 pub use validate::{
-    KeySource, Malformed, TokenValidator, ValidationError, ValidationOptions, verify_jws,
+    KeySource, Malformed, TokenPurpose, TokenValidator, ValidationError, ValidationOptions,
+    verify_jws,
 };

@@ -62,6 +62,30 @@ impl ErrorOutcome {
         )
     }
 
+    /// `400 invalid_request` (RFC 6750 §3.1): the request's credentials are
+    /// malformed (more than one `Authorization` header, for example).
+    ///
+    /// ```
+    /// use scalekit_core::outcome::{Challenge, ErrorOutcome};
+    ///
+    /// let o = ErrorOutcome::invalid_request(&Challenge::new("api"), "Send one Authorization header.");
+    /// assert_eq!(o.status, 400);
+    /// assert_eq!(o.body.error, "invalid_request");
+    /// ```
+    pub fn invalid_request(challenge: &Challenge, description: &'static str) -> Self {
+        ErrorOutcome {
+            status: 400,
+            headers: vec![(
+                "www-authenticate",
+                challenge.render(Some(("invalid_request", description, None))),
+            )],
+            body: ErrorBody {
+                error: "invalid_request",
+                error_description: description,
+            },
+        }
+    }
+
     /// `403 insufficient_scope`, naming the required scopes.
     pub fn insufficient_scope(challenge: &Challenge, required: &str) -> Self {
         const DESCRIPTION: &str = "The access token does not grant the required access.";
@@ -186,7 +210,9 @@ fn push_param(out: &mut String, name: &str, value: &str) {
             }
             // Control characters have no place in a header value.
             c if c.is_control() => {}
-            c => out.push(c),
+            // Other non-ASCII characters are percent-encoded, so that the
+            // header is never dropped.
+            c => crate::push_ascii(out, c),
         }
     }
     out.push('"');
@@ -200,6 +226,16 @@ mod tests {
     fn quotes_are_escaped() {
         let c = Challenge::new("a\"b\\c\n");
         assert_eq!(c.render(None), r#"Bearer realm="a\"b\\c""#);
+    }
+
+    #[test]
+    fn non_ascii_is_percent_encoded() {
+        let c = Challenge::new("café");
+        assert_eq!(c.render(None), r#"Bearer realm="caf%C3%A9""#);
+        let o = ErrorOutcome::insufficient_scope(&c, "lire:données");
+        let header = o.header("www-authenticate").unwrap_or_default();
+        assert!(header.is_ascii());
+        assert!(header.ends_with(r#"scope="lire:donn%C3%A9es""#));
     }
 
     #[test]

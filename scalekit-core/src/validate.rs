@@ -89,6 +89,10 @@ pub enum ValidationError {
     /// `aud` contains none of the accepted audiences.
     #[error("wrong audience")]
     WrongAudience,
+    /// The token is not of the expected kind: an ID token or an
+    /// IdP-initiated login token presented as an access token, for example.
+    #[error("the token is not of the expected kind")]
+    WrongTokenType,
     /// The signing keys could not be fetched and none are cached.
     #[error("signing keys are unavailable")]
     KeysUnavailable,
@@ -124,12 +128,46 @@ impl ValidationError {
             ValidationError::MissingClaim(_) => "The access token lacks a required claim.",
             ValidationError::WrongIssuer => "The access token was issued by an unexpected issuer.",
             ValidationError::WrongAudience => "The access token is not meant for this audience.",
+            ValidationError::WrongTokenType => "The token is not an access token.",
         };
         ErrorOutcome::invalid_token(challenge, description)
     }
 }
 
+/// What kind of token a validation expects. The claims decide, after the
+/// signature verified: tokens of one kind are never accepted as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenPurpose {
+    /// An access token (the default): it has a `sub`, and none of the marks
+    /// of an ID token (`nonce`, `at_hash`, `c_hash`, or `azp` without
+    /// `client_id`).
+    #[default]
+    Access,
+    /// An ID token: it has a `sub`.
+    Id,
+    /// An `idp_initiated_login` token (PROTOCOL.md §6): no `sub`, no
+    /// `nonce`, and an `organization_id` or a `connection_id`.
+    IdpInitiatedLogin,
+    /// Any token of the accepted issuers: no kind check.
+    Any,
+}
+
+/// Which `aud` values a validation accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Audiences {
+    /// `aud` must contain one of these (none listed: nothing is accepted).
+    AnyOf(Vec<String>),
+    /// `aud` is not checked (explicit opt-out).
+    Unchecked,
+}
+
 /// What a token must satisfy, besides a valid signature.
+///
+/// The audience is checked by default: `aud` must contain one of the
+/// audiences added with [`ValidationOptions::audience`]; with none added,
+/// every token is refused until the application says which audiences it
+/// accepts, or opts out with [`ValidationOptions::any_audience`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -142,24 +180,29 @@ impl ValidationError {
 ///     .algorithms(AlgorithmSet::from_iter([Algorithm::RS256, Algorithm::PS256]));
 /// assert!(options.accepts_issuer("https://acme.scalekit.dev"));
 /// assert!(options.accepts_issuer("https://auth.acme.com/"));
+/// assert!(options.accepts_audience(&["skc_123"]));
+/// assert!(!options.accepts_audience(&["skc_other"]));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ValidationOptions {
     issuers: Vec<String>,
-    audiences: Vec<String>,
+    audiences: Audiences,
+    purpose: TokenPurpose,
     algorithms: AlgorithmSet,
     leeway: Duration,
     max_token_bytes: usize,
 }
 
 impl ValidationOptions {
-    /// Options that accept tokens from `issuer` (the environment URL; a
-    /// trailing slash does not matter), any audience, `RS256` only, with a
-    /// 60 s leeway and a 16 KiB size limit.
+    /// Options that accept access tokens from `issuer` (the environment
+    /// URL; a trailing slash does not matter), `RS256` only, with a 60 s
+    /// leeway and a 16 KiB size limit, and no audience yet: add the
+    /// accepted ones with [`ValidationOptions::audience`].
     pub fn new(issuer: impl AsRef<str>) -> Self {
         ValidationOptions {
             issuers: vec![normalize_issuer(issuer.as_ref()).to_owned()],
-            audiences: Vec::new(),
+            audiences: Audiences::AnyOf(Vec::new()),
+            purpose: TokenPurpose::Access,
             algorithms: AlgorithmSet::default(),
             leeway: DEFAULT_LEEWAY,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
@@ -173,17 +216,59 @@ impl ValidationOptions {
         self
     }
 
-    /// Requires `aud` to contain this audience, or any other one added the
-    /// same way (any-of).
+    /// Accepts tokens whose `aud` contains this audience, or any other one
+    /// added the same way (any-of). After [`ValidationOptions::any_audience`]
+    /// this turns the audience check back on with this audience alone.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        let audience = audience.into();
+        match &mut self.audiences {
+            Audiences::AnyOf(list) => {
+                if !list.contains(&audience) {
+                    list.push(audience);
+                }
+            }
+            Audiences::Unchecked => self.audiences = Audiences::AnyOf(vec![audience]),
+        }
         self
     }
 
-    /// Requires `aud` to contain this audience, replacing any audience set
-    /// before.
+    /// Accepts tokens whose `aud` contains this audience, replacing any
+    /// audience set before.
     pub fn only_audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences = vec![audience.into()];
+        self.audiences = Audiences::AnyOf(vec![audience.into()]);
+        self
+    }
+
+    /// Accepts any audience: the explicit opt-out of the audience check,
+    /// for a service that accepts every token of its environment whoever it
+    /// was issued to. Logs a warning (once per call, at configuration time).
+    pub fn any_audience(mut self) -> Self {
+        tracing::warn!(
+            "token audience check disabled (any_audience): tokens issued to any client of the environment are accepted"
+        );
+        self.audiences = Audiences::Unchecked;
+        self
+    }
+
+    /// Exactly these audiences (none: nothing is accepted).
+    pub(crate) fn only_audiences(mut self, audiences: Vec<String>) -> Self {
+        self.audiences = Audiences::AnyOf(Vec::new());
+        for audience in audiences {
+            self = self.audience(audience);
+        }
+        self
+    }
+
+    /// No audience check, without the warning: for tokens that carry no
+    /// audience by design (IdP-initiated login tokens).
+    pub(crate) fn without_audience_check(mut self) -> Self {
+        self.audiences = Audiences::Unchecked;
+        self
+    }
+
+    /// Sets the kind of token expected (default [`TokenPurpose::Access`]).
+    pub fn purpose(mut self, purpose: TokenPurpose) -> Self {
+        self.purpose = purpose;
         self
     }
 
@@ -210,9 +295,32 @@ impl ValidationOptions {
         &self.issuers
     }
 
-    /// The accepted audiences (empty: any).
+    /// The accepted audiences (empty when any audience is accepted, or when
+    /// none was configured yet; see [`ValidationOptions::checks_audience`]).
     pub fn audiences(&self) -> &[String] {
-        &self.audiences
+        match &self.audiences {
+            Audiences::AnyOf(list) => list,
+            Audiences::Unchecked => &[],
+        }
+    }
+
+    /// Whether `aud` is checked (`false` only after
+    /// [`ValidationOptions::any_audience`]).
+    pub fn checks_audience(&self) -> bool {
+        matches!(self.audiences, Audiences::AnyOf(_))
+    }
+
+    /// Whether a token with these `aud` values would pass the audience check.
+    pub fn accepts_audience<S: AsRef<str>>(&self, aud: &[S]) -> bool {
+        match &self.audiences {
+            Audiences::Unchecked => true,
+            Audiences::AnyOf(list) => list.iter().any(|a| aud.iter().any(|t| t.as_ref() == a)),
+        }
+    }
+
+    /// The kind of token expected.
+    pub fn token_purpose(&self) -> TokenPurpose {
+        self.purpose
     }
 
     /// The algorithm allow-list.
@@ -590,6 +698,22 @@ fn check_claims(
         iss: Option<std::borrow::Cow<'a, str>>,
         #[serde(default)]
         aud: Option<StringOrList>,
+        #[serde(default)]
+        sub: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        nonce: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        at_hash: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        c_hash: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        azp: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        client_id: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        organization_id: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        connection_id: Option<serde::de::IgnoredAny>,
     }
     // A claims set is a JSON object; anything else is refused before serde
     // gets a chance to read an array positionally.
@@ -614,9 +738,28 @@ fn check_claims(
     if !options.accepts_issuer(&iss) {
         return Err(ValidationError::WrongIssuer);
     }
-    if !options.audiences.is_empty() {
+    let kind_ok = match options.purpose {
+        TokenPurpose::Access => {
+            claims.sub.is_some()
+                && claims.nonce.is_none()
+                && claims.at_hash.is_none()
+                && claims.c_hash.is_none()
+                && (claims.azp.is_none() || claims.client_id.is_some())
+        }
+        TokenPurpose::Id => claims.sub.is_some(),
+        TokenPurpose::IdpInitiatedLogin => {
+            claims.sub.is_none()
+                && claims.nonce.is_none()
+                && (claims.organization_id.is_some() || claims.connection_id.is_some())
+        }
+        TokenPurpose::Any => true,
+    };
+    if !kind_ok {
+        return Err(ValidationError::WrongTokenType);
+    }
+    if options.checks_audience() {
         let aud = claims.aud.unwrap_or_default();
-        if !options.audiences.iter().any(|a| aud.contains(a)) {
+        if !options.accepts_audience(aud.as_slice()) {
             return Err(ValidationError::WrongAudience);
         }
     }
@@ -628,7 +771,7 @@ mod tests {
     use super::*;
 
     fn opts() -> ValidationOptions {
-        ValidationOptions::new("https://env.example/")
+        ValidationOptions::new("https://env.example/").purpose(TokenPurpose::Any).any_audience()
     }
 
     #[test]
@@ -683,6 +826,52 @@ mod tests {
         assert_eq!(
             check_claims(br#"{"exp": 10, "iss": "https://env.example"}"#, &o, 0.0),
             Err(ValidationError::WrongAudience)
+        );
+        // No audience configured: nothing is accepted.
+        let none = ValidationOptions::new("https://env.example").purpose(TokenPurpose::Any);
+        assert_eq!(
+            check_claims(&with(r#"["a"]"#), &none, 0.0),
+            Err(ValidationError::WrongAudience)
+        );
+    }
+
+    #[test]
+    fn token_kinds() {
+        let access = ValidationOptions::new("https://env.example").audience("skc_1");
+        let claims = |extra: &str| {
+            format!(r#"{{"exp": 10, "iss": "https://env.example", "aud": ["skc_1"]{extra}}}"#)
+                .into_bytes()
+        };
+        let user = claims(r#", "sub": "usr_1", "client_id": "skc_1", "sid": "ses_1""#);
+        assert_eq!(check_claims(&user, &access, 0.0), Ok(()));
+        for id_token in [
+            r#", "sub": "usr_1", "nonce": "n""#,
+            r#", "sub": "usr_1", "at_hash": "h""#,
+            r#", "sub": "usr_1", "c_hash": "h""#,
+            r#", "sub": "usr_1", "azp": "skc_1""#,
+            r#", "organization_id": "org_1", "connection_id": "conn_1""#,
+        ] {
+            assert_eq!(
+                check_claims(&claims(id_token), &access, 0.0),
+                Err(ValidationError::WrongTokenType),
+                "{id_token}"
+            );
+        }
+        let idp = ValidationOptions::new("https://env.example")
+            .any_audience()
+            .purpose(TokenPurpose::IdpInitiatedLogin);
+        let login = br#"{"exp": 10, "iss": "https://env.example", "connection_id": "conn_1"}"#;
+        assert_eq!(check_claims(login, &idp, 0.0), Ok(()));
+        assert_eq!(
+            check_claims(&user, &idp, 0.0),
+            Err(ValidationError::WrongTokenType)
+        );
+        let id = ValidationOptions::new("https://env.example")
+            .audience("skc_1")
+            .purpose(TokenPurpose::Id);
+        assert_eq!(
+            check_claims(&claims(r#", "sub": "usr_1", "nonce": "n""#), &id, 0.0),
+            Ok(())
         );
     }
 

@@ -15,7 +15,7 @@ use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{
     AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions, User,
-    safe_return_to,
+    safe_return_target, safe_return_to,
 };
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{LoginState, RequestCookies, Session, SessionError, SessionManager};
@@ -84,15 +84,93 @@ pub enum AuthFailure {
     /// Keys or the session store are unavailable.
     #[error("authentication is temporarily unavailable")]
     Unavailable,
+    /// The request's credentials are malformed: more than one
+    /// `Authorization` header, or one that is not text.
+    #[error("malformed Authorization header")]
+    InvalidRequest,
 }
 
 impl AuthFailure {
     /// The RFC 6750 answer.
+    ///
+    /// ```
+    /// use scalekit_core::outcome::Challenge;
+    /// use scalekit_core::web::AuthFailure;
+    ///
+    /// assert_eq!(AuthFailure::InvalidRequest.outcome(&Challenge::new("api")).status, 400);
+    /// assert_eq!(AuthFailure::Unavailable.outcome(&Challenge::new("api")).status, 503);
+    /// ```
     pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
         match self {
             AuthFailure::InvalidToken(err) => err.outcome(challenge),
             AuthFailure::Unavailable => ErrorOutcome::keys_unavailable(5),
+            AuthFailure::InvalidRequest => ErrorOutcome::invalid_request(
+                challenge,
+                "The request must carry at most one Authorization header.",
+            ),
         }
+    }
+}
+
+/// The `Authorization` headers of a request, as the adapters found them:
+/// none, one (as text, or `None` when its bytes are not text), or several.
+/// Several are refused (`400 invalid_request`), whichever comes first.
+///
+/// ```
+/// use scalekit_core::web::AuthorizationHeaders;
+///
+/// let one = AuthorizationHeaders::from_values([Some("Bearer abc")]);
+/// assert_eq!(one.single(), Ok(Some("Bearer abc")));
+/// let two = AuthorizationHeaders::from_values([Some("Bearer abc"), Some("Bearer def")]);
+/// assert!(two.single().is_err());
+/// assert_eq!(AuthorizationHeaders::default().single(), Ok(None));
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthorizationHeaders<'a> {
+    first: Option<Option<&'a str>>,
+    several: bool,
+}
+
+impl std::fmt::Debug for AuthorizationHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationHeaders")
+            .field("present", &self.first.is_some())
+            .field("several", &self.several)
+            .finish()
+    }
+}
+
+impl<'a> AuthorizationHeaders<'a> {
+    /// From every `Authorization` header value of a request, in order
+    /// (`None` for a value that is not valid text).
+    pub fn from_values<I>(values: I) -> Self
+    where
+        I: IntoIterator<Item = Option<&'a str>>,
+    {
+        let mut values = values.into_iter();
+        let first = values.next();
+        AuthorizationHeaders {
+            first,
+            several: first.is_some() && values.next().is_some(),
+        }
+    }
+
+    /// The one header's text, `None` without a header, or
+    /// [`AuthFailure::InvalidRequest`] for several headers or one that is
+    /// not text.
+    pub fn single(&self) -> Result<Option<&'a str>, AuthFailure> {
+        match self.first {
+            _ if self.several => Err(AuthFailure::InvalidRequest),
+            None => Ok(None),
+            Some(Some(value)) => Ok(Some(value)),
+            Some(None) => Err(AuthFailure::InvalidRequest),
+        }
+    }
+}
+
+impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        AuthorizationHeaders::from_values(value.map(Some))
     }
 }
 
@@ -324,11 +402,17 @@ impl WebAuth {
         self
     }
 
-    /// Serves RFC 9728 metadata for this resource and names it in every
-    /// challenge (`resource_metadata`).
+    /// Serves RFC 9728 metadata for this resource, names it in every
+    /// challenge (`resource_metadata`), and accepts bearer tokens whose
+    /// `aud` contains the resource identifier (besides the audiences the
+    /// Scalekit client already accepts: to accept only the resource, build
+    /// the client with [`Scalekit::only_audiences`]).
     pub fn protected_resource(mut self, resource: ProtectedResource) -> Self {
         let url = format!("{}{}", self.base_url, self.paths.resource_metadata);
         self.challenge = self.challenge.resource_metadata(url);
+        self.scalekit = self
+            .scalekit
+            .accept_audiences([resource.resource.clone()]);
         self.resource = Some(resource);
         self
     }
@@ -389,13 +473,25 @@ impl WebAuth {
         Ok((claims, payload))
     }
 
-    /// Authenticates a request from its `Authorization` header and cookies:
-    /// a bearer token first, else the session (refreshed when needed).
+    /// Authenticates a request from its `Authorization` headers and
+    /// cookies: a bearer token first, else the session (refreshed when
+    /// needed). Several `Authorization` headers are refused
+    /// ([`AuthFailure::InvalidRequest`]); a bearer token authenticates only
+    /// when it is an access token for one of the accepted audiences.
     pub async fn authenticate(
         &self,
-        authorization: Option<&str>,
+        authorization: impl Into<AuthorizationHeaders<'_>>,
         cookies: &RequestCookies<'_>,
     ) -> RequestAuth {
+        let authorization = match authorization.into().single() {
+            Ok(value) => value,
+            Err(failure) => {
+                return RequestAuth {
+                    result: Err(failure),
+                    set_cookies: Vec::new(),
+                };
+            }
+        };
         if let Some(token) = authorization.and_then(bearer_token) {
             let result = match self.verify_access_token(token).await {
                 Ok((claims, payload)) => Ok(Some(Authenticated {
@@ -485,8 +581,7 @@ impl WebAuth {
         };
         let return_to = query
             .get("return_to")
-            .and_then(|t| safe_return_to(t))
-            .map(str::to_owned);
+            .and_then(|t| safe_return_target(t));
         self.start_login(
             origin,
             AuthorizationUrlOptions {
@@ -559,14 +654,20 @@ impl WebAuth {
             }
         };
         if let Some(error) = query.get("error") {
-            // Attacker-influenced: logged, never reflected.
-            tracing::warn!(error = %error.chars().take(64).collect::<String>(), "the platform returned an error");
+            // Attacker-influenced: logged quoted (no forged log lines), never
+            // reflected.
+            tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
             return failure_page(vec![clear_state]);
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
             return failure_page(vec![clear_state]);
         };
-        if !constant_time_eq(returned_state.as_bytes(), state.state.as_bytes()) {
+        if aws_lc_rs::constant_time::verify_slices_are_equal(
+            returned_state.as_bytes(),
+            state.state.as_bytes(),
+        )
+        .is_err()
+        {
             tracing::warn!("callback state mismatch");
             return failure_page(vec![clear_state]);
         }
@@ -683,10 +784,6 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Escapes text for HTML.

@@ -12,6 +12,17 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// Default tolerance on the signature timestamp.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+/// Default largest body a webhook or interceptor request may carry (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most entries a signature header may list (the platform sends one per
+/// active secret).
+pub const MAX_SIGNATURE_ENTRIES: usize = 16;
+/// Longest accepted signature header, in bytes.
+pub const MAX_SIGNATURE_HEADER_BYTES: usize = 2048;
+/// Longest accepted id header, in bytes.
+pub const MAX_ID_HEADER_BYTES: usize = 256;
+/// Length of an HMAC-SHA256 tag.
+const TAG_LEN: usize = 32;
 
 /// Why a webhook or interceptor payload was refused. The messages are those
 /// of the official SDKs.
@@ -24,7 +35,8 @@ pub enum WebhookError {
     /// The secret is not `whsec_<base64>`.
     #[error("Invalid secret")]
     InvalidSecret,
-    /// The timestamp header is not an integer.
+    /// The timestamp header is not an integer, or the id or signature
+    /// header is longer, or lists more entries, than the limits.
     #[error("Invalid Signature Headers")]
     InvalidHeaders,
     /// The timestamp is more than the tolerance in the past.
@@ -39,6 +51,13 @@ pub enum WebhookError {
     /// The signature is valid but the body is not the expected JSON.
     #[error("Invalid payload")]
     InvalidPayload,
+    /// The body is larger than the verifier's limit (`413`).
+    #[error("Payload too large")]
+    PayloadTooLarge,
+    /// A valid delivery whose `webhook-id` was already processed (only with
+    /// a [`Deduplicator`]): acknowledge it, do not process it again.
+    #[error("Duplicate delivery")]
+    Duplicate,
 }
 
 /// Read access to request headers by name, case-insensitively.
@@ -95,6 +114,12 @@ fn decode_secret(secret: &str) -> Result<hmac::Key, WebhookError> {
 
 /// Verifies webhook (or interceptor) signatures with one or more secrets.
 ///
+/// The cost of a verification is bounded whatever the request holds: one
+/// HMAC per secret over a body of at most [`WebhookVerifier::max_body_bytes`],
+/// compared in constant time with each `v1` entry of a signature header of
+/// at most [`MAX_SIGNATURE_ENTRIES`] entries and
+/// [`MAX_SIGNATURE_HEADER_BYTES`] bytes.
+///
 /// ```
 /// use scalekit_core::webhook::{WebhookError, WebhookVerifier};
 ///
@@ -107,6 +132,9 @@ fn decode_secret(secret: &str) -> Result<hmac::Key, WebhookError> {
 pub struct WebhookVerifier {
     keys: Vec<hmac::Key>,
     tolerance: Duration,
+    max_body_bytes: usize,
+    deduplicator: Option<Deduplicator>,
+    macs: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for WebhookVerifier {
@@ -114,6 +142,8 @@ impl std::fmt::Debug for WebhookVerifier {
         f.debug_struct("WebhookVerifier")
             .field("secrets", &self.keys.len())
             .field("tolerance", &self.tolerance)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("deduplicates", &self.deduplicator.is_some())
             .finish()
     }
 }
@@ -164,6 +194,9 @@ impl WebhookVerifier {
         Ok(WebhookVerifier {
             keys,
             tolerance: DEFAULT_TOLERANCE,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            deduplicator: None,
+            macs: std::sync::Arc::default(),
         })
     }
 
@@ -171,6 +204,59 @@ impl WebhookVerifier {
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
+    }
+
+    /// Changes the largest accepted body (default 1 MiB): a larger one is
+    /// refused with [`WebhookError::PayloadTooLarge`] (`413`), and the
+    /// framework extractors stop reading at this size.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The largest accepted body, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// De-duplicates deliveries by `webhook-id`: a repeat of a delivery
+    /// already verified is answered [`WebhookError::Duplicate`] by
+    /// [`WebhookVerifier::verify_event`] (the framework extractors
+    /// acknowledge it with `200` without running the handler). A delivery
+    /// whose handler failed is forgotten, so that the platform's retry is
+    /// processed ([`WebhookVerifier::forget_delivery`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scalekit_core::webhook::{Deduplicator, WebhookVerifier};
+    ///
+    /// let verifier = WebhookVerifier::new("whsec_c2VjcmV0LWtleS1vZi1hdC1sZWFzdC0yNC1ieXRlcw")?
+    ///     .deduplicate(Deduplicator::new(100_000, Duration::from_secs(24 * 3600)));
+    /// # let _ = verifier; Ok::<(), scalekit_core::webhook::WebhookError>(())
+    /// ```
+    pub fn deduplicate(mut self, deduplicator: Deduplicator) -> Self {
+        self.deduplicator = Some(deduplicator);
+        self
+    }
+
+    /// Whether deliveries are de-duplicated.
+    pub fn deduplicates(&self) -> bool {
+        self.deduplicator.is_some()
+    }
+
+    /// Forgets a delivery id (its processing failed and the platform's
+    /// retry should run). No-op without a [`Deduplicator`].
+    pub fn forget_delivery(&self, webhook_id: &str) {
+        if let Some(dedup) = &self.deduplicator {
+            dedup.forget(webhook_id);
+        }
+    }
+
+    /// How many HMACs this verifier (and its clones) computed: one per
+    /// secret per request that reached the signature check, whatever the
+    /// request holds. A cost metric.
+    pub fn mac_computations(&self) -> u64 {
+        self.macs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Verifies a webhook delivery: `body` must be the exact received bytes.
@@ -201,14 +287,23 @@ impl WebhookVerifier {
         self.verify_at(INTERCEPTOR_HEADERS, headers, body, now_unix())
     }
 
-    /// Verifies a webhook delivery and parses its event.
+    /// Verifies a webhook delivery and parses its event. With a
+    /// [`Deduplicator`], a repeated `webhook-id` is
+    /// [`WebhookError::Duplicate`].
     pub fn verify_event(
         &self,
         headers: &(impl HeaderLookup + ?Sized),
         body: &[u8],
     ) -> Result<WebhookEvent, WebhookError> {
         self.verify(headers, body)?;
-        serde_json::from_slice(body).map_err(|_| WebhookError::InvalidPayload)
+        let event: WebhookEvent =
+            serde_json::from_slice(body).map_err(|_| WebhookError::InvalidPayload)?;
+        if let (Some(dedup), Some(id)) = (&self.deduplicator, headers.header(WEBHOOK_HEADERS.id))
+            && !dedup.first_delivery(id)
+        {
+            return Err(WebhookError::Duplicate);
+        }
+        Ok(event)
     }
 
     /// Verifies an interceptor request and parses it.
@@ -235,6 +330,9 @@ impl WebhookVerifier {
         ) else {
             return Err(WebhookError::MissingHeaders);
         };
+        if body.len() > self.max_body_bytes {
+            return Err(WebhookError::PayloadTooLarge);
+        }
         let timestamp = parse_timestamp(timestamp)?;
         let tolerance = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX);
         if now.saturating_sub(timestamp) > tolerance {
@@ -243,33 +341,60 @@ impl WebhookVerifier {
         if timestamp > now.saturating_add(tolerance) {
             return Err(WebhookError::TimestampTooNew);
         }
-        let mut signed = Vec::with_capacity(id.len() + 24 + body.len());
-        signed.extend_from_slice(id.as_bytes());
-        signed.push(b'.');
-        signed.extend_from_slice(timestamp.to_string().as_bytes());
-        signed.push(b'.');
-        signed.extend_from_slice(body);
-        for entry in signatures.split(' ') {
-            let Some((version, signature)) = entry.split_once(',') else {
-                continue;
-            };
-            if version != "v1" {
-                continue;
+        if id.len() > MAX_ID_HEADER_BYTES {
+            return Err(WebhookError::InvalidHeaders);
+        }
+        let candidates = signature_candidates(signatures)?;
+        if candidates.is_empty() {
+            return Err(WebhookError::InvalidSignature);
+        }
+        let timestamp = timestamp.to_string();
+        for key in &self.keys {
+            // One MAC per secret, over the body in place (no copy).
+            self.macs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut context = hmac::Context::with_key(key);
+            for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
+                context.update(part);
             }
-            // A malformed entry is skipped; the next may still match.
-            let Ok(signature) = STANDARD.decode(signature) else {
-                continue;
-            };
-            if self
-                .keys
-                .iter()
-                .any(|key| hmac::verify(key, &signed, &signature).is_ok())
-            {
+            let tag = context.sign();
+            if candidates.iter().any(|candidate| {
+                aws_lc_rs::constant_time::verify_slices_are_equal(tag.as_ref(), candidate).is_ok()
+            }) {
                 return Ok(());
             }
         }
         Err(WebhookError::InvalidSignature)
     }
+}
+
+/// The decoded `v1` signatures of a signature header: at most
+/// [`MAX_SIGNATURE_ENTRIES`] entries in at most
+/// [`MAX_SIGNATURE_HEADER_BYTES`] bytes (else the header is refused); entries
+/// of other versions, and `v1` entries that are not 32 bytes of base64, are
+/// skipped.
+fn signature_candidates(header: &str) -> Result<Vec<[u8; TAG_LEN]>, WebhookError> {
+    if header.len() > MAX_SIGNATURE_HEADER_BYTES {
+        return Err(WebhookError::InvalidHeaders);
+    }
+    let mut candidates = Vec::new();
+    for (index, entry) in header.split(' ').filter(|e| !e.is_empty()).enumerate() {
+        if index >= MAX_SIGNATURE_ENTRIES {
+            return Err(WebhookError::InvalidHeaders);
+        }
+        let Some(("v1", signature)) = entry.split_once(',') else {
+            continue;
+        };
+        // A malformed entry is skipped; the next may still match. (The
+        // decoder wants room for its estimate: 33 bytes for 44 characters.)
+        let mut decoded = [0u8; TAG_LEN + 16];
+        if STANDARD.decode_slice(signature, &mut decoded[..]) == Ok(TAG_LEN) {
+            let mut tag = [0u8; TAG_LEN];
+            tag.copy_from_slice(&decoded[..TAG_LEN]);
+            candidates.push(tag);
+        }
+    }
+    Ok(candidates)
 }
 
 fn parse_timestamp(value: &str) -> Result<i64, WebhookError> {
@@ -660,6 +785,25 @@ mod tests {
         ] {
             assert!(decode_secret(s).is_ok(), "{s}");
         }
+    }
+
+    #[test]
+    fn signature_header_bounds() {
+        let tag = STANDARD.encode([7u8; TAG_LEN]);
+        let one = format!("v1,{tag}");
+        assert_eq!(signature_candidates(&one), Ok(vec![[7u8; TAG_LEN]]));
+        // Other versions, short and malformed entries are skipped.
+        let mixed = format!("v2,{tag} v1,AAAA v1,!!! v1 {one}");
+        assert_eq!(signature_candidates(&mixed).map(|c| c.len()), Ok(1));
+        let sixteen = vec![one.as_str(); MAX_SIGNATURE_ENTRIES].join(" ");
+        assert_eq!(signature_candidates(&sixteen).map(|c| c.len()), Ok(16));
+        let seventeen = vec!["v1,"; MAX_SIGNATURE_ENTRIES + 1].join(" ");
+        assert_eq!(
+            signature_candidates(&seventeen),
+            Err(WebhookError::InvalidHeaders)
+        );
+        let long = " ".repeat(MAX_SIGNATURE_HEADER_BYTES + 1);
+        assert_eq!(signature_candidates(&long), Err(WebhookError::InvalidHeaders));
     }
 
     #[test]

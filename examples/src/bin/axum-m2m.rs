@@ -16,7 +16,8 @@ async fn main() -> Result<(), scalekit_examples::Error> {
     if let Some(emulator) = &env.emulator {
         println!("  Scalekit emulator at {}", emulator.url());
     }
-    if let Some(token) = env.demo_m2m_token(serde_json::json!({}))? {
+    let audience = example::api_audience(&env.base_url);
+    if let Some(token) = env.demo_m2m_token(serde_json::json!({ "aud": [audience] }))? {
         println!(
             "  try: curl -H 'Authorization: Bearer {token}' {}/api/reports",
             env.base_url

@@ -4,7 +4,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::Scalekit;
 use crate::claims::IdpInitiatedLoginClaims;
-use crate::validate::ValidationError;
+use crate::validate::{TokenPurpose, ValidationError};
 
 use super::urls::AuthorizationUrlOptions;
 
@@ -40,6 +40,25 @@ pub fn safe_return_to(target: &str) -> Option<&str> {
     Some(target)
 }
 
+/// [`safe_return_to`] for a target that goes into a `Location` header: a
+/// safe target with every non-ASCII character percent-encoded (UTF-8), so
+/// that a decoded query value such as `/café` still makes a valid header.
+///
+/// ```
+/// use scalekit_core::oauth::safe_return_target;
+///
+/// assert_eq!(safe_return_target("/café?x=1").as_deref(), Some("/caf%C3%A9?x=1"));
+/// assert_eq!(safe_return_target("//evil.com"), None);
+/// ```
+pub fn safe_return_target(target: &str) -> Option<String> {
+    let safe = safe_return_to(target)?;
+    let mut out = String::with_capacity(safe.len());
+    for c in safe.chars() {
+        crate::push_ascii(&mut out, c);
+    }
+    Some(out)
+}
+
 /// A verified IdP-initiated login and what to do with it: start a new
 /// SP-initiated login with [`IdpInitiatedLogin::authorization_options`]
 /// (plus the application's own `state`, nonce and PKCE), then send the user
@@ -57,12 +76,22 @@ pub struct IdpInitiatedLogin {
 
 impl Scalekit {
     /// Verifies an `idp_initiated_login` token against the environment's
-    /// keys (the SDK's `getIdpInitiatedLoginClaims`).
+    /// keys (the SDK's `getIdpInitiatedLoginClaims`): signature, `iss`,
+    /// `exp`, and its own claim set (no `sub`, no `nonce`, an
+    /// `organization_id` or a `connection_id`), so that no other token of
+    /// the environment passes for one. Such a token never authenticates a
+    /// request: as a bearer token it is refused.
     pub async fn get_idp_initiated_login_claims(
         &self,
         token: &str,
     ) -> Result<IdpInitiatedLoginClaims, ValidationError> {
-        self.validate_token(token).await
+        let options = self
+            .validator()
+            .options()
+            .clone()
+            .without_audience_check()
+            .purpose(TokenPurpose::IdpInitiatedLogin);
+        self.validator().validate_with(token, &options).await
     }
 
     /// Verifies an `idp_initiated_login` token and derives the parameters of
@@ -87,11 +116,7 @@ impl Scalekit {
             login_hint: claims.login_hint.clone(),
             ..AuthorizationUrlOptions::default()
         };
-        let return_to = claims
-            .relay_state
-            .as_deref()
-            .and_then(safe_return_to)
-            .map(str::to_owned);
+        let return_to = claims.relay_state.as_deref().and_then(safe_return_target);
         if claims.relay_state.is_some() && return_to.is_none() {
             tracing::info!("relay_state ignored: not a safe relative path");
         }

@@ -7,7 +7,7 @@ mod m2m;
 mod token;
 mod urls;
 
-pub use idp::{IdpInitiatedLogin, MAX_RETURN_TO_LEN, safe_return_to};
+pub use idp::{IdpInitiatedLogin, MAX_RETURN_TO_LEN, safe_return_target, safe_return_to};
 pub use m2m::ClientCredentialsCache;
 pub use token::{
     AuthenticationResponse, CodeExchange, OAuthErrorCode, RENEW_BEFORE_EXPIRY, TokenError,

@@ -65,6 +65,13 @@ pub enum TokenError {
     /// A non-success status without an OAuth error body.
     #[error("token endpoint answered HTTP {0}")]
     Status(u16),
+    /// The endpoint answered with a redirect: not followed, so the client
+    /// secret and the grant are never re-sent elsewhere.
+    #[error("token endpoint answered with a redirect (HTTP {0}), not followed")]
+    Redirect(u16),
+    /// The answer is larger than [`MAX_PLATFORM_RESPONSE_BYTES`](crate::MAX_PLATFORM_RESPONSE_BYTES).
+    #[error("token endpoint answer larger than the limit")]
+    TooLarge,
     /// The call timed out.
     #[error("token endpoint timed out")]
     Timeout,
@@ -248,6 +255,13 @@ struct OAuthErrorBody {
 impl Scalekit {
     /// POSTs a form to the token endpoint and reads a token response.
     async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<TokenResponse, TokenError> {
+        use crate::client::ReadError;
+        let classify = |err: ReadError| match err {
+            ReadError::Redirect(status) => TokenError::Redirect(status),
+            ReadError::Timeout => TokenError::Timeout,
+            ReadError::Connect => TokenError::Connect,
+            ReadError::TooLarge => TokenError::TooLarge,
+        };
         let url = self.config().endpoint_url(Endpoint::Token);
         let response = self
             .http_client()
@@ -260,21 +274,12 @@ impl Scalekit {
             .body(form_body(pairs))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    TokenError::Timeout
-                } else {
-                    TokenError::Connect
-                }
-            })?;
+            .map_err(|e| classify(e.into()))?;
+        crate::client::not_redirected(url, &response).map_err(classify)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                TokenError::Timeout
-            } else {
-                TokenError::Connect
-            }
-        })?;
+        let body = crate::client::read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
+            .await
+            .map_err(classify)?;
         if !(200..300).contains(&status) {
             let err = match serde_json::from_slice::<OAuthErrorBody>(&body) {
                 Ok(b) => TokenError::OAuth {
@@ -340,7 +345,8 @@ impl Scalekit {
             .validator()
             .options()
             .clone()
-            .only_audience(self.config().client_id());
+            .only_audience(self.config().client_id())
+            .purpose(crate::validate::TokenPurpose::Id);
         let claims: IdTokenClaims = self
             .validator()
             .validate_with(id_token, &options)
