@@ -263,14 +263,13 @@ async fn bearer_tokens_with_and_without_the_scope() {
     app.emulator
         .register_m2m_client(M2mClient::new("m2morg_ro", "s", "org_1").scopes(["reports:read"]));
     let http = reqwest::Client::new();
+    // Tokens for the application's resource identifier (its base URL).
+    let aud = serde_json::json!({ "aud": [app.base] });
     let ok = app
         .emulator
-        .mint_m2m_token("m2morg_ops", serde_json::json!({}))
+        .mint_m2m_token("m2morg_ops", aud.clone())
         .unwrap();
-    let weak = app
-        .emulator
-        .mint_m2m_token("m2morg_ro", serde_json::json!({}))
-        .unwrap();
+    let weak = app.emulator.mint_m2m_token("m2morg_ro", aud).unwrap();
     let call = |token: String, path: &str| {
         http.get(format!("{}{path}", app.base))
             .bearer_auth(token)

@@ -65,11 +65,20 @@ async fn m2m_api_answers_401_403_200() {
         www(&r),
         r#"Bearer realm="axum-m2m", error="invalid_token", error_description="The access token is malformed.""#
     );
-    let none = s.emulator.mint_m2m_token("m2morg_none", json!({})).unwrap();
+    // M2M tokens for the API identifier.
+    let aud = json!({ "aud": [scalekit_examples::axum_m2m::api_audience(&s.base)] });
+    // Without an audience, or for another one, a token is refused.
+    for other in [json!({}), json!({ "aud": ["https://other.example/api"] })] {
+        let token = s.emulator.mint_m2m_token("m2morg_full", other).unwrap();
+        let r = s.http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(www(&r).contains("not meant for this audience"));
+    }
+    let none = s.emulator.mint_m2m_token("m2morg_none", aud.clone()).unwrap();
     let r = s.http.get(&url).bearer_auth(&none).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(www(&r).ends_with(r#"scope="reports:read""#));
-    let full = s.emulator.mint_m2m_token("m2morg_full", json!({})).unwrap();
+    let full = s.emulator.mint_m2m_token("m2morg_full", aud).unwrap();
     let r = s.http.get(&url).bearer_auth(&full).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
@@ -188,8 +197,9 @@ async fn typed_custom_claims_and_the_raw_token_are_extracted() {
     s.emulator.register_m2m_client(
         M2mClient::new("m2morg_gold", "s", "org_1").claim("tier", json!("gold")),
     );
-    let gold = s.emulator.mint_m2m_token("m2morg_gold", json!({})).unwrap();
-    let plain = s.emulator.mint_m2m_token("m2morg_none", json!({})).unwrap();
+    let aud = json!({ "aud": [scalekit_examples::axum_m2m::api_audience(&s.base)] });
+    let gold = s.emulator.mint_m2m_token("m2morg_gold", aud.clone()).unwrap();
+    let plain = s.emulator.mint_m2m_token("m2morg_none", aud).unwrap();
     let get = |path: &str, token: &str| {
         s.http
             .get(format!("{}{path}", s.base))

@@ -239,7 +239,10 @@ async fn keys_are_held_per_issuer() {
             common::cache(&b, JwksOptions::default()).into(),
         ),
     ]);
-    let options = scalekit_core::ValidationOptions::new(a.url()).also_issuer(b.url());
+    let options = scalekit_core::ValidationOptions::new(a.url())
+        .also_issuer(b.url())
+        .audience(a.client_id())
+        .audience(b.client_id());
     let validator = TokenValidator::new(sources, options);
     validate(&validator, &a.mint_access_token(json!({})).unwrap())
         .await

@@ -40,6 +40,7 @@ async fn a_client_credentials_token_validates_and_exposes_client_org_and_scopes(
             ("client_id", "m2morg_42"),
             ("client_secret", "s3cret"),
             ("scope", "deploy:write logs:read"),
+            ("audience", "https://api.acme.example"),
         ],
     )
     .await;
@@ -54,7 +55,19 @@ async fn a_client_credentials_token_validates_and_exposes_client_org_and_scopes(
         emulator.client_secret(),
     )
     .unwrap();
-    let scalekit = Scalekit::new(config).unwrap();
+    // By default only tokens for the application's client id are accepted:
+    // the API names the identifier its M2M clients ask for.
+    let default = Scalekit::new(config.clone()).unwrap();
+    assert_eq!(
+        default
+            .validate_token::<AccessTokenClaims>(token)
+            .await
+            .unwrap_err(),
+        scalekit_core::ValidationError::WrongAudience
+    );
+    let scalekit = Scalekit::new(config)
+        .unwrap()
+        .accept_audiences(["https://api.acme.example"]);
     let claims: AccessTokenClaims = scalekit.validate_token(token).await.unwrap();
     assert_eq!(claims.client_id.as_deref(), Some("m2morg_42"));
     assert_eq!(claims.sub.as_deref(), Some("m2morg_42"));

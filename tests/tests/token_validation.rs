@@ -201,7 +201,9 @@ async fn a_wrong_issuer_is_refused() {
     let moved = emulator
         .mint_access_token(json!({"iss": "https://auth.acme.example"}))
         .unwrap();
-    let both = ValidationOptions::new(emulator.url()).also_issuer("https://auth.acme.example/");
+    let both = ValidationOptions::new(emulator.url())
+        .also_issuer("https://auth.acme.example/")
+        .audience(emulator.client_id());
     assert!(
         validator
             .validate_with::<AccessTokenClaims>(&moved, &both)
@@ -367,7 +369,17 @@ async fn an_id_token_validates_for_the_client_audience() {
     let token = emulator
         .mint_id_token(json!({"nonce": "n-0S6_WzA2Mj"}))
         .unwrap();
-    let options = ValidationOptions::new(emulator.url()).audience(emulator.client_id());
+    let options = ValidationOptions::new(emulator.url())
+        .audience(emulator.client_id())
+        .purpose(scalekit_core::TokenPurpose::Id);
+    // As an access token, an ID token is refused whatever its audience.
+    assert_eq!(
+        validator
+            .validate::<AccessTokenClaims>(&token)
+            .await
+            .unwrap_err(),
+        ValidationError::WrongTokenType
+    );
     let claims: scalekit_core::IdTokenClaims =
         validator.validate_with(&token, &options).await.unwrap();
     assert_eq!(claims.sub, emulator.test_user().id);
@@ -380,7 +392,9 @@ async fn an_id_token_validates_for_the_client_audience() {
 #[tokio::test]
 async fn the_verified_token_cache_still_checks_everything_but_the_signature() {
     let emulator = common::emulator().await;
-    let options = ValidationOptions::new(emulator.url()).leeway(Duration::ZERO);
+    let options = ValidationOptions::new(emulator.url())
+        .audience(emulator.client_id())
+        .leeway(Duration::ZERO);
     let validator = TokenValidator::new(
         common::cache(&emulator, JwksOptions::default()),
         options.clone(),
@@ -396,7 +410,7 @@ async fn the_verified_token_cache_still_checks_everything_but_the_signature() {
             .unwrap();
     }
     // A cached token is still held to the options of each call.
-    let other_aud = options.clone().audience("skc_someone_else");
+    let other_aud = options.clone().only_audience("skc_someone_else");
     assert_eq!(
         validator
             .validate_with::<AccessTokenClaims>(&token, &other_aud)

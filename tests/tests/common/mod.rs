@@ -23,10 +23,12 @@ pub fn cache(emulator: &Emulator, options: JwksOptions) -> JwksCache {
         .expect("a valid JWKS URL")
 }
 
+/// A validator of the emulator's access tokens: its issuer, and the client
+/// id as the accepted audience (what an application accepts by default).
 pub fn validator(emulator: &Emulator, options: JwksOptions) -> TokenValidator {
     TokenValidator::new(
         cache(emulator, options),
-        ValidationOptions::new(emulator.url()),
+        ValidationOptions::new(emulator.url()).audience(emulator.client_id()),
     )
 }
 
