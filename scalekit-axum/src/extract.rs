@@ -252,7 +252,10 @@ impl<S: Send + Sync> FromRequest<S> for ScalekitWebhook {
         if verifier.deduplicates()
             && let (Some(slot), Some(id)) = (
                 parts.extensions.get::<DeliverySlot>(),
-                parts.headers.get("webhook-id").and_then(|v| v.to_str().ok()),
+                parts
+                    .headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok()),
             )
         {
             *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());

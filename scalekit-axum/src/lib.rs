@@ -71,8 +71,8 @@ impl ScalekitAuth {
             .map_err(|_| ConfigError::new("SESSION_SECRET", ConfigProblem::Missing))?;
         let mut web = Self::web_auth(config, &base_url, &secret)?;
         if let Ok(webhook_secret) = std::env::var("SCALEKIT_WEBHOOK_SECRET") {
-            let verifier = scalekit_core::webhook::WebhookVerifier::new(&webhook_secret)
-                .map_err(|_| {
+            let verifier =
+                scalekit_core::webhook::WebhookVerifier::new(&webhook_secret).map_err(|_| {
                     ConfigError::new("SCALEKIT_WEBHOOK_SECRET", ConfigProblem::NotAWebhookSecret)
                 })?;
             web = web.webhooks(verifier);

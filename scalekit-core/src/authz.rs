@@ -126,7 +126,11 @@ impl Requirement {
     ///     Err(EmptyRequirement)
     /// );
     /// ```
-    pub fn try_clause<I, S>(kind: GrantKind, mode: Match, values: I) -> Result<Self, EmptyRequirement>
+    pub fn try_clause<I, S>(
+        kind: GrantKind,
+        mode: Match,
+        values: I,
+    ) -> Result<Self, EmptyRequirement>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -196,7 +200,10 @@ impl Requirement {
         for clause in &self.clauses {
             let ok = match clause.mode {
                 // An empty clause (a configuration error) is never met.
-                Match::All => !clause.values.is_empty() && clause.values.iter().all(|v| grants.has(clause.kind, v)),
+                Match::All => {
+                    !clause.values.is_empty()
+                        && clause.values.iter().all(|v| grants.has(clause.kind, v))
+                }
                 Match::Any => clause.values.iter().any(|v| grants.has(clause.kind, v)),
             };
             if !ok {

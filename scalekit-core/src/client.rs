@@ -78,7 +78,10 @@ pub(crate) fn not_redirected(
 ) -> Result<(), ReadError> {
     let status = response.status();
     if status.is_redirection() {
-        tracing::warn!(status = status.as_u16(), "a platform endpoint answered with a redirect; not followed");
+        tracing::warn!(
+            status = status.as_u16(),
+            "a platform endpoint answered with a redirect; not followed"
+        );
         return Err(ReadError::Redirect(status.as_u16()));
     }
     if response.url().as_str() != requested
@@ -135,8 +138,7 @@ impl Scalekit {
             .http_client(http.clone())
             .build()
             .map_err(|e| e.0)?;
-        let options =
-            ValidationOptions::new(config.environment_url()).audience(config.client_id());
+        let options = ValidationOptions::new(config.environment_url()).audience(config.client_id());
         Ok(Scalekit {
             validator: TokenValidator::new(cache, options),
             config,

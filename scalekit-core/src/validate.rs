@@ -771,7 +771,9 @@ mod tests {
     use super::*;
 
     fn opts() -> ValidationOptions {
-        ValidationOptions::new("https://env.example/").purpose(TokenPurpose::Any).any_audience()
+        ValidationOptions::new("https://env.example/")
+            .purpose(TokenPurpose::Any)
+            .any_audience()
     }
 
     #[test]

@@ -410,9 +410,7 @@ impl WebAuth {
     pub fn protected_resource(mut self, resource: ProtectedResource) -> Self {
         let url = format!("{}{}", self.base_url, self.paths.resource_metadata);
         self.challenge = self.challenge.resource_metadata(url);
-        self.scalekit = self
-            .scalekit
-            .accept_audiences([resource.resource.clone()]);
+        self.scalekit = self.scalekit.accept_audiences([resource.resource.clone()]);
         self.resource = Some(resource);
         self
     }
@@ -579,9 +577,7 @@ impl WebAuth {
                 })
                 .cloned()
         };
-        let return_to = query
-            .get("return_to")
-            .and_then(|t| safe_return_target(t));
+        let return_to = query.get("return_to").and_then(|t| safe_return_target(t));
         self.start_login(
             origin,
             AuthorizationUrlOptions {

@@ -351,8 +351,7 @@ impl WebhookVerifier {
         let timestamp = timestamp.to_string();
         for key in &self.keys {
             // One MAC per secret, over the body in place (no copy).
-            self.macs
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.macs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut context = hmac::Context::with_key(key);
             for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
                 context.update(part);
@@ -803,7 +802,10 @@ mod tests {
             Err(WebhookError::InvalidHeaders)
         );
         let long = " ".repeat(MAX_SIGNATURE_HEADER_BYTES + 1);
-        assert_eq!(signature_candidates(&long), Err(WebhookError::InvalidHeaders));
+        assert_eq!(
+            signature_candidates(&long),
+            Err(WebhookError::InvalidHeaders)
+        );
     }
 
     #[test]

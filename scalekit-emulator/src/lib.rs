@@ -133,6 +133,13 @@ pub enum Fault {
     MalformedJson,
     /// Close the connection without answering.
     DropConnection,
+    /// Answer with this redirect status (`307`, `302`, …) to `location`.
+    Redirect {
+        /// The redirect status.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -100,6 +100,10 @@ async fn handle(
                     .into_response());
             }
             Fault::DropConnection => return Err(DroppedByFault),
+            Fault::Redirect { status, location } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+                return Ok((status, [(header::LOCATION, location)]).into_response());
+            }
         }
     }
     match router.oneshot(req.map(Body::new)).await {

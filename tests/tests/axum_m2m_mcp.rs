@@ -74,7 +74,10 @@ async fn m2m_api_answers_401_403_200() {
         assert_eq!(r.status(), 401);
         assert!(www(&r).contains("not meant for this audience"));
     }
-    let none = s.emulator.mint_m2m_token("m2morg_none", aud.clone()).unwrap();
+    let none = s
+        .emulator
+        .mint_m2m_token("m2morg_none", aud.clone())
+        .unwrap();
     let r = s.http.get(&url).bearer_auth(&none).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(www(&r).ends_with(r#"scope="reports:read""#));
@@ -198,7 +201,10 @@ async fn typed_custom_claims_and_the_raw_token_are_extracted() {
         M2mClient::new("m2morg_gold", "s", "org_1").claim("tier", json!("gold")),
     );
     let aud = json!({ "aud": [scalekit_examples::axum_m2m::api_audience(&s.base)] });
-    let gold = s.emulator.mint_m2m_token("m2morg_gold", aud.clone()).unwrap();
+    let gold = s
+        .emulator
+        .mint_m2m_token("m2morg_gold", aud.clone())
+        .unwrap();
     let plain = s.emulator.mint_m2m_token("m2morg_none", aud).unwrap();
     let get = |path: &str, token: &str| {
         s.http

@@ -364,8 +364,10 @@ async fn idp_initiated_login_produces_the_right_authorization_url() {
 #[tokio::test]
 async fn the_client_credentials_token_is_cached_and_fetched_once_at_a_time() {
     let emulator = builder().start().await.unwrap();
-    let sk = scalekit(&emulator, Duration::from_secs(5)).accept_audiences(["https://api.acme.example"]);
-    let cache = Arc::new(ClientCredentialsCache::new(sk.clone()).audience("https://api.acme.example"));
+    let sk =
+        scalekit(&emulator, Duration::from_secs(5)).accept_audiences(["https://api.acme.example"]);
+    let cache =
+        Arc::new(ClientCredentialsCache::new(sk.clone()).audience("https://api.acme.example"));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let cache = cache.clone();
