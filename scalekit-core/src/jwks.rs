@@ -441,7 +441,7 @@ impl JwksCache {
                 );
                 inner.current.store(Some(Arc::new(Snapshot {
                     keys: Arc::new(keys),
-                    refresh_at: started + max_age.mul_f32(0.8),
+                    refresh_at: crate::saturating_instant(started, max_age / 5 * 4),
                 })));
                 inner.successes.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
@@ -458,7 +458,10 @@ impl JwksCache {
                 if let Some(snap) = inner.current.load_full() {
                     inner.current.store(Some(Arc::new(Snapshot {
                         keys: snap.keys.clone(),
-                        refresh_at: Instant::now() + inner.options.failure_backoff,
+                        refresh_at: crate::saturating_instant(
+                            Instant::now(),
+                            inner.options.failure_backoff,
+                        ),
                     })));
                 }
                 tracing::warn!(

@@ -53,6 +53,24 @@ pub(crate) fn unix_time() -> std::time::Duration {
         .unwrap_or_default()
 }
 
+/// `start + d`, saturating at about thirty years after `start`: durations
+/// from configuration never overflow an `Instant`.
+pub(crate) fn saturating_instant(
+    start: std::time::Instant,
+    d: std::time::Duration,
+) -> std::time::Instant {
+    const FAR: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 24 * 3600);
+    start
+        .checked_add(d.min(FAR))
+        .or_else(|| start.checked_add(std::time::Duration::from_secs(24 * 3600)))
+        .unwrap_or(start)
+}
+
+/// `Some("***")` for a set secret, for `Debug` output.
+pub(crate) fn redact<T>(value: &Option<T>) -> Option<&'static str> {
+    value.as_ref().map(|_| "***")
+}
+
 /// Appends `c` to `out`, percent-encoded (its UTF-8 bytes) unless it is
 /// ASCII: header values are ASCII.
 pub(crate) fn push_ascii(out: &mut String, c: char) {

@@ -174,8 +174,9 @@ impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
     }
 }
 
-/// The result of authenticating one request.
-#[derive(Debug, Clone)]
+/// The result of authenticating one request. Its `Debug` counts the
+/// cookies rather than printing them.
+#[derive(Clone)]
 pub struct RequestAuth {
     /// The caller, none, or why credentials were refused.
     pub result: Result<Option<Authenticated>, AuthFailure>,
@@ -184,8 +185,19 @@ pub struct RequestAuth {
     pub set_cookies: Vec<String>,
 }
 
-/// A plain-data HTTP answer of the auth routes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for RequestAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestAuth")
+            .field("result", &self.result)
+            .field("set_cookies", &self.set_cookies.len())
+            .finish()
+    }
+}
+
+/// A plain-data HTTP answer of the auth routes. Its `Debug` prints the
+/// redirect target without its query (an authorization URL carries the
+/// state and nonce) and counts the cookies (sealed sessions).
+#[derive(Clone, PartialEq, Eq)]
 pub enum WebResponse {
     /// `302 Found`.
     Redirect {
@@ -210,6 +222,40 @@ pub enum WebResponse {
         /// The body.
         body: String,
     },
+}
+
+impl std::fmt::Debug for WebResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebResponse::Redirect {
+                location,
+                set_cookies,
+            } => f
+                .debug_struct("Redirect")
+                .field(
+                    "location",
+                    &location
+                        .split_once('?')
+                        .map_or(location.as_str(), |(path, _)| path),
+                )
+                .field("set_cookies", &set_cookies.len())
+                .finish(),
+            WebResponse::Page {
+                status,
+                set_cookies,
+                ..
+            } => f
+                .debug_struct("Page")
+                .field("status", status)
+                .field("set_cookies", &set_cookies.len())
+                .finish_non_exhaustive(),
+            WebResponse::Json { status, body } => f
+                .debug_struct("Json")
+                .field("status", status)
+                .field("body", body)
+                .finish(),
+        }
+    }
 }
 
 /// A check run after a successful login, before the session starts: provision
@@ -823,9 +869,122 @@ mod tests {
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
             code_verifier: Some("verifier-secret".into()),
-            nonce: Some("n".into()),
+            nonce: Some("nonce-secret".into()),
         };
-        assert!(!format!("{exchange:?}").contains("verifier-secret"));
+        assert!(!format!("{exchange:?}").contains("secret"));
+    }
+
+    /// Every public type of the core that holds a token, code, verifier,
+    /// state, nonce, sealed cookie or secret prints it redacted.
+    #[test]
+    fn no_secret_in_debug() {
+        const S: &str = "SeCrEt-4711";
+        let secret = || S.to_owned();
+        let mut printed = vec![
+            format!("{:?}", crate::Secret::new(S)),
+            format!(
+                "{:?}",
+                crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", S).unwrap()
+            ),
+            format!(
+                "{:?}",
+                AuthorizationUrlOptions {
+                    state: Some(secret()),
+                    nonce: Some(secret()),
+                    login_hint: Some(secret()),
+                    code_challenge: Some(secret()),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                LogoutUrlOptions {
+                    id_token_hint: Some(secret()),
+                    state: Some(secret()),
+                    post_logout_redirect_uri: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                CodeExchange {
+                    code_verifier: Some(secret()),
+                    nonce: Some(secret()),
+                }
+            ),
+            format!(
+                "{:?}",
+                AuthenticationResponse {
+                    user: User::default(),
+                    id_token: secret(),
+                    id_token_claims: crate::IdTokenClaims::default(),
+                    access_token: secret(),
+                    refresh_token: Some(secret()),
+                    expires_in: Some(1),
+                }
+            ),
+            format!(
+                "{:?}",
+                serde_json::from_value::<crate::oauth::TokenResponse>(serde_json::json!({
+                    "access_token": S, "id_token": S, "refresh_token": S
+                }))
+                .unwrap()
+            ),
+            format!("{:?}", crate::oauth::Pkce::from_verifier(S)),
+            format!(
+                "{:?}",
+                WebResponse::Redirect {
+                    location: format!("https://acme.scalekit.dev/oauth/authorize?state={S}"),
+                    set_cookies: vec![format!("sk_session={S}")],
+                }
+            ),
+            format!(
+                "{:?}",
+                WebResponse::Page {
+                    status: 200,
+                    html: String::new(),
+                    set_cookies: vec![format!("sk_session={S}")],
+                }
+            ),
+            format!(
+                "{:?}",
+                RequestAuth {
+                    result: Ok(None),
+                    set_cookies: vec![format!("sk_session={S}")],
+                }
+            ),
+            format!(
+                "{:?}",
+                Authenticated {
+                    claims: AccessTokenClaims::default(),
+                    access_token: secret(),
+                    user: None,
+                    via: Via::Session,
+                    payload: Arc::new(serde_json::json!({})),
+                }
+            ),
+            format!(
+                "{:?}",
+                AuthorizationHeaders::from(Some(format!("Bearer {S}").as_str()))
+            ),
+            format!(
+                "{:?}",
+                crate::webhook::WebhookVerifier::new("whsec_U2VDckVULTQ3MTE=").unwrap()
+            ),
+        ];
+        let config = crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", S).unwrap();
+        if let Ok(scalekit) = crate::Scalekit::new(config) {
+            printed.push(format!("{scalekit:?}"));
+            printed.push(format!(
+                "{:?}",
+                crate::oauth::ClientCredentialsCache::new(scalekit)
+                    .for_client("m2m_1", crate::Secret::new(S))
+            ));
+        }
+        for text in &printed {
+            assert!(!text.contains(S), "{text}");
+            // The base64 of the webhook secret's key, too.
+            assert!(!text.contains("U2VDckVULTQ3MTE"), "{text}");
+        }
     }
 
     #[test]

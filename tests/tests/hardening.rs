@@ -495,3 +495,43 @@ async fn non_ascii_return_targets_and_realms_never_break_answers() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(www(&r).ends_with(r#"scope="lire:donn%C3%A9es""#));
 }
+
+#[tokio::test]
+async fn huge_configured_durations_do_not_overflow() {
+    let emulator = common::emulator().await;
+    let options = scalekit_core::JwksOptions::default()
+        .max_age(Duration::MAX)
+        .min_age(Duration::MAX)
+        .cooldown(Duration::MAX)
+        .failure_backoff(Duration::MAX);
+    let cache = JwksCache::builder(format!("{}/keys", emulator.url()))
+        .options(options)
+        .build()
+        .unwrap();
+    assert_eq!(cache.refresh().await, Ok(1));
+    emulator.inject_fault(EmulatorEndpoint::Keys, Fault::Status(500));
+    assert!(cache.refresh().await.is_err());
+    let validator = scalekit_core::TokenValidator::new(
+        cache,
+        scalekit_core::ValidationOptions::new(emulator.url())
+            .audience(emulator.client_id())
+            .leeway(Duration::MAX),
+    );
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    assert!(
+        validator
+            .validate::<scalekit_core::AccessTokenClaims>(&token)
+            .await
+            .is_ok()
+    );
+    let verifier = WebhookVerifier::new(WEBHOOK_SECRET)
+        .unwrap()
+        .tolerance(Duration::MAX);
+    let signature = sign_payload(WEBHOOK_SECRET, "msg_1", 0, b"{}").unwrap();
+    let headers = [
+        ("webhook-id", "msg_1"),
+        ("webhook-timestamp", "0"),
+        ("webhook-signature", signature.as_str()),
+    ];
+    assert!(verifier.verify(&headers[..], b"{}").is_ok());
+}

@@ -124,8 +124,8 @@ impl std::fmt::Debug for TokenResponse {
             .field("access_token", &"***")
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
-            .field("id_token", &self.id_token.as_ref().map(|_| "***"))
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("id_token", &crate::redact(&self.id_token))
+            .field("refresh_token", &crate::redact(&self.refresh_token))
             .finish()
     }
 }
@@ -239,8 +239,8 @@ pub struct CodeExchange {
 impl std::fmt::Debug for CodeExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CodeExchange")
-            .field("code_verifier", &self.code_verifier.as_ref().map(|_| "***"))
-            .field("nonce", &self.nonce)
+            .field("code_verifier", &crate::redact(&self.code_verifier))
+            .field("nonce", &crate::redact(&self.nonce))
             .finish()
     }
 }

@@ -57,8 +57,9 @@ pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 ///     ..AuthorizationUrlOptions::default()
 /// };
 /// assert!(options.scopes.is_none()); // openid profile email
+/// assert!(!format!("{options:?}").contains("xyz")); // state, nonce, challenge redacted
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthorizationUrlOptions {
     /// Scopes; `None` means `openid profile email`.
     pub scopes: Option<Vec<String>>,
@@ -82,6 +83,25 @@ pub struct AuthorizationUrlOptions {
     pub provider: Option<String>,
     /// `login`, `create`, `select_account` or `consent`.
     pub prompt: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizationUrlOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::redact;
+        f.debug_struct("AuthorizationUrlOptions")
+            .field("scopes", &self.scopes)
+            .field("state", &redact(&self.state))
+            .field("nonce", &redact(&self.nonce))
+            .field("login_hint", &redact(&self.login_hint))
+            .field("domain_hint", &self.domain_hint)
+            .field("connection_id", &self.connection_id)
+            .field("organization_id", &self.organization_id)
+            .field("code_challenge", &redact(&self.code_challenge))
+            .field("code_challenge_method", &self.code_challenge_method)
+            .field("provider", &self.provider)
+            .field("prompt", &self.prompt)
+            .finish()
+    }
 }
 
 /// Builds the authorization URL, byte for byte as the official Node SDK's
@@ -141,8 +161,9 @@ pub fn authorization_url(
     url
 }
 
-/// Options of the logout URL (PROTOCOL.md §8).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Options of the logout URL (PROTOCOL.md §8). Its `Debug` leaves the ID
+/// token and the state out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct LogoutUrlOptions {
     /// The ID token of the session being ended.
     pub id_token_hint: Option<String>,
@@ -151,6 +172,16 @@ pub struct LogoutUrlOptions {
     pub post_logout_redirect_uri: Option<String>,
     /// Opaque state echoed to the post-logout URI.
     pub state: Option<String>,
+}
+
+impl std::fmt::Debug for LogoutUrlOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutUrlOptions")
+            .field("id_token_hint", &crate::redact(&self.id_token_hint))
+            .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .field("state", &crate::redact(&self.state))
+            .finish()
+    }
 }
 
 /// Builds the logout URL: `/oidc/logout` with `id_token_hint`,
