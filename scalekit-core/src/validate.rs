@@ -647,7 +647,7 @@ impl TokenValidator {
         let result = self.verify_and_check(jws, options, cache_key).await;
         if let Err(err) = &result {
             // The reason and the key id, never the token.
-            tracing::debug!(reason = %err, kid = kid.as_deref(), "token refused");
+            tracing::debug!(reason = %err, kid = ?kid, "token refused");
         }
         result
     }

@@ -461,6 +461,19 @@ impl WebAuth {
         self
     }
 
+    /// Also accepts bearer tokens whose `aud` contains one of `audiences`
+    /// (see [`Scalekit::accept_audiences`]): an API identifier given to
+    /// M2M clients, for example. By default only the client id (and the
+    /// protected resource, when one is published) is accepted.
+    pub fn accept_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scalekit = self.scalekit.accept_audiences(audiences);
+        self
+    }
+
     /// Runs `hook` after each login, before the session starts.
     pub fn after_login(mut self, hook: AfterLogin) -> Self {
         self.after_login = Some(hook);

@@ -408,22 +408,17 @@ async fn oversized_platform_answers_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn non_ascii_return_targets_and_realms_never_break_answers() {
-    let app = start().await;
-    // A decoded return target with non-ASCII characters survives a whole
-    // sign-in and comes back percent-encoded in `Location`.
+/// `GET path` (a login route): the login-state cookie and the
+/// authorization URL it redirects to.
+async fn start_login(app: &App, path: &str) -> (String, url::Url) {
     let r = app
         .http
-        .get(format!(
-            "{}/auth/login?return_to=%2Fcaf%C3%A9%3Fx%3D%C3%BC",
-            app.base
-        ))
+        .get(format!("{}{path}", app.base))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
-    let state_cookie = r.headers()["set-cookie"]
+    let cookie = r.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
@@ -431,11 +426,17 @@ async fn non_ascii_return_targets_and_realms_never_break_answers() {
         .unwrap()
         .to_owned();
     let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    (cookie, authorize)
+}
+
+/// Signs in on the emulator's page as `user_id`: the callback URL, with
+/// its `code` and `state`.
+async fn authorize_as(app: &App, authorize: &url::Url, user_id: &str) -> String {
     let mut form: Vec<(String, String)> = authorize
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    form.push(("user_id".into(), app.emulator.test_user().id.clone()));
+    form.push(("user_id".into(), user_id.to_owned()));
     let submitted = app
         .http
         .post(format!("{}/oauth/authorize", app.emulator.url()))
@@ -444,7 +445,51 @@ async fn non_ascii_return_targets_and_realms_never_break_answers() {
         .await
         .unwrap();
     assert_eq!(submitted.status(), StatusCode::FOUND);
-    let callback = submitted.headers()["location"].to_str().unwrap().to_owned();
+    submitted.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_callback_from_another_login_is_refused() {
+    // Login CSRF: the attacker completes a login of their own and sends the
+    // victim to the callback with the attacker's code and state. The
+    // victim's browser holds its own login state (or none): refused, and no
+    // session cookie is set.
+    let app = start().await;
+    let (_, attacker_authorize) = start_login(&app, "/auth/login").await;
+    let attacker_user = app
+        .emulator
+        .users()
+        .into_iter()
+        .find(|u| u.email != app.emulator.test_user().email)
+        .unwrap();
+    let attacker_callback = authorize_as(&app, &attacker_authorize, &attacker_user.id).await;
+    let (victim_cookie, _) = start_login(&app, "/auth/login").await;
+    for cookie in [Some(victim_cookie), None] {
+        let mut request = app.http.get(&attacker_callback);
+        if let Some(cookie) = &cookie {
+            request = request.header("cookie", cookie);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            r.headers().get_all("set-cookie").iter().all(|c| !c
+                .to_str()
+                .unwrap()
+                .contains("sk_session=")
+                || c.to_str().unwrap().contains("Max-Age=0")),
+            "no session may start"
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_ascii_return_targets_and_realms_never_break_answers() {
+    let app = start().await;
+    // A decoded return target with non-ASCII characters survives a whole
+    // sign-in and comes back percent-encoded in `Location`.
+    let (state_cookie, authorize) =
+        start_login(&app, "/auth/login?return_to=%2Fcaf%C3%A9%3Fx%3D%C3%BC").await;
+    let callback = authorize_as(&app, &authorize, &app.emulator.test_user().id).await;
     let r = app
         .http
         .get(callback)
