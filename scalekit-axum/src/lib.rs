@@ -39,10 +39,9 @@ pub use layer::{AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;
 pub use scope::{Require, RequirePermissions, RequireRoles, RequireScopes};
 
-use scalekit_core::config::{ConfigError, ConfigProblem};
-use scalekit_core::session::{CookieCodec, CookieSettings, SessionManager};
+use scalekit_core::ScalekitConfig;
+use scalekit_core::config::ConfigError;
 use scalekit_core::web::WebAuth;
-use scalekit_core::{Scalekit, ScalekitConfig};
 
 /// Scalekit authentication for an axum application: build it once, then take
 /// layers and routes from it. Cheap to clone.
@@ -58,44 +57,24 @@ impl ScalekitAuth {
         ScalekitAuth { web: Arc::new(web) }
     }
 
-    /// Builds everything from the environment: `SCALEKIT_ENVIRONMENT_URL`,
-    /// `SCALEKIT_CLIENT_ID`, `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the
-    /// application's public URL) and `SESSION_SECRET` (at least 32 bytes);
-    /// cookie-only sessions, webhooks verified with `SCALEKIT_WEBHOOK_SECRET`
-    /// when set.
+    /// Builds everything from the environment (see [`WebAuth::from_env`]):
+    /// `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
+    /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
+    /// URL) and `SESSION_SECRET` (at least 32 bytes); cookie-only sessions,
+    /// webhooks verified with `SCALEKIT_WEBHOOK_SECRET` when set.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let config = ScalekitConfig::from_env()?;
-        let base_url = std::env::var("APP_BASE_URL")
-            .map_err(|_| ConfigError::new("APP_BASE_URL", ConfigProblem::Missing))?;
-        let secret = std::env::var("SESSION_SECRET")
-            .map_err(|_| ConfigError::new("SESSION_SECRET", ConfigProblem::Missing))?;
-        let mut web = Self::web_auth(config, &base_url, &secret)?;
-        if let Ok(webhook_secret) = std::env::var("SCALEKIT_WEBHOOK_SECRET") {
-            let verifier =
-                scalekit_core::webhook::WebhookVerifier::new(&webhook_secret).map_err(|_| {
-                    ConfigError::new("SCALEKIT_WEBHOOK_SECRET", ConfigProblem::NotAWebhookSecret)
-                })?;
-            web = web.webhooks(verifier);
-        }
-        Ok(Self::new(web))
+        WebAuth::from_env().map(Self::new)
     }
 
     /// A [`WebAuth`] with cookie-only sessions sealed by `session_secret`,
-    /// for an application served at `base_url`.
+    /// for an application served at `base_url` (see
+    /// [`WebAuth::with_cookie_sessions`]).
     pub fn web_auth(
         config: ScalekitConfig,
         base_url: &str,
         session_secret: &str,
     ) -> Result<WebAuth, ConfigError> {
-        let scalekit = Scalekit::new(config)?;
-        let codec = CookieCodec::new([session_secret])
-            .map_err(|e| ConfigError::new("SESSION_SECRET", e.problem()))?;
-        let sessions = SessionManager::new(
-            scalekit.clone(),
-            codec,
-            CookieSettings::for_base_url(base_url),
-        );
-        Ok(WebAuth::new(scalekit, sessions, base_url))
+        WebAuth::with_cookie_sessions(config, base_url, session_secret)
     }
 
     /// The framework-neutral core of it.

@@ -343,6 +343,13 @@ impl std::fmt::Debug for WebAuth {
     }
 }
 
+/// Environment variable holding the application's public URL.
+pub const ENV_APP_BASE_URL: &str = "APP_BASE_URL";
+/// Environment variable holding the session secret.
+pub const ENV_SESSION_SECRET: &str = "SESSION_SECRET";
+/// Environment variable holding the webhook secret.
+pub const ENV_WEBHOOK_SECRET: &str = "SCALEKIT_WEBHOOK_SECRET";
+
 /// Longest accepted login pass-through parameter.
 const MAX_PARAM_LEN: usize = 256;
 
@@ -402,6 +409,80 @@ impl WebAuth {
             crate::session::CookieSettings::for_base_url(base_url),
         );
         Ok(WebAuth::new(scalekit, sessions, base_url))
+    }
+
+    /// Web authentication with cookie-only sessions sealed by
+    /// `session_secret` (at least 32 bytes), for an application served at
+    /// `base_url`.
+    ///
+    /// ```
+    /// use scalekit_core::ScalekitConfig;
+    /// use scalekit_core::web::WebAuth;
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "a session secret of at least 32 bytes")?;
+    /// assert_eq!(web.redirect_uri(), "https://app.example.com/auth/callback");
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn with_cookie_sessions(
+        config: crate::ScalekitConfig,
+        base_url: &str,
+        session_secret: &str,
+    ) -> Result<Self, crate::ConfigError> {
+        let scalekit = Scalekit::new(config)?;
+        let codec = crate::session::CookieCodec::new([session_secret])
+            .map_err(|e| crate::ConfigError::new(ENV_SESSION_SECRET, e.problem()))?;
+        let sessions = SessionManager::new(
+            scalekit.clone(),
+            codec,
+            crate::session::CookieSettings::for_base_url(base_url),
+        );
+        Ok(WebAuth::new(scalekit, sessions, base_url))
+    }
+
+    /// Web authentication from the environment: `SCALEKIT_ENVIRONMENT_URL`
+    /// (or `SCALEKIT_ENV_URL`), `SCALEKIT_CLIENT_ID`,
+    /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
+    /// URL), `SESSION_SECRET` (at least 32 bytes; cookie-only sessions), and
+    /// `SCALEKIT_WEBHOOK_SECRET` when set. The error names the variable and
+    /// what is wrong with it, never its value.
+    pub fn from_env() -> Result<Self, crate::ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`WebAuth::from_env`], reading variables through `lookup`.
+    ///
+    /// ```
+    /// use scalekit_core::web::WebAuth;
+    ///
+    /// let err = WebAuth::from_lookup(|name| match name {
+    ///     "SCALEKIT_ENVIRONMENT_URL" => Some("https://acme.scalekit.dev".into()),
+    ///     "SCALEKIT_CLIENT_ID" => Some("skc_1".into()),
+    ///     "SCALEKIT_CLIENT_SECRET" => Some("secret".into()),
+    ///     "APP_BASE_URL" => Some("https://app.example.com".into()),
+    ///     "SESSION_SECRET" => Some("a session secret of at least 32 bytes".into()),
+    ///     "SCALEKIT_WEBHOOK_SECRET" => Some("not-a-secret".into()),
+    ///     _ => None,
+    /// }).unwrap_err();
+    /// assert_eq!(err.setting(), "SCALEKIT_WEBHOOK_SECRET");
+    /// ```
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::ConfigError> {
+        use crate::config::{ConfigError, ConfigProblem};
+        let config = crate::ScalekitConfig::from_lookup(&lookup)?;
+        let base_url = lookup(ENV_APP_BASE_URL)
+            .ok_or(ConfigError::new(ENV_APP_BASE_URL, ConfigProblem::Missing))?;
+        let secret = lookup(ENV_SESSION_SECRET)
+            .ok_or(ConfigError::new(ENV_SESSION_SECRET, ConfigProblem::Missing))?;
+        let mut web = Self::with_cookie_sessions(config, &base_url, &secret)?;
+        if let Some(webhook_secret) = lookup(ENV_WEBHOOK_SECRET) {
+            let verifier = WebhookVerifier::new(&webhook_secret).map_err(|_| {
+                ConfigError::new(ENV_WEBHOOK_SECRET, ConfigProblem::NotAWebhookSecret)
+            })?;
+            web = web.webhooks(verifier);
+        }
+        Ok(web)
     }
 
     /// Opt-in for applications reached under several hosts behind a proxy:
