@@ -14,7 +14,11 @@ pub fn init_tracing() {
         .init();
 }
 
+pub mod actix_fullstack;
+pub mod actix_m2m;
 pub mod axum_fullstack;
 pub mod axum_m2m;
 pub mod axum_mcp;
 pub mod environment;
+pub mod fullstack;
+pub mod m2m;

@@ -1,0 +1,77 @@
+//! The actix-web full-stack application of the examples contract
+//! (DESIGN.md): the same routes, answers and HTML as the axum one.
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+use scalekit_actix::{AuthUser, Require, ScalekitAuth, ScalekitWebhook};
+use scalekit_core::authz::{GrantKind, Match, Requirement};
+use scalekit_core::{ConfigError, ScalekitConfig};
+
+use crate::fullstack;
+
+/// Builds the auth of the application.
+pub fn auth(
+    config: ScalekitConfig,
+    base_url: &str,
+    session_secret: &str,
+    webhook_secret: Option<&str>,
+) -> Result<ScalekitAuth, ConfigError> {
+    fullstack::web_auth(
+        config,
+        base_url,
+        session_secret,
+        webhook_secret,
+        "actix-fullstack",
+    )
+    .map(ScalekitAuth::new)
+}
+
+/// The application's routes, for `App::configure`; wrap the `App` in
+/// `auth.middleware()`.
+pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clone + 'static {
+    let auth = auth.clone();
+    move |config| {
+        let admin = Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]);
+        config
+            .route("/", web::get().to(home))
+            .service(
+                web::resource("/dashboard")
+                    .wrap(auth.require_browser())
+                    .route(web::get().to(dashboard)),
+            )
+            .service(
+                web::resource("/api/me")
+                    .wrap(auth.require())
+                    .route(web::get().to(me)),
+            )
+            .service(
+                web::resource("/api/admin")
+                    .wrap(Require::new(admin))
+                    .route(web::get().to(|| async { HttpResponse::Ok().json(fullstack::admin()) })),
+            )
+            .route("/webhooks/scalekit", web::post().to(webhook))
+            .configure(auth.configure_routes());
+    }
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(body)
+}
+
+async fn home(user: Option<AuthUser>) -> HttpResponse {
+    html(fullstack::home(user.as_deref()))
+}
+
+async fn dashboard(user: AuthUser) -> HttpResponse {
+    html(fullstack::dashboard(&user))
+}
+
+async fn me(user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(fullstack::me(&user))
+}
+
+async fn webhook(ScalekitWebhook(event): ScalekitWebhook) -> HttpResponse {
+    HttpResponse::Ok().json(fullstack::webhook_received(&event))
+}

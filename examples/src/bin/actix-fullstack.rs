@@ -1,0 +1,34 @@
+//! The actix-web full-stack example: `cargo run -p scalekit-examples --bin actix-fullstack`.
+//!
+//! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
+//! and the program prints the URL to open and a test user.
+
+use actix_web::{App, HttpServer};
+use scalekit_examples::actix_fullstack;
+use scalekit_examples::environment::ExampleEnv;
+
+#[tokio::main]
+async fn main() -> Result<(), scalekit_examples::Error> {
+    scalekit_examples::init_tracing();
+    let env = ExampleEnv::load().await?;
+    let auth = actix_fullstack::auth(
+        env.config.clone(),
+        &env.base_url,
+        &env.session_secret,
+        env.webhook_secret.as_deref(),
+    )?;
+    let listener = env.bind().await?.into_std()?;
+    println!("actix-fullstack listening: open {}/", env.base_url);
+    if let Some(emulator) = &env.emulator {
+        println!("  Scalekit emulator at {}", emulator.url());
+        for user in emulator.users() {
+            println!("  sign in as {} ({})", user.email, user.id);
+        }
+    }
+    let routes = actix_fullstack::configure(&auth);
+    HttpServer::new(move || App::new().configure(routes.clone()).wrap(auth.middleware()))
+        .listen(listener)?
+        .run()
+        .await?;
+    Ok(())
+}

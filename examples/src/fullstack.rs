@@ -1,0 +1,91 @@
+//! What the two full-stack examples (axum and actix-web) share: their auth
+//! configuration and their pages, so that both answer byte for byte alike.
+
+use scalekit_core::web::{Authenticated, ProtectedResource, WebAuth, escape_html};
+use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
+use scalekit_core::{ConfigError, ScalekitConfig};
+use serde_json::{Value, json};
+
+/// The auth of a full-stack application served at `base_url`: cookie
+/// sessions, the RFC 9728 document naming the base URL as the resource,
+/// webhooks when a secret is given.
+pub fn web_auth(
+    config: ScalekitConfig,
+    base_url: &str,
+    session_secret: &str,
+    webhook_secret: Option<&str>,
+    realm: &str,
+) -> Result<WebAuth, ConfigError> {
+    let mut web = WebAuth::with_cookie_sessions(config, base_url, session_secret)?
+        .realm(realm)
+        .protected_resource(ProtectedResource {
+            resource: base_url.to_owned(),
+            scopes_supported: vec!["admin:read".into()],
+            documentation: None,
+        });
+    if let Some(secret) = webhook_secret {
+        let verifier = WebhookVerifier::new(secret).map_err(|_| {
+            ConfigError::new(
+                "SCALEKIT_WEBHOOK_SECRET",
+                scalekit_core::ConfigProblem::NotAWebhookSecret,
+            )
+        })?;
+        web = web.webhooks(verifier);
+    }
+    Ok(web)
+}
+
+fn page(body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Scalekit example</title></head><body>{body}</body></html>"
+    )
+}
+
+/// `GET /`: the signed-in user, or a sign-in link.
+pub fn home(user: Option<&Authenticated>) -> String {
+    match user {
+        Some(user) => page(&format!(
+            "<p>Signed in as <strong id=\"email\">{}</strong>.</p><p><a href=\"/dashboard\">Dashboard</a> · <a href=\"/auth/logout\" id=\"logout\">Sign out</a></p>",
+            escape_html(user.email().unwrap_or(user.subject()))
+        )),
+        None => page(
+            "<p>You are not signed in.</p><p><a href=\"/auth/login\" id=\"login\">Sign in</a></p>",
+        ),
+    }
+}
+
+/// `GET /dashboard`: the user's email.
+pub fn dashboard(user: &Authenticated) -> String {
+    page(&format!(
+        "<h1>Dashboard</h1><p id=\"email\">{}</p><p><a href=\"/auth/logout\" id=\"logout\">Sign out</a></p>",
+        escape_html(user.email().unwrap_or(user.subject()))
+    ))
+}
+
+/// `GET /api/me`: `sub`, `email` (if known), `oid`, `roles`,
+/// `permissions`, `scopes`.
+pub fn me(user: &Authenticated) -> Value {
+    let claims = &user.claims;
+    let mut body = json!({
+        "sub": user.subject(),
+        "oid": claims.organization_id(),
+        "roles": claims.roles,
+        "permissions": claims.permissions,
+        "scopes": claims.scopes().iter().collect::<Vec<_>>(),
+    });
+    if let (Some(email), Some(map)) = (user.email(), body.as_object_mut()) {
+        map.insert("email".into(), json!(email));
+    }
+    body
+}
+
+/// `GET /api/admin`.
+pub fn admin() -> Value {
+    json!({"ok": true})
+}
+
+/// `POST /webhooks/scalekit`: the event type received.
+pub fn webhook_received(event: &WebhookEvent) -> Value {
+    tracing::info!(event = %event.id, kind = event.event_type.as_str(), "webhook received");
+    json!({"received": event.event_type.as_str()})
+}

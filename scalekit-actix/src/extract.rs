@@ -1,0 +1,323 @@
+//! Extractors: the authenticated caller, typed claims, the raw access token,
+//! and verified webhook and interceptor requests. Each rejection is a
+//! [`ResponseError`] answering exactly as the axum adapter does.
+
+use std::future::{Ready, ready};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use futures_util::StreamExt as _;
+use futures_util::future::LocalBoxFuture;
+use scalekit_core::outcome::{Challenge, ErrorOutcome};
+use scalekit_core::web::{Authenticated, WebAuth};
+use scalekit_core::webhook::{
+    HeaderLookup, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
+};
+use serde::de::DeserializeOwned;
+
+use crate::render;
+
+fn challenge(request: &HttpRequest) -> Challenge {
+    request
+        .extensions()
+        .get::<Arc<WebAuth>>()
+        .map(|web| web.challenge().clone())
+        .unwrap_or_default()
+}
+
+fn caller(request: &HttpRequest) -> Option<Arc<Authenticated>> {
+    request.extensions().get::<Arc<Authenticated>>().cloned()
+}
+
+/// The authenticated caller (bearer token or session). Requires the auth
+/// middleware; without a caller the request is refused with `401`.
+///
+/// Use `Option<AuthUser>` on routes open to anonymous callers.
+#[derive(Clone, Debug)]
+pub struct AuthUser(pub Arc<Authenticated>);
+
+impl Deref for AuthUser {
+    type Target = Authenticated;
+
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+/// An RFC 6750 answer as an actix-web error: no authenticated caller
+/// (`401` with `WWW-Authenticate: Bearer realm=…`), or claims that do not
+/// have the requested shape (`401 invalid_token`).
+#[derive(Debug, Clone)]
+pub struct AuthRejection {
+    outcome: ErrorOutcome,
+}
+
+impl AuthRejection {
+    /// The answer, as plain data.
+    pub fn outcome(&self) -> &ErrorOutcome {
+        &self.outcome
+    }
+}
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.outcome.body.error_description)
+    }
+}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        render::status(self.outcome.status)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        render::outcome(&self.outcome)
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match caller(request) {
+            Some(caller) => Ok(AuthUser(caller)),
+            None => Err(AuthRejection {
+                outcome: ErrorOutcome::missing_credentials(&challenge(request)),
+            }),
+        })
+    }
+}
+
+/// The verified access token's claims in a type of your own:
+/// `Claims<MyClaims>`. Refused with `401` without a caller, or when the
+/// claims do not have that shape.
+#[derive(Debug, Clone)]
+pub struct Claims<C>(pub C);
+
+impl<C: DeserializeOwned> FromRequest for Claims<C> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match caller(request) {
+            None => Err(AuthRejection {
+                outcome: ErrorOutcome::missing_credentials(&challenge(request)),
+            }),
+            Some(user) => user
+                .claims_as::<C>()
+                .map(Claims)
+                .map_err(|_| AuthRejection {
+                    outcome: ErrorOutcome::invalid_token(
+                        &challenge(request),
+                        "The access token lacks a required claim.",
+                    ),
+                }),
+        })
+    }
+}
+
+/// The caller's verified access token, as sent or from the session.
+#[derive(Clone)]
+pub struct AccessToken(pub String);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(***)")
+    }
+}
+
+impl FromRequest for AccessToken {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            AuthUser::from_request(request, payload)
+                .into_inner()
+                .map(|user| AccessToken(user.access_token.clone())),
+        )
+    }
+}
+
+/// A webhook event whose signature was verified over the raw body (the
+/// verifier comes from the auth middleware's configuration). The body is
+/// read up to the verifier's limit (1 MiB by default), never further.
+///
+/// With de-duplication on, a repeated delivery is acknowledged with
+/// `200 {"duplicate":true}` without running the handler, and a delivery
+/// whose handler answered with an error status is forgotten, so that the
+/// platform's retry runs it again.
+#[derive(Debug, Clone)]
+pub struct ScalekitWebhook(pub WebhookEvent);
+
+/// An interceptor request whose signature was verified over the raw body
+/// (`interceptor-*` headers).
+#[derive(Debug, Clone)]
+pub struct ScalekitInterceptor(pub InterceptorRequest);
+
+/// A webhook or interceptor request that was not accepted: `400` with a
+/// fixed JSON body when it does not verify (the reason is logged), `413`
+/// when its body is over the limit, `200 {"duplicate":true}` for a repeated
+/// delivery, `500` when no webhook secret is configured.
+#[derive(Debug, Clone)]
+pub struct WebhookRejection {
+    reason: Option<WebhookError>,
+}
+
+impl WebhookRejection {
+    /// Why the request was refused (`None`: webhooks are not configured).
+    pub fn reason(&self) -> Option<WebhookError> {
+        self.reason
+    }
+
+    fn answer(&self) -> (StatusCode, &'static str) {
+        match self.reason {
+            Some(WebhookError::Duplicate) => (StatusCode::OK, r#"{"duplicate":true}"#),
+            Some(WebhookError::PayloadTooLarge) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                r#"{"error":"invalid_request","error_description":"The request body is too large."}"#,
+            ),
+            Some(_) => (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"invalid_webhook","error_description":"The webhook could not be verified."}"#,
+            ),
+            None => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"server_error","error_description":"Webhooks are not configured."}"#,
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason {
+            Some(reason) => write!(f, "{reason}"),
+            None => f.write_str("webhooks are not configured"),
+        }
+    }
+}
+
+impl ResponseError for WebhookRejection {
+    fn status_code(&self) -> StatusCode {
+        self.answer().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, body) = self.answer();
+        render::json(status, body)
+    }
+}
+
+/// The id of a de-duplicated delivery being handled, left by the extractor
+/// for the middleware, which forgets it when the handler fails.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DeliverySlot(Arc<Mutex<Option<String>>>);
+
+impl DeliverySlot {
+    fn set(&self, id: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
+    }
+
+    pub(crate) fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Header lookup over actix-web's header map.
+struct Headers<'a>(&'a HeaderMap);
+
+impl HeaderLookup for Headers<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The verifier of the request and its body, read up to the verifier's limit.
+async fn verified_body(
+    request: &HttpRequest,
+    mut payload: Payload,
+) -> Result<(WebhookVerifier, Vec<u8>), WebhookRejection> {
+    let Some(verifier) = request
+        .extensions()
+        .get::<Arc<WebAuth>>()
+        .and_then(|web| web.webhook_verifier().cloned())
+    else {
+        tracing::error!("a webhook arrived but no webhook secret is configured");
+        return Err(WebhookRejection { reason: None });
+    };
+    let limit = verifier.body_limit();
+    let too_large = || WebhookRejection {
+        reason: Some(WebhookError::PayloadTooLarge),
+    };
+    let declared = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        // Over the limit, or a broken body: neither is processed.
+        let chunk = chunk.map_err(|_| too_large())?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((verifier, body))
+}
+
+impl FromRequest for ScalekitWebhook {
+    type Error = WebhookRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let (verifier, body) = verified_body(&request, payload).await?;
+            let headers = Headers(request.headers());
+            let event = verifier.verify_event(&headers, &body).map_err(|err| {
+                tracing::warn!(error = %err, "webhook refused");
+                WebhookRejection { reason: Some(err) }
+            })?;
+            if verifier.deduplicates()
+                && let (Some(slot), Some(id)) = (
+                    request.extensions().get::<DeliverySlot>(),
+                    headers.header("webhook-id"),
+                )
+            {
+                slot.set(id);
+            }
+            Ok(ScalekitWebhook(event))
+        })
+    }
+}
+
+impl FromRequest for ScalekitInterceptor {
+    type Error = WebhookRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let (verifier, body) = verified_body(&request, payload).await?;
+            verifier
+                .verify_interceptor_request(&Headers(request.headers()), &body)
+                .map(ScalekitInterceptor)
+                .map_err(|err| {
+                    tracing::warn!(error = %err, "interceptor request refused");
+                    WebhookRejection { reason: Some(err) }
+                })
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! Per-route guards over scopes, permissions and roles.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpMessage as _;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use futures_util::future::LocalBoxFuture;
+use scalekit_core::authz::Requirement;
+use scalekit_core::outcome::{Challenge, ErrorOutcome};
+use scalekit_core::web::{Authenticated, WebAuth};
+
+use crate::render;
+
+/// A requirement checked against the caller the auth middleware resolved:
+/// `401` without a caller, `403 insufficient_scope` when it falls short.
+/// Wrap it inside the auth middleware (`App::wrap(auth.middleware())`
+/// registered last, so that it runs first).
+///
+/// ```
+/// use scalekit_actix::Require;
+/// use scalekit_core::authz::{GrantKind, Match, Requirement};
+///
+/// // "admin:read" as a scope or as a permission.
+/// let guard = Require::new(Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]));
+/// # let _ = guard;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Require {
+    requirement: Arc<Requirement>,
+}
+
+impl Require {
+    /// The guard for `requirement`; use it with `wrap`.
+    pub fn new(requirement: Requirement) -> Self {
+        Require {
+            requirement: Arc::new(requirement),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Require
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = RequireService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireService {
+            service: Rc::new(service),
+            requirement: self.requirement.clone(),
+        }))
+    }
+}
+
+/// The service of [`Require`].
+#[derive(Debug)]
+pub struct RequireService<S> {
+    service: Rc<S>,
+    requirement: Arc<Requirement>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let refusal = {
+            let extensions = request.extensions();
+            let challenge = extensions
+                .get::<Arc<WebAuth>>()
+                .map(|web| web.challenge().clone())
+                .unwrap_or_else(Challenge::default);
+            match extensions.get::<Arc<Authenticated>>() {
+                None => Some(ErrorOutcome::missing_credentials(&challenge)),
+                Some(caller) => self
+                    .requirement
+                    .check_claims(&caller.claims)
+                    .err()
+                    .map(|missing| missing.outcome(&challenge)),
+            }
+        };
+        if let Some(outcome) = refusal {
+            let response = render::outcome(&outcome);
+            return Box::pin(ready(Ok(request
+                .into_response(response)
+                .map_into_right_body())));
+        }
+        let service = self.service.clone();
+        Box::pin(async move { Ok(service.call(request).await?.map_into_left_body()) })
+    }
+}
+
+macro_rules! guard {
+    ($(#[$doc:meta])* $name:ident, $all:ident, $any:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl $name {
+            /// Every one of these.
+            pub fn all<I, S>(values: I) -> Require
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                Require::new(Requirement::$all(values))
+            }
+
+            /// At least one of these.
+            pub fn any<I, S>(values: I) -> Require
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                Require::new(Requirement::$any(values))
+            }
+        }
+    };
+}
+
+guard!(
+    /// Scope guards: `RequireScopes::all(["admin:read"])` (wildcards apply).
+    RequireScopes, scopes_all, scopes_any
+);
+guard!(
+    /// Permission guards: `RequirePermissions::any(["billing:read", "billing:*"])`.
+    RequirePermissions, permissions_all, permissions_any
+);
+guard!(
+    /// Role guards: `RequireRoles::any(["admin", "owner"])` (exact match).
+    RequireRoles, roles_all, roles_any
+);

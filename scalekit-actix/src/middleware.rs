@@ -1,0 +1,182 @@
+//! The auth middleware: resolves the caller of every request.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpMessage as _;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::{Method, header};
+use futures_util::future::LocalBoxFuture;
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::session::RequestCookies;
+use scalekit_core::web::{Authenticated, AuthorizationHeaders, WebAuth};
+
+use crate::extract::DeliverySlot;
+use crate::render;
+
+/// What a request without a valid caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Passes through; handlers decide (`Option<AuthUser>`).
+    Optional,
+    /// `401` with `WWW-Authenticate` (API routes).
+    RequireApi,
+    /// `302` to the login route with the original path and query as the
+    /// return target (browser routes).
+    RequireBrowser,
+}
+
+/// The outcome of authentication, left in the request extensions by the
+/// first auth middleware so that inner ones do not authenticate again.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolution(pub(crate) Option<Arc<Authenticated>>);
+
+/// An actix-web middleware ([`Transform`]) resolving the caller from
+/// `Authorization: Bearer` or the session cookie; see
+/// [`ScalekitAuth::middleware`](crate::ScalekitAuth::middleware). Works with
+/// `App::wrap`, `Scope::wrap` and `Resource::wrap`.
+#[derive(Clone, Debug)]
+pub struct AuthMiddleware {
+    web: Arc<WebAuth>,
+    mode: Mode,
+}
+
+impl AuthMiddleware {
+    pub(crate) fn new(web: Arc<WebAuth>, mode: Mode) -> Self {
+        AuthMiddleware { web, mode }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = AuthService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AuthService {
+            service: Rc::new(service),
+            web: self.web.clone(),
+            mode: self.mode,
+        }))
+    }
+}
+
+/// The service of [`AuthMiddleware`].
+pub struct AuthService<S> {
+    service: Rc<S>,
+    web: Arc<WebAuth>,
+    mode: Mode,
+}
+
+impl<S> std::fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for AuthService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let web = self.web.clone();
+        let mode = self.mode;
+        Box::pin(async move {
+            request.extensions_mut().insert(web.clone());
+            let resolved = request.extensions().get::<Resolution>().cloned();
+            let mut set_cookies = Vec::new();
+            let caller = match resolved {
+                Some(Resolution(caller)) => caller,
+                None => {
+                    let auth = {
+                        let headers = request.headers();
+                        let authorization = AuthorizationHeaders::from_values(
+                            headers
+                                .get_all(header::AUTHORIZATION)
+                                .map(|v| v.to_str().ok()),
+                        );
+                        let cookies = RequestCookies::parse(
+                            headers
+                                .get_all(header::COOKIE)
+                                .filter_map(|v| v.to_str().ok()),
+                        );
+                        web.authenticate(authorization, &cookies).await
+                    };
+                    set_cookies = auth.set_cookies;
+                    match auth.result {
+                        Ok(caller) => caller.map(Arc::new),
+                        Err(failure) => {
+                            let mut response = render::outcome(&failure.outcome(web.challenge()));
+                            render::append_cookies(response.headers_mut(), &set_cookies);
+                            return Ok(request.into_response(response).map_into_right_body());
+                        }
+                    }
+                }
+            };
+            if caller.is_none() && mode != Mode::Optional {
+                let mut response = match mode {
+                    Mode::RequireBrowser => {
+                        let target = request
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.as_str())
+                            .unwrap_or("/");
+                        render::web(web.login_redirect(target))
+                    }
+                    _ => render::outcome(&ErrorOutcome::missing_credentials(web.challenge())),
+                };
+                render::append_cookies(response.headers_mut(), &set_cookies);
+                return Ok(request.into_response(response).map_into_right_body());
+            }
+            request.extensions_mut().insert(Resolution(caller.clone()));
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            // A de-duplicated webhook whose handler fails is forgotten, so
+            // that the platform's retry is processed.
+            let delivery = (request.method() == Method::POST
+                && web.webhook_verifier().is_some_and(|v| v.deduplicates()))
+            .then(DeliverySlot::default);
+            if let Some(slot) = &delivery {
+                request.extensions_mut().insert(slot.clone());
+            }
+            let mut response = match service.call(request).await {
+                Ok(response) => response.map_into_left_body(),
+                Err(err) => {
+                    // The error's answer carries the cookies of a refreshed
+                    // session all the same: they are never lost.
+                    let mut answer = err.error_response();
+                    render::append_cookies(answer.headers_mut(), &set_cookies);
+                    return Err(actix_web::error::InternalError::from_response(err, answer).into());
+                }
+            };
+            if let Some(slot) = delivery
+                && !response.status().is_success()
+                && let Some(id) = slot.take()
+                && let Some(verifier) = web.webhook_verifier()
+            {
+                verifier.forget_delivery(&id);
+            }
+            render::append_cookies(response.headers_mut(), &set_cookies);
+            Ok(response)
+        })
+    }
+}

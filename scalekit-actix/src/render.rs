@@ -1,0 +1,96 @@
+//! Rendering the core's plain-data answers as actix-web responses.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::web::WebResponse;
+
+pub(crate) fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Appends `Set-Cookie` headers (values that are not valid header text are
+/// dropped and logged; the core never produces them).
+pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
+    for cookie in set_cookies {
+        match HeaderValue::from_str(cookie) {
+            Ok(value) => headers.append(header::SET_COOKIE, value),
+            Err(_) => tracing::warn!("a Set-Cookie value was not valid header text"),
+        }
+    }
+}
+
+/// An RFC 6750 answer.
+pub(crate) fn outcome(outcome: &ErrorOutcome) -> HttpResponse {
+    let mut response = HttpResponse::with_body(status(outcome.status), outcome.body_json());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in &outcome.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response.map_into_boxed_body()
+}
+
+/// A fixed JSON answer.
+pub(crate) fn json(code: StatusCode, body: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::with_body(code, body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response.map_into_boxed_body()
+}
+
+/// A redirect, page or JSON answer of the auth routes.
+pub(crate) fn web(answer: WebResponse) -> HttpResponse {
+    let (mut response, cookies) = match answer {
+        WebResponse::Redirect {
+            location,
+            set_cookies,
+        } => {
+            let mut response = HttpResponse::new(StatusCode::FOUND);
+            match HeaderValue::from_str(&location) {
+                Ok(value) => {
+                    response.headers_mut().insert(header::LOCATION, value);
+                }
+                Err(_) => *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+            }
+            (response, set_cookies)
+        }
+        WebResponse::Page {
+            status: code,
+            html,
+            set_cookies,
+        } => {
+            let mut response = HttpResponse::with_body(status(code), html).map_into_boxed_body();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            (response, set_cookies)
+        }
+        WebResponse::Json { status: code, body } => {
+            let mut response = HttpResponse::with_body(status(code), body).map_into_boxed_body();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            (response, Vec::new())
+        }
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    append_cookies(response.headers_mut(), &cookies);
+    response
+}
