@@ -9,7 +9,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::authz::Requirement;
-use scalekit_core::outcome::{Challenge, ErrorOutcome};
+use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::web::{Authenticated, WebAuth};
 
 use crate::render;
@@ -84,7 +84,7 @@ where
             let challenge = extensions
                 .get::<Arc<WebAuth>>()
                 .map(|web| web.challenge().clone())
-                .unwrap_or_else(Challenge::default);
+                .unwrap_or_default();
             match extensions.get::<Arc<Authenticated>>() {
                 None => Some(ErrorOutcome::missing_credentials(&challenge)),
                 Some(caller) => self
