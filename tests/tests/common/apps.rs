@@ -50,3 +50,30 @@ pub async fn fullstack(
     let server = serve(listener, scalekit_examples::axum_fullstack::app(&auth));
     (base, emulator, server)
 }
+
+/// Serves an actix-web application made of `configure` wrapped in `auth`'s
+/// middleware on `listener`, in the background (two workers); stopped when
+/// the handle is dropped with the test's runtime.
+pub fn serve_actix<F>(
+    listener: tokio::net::TcpListener,
+    auth: scalekit_actix::ScalekitAuth,
+    configure: F,
+) -> actix_web::dev::ServerHandle
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+{
+    let listener = listener.into_std().unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .configure(configure.clone())
+            .wrap(auth.middleware())
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    handle
+}
