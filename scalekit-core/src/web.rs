@@ -19,6 +19,14 @@ use crate::oauth::{
 };
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{LoginState, RequestCookies, Session, SessionError, SessionManager};
+
+/// The names of `Set-Cookie` values, for `Debug` (values are sealed).
+fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
+    set_cookies
+        .iter()
+        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
+        .collect()
+}
 use crate::validate::ValidationError;
 use crate::webhook::WebhookVerifier;
 
@@ -96,8 +104,9 @@ impl AuthFailure {
     }
 }
 
-/// The result of authenticating one request.
-#[derive(Debug, Clone)]
+/// The result of authenticating one request. Its `Debug` shows the names of
+/// the cookies it sets, not their (sealed) values.
+#[derive(Clone)]
 pub struct RequestAuth {
     /// The caller, none, or why credentials were refused.
     pub result: Result<Option<Authenticated>, AuthFailure>,
@@ -106,8 +115,18 @@ pub struct RequestAuth {
     pub set_cookies: Vec<String>,
 }
 
-/// A plain-data HTTP answer of the auth routes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for RequestAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestAuth")
+            .field("result", &self.result)
+            .field("set_cookies", &cookie_names(&self.set_cookies))
+            .finish()
+    }
+}
+
+/// A plain-data HTTP answer of the auth routes. Its `Debug` shows the names
+/// of the cookies it sets, not their (sealed) values.
+#[derive(Clone, PartialEq, Eq)]
 pub enum WebResponse {
     /// `302 Found`.
     Redirect {
@@ -132,6 +151,36 @@ pub enum WebResponse {
         /// The body.
         body: String,
     },
+}
+
+impl std::fmt::Debug for WebResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebResponse::Redirect {
+                location,
+                set_cookies,
+            } => f
+                .debug_struct("Redirect")
+                .field("location", location)
+                .field("set_cookies", &cookie_names(set_cookies))
+                .finish(),
+            WebResponse::Page {
+                status,
+                html,
+                set_cookies,
+            } => f
+                .debug_struct("Page")
+                .field("status", status)
+                .field("html", &format_args!("<{} bytes>", html.len()))
+                .field("set_cookies", &cookie_names(set_cookies))
+                .finish(),
+            WebResponse::Json { status, body } => f
+                .debug_struct("Json")
+                .field("status", status)
+                .field("body", body)
+                .finish(),
+        }
+    }
 }
 
 /// A check run after a successful login, before the session starts: provision
@@ -416,7 +465,15 @@ impl WebAuth {
         let resolved = match self.sessions.resolve(cookies).await {
             Ok(resolved) => resolved,
             Err(err) => {
-                tracing::warn!(error = %err, "session unavailable");
+                // The session is kept and its cookie left untouched: a
+                // refresh that cannot be made now, or the store, is
+                // unavailable. 503 with Retry-After.
+                match err {
+                    SessionError::RefreshUnavailable => {
+                        tracing::warn!("session refresh unavailable; the session is kept");
+                    }
+                    err => tracing::warn!(error = %err, "session unavailable"),
+                }
                 return RequestAuth {
                     result: Err(AuthFailure::Unavailable),
                     set_cookies: Vec::new(),
@@ -446,6 +503,22 @@ impl WebAuth {
         RequestAuth {
             result,
             set_cookies: resolved.set_cookies,
+        }
+    }
+
+    /// The page a browser route answers while authentication is
+    /// temporarily unavailable (a session refresh that cannot be made now):
+    /// `503`, to be sent with the `Retry-After` of
+    /// [`AuthFailure::outcome`]. The session cookie is left untouched.
+    pub fn unavailable_page(&self) -> WebResponse {
+        WebResponse::Page {
+            status: 503,
+            html: html_page(
+                "Temporarily unavailable",
+                "Your session could not be checked just now. You are still signed in: \
+                 please try again in a few seconds.",
+            ),
+            set_cookies: Vec::new(),
         }
     }
 
@@ -551,16 +624,12 @@ impl WebAuth {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
-                return failure_page(vec![
-                    self.sessions
-                        .settings()
-                        .removal(crate::session::LOGIN_STATE_COOKIE),
-                ]);
+                return failure_page(vec![self.sessions.login_state_removal()]);
             }
         };
         if let Some(error) = query.get("error") {
             // Attacker-influenced: logged, never reflected.
-            tracing::warn!(error = %error.chars().take(64).collect::<String>(), "the platform returned an error");
+            tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
             return failure_page(vec![clear_state]);
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
@@ -620,13 +689,10 @@ impl WebAuth {
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
         let mut id_token_hint = None;
-        let mut set_cookies = self
-            .sessions
-            .settings()
-            .clear_family(&self.sessions.settings().name, cookies);
-        if let Ok(resolved) = self.sessions.resolve(cookies).await
-            && let Some(session) = resolved.session
-        {
+        let mut set_cookies = self.sessions.clear_cookies(cookies);
+        // The session as stored, not refreshed: logout must not wait on (or
+        // fail with) the token endpoint.
+        if let Ok(Some(session)) = self.sessions.load(cookies).await {
             id_token_hint = session.id_token.clone();
             match self.sessions.end(&session, cookies).await {
                 Ok(cleared) => set_cookies = cleared,
