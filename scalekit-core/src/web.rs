@@ -799,6 +799,17 @@ mod tests {
             nonce: Some("n".into()),
         };
         assert!(!format!("{exchange:?}").contains("verifier-secret"));
+        let auth = RequestAuth {
+            result: Ok(None),
+            set_cookies: vec!["__Host-sk_session=sealed-secret; Path=/".into()],
+        };
+        let printed = format!("{auth:?}");
+        assert!(!printed.contains("secret") && printed.contains("__Host-sk_session"));
+        let redirect = WebResponse::Redirect {
+            location: "/".into(),
+            set_cookies: vec!["__Host-sk_oauth_state=sealed-secret; Path=/".into()],
+        };
+        assert!(!format!("{redirect:?}").contains("secret"));
     }
 
     #[test]

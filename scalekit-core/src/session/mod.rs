@@ -228,3 +228,62 @@ pub enum SessionError {
     #[error("the session cannot be refreshed right now; it is kept")]
     RefreshUnavailable,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "SECRET-f00dfeed-never-printed";
+
+    fn session() -> Session {
+        Session {
+            id: format!("id-{SECRET}"),
+            user: serde_json::from_value(serde_json::json!({"id": "usr_1"})).unwrap(),
+            access_token: format!("eyJ.{SECRET}.sig"),
+            refresh_token: Some(format!("rt_{SECRET}")),
+            id_token: Some(format!("eyJ.{SECRET}.id")),
+            expires_at: 1,
+            created_at: 1,
+            last_seen: 1,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn debug_output_leaves_every_secret_out() {
+        let codec = CookieCodec::new([format!("{SECRET}-long-enough-for-a-key")]).unwrap();
+        let login = LoginState {
+            state: format!("state-{SECRET}"),
+            nonce: format!("nonce-{SECRET}"),
+            code_verifier: format!("verifier-{SECRET}"),
+            return_to: Some("/dashboard".into()),
+            created_at: 1,
+        };
+        let header = format!("sk_session=sealed-{SECRET}; other=x{SECRET}");
+        let cookies = RequestCookies::parse([header.as_str()]);
+        let resolved = Resolved {
+            session: Some(session()),
+            set_cookies: vec![format!("sk_session=sealed-{SECRET}; Path=/")],
+            ended: None,
+        };
+        let stored = StoredSession {
+            sealed: format!("sealed-{SECRET}").into_bytes(),
+            version: 1,
+        };
+        let printed = [
+            format!("{:?}", session()),
+            format!("{login:?}"),
+            format!("{resolved:?}"),
+            format!("{codec:?}"),
+            format!("{cookies:?}"),
+            format!("{stored:?}"),
+        ];
+        for text in &printed {
+            assert!(!text.contains(SECRET), "{text}");
+        }
+        // What helps debugging is still there.
+        assert!(printed[0].contains("usr_1"));
+        assert!(printed[2].contains("sk_session"));
+        assert!(printed[4].contains("other"));
+    }
+}

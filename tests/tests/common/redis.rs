@@ -43,6 +43,48 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Runs `redis-cli` against this server; returns its raw output.
+    pub fn cli(&self, args: &[&str]) -> Vec<u8> {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(output.status.success(), "redis-cli {args:?}");
+        output.stdout
+    }
+
+    /// The keys matching `pattern`, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = String::from_utf8_lossy(&self.cli(&["KEYS", pattern]))
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every key with every value it holds (strings, hashes, sets), raw:
+    /// what someone reading the Redis would see.
+    pub fn dump(&self) -> Vec<(String, Vec<u8>)> {
+        self.keys("*")
+            .into_iter()
+            .map(|key| {
+                let kind = String::from_utf8_lossy(&self.cli(&["TYPE", &key]))
+                    .trim()
+                    .to_owned();
+                let value = match kind.as_str() {
+                    "string" => self.cli(&["GET", &key]),
+                    "hash" => self.cli(&["HGETALL", &key]),
+                    "set" => self.cli(&["SMEMBERS", &key]),
+                    other => panic!("unexpected {other} at {key}"),
+                };
+                (key, value)
+            })
+            .collect()
+    }
+
     /// Stops the server (Redis going away mid-test).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
