@@ -548,7 +548,10 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
         let api = b.get("/api/me").await;
         assert_eq!(api.status(), 503, "{fault:?}");
         assert!(!header(&api, "retry-after").is_empty());
-        assert!(header(&api, "set-cookie").is_empty(), "the cookie is left alone");
+        assert!(
+            header(&api, "set-cookie").is_empty(),
+            "the cookie is left alone"
+        );
         assert_eq!(
             api.json::<Value>().await.unwrap()["error"],
             "temporarily_unavailable"
@@ -569,7 +572,10 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
     app.emulator.clear_faults();
     let me = b.get("/api/me").await;
     assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<Value>().await.unwrap()["email"], "ada@example.com");
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["email"],
+        "ada@example.com"
+    );
     assert_eq!(b.get("/dashboard").await.status(), 200);
     assert_eq!(
         app.emulator.request_count(EmulatorEndpoint::Authorize),

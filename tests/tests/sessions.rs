@@ -643,7 +643,10 @@ async fn cookie_names_carry_the_host_prefix_on_https_only() {
     let written: Vec<&String> = set.iter().filter(|c| !c.contains("Max-Age=0")).collect();
     assert!(written.len() >= 3, "{}", written.len());
     for (i, cookie) in written.iter().enumerate() {
-        assert!(cookie.starts_with(&format!("__Host-sk_session.{i}=")), "{cookie}");
+        assert!(
+            cookie.starts_with(&format!("__Host-sk_session.{i}=")),
+            "{cookie}"
+        );
         assert!(cookie.contains("; Path=/;") && cookie.contains("; Secure"));
     }
     assert!(
@@ -735,9 +738,8 @@ async fn logout_racing_a_last_seen_write_leaves_no_session_behind() {
     let emulator = emulator_builder().start().await.unwrap();
     for store in [redis_store(&redis).await, memory_store()] {
         // Every request writes last_seen.
-        let m = manager(&emulator, Some(store.clone())).policy(
-            SessionPolicy::default().touch_interval(Duration::ZERO),
-        );
+        let m = manager(&emulator, Some(store.clone()))
+            .policy(SessionPolicy::default().touch_interval(Duration::ZERO));
         // Exactly interleaved: read, logout, write.
         let (session, cookie) = sign_in(&emulator, &m).await;
         let mut read = m.load(&cookies(&cookie)).await.unwrap().unwrap();
@@ -748,7 +750,13 @@ async fn logout_racing_a_last_seen_write_leaves_no_session_behind() {
             SessionError::Ended(SessionEnd::Removed)
         );
         assert!(store.load(&session.id).await.unwrap().is_none());
-        assert!(m.resolve(&cookies(&cookie)).await.unwrap().session.is_none());
+        assert!(
+            m.resolve(&cookies(&cookie))
+                .await
+                .unwrap()
+                .session
+                .is_none()
+        );
 
         // A stale writer of a still-live session is refused too.
         let (_, cookie) = sign_in(&emulator, &m).await;
@@ -777,7 +785,13 @@ async fn logout_racing_a_last_seen_write_leaves_no_session_behind() {
             }
         }
         assert!(store.load(&session.id).await.unwrap().is_none());
-        assert!(m.resolve(&cookies(&cookie)).await.unwrap().session.is_none());
+        assert!(
+            m.resolve(&cookies(&cookie))
+                .await
+                .unwrap()
+                .session
+                .is_none()
+        );
     }
     assert_eq!(redis.keys("scalekit:session:*"), Vec::<String>::new());
 }
@@ -802,10 +816,18 @@ async fn sign_out_everywhere_finds_a_long_lived_session_after_a_near_expired_one
             .parse()
             .unwrap()
     };
-    assert!(pttl(&user_key) > (day as i64 - 60) * 1000, "{}", pttl(&user_key));
+    assert!(
+        pttl(&user_key) > (day as i64 - 60) * 1000,
+        "{}",
+        pttl(&user_key)
+    );
     // The short one expires; the index of the user stays.
     tokio::time::sleep(Duration::from_millis(3100)).await;
-    assert!(redis.keys(&format!("scalekit:session:{}", short.id)).is_empty());
+    assert!(
+        redis
+            .keys(&format!("scalekit:session:{}", short.id))
+            .is_empty()
+    );
     assert_eq!(redis.keys(&user_key), vec![user_key.clone()]);
     // The next login prunes the expired id from the index.
     sign_in(&emulator, &m).await;
@@ -814,7 +836,13 @@ async fn sign_out_everywhere_finds_a_long_lived_session_after_a_near_expired_one
     assert!(!members.contains(&short.id));
     // Sign-out everywhere finds both live sessions, the long one included.
     assert_eq!(m.sign_out_everywhere(&long.user.id).await.unwrap(), 2);
-    assert!(m.resolve(&cookies(&long_cookie)).await.unwrap().session.is_none());
+    assert!(
+        m.resolve(&cookies(&long_cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
     assert!(redis.keys("scalekit:*").is_empty());
 }
 
@@ -870,12 +898,7 @@ async fn a_redis_dump_holds_no_token_in_the_clear() {
     let mut tokens = Vec::new();
     for _ in 0..2 {
         let (session, cookie) = expired_session(&emulator, &m).await;
-        let refreshed = m
-            .resolve(&cookies(&cookie))
-            .await
-            .unwrap()
-            .session
-            .unwrap();
+        let refreshed = m.resolve(&cookies(&cookie)).await.unwrap().session.unwrap();
         assert_ne!(refreshed.access_token, session.access_token);
         for s in [session, refreshed] {
             tokens.push(s.access_token.clone());
@@ -907,7 +930,10 @@ async fn a_redis_dump_holds_no_token_in_the_clear() {
         .unwrap();
     let cookie = cookie_header(&[{
         let codec = CookieCodec::new([SECRET]).unwrap();
-        format!("sk_session={}", codec.seal("sk_session", victim.as_bytes()).unwrap())
+        format!(
+            "sk_session={}",
+            codec.seal("sk_session", victim.as_bytes()).unwrap()
+        )
     }]);
     let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
     assert!(resolved.session.is_none(), "a swapped record is refused");
@@ -919,11 +945,8 @@ async fn a_redis_dump_holds_no_token_in_the_clear() {
 async fn a_token_endpoint_outage_keeps_the_session() {
     let redis = RedisServer::start();
     let emulator = emulator_builder().start().await.unwrap();
-    let stores: [Option<Arc<dyn SessionStore>>; 3] = [
-        None,
-        Some(memory_store()),
-        Some(redis_store(&redis).await),
-    ];
+    let stores: [Option<Arc<dyn SessionStore>>; 3] =
+        [None, Some(memory_store()), Some(redis_store(&redis).await)];
     for store in stores {
         let m = manager(&emulator, store.clone());
         let web = WebAuth::new(m.scalekit().clone(), m.clone(), "http://localhost:3000");
@@ -996,7 +1019,11 @@ async fn a_transient_failure_with_a_valid_access_token_serves_the_request() {
     let (mut session, _) = sign_in(&emulator, &m).await;
     // Within the refresh skew, not yet expired.
     session.expires_at = scalekit_tests_now() + 10;
-    let header = cookie_header(&m.write(&mut session, &RequestCookies::default()).await.unwrap());
+    let header = cookie_header(
+        &m.write(&mut session, &RequestCookies::default())
+            .await
+            .unwrap(),
+    );
     emulator.inject_fault(EmulatorEndpoint::Token, Fault::Status(502));
     let resolved = m.resolve(&cookies(&header)).await.unwrap();
     assert_eq!(resolved.session.unwrap().access_token, session.access_token);
@@ -1061,8 +1088,8 @@ async fn a_refreshed_id_token_about_another_user_ends_the_session() {
     .unwrap()
     .with_endpoint(Endpoint::Token, &proxy)
     .unwrap();
-    let sk = Scalekit::with_http_client(config, reqwest::Client::new(), JwksOptions::default())
-        .unwrap();
+    let sk =
+        Scalekit::with_http_client(config, reqwest::Client::new(), JwksOptions::default()).unwrap();
     let store = memory_store();
     let m = manager_with(sk, Some(store.clone()));
     let (session, cookie) = expired_session(&emulator, &m).await;
@@ -1071,5 +1098,11 @@ async fn a_refreshed_id_token_about_another_user_ends_the_session() {
     assert_eq!(resolved.ended, Some(SessionEnd::SubjectChanged));
     assert!(resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
     assert!(store.load(&session.id).await.unwrap().is_none());
-    assert!(m.resolve(&cookies(&cookie)).await.unwrap().session.is_none());
+    assert!(
+        m.resolve(&cookies(&cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
 }

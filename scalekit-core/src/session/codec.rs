@@ -294,7 +294,10 @@ pub struct RequestCookies<'a> {
 impl fmt::Debug for RequestCookies<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestCookies")
-            .field("names", &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "names",
+                &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -146,7 +146,7 @@ enum Opened {
     /// The cookie opened but its session no longer exists.
     Gone,
     /// The session.
-    Found(Session),
+    Found(Box<Session>),
 }
 
 impl SessionManager {
@@ -310,18 +310,21 @@ impl SessionManager {
         } else {
             Some(serde_json::from_slice(&payload).map_err(|_| StoreError::Corrupt)?)
         };
-        Ok(session.map_or(Opened::Gone, Opened::Found))
+        Ok(session.map_or(Opened::Gone, |s| Opened::Found(Box::new(s))))
     }
 
     /// The session a request's cookie refers to, as stored: not refreshed,
     /// timeouts not enforced (for logout and the like). `None` when there is
     /// no cookie, it does not open, or its session no longer exists.
-    pub async fn load(&self, request: &RequestCookies<'_>) -> Result<Option<Session>, SessionError> {
+    pub async fn load(
+        &self,
+        request: &RequestCookies<'_>,
+    ) -> Result<Option<Session>, SessionError> {
         match self.open(request).await {
-            Ok(Opened::Found(session)) => Ok(Some(session)),
-            Ok(_) | Err(SessionError::Cookie(_)) | Err(SessionError::Store(StoreError::Corrupt)) => {
-                Ok(None)
-            }
+            Ok(Opened::Found(session)) => Ok(Some(*session)),
+            Ok(_)
+            | Err(SessionError::Cookie(_))
+            | Err(SessionError::Store(StoreError::Corrupt)) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -345,7 +348,7 @@ impl SessionManager {
             ended,
         };
         let session = match self.open(request).await {
-            Ok(Opened::Found(session)) => session,
+            Ok(Opened::Found(session)) => *session,
             Ok(Opened::NoCookie) => return Ok(none(Vec::new(), None)),
             Ok(Opened::Gone) => return Ok(none(clear(), None)),
             Err(SessionError::Cookie(err)) => {

@@ -211,8 +211,10 @@ impl RefreshCoordinator {
                     None => return Err(SessionEnd::Removed.into()),
                     Some(stored)
                         if stored.refresh_token != session.refresh_token
-                            && !stored
-                                .needs_refresh(crate::unix_time().as_secs(), policy.refresh_skew) =>
+                            && !stored.needs_refresh(
+                                crate::unix_time().as_secs(),
+                                policy.refresh_skew,
+                            ) =>
                     {
                         return Ok(Locked::Done(stored));
                     }
@@ -278,18 +280,21 @@ impl RefreshCoordinator {
     fn unavailable(base: Session, reason: &str) -> Result<Freshness, SessionError> {
         let now = crate::unix_time().as_secs();
         if base.expires_at > now {
-            tracing::warn!(user = ?base.user.id, reason, "refresh failed transiently; the access token is still valid");
+            tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the access token is still valid");
             return Ok(Freshness::Current(base));
         }
-        tracing::warn!(user = ?base.user.id, reason, "refresh failed transiently; the session is kept");
+        tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the session is kept");
         Err(SessionError::RefreshUnavailable)
     }
 
     /// The token call and the verification of its answer.
     async fn exchange(&self, base: &Session) -> Result<Session, Failure> {
-        let old_refresh = base.refresh_token.as_deref().ok_or(Failure::Refused(
-            SessionEnd::RefreshFailed(TokenError::MissingRefreshToken),
-        ))?;
+        let old_refresh =
+            base.refresh_token
+                .as_deref()
+                .ok_or(Failure::Refused(SessionEnd::RefreshFailed(
+                    TokenError::MissingRefreshToken,
+                )))?;
         let response = self
             .scalekit
             .refresh_access_token(old_refresh)
