@@ -1106,3 +1106,33 @@ async fn a_refreshed_id_token_about_another_user_ends_the_session() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn redis_over_tls_with_a_private_ca() {
+    let pki = common::redis::test_pki();
+    let redis = RedisServer::start_tls(&pki);
+    let emulator = emulator_builder().start().await.unwrap();
+    let url = format!("rediss://localhost:{}/", redis.port);
+    // The system's roots do not know this CA: the certificate is refused.
+    assert_eq!(
+        RedisStore::connect(&url).await.unwrap_err(),
+        StoreError::Unavailable
+    );
+    let ca = std::fs::read(pki.join("ca.crt")).unwrap();
+    let store = RedisStore::connect_with_root_certificates(&url, &ca)
+        .await
+        .unwrap();
+    let m = manager(&emulator, Some(Arc::new(store)));
+    let (session, cookie) = sign_in(&emulator, &m).await;
+    let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().id, session.id);
+    assert_eq!(m.sign_out_everywhere(&session.user.id).await.unwrap(), 1);
+    assert!(
+        m.resolve(&cookies(&cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&pki);
+}

@@ -77,7 +77,9 @@ return removed
 /// Sessions in Redis, under a key prefix (default `scalekit:`).
 ///
 /// `redis://` and `rediss://` (TLS, verified against the system's root
-/// certificates) URLs are both accepted.
+/// certificates, or the CA of
+/// [`connect_with_root_certificates`](RedisStore::connect_with_root_certificates))
+/// URLs are both accepted.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), scalekit_core::session::StoreError> {
@@ -122,7 +124,25 @@ impl RedisStore {
     /// for TLS). Operations time out after 2 s; a lost connection is
     /// re-established in the background.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+        Self::with_client(redis::Client::open(url).map_err(unavailable)?).await
+    }
+
+    /// Connects to Redis over TLS at `url` (`rediss://…`), trusting only the
+    /// CA certificates in `ca_pem` (PEM): for a Redis whose certificate is
+    /// issued by a private CA.
+    pub async fn connect_with_root_certificates(
+        url: &str,
+        ca_pem: &[u8],
+    ) -> Result<Self, StoreError> {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca_pem.to_vec()),
+        };
+        let client = redis::Client::build_with_tls(url, certificates).map_err(unavailable)?;
+        Self::with_client(client).await
+    }
+
+    async fn with_client(client: redis::Client) -> Result<Self, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
