@@ -10,7 +10,7 @@ use axum::http::{Request, header};
 use axum::response::Response;
 use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{AuthFailure, Authenticated, WebAuth};
+use scalekit_core::web::{AuthFailure, Authenticated, WebAuth, bearer_token};
 use tower::{Layer, Service};
 
 use crate::render;
@@ -93,6 +93,9 @@ where
         Box::pin(async move {
             request.extensions_mut().insert(web.clone());
             let mut set_cookies = Vec::new();
+            // Whether a failure is the session's (no bearer token was sent):
+            // only those are left to the route to answer.
+            let mut via_session = false;
             let resolution = match request.extensions().get::<Resolution>() {
                 Some(Resolution(resolution)) => resolution.clone(),
                 None => {
@@ -106,6 +109,7 @@ where
                         .iter()
                         .filter_map(|v| v.to_str().ok())
                         .collect();
+                    via_session = authorization.and_then(bearer_token).is_none();
                     let cookies = RequestCookies::parse(cookie_headers);
                     let auth = web.authenticate(authorization, &cookies).await;
                     set_cookies = auth.set_cookies;
@@ -114,9 +118,11 @@ where
             };
             let caller = match resolution {
                 Ok(caller) => caller,
-                Err(AuthFailure::Unavailable) if mode == Mode::Optional => {
-                    // Let the route's own layer or extractor answer (a retry
-                    // page for browser routes, JSON for APIs).
+                Err(AuthFailure::Unavailable) if mode == Mode::Optional && via_session => {
+                    // A session that cannot be refreshed right now: let the
+                    // route's own layer, guard or extractor answer (a retry
+                    // page for browser routes, JSON for APIs); routes that
+                    // need no caller (login, logout, webhooks) still work.
                     request
                         .extensions_mut()
                         .insert(Resolution(Err(AuthFailure::Unavailable)));

@@ -563,6 +563,10 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
         assert!(header(&page, "content-type").starts_with("text/html"));
         assert!(header(&page, "set-cookie").is_empty());
         assert!(page.text().await.unwrap().contains("try again"));
+        // A guarded API route answers the same, not 401.
+        let admin = b.get("/api/admin").await;
+        assert_eq!(admin.status(), 503);
+        assert!(!header(&admin, "retry-after").is_empty());
         // An optional-auth page does not show the user as signed out.
         assert_eq!(b.get("/").await.status(), 503);
         assert_eq!(b.jar, jar, "the session cookie is kept");
@@ -582,4 +586,15 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
         logins,
         "no new login"
     );
+
+    // Logging out works during an outage (the example keeps sessions in
+    // cookies: logout clears them).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.emulator
+        .inject_fault(EmulatorEndpoint::Token, Fault::Status(503));
+    let logout = b.get("/auth/logout").await;
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    assert!(b.jar.keys().all(|k| !k.contains("sk_session")));
+    app.emulator.clear_faults();
+    assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
 }

@@ -1010,6 +1010,27 @@ async fn a_token_endpoint_outage_keeps_the_session() {
     );
     let resolved = up.resolve(&cookies(&cookie)).await.unwrap();
     assert_eq!(resolved.session.unwrap().id, session.id);
+
+    // Logging out needs no refresh: it works while the endpoint is down.
+    let (session, cookie) = expired_session(&emulator, &up).await;
+    let web = WebAuth::new(
+        down.scalekit().clone(),
+        down.clone(),
+        "http://localhost:3000",
+    );
+    let origin = scalekit_core::web::RequestOrigin::default();
+    match web.logout(&cookies(&cookie), &origin).await {
+        scalekit_core::web::WebResponse::Redirect { set_cookies, .. } => {
+            assert!(set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(up.load(&cookies(&cookie)).await.unwrap().is_none());
+    assert!(
+        redis
+            .keys(&format!("scalekit:session:{}", session.id))
+            .is_empty()
+    );
 }
 
 #[tokio::test]
