@@ -1,7 +1,6 @@
 //! Extractors: the authenticated caller, typed claims, the raw access token,
 //! and a verified webhook event. Each rejection renders its own answer.
 
-use std::convert::Infallible;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -15,6 +14,7 @@ use scalekit_core::web::{Authenticated, WebAuth};
 use scalekit_core::webhook::{InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier};
 use serde::de::DeserializeOwned;
 
+use crate::layer::Resolution;
 use crate::render;
 
 fn challenge(parts: &Parts) -> Challenge {
@@ -52,26 +52,44 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+/// The failure the auth layer left for the route to answer (authentication
+/// temporarily unavailable), as a rejection.
+fn deferred_failure(parts: &Parts) -> Option<AuthRejection> {
+    match parts.extensions.get::<Resolution>() {
+        Some(Resolution(Err(failure))) => Some(AuthRejection {
+            outcome: failure.outcome(&challenge(parts)),
+        }),
+        _ => None,
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Arc<Authenticated>>() {
-            Some(caller) => Ok(AuthUser(caller.clone())),
-            None => Err(AuthRejection {
-                outcome: ErrorOutcome::missing_credentials(&challenge(parts)),
-            }),
+        if let Some(caller) = parts.extensions.get::<Arc<Authenticated>>() {
+            return Ok(AuthUser(caller.clone()));
         }
+        Err(deferred_failure(parts).unwrap_or_else(|| AuthRejection {
+            outcome: ErrorOutcome::missing_credentials(&challenge(parts)),
+        }))
     }
 }
 
+/// `None` for anonymous callers. While authentication is temporarily
+/// unavailable (a signed-in caller whose session cannot be refreshed right
+/// now) the request is refused with `503` and `Retry-After` rather than
+/// served as anonymous.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
-    type Rejection = Infallible;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(rejection) = deferred_failure(parts) {
+            return Err(rejection);
+        }
         Ok(parts
             .extensions
             .get::<Arc<Authenticated>>()

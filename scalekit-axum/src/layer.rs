@@ -10,7 +10,7 @@ use axum::http::{Method, Request, header};
 use axum::response::Response;
 use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{Authenticated, AuthorizationHeaders, WebAuth};
+use scalekit_core::web::{AuthFailure, Authenticated, AuthorizationHeaders, WebAuth, bearer_token};
 use tower::{Layer, Service};
 
 use crate::extract::DeliverySlot;
@@ -19,19 +19,24 @@ use crate::render;
 /// What a request without a valid caller gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Passes through; handlers decide (`Option<AuthUser>`).
+    /// Passes through; handlers decide (`Option<AuthUser>`). While
+    /// authentication is temporarily unavailable (a session refresh that
+    /// cannot be made now), the decision is left to inner layers and
+    /// extractors, which answer `503` each in their way.
     Optional,
-    /// `401` with `WWW-Authenticate` (API routes).
+    /// `401` with `WWW-Authenticate` (API routes); `503` with `Retry-After`
+    /// while authentication is temporarily unavailable.
     RequireApi,
     /// `302` to the login route with the original path as return target
-    /// (browser routes).
+    /// (browser routes); a `503` retry page with `Retry-After` while
+    /// authentication is temporarily unavailable (the session is kept).
     RequireBrowser,
 }
 
 /// The outcome of authentication, left in the request extensions by the
 /// first auth layer so that inner ones do not authenticate again.
 #[derive(Clone, Debug)]
-pub(crate) struct Resolution(pub(crate) Option<Arc<Authenticated>>);
+pub(crate) struct Resolution(pub(crate) Result<Option<Arc<Authenticated>>, AuthFailure>);
 
 /// A tower [`Layer`] resolving the caller from `Authorization: Bearer` or
 /// the session cookie; see [`ScalekitAuth::layer`](crate::ScalekitAuth::layer).
@@ -89,8 +94,11 @@ where
         Box::pin(async move {
             request.extensions_mut().insert(web.clone());
             let mut set_cookies = Vec::new();
-            let caller = match request.extensions().get::<Resolution>() {
-                Some(Resolution(caller)) => caller.clone(),
+            // Whether a failure is the session's (no bearer token was sent):
+            // only those are left to the route to answer.
+            let mut via_session = false;
+            let resolution = match request.extensions().get::<Resolution>() {
+                Some(Resolution(resolution)) => resolution.clone(),
                 None => {
                     let authorization = AuthorizationHeaders::from_values(
                         request
@@ -105,17 +113,37 @@ where
                         .iter()
                         .filter_map(|v| v.to_str().ok())
                         .collect();
+                    via_session = !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
                     let cookies = RequestCookies::parse(cookie_headers);
                     let auth = web.authenticate(authorization, &cookies).await;
                     set_cookies = auth.set_cookies;
-                    match auth.result {
-                        Ok(caller) => caller.map(Arc::new),
-                        Err(failure) => {
-                            let mut response = render::outcome(&failure.outcome(web.challenge()));
-                            render::append_cookies(&mut response, &set_cookies);
-                            return Ok(response);
+                    auth.result.map(|caller| caller.map(Arc::new))
+                }
+            };
+            let caller = match resolution {
+                Ok(caller) => caller,
+                Err(AuthFailure::Unavailable) if mode == Mode::Optional && via_session => {
+                    // A session that cannot be refreshed right now: let the
+                    // route's own layer, guard or extractor answer (a retry
+                    // page for browser routes, JSON for APIs); routes that
+                    // need no caller (login, logout, webhooks) still work.
+                    request
+                        .extensions_mut()
+                        .insert(Resolution(Err(AuthFailure::Unavailable)));
+                    let mut response = inner.call(request).await?;
+                    render::append_cookies(&mut response, &set_cookies);
+                    return Ok(response);
+                }
+                Err(failure) => {
+                    let outcome = failure.outcome(web.challenge());
+                    let mut response = match (mode, &failure) {
+                        (Mode::RequireBrowser, AuthFailure::Unavailable) => {
+                            render::with_headers(render::web(web.unavailable_page()), &outcome)
                         }
-                    }
+                        _ => render::outcome(&outcome),
+                    };
+                    render::append_cookies(&mut response, &set_cookies);
+                    return Ok(response);
                 }
             };
             if caller.is_none() && mode != Mode::Optional {
@@ -133,7 +161,9 @@ where
                 render::append_cookies(&mut response, &set_cookies);
                 return Ok(response);
             }
-            request.extensions_mut().insert(Resolution(caller.clone()));
+            request
+                .extensions_mut()
+                .insert(Resolution(Ok(caller.clone())));
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }

@@ -44,6 +44,20 @@ pub(crate) fn outcome(outcome: &ErrorOutcome) -> Response {
     response
 }
 
+/// `response` with the headers of `outcome` added (`Retry-After` on a
+/// retry page).
+pub(crate) fn with_headers(mut response: Response, outcome: &ErrorOutcome) -> Response {
+    for (name, value) in &outcome.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
 /// A redirect, page or JSON answer of the auth routes.
 pub(crate) fn web(answer: WebResponse) -> Response {
     let (mut response, cookies) = match answer {

@@ -12,6 +12,7 @@ use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::web::{Authenticated, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
+use crate::layer::Resolution;
 use crate::render;
 
 /// A requirement checked against the caller the auth layer resolved:
@@ -50,11 +51,17 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
             .get::<Arc<WebAuth>>()
             .map(|web| web.challenge().clone())
             .unwrap_or_default();
-        let result = match request.extensions().get::<Arc<Authenticated>>() {
-            None => Err(render::outcome(&ErrorOutcome::missing_credentials(
+        let deferred = match request.extensions().get::<Resolution>() {
+            Some(Resolution(Err(failure))) => Some(failure.outcome(&challenge)),
+            _ => None,
+        };
+        let result = match (request.extensions().get::<Arc<Authenticated>>(), deferred) {
+            // Authentication temporarily unavailable: 503 with Retry-After.
+            (None, Some(unavailable)) => Err(render::outcome(&unavailable)),
+            (None, None) => Err(render::outcome(&ErrorOutcome::missing_credentials(
                 &challenge,
             ))),
-            Some(caller) => match self.requirement.check_claims(&caller.claims) {
+            (Some(caller), _) => match self.requirement.check_claims(&caller.claims) {
                 Ok(()) => Ok(()),
                 Err(missing) => Err(render::outcome(&missing.outcome(&challenge))),
             },

@@ -40,6 +40,7 @@ fn typical_session() -> Session {
         expires_at: 2_000_000_000,
         created_at: 1_763_800_000,
         last_seen: 1_763_800_000,
+        version: 0,
     }
 }
 

@@ -19,6 +19,14 @@ use crate::oauth::{
 };
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{LoginState, RequestCookies, Session, SessionError, SessionManager};
+
+/// The names of `Set-Cookie` values, for `Debug` (values are sealed).
+fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
+    set_cookies
+        .iter()
+        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
+        .collect()
+}
 use crate::validate::ValidationError;
 use crate::webhook::WebhookVerifier;
 
@@ -174,8 +182,8 @@ impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
     }
 }
 
-/// The result of authenticating one request. Its `Debug` counts the
-/// cookies rather than printing them.
+/// The result of authenticating one request. Its `Debug` shows the names of
+/// the cookies it sets, not their (sealed) values.
 #[derive(Clone)]
 pub struct RequestAuth {
     /// The caller, none, or why credentials were refused.
@@ -189,14 +197,15 @@ impl std::fmt::Debug for RequestAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestAuth")
             .field("result", &self.result)
-            .field("set_cookies", &self.set_cookies.len())
+            .field("set_cookies", &cookie_names(&self.set_cookies))
             .finish()
     }
 }
 
 /// A plain-data HTTP answer of the auth routes. Its `Debug` prints the
 /// redirect target without its query (an authorization URL carries the
-/// state and nonce) and counts the cookies (sealed sessions).
+/// state and nonce) and the names of the cookies it sets, not their
+/// (sealed) values.
 #[derive(Clone, PartialEq, Eq)]
 pub enum WebResponse {
     /// `302 Found`.
@@ -238,17 +247,18 @@ impl std::fmt::Debug for WebResponse {
                         .split_once('?')
                         .map_or(location.as_str(), |(path, _)| path),
                 )
-                .field("set_cookies", &set_cookies.len())
+                .field("set_cookies", &cookie_names(set_cookies))
                 .finish(),
             WebResponse::Page {
                 status,
+                html,
                 set_cookies,
-                ..
             } => f
                 .debug_struct("Page")
                 .field("status", status)
-                .field("set_cookies", &set_cookies.len())
-                .finish_non_exhaustive(),
+                .field("html", &format_args!("<{} bytes>", html.len()))
+                .field("set_cookies", &cookie_names(set_cookies))
+                .finish(),
             WebResponse::Json { status, body } => f
                 .debug_struct("Json")
                 .field("status", status)
@@ -650,7 +660,15 @@ impl WebAuth {
         let resolved = match self.sessions.resolve(cookies).await {
             Ok(resolved) => resolved,
             Err(err) => {
-                tracing::warn!(error = %err, "session unavailable");
+                // The session is kept and its cookie left untouched: a
+                // refresh that cannot be made now, or the store, is
+                // unavailable. 503 with Retry-After.
+                match err {
+                    SessionError::RefreshUnavailable => {
+                        tracing::warn!("session refresh unavailable; the session is kept");
+                    }
+                    err => tracing::warn!(error = %err, "session unavailable"),
+                }
                 return RequestAuth {
                     result: Err(AuthFailure::Unavailable),
                     set_cookies: Vec::new(),
@@ -680,6 +698,22 @@ impl WebAuth {
         RequestAuth {
             result,
             set_cookies: resolved.set_cookies,
+        }
+    }
+
+    /// The page a browser route answers while authentication is
+    /// temporarily unavailable (a session refresh that cannot be made now):
+    /// `503`, to be sent with the `Retry-After` of
+    /// [`AuthFailure::outcome`]. The session cookie is left untouched.
+    pub fn unavailable_page(&self) -> WebResponse {
+        WebResponse::Page {
+            status: 503,
+            html: html_page(
+                "Temporarily unavailable",
+                "Your session could not be checked just now. You are still signed in: \
+                 please try again in a few seconds.",
+            ),
+            set_cookies: Vec::new(),
         }
     }
 
@@ -782,11 +816,7 @@ impl WebAuth {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
-                return failure_page(vec![
-                    self.sessions
-                        .settings()
-                        .removal(crate::session::LOGIN_STATE_COOKIE),
-                ]);
+                return failure_page(vec![self.sessions.login_state_removal()]);
             }
         };
         if let Some(error) = query.get("error") {
@@ -857,13 +887,10 @@ impl WebAuth {
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
         let mut id_token_hint = None;
-        let mut set_cookies = self
-            .sessions
-            .settings()
-            .clear_family(&self.sessions.settings().name, cookies);
-        if let Ok(resolved) = self.sessions.resolve(cookies).await
-            && let Some(session) = resolved.session
-        {
+        let mut set_cookies = self.sessions.clear_cookies(cookies);
+        // The session as stored, not refreshed: logout must not wait on (or
+        // fail with) the token endpoint.
+        if let Ok(Some(session)) = self.sessions.load(cookies).await {
             id_token_hint = session.id_token.clone();
             match self.sessions.end(&session, cookies).await {
                 Ok(cleared) => set_cookies = cleared,
@@ -966,6 +993,12 @@ mod tests {
             nonce: Some("nonce-secret".into()),
         };
         assert!(!format!("{exchange:?}").contains("secret"));
+        let auth = RequestAuth {
+            result: Ok(None),
+            set_cookies: vec!["__Host-sk_session=sealed-secret; Path=/".into()],
+        };
+        let printed = format!("{auth:?}");
+        assert!(!printed.contains("secret") && printed.contains("__Host-sk_session"));
     }
 
     /// Every public type of the core that holds a token, code, verifier,

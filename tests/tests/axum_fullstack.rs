@@ -10,7 +10,7 @@ mod common;
 
 use common::apps::SESSION_SECRET;
 use reqwest::StatusCode;
-use scalekit_emulator::{Emulator, EmulatorEndpoint, M2mClient, WebhookSender};
+use scalekit_emulator::{Emulator, EmulatorEndpoint, Fault, M2mClient, WebhookSender};
 use serde_json::Value;
 
 const WEBHOOK_SECRET: &str = "whsec_ZnVsbHN0YWNrLXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
@@ -527,4 +527,73 @@ async fn the_after_login_hook_can_refuse_a_login() {
         *seen.lock().unwrap(),
         ["grace@globex.example", "ada@example.com"]
     );
+}
+
+#[tokio::test]
+async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
+    // Access tokens of 1 s: expired by the time of the next request.
+    let app = start_with(Some(Duration::from_secs(1))).await;
+    let mut b = Browser::new(&app);
+    let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(landed.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let jar = b.jar.clone();
+    let logins = app.emulator.request_count(EmulatorEndpoint::Authorize);
+
+    for fault in [Fault::Status(503), Fault::DropConnection] {
+        app.emulator
+            .inject_fault(EmulatorEndpoint::Token, fault.clone());
+        // API route: 503 JSON with Retry-After.
+        let api = b.get("/api/me").await;
+        assert_eq!(api.status(), 503, "{fault:?}");
+        assert!(!header(&api, "retry-after").is_empty());
+        assert!(
+            header(&api, "set-cookie").is_empty(),
+            "the cookie is left alone"
+        );
+        assert_eq!(
+            api.json::<Value>().await.unwrap()["error"],
+            "temporarily_unavailable"
+        );
+        // Browser route: a retry page, 503 with Retry-After, not a login.
+        let page = b.get("/dashboard").await;
+        assert_eq!(page.status(), 503);
+        assert!(!header(&page, "retry-after").is_empty());
+        assert!(header(&page, "content-type").starts_with("text/html"));
+        assert!(header(&page, "set-cookie").is_empty());
+        assert!(page.text().await.unwrap().contains("try again"));
+        // A guarded API route answers the same, not 401.
+        let admin = b.get("/api/admin").await;
+        assert_eq!(admin.status(), 503);
+        assert!(!header(&admin, "retry-after").is_empty());
+        // An optional-auth page does not show the user as signed out.
+        assert_eq!(b.get("/").await.status(), 503);
+        assert_eq!(b.jar, jar, "the session cookie is kept");
+    }
+
+    // The platform recovers: the same cookie works, no new login.
+    app.emulator.clear_faults();
+    let me = b.get("/api/me").await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["email"],
+        "ada@example.com"
+    );
+    assert_eq!(b.get("/dashboard").await.status(), 200);
+    assert_eq!(
+        app.emulator.request_count(EmulatorEndpoint::Authorize),
+        logins,
+        "no new login"
+    );
+
+    // Logging out works during an outage (the example keeps sessions in
+    // cookies: logout clears them).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.emulator
+        .inject_fault(EmulatorEndpoint::Token, Fault::Status(503));
+    let logout = b.get("/auth/logout").await;
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    assert!(b.jar.keys().all(|k| !k.contains("sk_session")));
+    app.emulator.clear_faults();
+    assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
 }

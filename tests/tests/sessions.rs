@@ -1,6 +1,9 @@
-//! Sessions end to end: cookie codec properties, the refresh race (one
-//! refresh for 50 concurrent requests, also across two instances sharing
-//! Redis), Redis persistence, sign-out everywhere, and Redis going away.
+//! Sessions end to end: cookie codec properties, cookie names, the refresh
+//! race (one refresh for 50 concurrent requests, also across two instances
+//! sharing Redis, also when the refresh outlasts the old lock lease),
+//! removed sessions that stay removed, sealed records in Redis, refresh
+//! outages that keep the session, Redis persistence, sign-out everywhere,
+//! and Redis going away.
 
 mod common;
 
@@ -12,7 +15,9 @@ use scalekit_core::session::{
     CookieCodec, CookieError, CookieSettings, LoginState, MemoryStore, RedisStore, RequestCookies,
     Session, SessionEnd, SessionError, SessionManager, SessionPolicy, SessionStore, StoreError,
 };
-use scalekit_emulator::{Emulator, EmulatorEndpoint};
+use scalekit_core::web::{AuthFailure, WebAuth};
+use scalekit_core::{Endpoint, JwksOptions, Scalekit, ScalekitConfig};
+use scalekit_emulator::{Emulator, EmulatorEndpoint, Fault};
 
 use common::flow::{CALLBACK, HOME, logged_in, scalekit};
 use common::redis::RedisServer;
@@ -20,7 +25,10 @@ use common::redis::RedisServer;
 const SECRET: &str = "test-session-secret-of-at-least-32-bytes";
 
 fn manager(emulator: &Emulator, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
-    let sk = scalekit(emulator, Duration::from_secs(5));
+    manager_with(scalekit(emulator, Duration::from_secs(5)), store)
+}
+
+fn manager_with(sk: Scalekit, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
     let codec = CookieCodec::new([SECRET]).unwrap();
     let m = SessionManager::new(
         sk,
@@ -31,6 +39,39 @@ fn manager(emulator: &Emulator, store: Option<Arc<dyn SessionStore>>) -> Session
         Some(store) => m.store(store),
         None => m,
     }
+}
+
+async fn redis_store(redis: &RedisServer) -> Arc<dyn SessionStore> {
+    Arc::new(RedisStore::connect(&redis.url()).await.unwrap())
+}
+
+fn memory_store() -> Arc<dyn SessionStore> {
+    Arc::new(MemoryStore::new(1000, Duration::from_secs(3600)))
+}
+
+fn cookies(header: &str) -> RequestCookies<'_> {
+    RequestCookies::parse([header])
+}
+
+/// Waits until `condition` holds (at most 10 s).
+async fn wait_until(mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn sign_in(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
+    let auth = logged_in(
+        emulator,
+        m.scalekit(),
+        &["openid", "email", "offline_access"],
+        "ada@example.com",
+    )
+    .await;
+    let (session, set) = m.start(&auth, &RequestCookies::default()).await.unwrap();
+    (session, cookie_header(&set))
 }
 
 /// The `Cookie` header a browser sends back after these `Set-Cookie`s.
@@ -65,7 +106,10 @@ async fn expired_session(emulator: &Emulator, m: &SessionManager) -> (Session, S
     .await;
     let (mut session, _) = m.start(&auth, &RequestCookies::default()).await.unwrap();
     session.expires_at = 1;
-    let cookies = m.write(&session, &RequestCookies::default()).await.unwrap();
+    let cookies = m
+        .write(&mut session, &RequestCookies::default())
+        .await
+        .unwrap();
     (session, cookie_header(&cookies))
 }
 
@@ -427,7 +471,11 @@ async fn timeouts_are_enforced() {
         last_seen: session.last_seen - 3601,
         ..session.clone()
     };
-    let header = replayed_header(&m.write(&idle, &RequestCookies::default()).await.unwrap());
+    let header = replayed_header(
+        &m.write(&mut idle.clone(), &RequestCookies::default())
+            .await
+            .unwrap(),
+    );
     let resolved = m
         .resolve(&RequestCookies::parse([header.as_str()]))
         .await
@@ -437,7 +485,11 @@ async fn timeouts_are_enforced() {
         created_at: session.created_at - 8 * 24 * 3600,
         ..session
     };
-    let header = replayed_header(&m.write(&old, &RequestCookies::default()).await.unwrap());
+    let header = replayed_header(
+        &m.write(&mut old.clone(), &RequestCookies::default())
+            .await
+            .unwrap(),
+    );
     let resolved = m
         .resolve(&RequestCookies::parse([header.as_str()]))
         .await
@@ -538,7 +590,7 @@ async fn redis_going_away_is_a_typed_error_not_a_panic() {
         .unwrap_err();
     assert_eq!(err, SessionError::Store(StoreError::Unavailable));
     assert_eq!(
-        m.write(&session, &RequestCookies::default())
+        m.write(&mut session.clone(), &RequestCookies::default())
             .await
             .unwrap_err(),
         SessionError::Store(StoreError::Unavailable)
@@ -552,4 +604,556 @@ async fn redis_going_away_is_a_typed_error_not_a_panic() {
         RedisStore::connect(&redis.url()).await.unwrap_err(),
         StoreError::Unavailable
     );
+}
+
+// ------------------------------------------------------ cookie names
+
+#[tokio::test]
+async fn cookie_names_carry_the_host_prefix_on_https_only() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let https = SessionManager::new(
+        scalekit(&emulator, Duration::from_secs(5)),
+        CookieCodec::new([SECRET]).unwrap(),
+        CookieSettings::for_base_url("https://app.example.com"),
+    );
+    assert_eq!(https.session_cookie_name(), "__Host-sk_session");
+    assert_eq!(https.login_state_cookie_name(), "__Host-sk_oauth_state");
+
+    // The login state cookie: __Host-, Secure, Path=/, no Domain.
+    let state = LoginState::new(None).unwrap();
+    let set = https.login_state_cookie(&state).unwrap();
+    assert!(set.starts_with("__Host-sk_oauth_state="), "{set}");
+    assert!(set.contains("; Path=/;") && set.contains("; Secure") && !set.contains("Domain"));
+    let header = cookie_header(std::slice::from_ref(&set));
+    let (opened, clear) = https.take_login_state(&cookies(&header)).unwrap();
+    assert_eq!(opened, state);
+    assert!(clear.starts_with("__Host-sk_oauth_state=; "));
+    // The same value under the unprefixed name (planted by a sibling
+    // subdomain, say) is not read.
+    let planted = header.replacen("__Host-", "", 1);
+    assert!(https.take_login_state(&cookies(&planted)).is_err());
+
+    // The session cookie, and every chunk of a large one.
+    let (mut session, header) = sign_in(&emulator, &https).await;
+    assert!(header.starts_with("__Host-sk_session="), "{header}");
+    let resolved = https.resolve(&cookies(&header)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().id, session.id);
+    session.id_token = Some("x".repeat(9000));
+    let set = https.write(&mut session, &cookies(&header)).await.unwrap();
+    let written: Vec<&String> = set.iter().filter(|c| !c.contains("Max-Age=0")).collect();
+    assert!(written.len() >= 3, "{}", written.len());
+    for (i, cookie) in written.iter().enumerate() {
+        assert!(
+            cookie.starts_with(&format!("__Host-sk_session.{i}=")),
+            "{cookie}"
+        );
+        assert!(cookie.contains("; Path=/;") && cookie.contains("; Secure"));
+    }
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("__Host-sk_session=; ") && c.contains("Max-Age=0")),
+        "the unchunked cookie is cleared"
+    );
+    let chunked = cookie_header(&set);
+    let resolved = https.resolve(&cookies(&chunked)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().id_token, session.id_token);
+    // Logout clears the prefixed names.
+    let cleared = https.end(&session, &cookies(&chunked)).await.unwrap();
+    assert!(cleared.iter().all(|c| c.starts_with("__Host-sk_session.")));
+
+    // Plain-http localhost: the names of today.
+    let local = manager(&emulator, None);
+    assert_eq!(local.session_cookie_name(), "sk_session");
+    assert_eq!(local.login_state_cookie_name(), "sk_oauth_state");
+    let (_, header) = sign_in(&emulator, &local).await;
+    assert!(header.starts_with("sk_session="), "{header}");
+
+    // A configured Domain drops the prefix (browsers refuse __Host- with it).
+    let shared = CookieSettings {
+        domain: Some("example.com".into()),
+        ..CookieSettings::for_base_url("https://app.example.com")
+    };
+    assert_eq!(shared.session_cookie_name(), "sk_session");
+    let with_domain = SessionManager::new(
+        scalekit(&emulator, Duration::from_secs(5)),
+        CookieCodec::new([SECRET]).unwrap(),
+        shared,
+    );
+    let set = with_domain.login_state_cookie(&state).unwrap();
+    assert!(set.starts_with("sk_oauth_state=") && set.contains("; Domain=example.com"));
+}
+
+// ------------------------------------- removed sessions stay removed
+
+#[tokio::test]
+async fn logout_racing_a_refresh_leaves_no_session_behind() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    // Instance a refreshes; instance b (same Redis) ends the session
+    // meanwhile: by logout, then by sign-out everywhere.
+    let a = manager(&emulator, Some(redis_store(&redis).await));
+    let b = manager(&emulator, Some(redis_store(&redis).await));
+    for sign_out_everywhere in [false, true] {
+        let (session, cookie) = expired_session(&emulator, &a).await;
+        let before = emulator.request_count(EmulatorEndpoint::Token);
+        emulator.inject_fault_times(
+            EmulatorEndpoint::Token,
+            Fault::Delay(Duration::from_millis(1500)),
+            1,
+        );
+        let refreshing = tokio::spawn({
+            let (a, cookie) = (a.clone(), cookie.clone());
+            async move { a.resolve(&cookies(&cookie)).await }
+        });
+        wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
+        if sign_out_everywhere {
+            assert_eq!(b.sign_out_everywhere(&session.user.id).await.unwrap(), 1);
+        } else {
+            b.end(&session, &cookies(&cookie)).await.unwrap();
+        }
+        // The refresh completes after the session was ended: its result is
+        // dropped, the request has no session and its cookie is cleared.
+        let resolved = refreshing.await.unwrap().unwrap();
+        assert!(resolved.session.is_none());
+        assert_eq!(resolved.ended, Some(SessionEnd::Removed));
+        assert!(resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+        assert_eq!(
+            emulator.request_count(EmulatorEndpoint::Token) - before,
+            1,
+            "the refresh did happen"
+        );
+        // Nothing is left in Redis, and the old cookie has no session on
+        // either instance.
+        assert_eq!(redis.keys("scalekit:session:*"), Vec::<String>::new());
+        for m in [&a, &b] {
+            let again = m.resolve(&cookies(&cookie)).await.unwrap();
+            assert!(again.session.is_none());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_racing_a_last_seen_write_leaves_no_session_behind() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    for store in [redis_store(&redis).await, memory_store()] {
+        // Every request writes last_seen.
+        let m = manager(&emulator, Some(store.clone()))
+            .policy(SessionPolicy::default().touch_interval(Duration::ZERO));
+        // Exactly interleaved: read, logout, write.
+        let (session, cookie) = sign_in(&emulator, &m).await;
+        let mut read = m.load(&cookies(&cookie)).await.unwrap().unwrap();
+        m.end(&session, &cookies(&cookie)).await.unwrap();
+        read.last_seen += 1;
+        assert_eq!(
+            m.write(&mut read, &cookies(&cookie)).await.unwrap_err(),
+            SessionError::Ended(SessionEnd::Removed)
+        );
+        assert!(store.load(&session.id).await.unwrap().is_none());
+        assert!(
+            m.resolve(&cookies(&cookie))
+                .await
+                .unwrap()
+                .session
+                .is_none()
+        );
+
+        // A stale writer of a still-live session is refused too.
+        let (_, cookie) = sign_in(&emulator, &m).await;
+        let mut first = m.load(&cookies(&cookie)).await.unwrap().unwrap();
+        let mut second = first.clone();
+        m.write(&mut first, &cookies(&cookie)).await.unwrap();
+        assert_eq!(
+            m.write(&mut second, &cookies(&cookie)).await.unwrap_err(),
+            SessionError::Store(StoreError::Conflict)
+        );
+        m.end(&first, &cookies(&cookie)).await.unwrap();
+
+        // Racing for real: requests touching the session while it is ended.
+        let (session, cookie) = sign_in(&emulator, &m).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let (m, cookie) = (m.clone(), cookie.clone());
+            tasks.spawn(async move { m.resolve(&cookies(&cookie)).await });
+        }
+        tokio::task::yield_now().await;
+        m.end(&session, &cookies(&cookie)).await.unwrap();
+        while let Some(result) = tasks.join_next().await {
+            let resolved = result.unwrap().unwrap();
+            if resolved.session.is_none() {
+                assert!(matches!(resolved.ended, None | Some(SessionEnd::Removed)));
+            }
+        }
+        assert!(store.load(&session.id).await.unwrap().is_none());
+        assert!(
+            m.resolve(&cookies(&cookie))
+                .await
+                .unwrap()
+                .session
+                .is_none()
+        );
+    }
+    assert_eq!(redis.keys("scalekit:session:*"), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_finds_a_long_lived_session_after_a_near_expired_one_was_saved() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    let day = 24 * 3600;
+    let m = manager(&emulator, Some(redis_store(&redis).await));
+    // A session with days to live, and one of the same user about to expire.
+    let (long, long_cookie) = sign_in(&emulator, &m).await;
+    let (mut short, _) = sign_in(&emulator, &m).await;
+    short.last_seen = short.last_seen - day + 2;
+    m.write(&mut short, &RequestCookies::default())
+        .await
+        .unwrap();
+    let user_key = format!("scalekit:user:{}", long.user.id);
+    let pttl = |key: &str| -> i64 {
+        String::from_utf8_lossy(&redis.cli(&["PTTL", key]))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        pttl(&user_key) > (day as i64 - 60) * 1000,
+        "{}",
+        pttl(&user_key)
+    );
+    // The short one expires; the index of the user stays.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert!(
+        redis
+            .keys(&format!("scalekit:session:{}", short.id))
+            .is_empty()
+    );
+    assert_eq!(redis.keys(&user_key), vec![user_key.clone()]);
+    // The next login prunes the expired id from the index.
+    sign_in(&emulator, &m).await;
+    let members = String::from_utf8_lossy(&redis.cli(&["SMEMBERS", &user_key])).into_owned();
+    assert_eq!(members.lines().filter(|l| !l.is_empty()).count(), 2);
+    assert!(!members.contains(&short.id));
+    // Sign-out everywhere finds both live sessions, the long one included.
+    assert_eq!(m.sign_out_everywhere(&long.user.id).await.unwrap(), 2);
+    assert!(
+        m.resolve(&cookies(&long_cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
+    assert!(redis.keys("scalekit:*").is_empty());
+}
+
+// ------------------------------------------------------- refresh lock
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_slower_than_the_old_lock_lease_is_not_repeated_by_another_instance() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    // The token call takes 11 s: longer than the former fixed 10 s lease,
+    // within this policy's 20 s refresh timeout.
+    let policy = SessionPolicy::default().refresh_timeout(Duration::from_secs(20));
+    let instance = |store| {
+        manager_with(scalekit(&emulator, Duration::from_secs(30)), Some(store)).policy(policy)
+    };
+    let a = instance(redis_store(&redis).await);
+    let b = instance(redis_store(&redis).await);
+    let (old, cookie) = expired_session(&emulator, &a).await;
+    let before = emulator.request_count(EmulatorEndpoint::Token);
+    emulator.inject_fault_times(
+        EmulatorEndpoint::Token,
+        Fault::Delay(Duration::from_secs(11)),
+        1,
+    );
+    let first = tokio::spawn({
+        let (a, cookie) = (a.clone(), cookie.clone());
+        async move { a.resolve(&cookies(&cookie)).await }
+    });
+    wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
+    let second = tokio::spawn({
+        let (b, cookie) = (b.clone(), cookie.clone());
+        async move { b.resolve(&cookies(&cookie)).await }
+    });
+    let first = first.await.unwrap().unwrap().session.unwrap();
+    let second = second.await.unwrap().unwrap().session.unwrap();
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Token) - before,
+        1,
+        "exactly one refresh reached the platform"
+    );
+    assert_ne!(first.access_token, old.access_token);
+    assert_eq!(second.access_token, first.access_token);
+    assert_eq!(second.refresh_token, first.refresh_token);
+}
+
+// ----------------------------------------------------- sealed records
+
+#[tokio::test]
+async fn a_redis_dump_holds_no_token_in_the_clear() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, Some(redis_store(&redis).await));
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let (session, cookie) = expired_session(&emulator, &m).await;
+        let refreshed = m.resolve(&cookies(&cookie)).await.unwrap().session.unwrap();
+        assert_ne!(refreshed.access_token, session.access_token);
+        for s in [session, refreshed] {
+            tokens.push(s.access_token.clone());
+            tokens.extend(s.refresh_token.clone());
+            tokens.extend(s.id_token.clone());
+        }
+    }
+    let dump = redis.dump();
+    assert!(dump.iter().any(|(k, _)| k.starts_with("scalekit:session:")));
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    for (key, value) in &dump {
+        assert!(!contains(value, b"eyJ"), "a JWT in the clear at {key}");
+        assert!(!contains(value, b"ada@example.com"), "the email at {key}");
+        for token in &tokens {
+            assert!(!contains(value, token.as_bytes()), "a token at {key}");
+        }
+    }
+    // A record moved under another session's key does not open.
+    let keys = redis.keys("scalekit:session:*");
+    let sealed = redis.cli(&["HGET", &keys[0], "d"]);
+    let sealed = &sealed[..sealed.len() - 1]; // redis-cli's newline
+    let victim = keys[1].trim_start_matches("scalekit:session:").to_owned();
+    let store = redis_store(&redis).await;
+    let version = store.load(&victim).await.unwrap().unwrap().version;
+    store
+        .replace(&victim, "usr_x", version, sealed, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let cookie = cookie_header(&[{
+        let codec = CookieCodec::new([SECRET]).unwrap();
+        format!(
+            "sk_session={}",
+            codec.seal("sk_session", victim.as_bytes()).unwrap()
+        )
+    }]);
+    let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
+    assert!(resolved.session.is_none(), "a swapped record is refused");
+}
+
+// -------------------------------------------- refresh outages and refusals
+
+#[tokio::test]
+async fn a_token_endpoint_outage_keeps_the_session() {
+    let redis = RedisServer::start();
+    let emulator = emulator_builder().start().await.unwrap();
+    let stores: [Option<Arc<dyn SessionStore>>; 3] =
+        [None, Some(memory_store()), Some(redis_store(&redis).await)];
+    for store in stores {
+        let m = manager(&emulator, store.clone());
+        let web = WebAuth::new(m.scalekit().clone(), m.clone(), "http://localhost:3000");
+        for fault in [Fault::Status(503), Fault::DropConnection] {
+            // The access token has expired, and the token endpoint fails.
+            let (session, cookie) = expired_session(&emulator, &m).await;
+            emulator.inject_fault(EmulatorEndpoint::Token, fault.clone());
+            assert_eq!(
+                m.resolve(&cookies(&cookie)).await.unwrap_err(),
+                SessionError::RefreshUnavailable,
+                "{fault:?}"
+            );
+            let auth = web.authenticate(None, &cookies(&cookie)).await;
+            assert_eq!(auth.result.unwrap_err(), AuthFailure::Unavailable);
+            assert!(auth.set_cookies.is_empty(), "the cookie is left alone");
+            let outcome = AuthFailure::Unavailable.outcome(web.challenge());
+            assert_eq!(outcome.status, 503);
+            assert!(outcome.header("retry-after").is_some());
+            // The platform recovers: the same cookie works, refreshed.
+            emulator.clear_faults();
+            let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
+            let refreshed = resolved.session.expect("the session was kept");
+            assert_eq!(refreshed.id, session.id);
+            assert_ne!(refreshed.access_token, session.access_token);
+        }
+    }
+
+    // A token endpoint that cannot be reached at all (nothing listens).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap()
+    .with_endpoint(
+        Endpoint::Token,
+        &format!("http://127.0.0.1:{closed}/oauth/token"),
+    )
+    .unwrap();
+    let unreachable = Scalekit::with_http_client(
+        config,
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
+        JwksOptions::default(),
+    )
+    .unwrap();
+    let store = redis_store(&redis).await;
+    let up = manager(&emulator, Some(store.clone()));
+    let down = manager_with(unreachable, Some(store));
+    let (session, cookie) = expired_session(&emulator, &up).await;
+    assert_eq!(
+        down.resolve(&cookies(&cookie)).await.unwrap_err(),
+        SessionError::RefreshUnavailable
+    );
+    let resolved = up.resolve(&cookies(&cookie)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().id, session.id);
+
+    // Logging out needs no refresh: it works while the endpoint is down.
+    let (session, cookie) = expired_session(&emulator, &up).await;
+    let web = WebAuth::new(
+        down.scalekit().clone(),
+        down.clone(),
+        "http://localhost:3000",
+    );
+    let origin = scalekit_core::web::RequestOrigin::default();
+    match web.logout(&cookies(&cookie), &origin).await {
+        scalekit_core::web::WebResponse::Redirect { set_cookies, .. } => {
+            assert!(set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(up.load(&cookies(&cookie)).await.unwrap().is_none());
+    assert!(
+        redis
+            .keys(&format!("scalekit:session:{}", session.id))
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_with_a_valid_access_token_serves_the_request() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, Some(memory_store()));
+    let (mut session, _) = sign_in(&emulator, &m).await;
+    // Within the refresh skew, not yet expired.
+    session.expires_at = scalekit_tests_now() + 10;
+    let header = cookie_header(
+        &m.write(&mut session, &RequestCookies::default())
+            .await
+            .unwrap(),
+    );
+    emulator.inject_fault(EmulatorEndpoint::Token, Fault::Status(502));
+    let resolved = m.resolve(&cookies(&header)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().access_token, session.access_token);
+}
+
+fn scalekit_tests_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token endpoint in front of the emulator's that hands out
+/// `id_token` instead of the real one on refresh.
+async fn token_proxy(emulator: &Emulator, id_token: String) -> String {
+    let upstream = format!("{}/oauth/token", emulator.url());
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move |body: String| {
+            let (http, upstream, id_token) = (http.clone(), upstream.clone(), id_token.clone());
+            async move {
+                let response = http
+                    .post(&upstream)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let mut json: serde_json::Value = response.json().await.unwrap();
+                if body.contains("grant_type=refresh_token") && json.get("id_token").is_some() {
+                    json["id_token"] = serde_json::Value::String(id_token);
+                }
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    axum::Json(json),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_about_another_user_ends_the_session() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let other = emulator
+        .mint_id_token(serde_json::json!({"sub": "usr_someone_else"}))
+        .unwrap();
+    let proxy = token_proxy(&emulator, other).await;
+    let config = ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap()
+    .with_endpoint(Endpoint::Token, &proxy)
+    .unwrap();
+    let sk =
+        Scalekit::with_http_client(config, reqwest::Client::new(), JwksOptions::default()).unwrap();
+    let store = memory_store();
+    let m = manager_with(sk, Some(store.clone()));
+    let (session, cookie) = expired_session(&emulator, &m).await;
+    let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
+    assert!(resolved.session.is_none());
+    assert_eq!(resolved.ended, Some(SessionEnd::SubjectChanged));
+    assert!(resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+    assert!(store.load(&session.id).await.unwrap().is_none());
+    assert!(
+        m.resolve(&cookies(&cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn redis_over_tls_with_a_private_ca() {
+    let pki = common::redis::test_pki();
+    let redis = RedisServer::start_tls(&pki);
+    let emulator = emulator_builder().start().await.unwrap();
+    let url = format!("rediss://localhost:{}/", redis.port);
+    // The system's roots do not know this CA: the certificate is refused.
+    assert_eq!(
+        RedisStore::connect(&url).await.unwrap_err(),
+        StoreError::Unavailable
+    );
+    let ca = std::fs::read(pki.join("ca.crt")).unwrap();
+    let store = RedisStore::connect_with_root_certificates(&url, &ca)
+        .await
+        .unwrap();
+    let m = manager(&emulator, Some(Arc::new(store)));
+    let (session, cookie) = sign_in(&emulator, &m).await;
+    let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
+    assert_eq!(resolved.session.unwrap().id, session.id);
+    assert_eq!(m.sign_out_everywhere(&session.user.id).await.unwrap(), 1);
+    assert!(
+        m.resolve(&cookies(&cookie))
+            .await
+            .unwrap()
+            .session
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&pki);
 }

@@ -152,18 +152,7 @@ impl CookieCodec {
 
     /// Seals `plaintext` for the cookie `name`.
     pub fn seal(&self, name: &str, plaintext: &[u8]) -> Result<String, CookieError> {
-        let key = &self.keys[0];
-        let mut in_out = plaintext.to_vec();
-        let nonce = key
-            .key
-            .seal_in_place_append_tag(Aad::from(name.as_bytes()), &mut in_out)
-            .map_err(|_| CookieError::Random)?;
-        let mut out = Vec::with_capacity(HEADER_LEN + in_out.len());
-        out.push(VERSION);
-        out.extend_from_slice(&key.id);
-        out.extend_from_slice(nonce.as_ref());
-        out.extend_from_slice(&in_out);
-        Ok(URL_SAFE_NO_PAD.encode(out))
+        Ok(URL_SAFE_NO_PAD.encode(self.seal_bytes(name.as_bytes(), plaintext)?))
     }
 
     /// Opens a value sealed for the cookie `name`.
@@ -171,6 +160,35 @@ impl CookieCodec {
         let bytes = URL_SAFE_NO_PAD
             .decode(sealed)
             .map_err(|_| CookieError::Malformed)?;
+        self.open_bytes(name.as_bytes(), &bytes)
+    }
+
+    /// Seals `plaintext` bound to `associated_data` (what it must be opened
+    /// with), in binary form: version, key id, nonce, ciphertext and tag.
+    /// Cookies use the cookie name; server-side session records use their
+    /// session id.
+    pub fn seal_bytes(
+        &self,
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CookieError> {
+        let key = self.keys.first().ok_or(CookieError::UnknownKey)?;
+        let mut in_out = plaintext.to_vec();
+        let nonce = key
+            .key
+            .seal_in_place_append_tag(Aad::from(associated_data), &mut in_out)
+            .map_err(|_| CookieError::Random)?;
+        let mut out = Vec::with_capacity(HEADER_LEN + in_out.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(nonce.as_ref());
+        out.extend_from_slice(&in_out);
+        Ok(out)
+    }
+
+    /// Opens a value made by [`CookieCodec::seal_bytes`] with the same
+    /// associated data.
+    pub fn open_bytes(&self, associated_data: &[u8], bytes: &[u8]) -> Result<Vec<u8>, CookieError> {
         let (&version, rest) = bytes.split_first().ok_or(CookieError::Malformed)?;
         if version != VERSION {
             return Err(CookieError::UnknownVersion);
@@ -190,7 +208,7 @@ impl CookieCodec {
             let mut in_out = ciphertext.to_vec();
             if let Ok(plain) = key
                 .key
-                .open_in_place(nonce, Aad::from(name.as_bytes()), &mut in_out)
+                .open_in_place(nonce, Aad::from(associated_data), &mut in_out)
             {
                 let len = plain.len();
                 in_out.truncate(len);
@@ -265,9 +283,23 @@ impl CookieCodec {
 /// assert_eq!(cookies.get("b"), Some("2"));
 /// assert_eq!(cookies.get("c"), None);
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// Its `Debug` lists the cookie names only: values are sealed sessions or
+/// other applications' secrets.
+#[derive(Clone, Default)]
 pub struct RequestCookies<'a> {
     pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl fmt::Debug for RequestCookies<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestCookies")
+            .field(
+                "names",
+                &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> RequestCookies<'a> {
@@ -325,25 +357,44 @@ pub enum SameSite {
 
 /// Attributes of the cookies a session writes.
 ///
+/// Cookie names: when a cookie is sent `Secure`, with no `Domain` and with
+/// `Path=/` (the default on https), its name carries the `__Host-` prefix
+/// (`__Host-sk_session`, `__Host-sk_oauth_state`, `__Host-sk_session.0` …):
+/// browsers then refuse such a cookie unless it was set by this very host
+/// over https, so a sibling subdomain cannot plant or overwrite it. On
+/// plain-http localhost the names stay `sk_session` and `sk_oauth_state`.
+///
 /// ```
 /// use std::time::Duration;
 /// use scalekit_core::session::CookieSettings;
 ///
 /// let settings = CookieSettings::for_base_url("https://app.example.com");
+/// assert_eq!(settings.session_cookie_name(), "__Host-sk_session");
 /// assert_eq!(
-///     settings.set_cookie("sk_session", "v", Some(Duration::from_secs(60))),
-///     "sk_session=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax"
+///     settings.set_cookie("__Host-sk_session", "v", Some(Duration::from_secs(60))),
+///     "__Host-sk_session=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax"
 /// );
 /// let local = CookieSettings::for_base_url("http://localhost:3000");
+/// assert_eq!(local.session_cookie_name(), "sk_session");
 /// assert!(!local.set_cookie("sk_session", "v", None).contains("Secure"));
+/// // A shared Domain drops the prefix.
+/// let shared = CookieSettings { domain: Some("example.com".into()), ..settings };
+/// assert_eq!(shared.session_cookie_name(), "sk_session");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieSettings {
-    /// Cookie name of the session (default `sk_session`).
+    /// Base name of the session cookie (default `sk_session`); see
+    /// [`CookieSettings::session_cookie_name`] for the name actually sent.
     pub name: String,
     /// `Domain` attribute (default none: host-only).
+    ///
+    /// Setting it shares the cookies with every subdomain of that domain
+    /// (which can then also plant or overwrite them), and drops the
+    /// `__Host-` prefix from their names, since browsers refuse `__Host-`
+    /// cookies that carry a `Domain`. Leave it unset unless several
+    /// subdomains must share one session.
     pub domain: Option<String>,
-    /// `Path` (default `/`).
+    /// `Path` (default `/`). Any other path also drops the `__Host-` prefix.
     pub path: String,
     /// `Secure` (default on, off only for a plain-http localhost base URL).
     pub secure: bool,
@@ -351,9 +402,13 @@ pub struct CookieSettings {
     pub same_site: SameSite,
 }
 
+/// The name prefix of cookies bound to this host over https.
+const HOST_PREFIX: &str = "__Host-";
+
 impl CookieSettings {
     /// Defaults for an application served at `base_url`: `Secure` unless it
-    /// is plain-http localhost.
+    /// is plain-http localhost (a loopback host), and so `__Host-` names
+    /// unless it is.
     pub fn for_base_url(base_url: &str) -> Self {
         let insecure_local = url::Url::parse(base_url)
             .map(|u| u.scheme() == "http" && crate::config::is_loopback_host(&u))
@@ -365,6 +420,32 @@ impl CookieSettings {
             secure: !insecure_local,
             same_site: SameSite::Lax,
         }
+    }
+
+    /// Whether cookies are sent with `Secure` (always with `SameSite=None`).
+    pub fn sends_secure(&self) -> bool {
+        self.secure || self.same_site == SameSite::None
+    }
+
+    /// Whether cookie names carry the `__Host-` prefix: `Secure`, no
+    /// `Domain`, `Path=/`.
+    pub fn host_prefixed(&self) -> bool {
+        self.sends_secure() && self.domain.is_none() && self.path == "/"
+    }
+
+    /// The name a cookie called `base` has on the wire: `__Host-{base}` when
+    /// [`host_prefixed`](CookieSettings::host_prefixed), else `base`.
+    pub fn cookie_name(&self, base: &str) -> String {
+        if self.host_prefixed() && !base.starts_with(HOST_PREFIX) {
+            format!("{HOST_PREFIX}{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The session cookie's name on the wire (its chunks add `.0`, `.1` …).
+    pub fn session_cookie_name(&self) -> String {
+        self.cookie_name(&self.name)
     }
 
     /// A `Set-Cookie` value: `HttpOnly` always, `Max-Age` when given.

@@ -8,19 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{CookieCodec, CookieError, CookieSettings, RequestCookies};
 use super::refresh::{Freshness, RefreshCoordinator};
-use super::store::{CookieStore, SessionStore, StoreError};
+use super::store::{CookieStore, Replaced, SealedStore, SessionStore, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
 use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{AuthenticationResponse, Pkce, TokenError, generate_nonce, generate_state};
 
-/// Name of the login state cookie.
+/// Base name of the login state cookie (`__Host-sk_oauth_state` when the
+/// cookies are `Secure`; see [`SessionManager::login_state_cookie_name`]).
 pub const LOGIN_STATE_COOKIE: &str = "sk_oauth_state";
 /// Lifetime of the login state cookie.
 pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(600);
 
 /// What a login must remember between the redirect to the platform and the
 /// callback: `state`, `nonce`, the PKCE verifier and where to go afterwards.
+/// Its `Debug` leaves the first three out.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginState {
     /// The CSRF `state` sent in the authorization URL.
@@ -64,8 +66,9 @@ impl LoginState {
     }
 }
 
-/// What [`SessionManager::resolve`] found.
-#[derive(Debug, Clone, PartialEq)]
+/// What [`SessionManager::resolve`] found. Its `Debug` shows the names of
+/// the cookies it sets, not their (sealed) values.
+#[derive(Clone, PartialEq)]
 pub struct Resolved {
     /// The live session, refreshed if it needed to be.
     pub session: Option<Session>,
@@ -76,8 +79,32 @@ pub struct Resolved {
     pub ended: Option<SessionEnd>,
 }
 
+/// The cookie names of `Set-Cookie` values, for `Debug`.
+fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
+    set_cookies
+        .iter()
+        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
+        .collect()
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("session", &self.session)
+            .field("set_cookies", &cookie_names(&self.set_cookies))
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
 /// Sessions in and out of cookies, with a store, a policy and a refresh
 /// coordinator.
+///
+/// With a server-side store the session is sealed with the same codec as
+/// the cookies before it reaches the store (bound to its id), and the
+/// cookie carries only the sealed id. Writes of an existing session are
+/// conditional on the version that was read: a session removed meanwhile
+/// (logout, sign-out everywhere) is never written back.
 ///
 /// ```no_run
 /// # async fn demo(scalekit: scalekit_core::Scalekit) -> Result<(), Box<dyn std::error::Error>> {
@@ -87,7 +114,7 @@ pub struct Resolved {
 /// let codec = CookieCodec::new([std::env::var("SESSION_SECRET")?])?;
 /// let sessions = SessionManager::new(scalekit, codec, CookieSettings::for_base_url("https://app.example.com"))
 ///     .store(Arc::new(RedisStore::connect("redis://127.0.0.1/").await?));
-/// let resolved = sessions.resolve(&RequestCookies::parse(["sk_session=…"])).await?;
+/// let resolved = sessions.resolve(&RequestCookies::parse(["__Host-sk_session=…"])).await?;
 /// if let Some(session) = resolved.session {
 ///     println!("signed in as {:?}", session.user.email);
 /// }
@@ -96,10 +123,9 @@ pub struct Resolved {
 #[derive(Clone)]
 pub struct SessionManager {
     scalekit: Scalekit,
-    codec: Arc<CookieCodec>,
     settings: CookieSettings,
     policy: SessionPolicy,
-    store: Arc<dyn SessionStore>,
+    records: SealedStore,
     coordinator: RefreshCoordinator,
 }
 
@@ -108,9 +134,19 @@ impl std::fmt::Debug for SessionManager {
         f.debug_struct("SessionManager")
             .field("settings", &self.settings)
             .field("policy", &self.policy)
-            .field("store", &self.store)
+            .field("store", &self.records.store)
             .finish_non_exhaustive()
     }
+}
+
+/// What the cookie of a request pointed to.
+enum Opened {
+    /// The request carries no session cookie.
+    NoCookie,
+    /// The cookie opened but its session no longer exists.
+    Gone,
+    /// The session.
+    Found(Box<Session>),
 }
 
 impl SessionManager {
@@ -119,16 +155,19 @@ impl SessionManager {
         SessionManager {
             coordinator: RefreshCoordinator::new(scalekit.clone()),
             scalekit,
-            codec: Arc::new(codec),
             settings,
             policy: SessionPolicy::default(),
-            store: Arc::new(CookieStore),
+            records: SealedStore {
+                store: Arc::new(CookieStore),
+                codec: Arc::new(codec),
+            },
         }
     }
 
-    /// Uses another store (memory, Redis).
+    /// Uses another store (memory, Redis). Sessions reach it sealed by this
+    /// manager's codec.
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.store = store;
+        self.records.store = store;
         self
     }
 
@@ -143,13 +182,44 @@ impl SessionManager {
         &self.settings
     }
 
+    /// The policy.
+    pub fn session_policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
     /// The Scalekit client.
     pub fn scalekit(&self) -> &Scalekit {
         &self.scalekit
     }
 
-    /// Starts a session from a completed login; returns it and the
-    /// `Set-Cookie` values that carry it.
+    /// The session cookie's name on the wire (`__Host-sk_session` on
+    /// https, `sk_session` on plain-http localhost).
+    pub fn session_cookie_name(&self) -> String {
+        self.settings.session_cookie_name()
+    }
+
+    fn login_settings(&self) -> CookieSettings {
+        CookieSettings {
+            same_site: super::SameSite::Lax,
+            ..self.settings.clone()
+        }
+    }
+
+    /// The login state cookie's name on the wire (`__Host-sk_oauth_state`
+    /// on https, `sk_oauth_state` on plain-http localhost).
+    pub fn login_state_cookie_name(&self) -> String {
+        self.login_settings().cookie_name(LOGIN_STATE_COOKIE)
+    }
+
+    /// The `Set-Cookie` value that deletes the login state cookie.
+    pub fn login_state_removal(&self) -> String {
+        let settings = self.login_settings();
+        settings.removal(&settings.cookie_name(LOGIN_STATE_COOKIE))
+    }
+
+    /// Starts a session from a completed login (always a new session,
+    /// written unconditionally); returns it and the `Set-Cookie` values that
+    /// carry it.
     pub async fn start(
         &self,
         auth: &AuthenticationResponse,
@@ -161,7 +231,7 @@ impl SessionManager {
             .await
             .map_err(|e| SessionError::Login(TokenError::IdToken(e)))?;
         let now = crate::unix_time().as_secs();
-        let session = Session {
+        let mut session = Session {
             id: Session::new_id().map_err(|_| SessionError::Random)?,
             user: auth.user.clone(),
             access_token: auth.access_token.clone(),
@@ -170,26 +240,93 @@ impl SessionManager {
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
             created_at: now,
             last_seen: now,
+            version: 0,
         };
-        let cookies = self.write(&session, request).await?;
-        tracing::info!(user = %session.user.id, "session started");
+        let ttl = self.policy.remaining(&session, now);
+        if self.records.is_server_side() {
+            session = self.records.create(&session, ttl).await?;
+        }
+        let cookies = self.cookies(&session, ttl, request)?;
+        tracing::info!(user = ?session.user.id, "session started");
         Ok((session, cookies))
     }
 
-    /// Saves `session` and returns the `Set-Cookie` values that carry it
-    /// (clearing chunks left from a larger value).
-    pub async fn write(
+    /// The `Set-Cookie` values that carry `session` for `ttl`: the sealed
+    /// session id (server-side stores) or the whole sealed session, and the
+    /// removal of chunks left from a larger value.
+    fn cookies(
         &self,
         session: &Session,
+        ttl: Duration,
+        request: &RequestCookies<'_>,
+    ) -> Result<Vec<String>, SessionError> {
+        let name = self.settings.session_cookie_name();
+        let payload = if self.records.is_server_side() {
+            session.id.clone().into_bytes()
+        } else {
+            serde_json::to_vec(session).map_err(|_| StoreError::Corrupt)?
+        };
+        let chunks = self.records.codec.seal_chunked(&name, &payload)?;
+        Ok(self
+            .settings
+            .write_family(&name, &chunks, Some(ttl), request))
+    }
+
+    /// Writes an existing session back (after changing it) and returns the
+    /// `Set-Cookie` values that carry it.
+    ///
+    /// With a server-side store the write is conditional: it succeeds only
+    /// if the store still holds the version `session` was read at, which it
+    /// then advances (`session.version` is updated). A session removed
+    /// meanwhile fails with [`SessionEnd::Removed`] and is not written back;
+    /// one written by another request meanwhile fails with
+    /// [`StoreError::Conflict`] (read it again).
+    pub async fn write(
+        &self,
+        session: &mut Session,
         request: &RequestCookies<'_>,
     ) -> Result<Vec<String>, SessionError> {
         let now = crate::unix_time().as_secs();
         let ttl = self.policy.remaining(session, now);
-        let payload = self.store.save(session, ttl).await?;
-        let chunks = self.codec.seal_chunked(&self.settings.name, &payload)?;
-        Ok(self
-            .settings
-            .write_family(&self.settings.name, &chunks, Some(ttl), request))
+        if self.records.is_server_side() {
+            match self.records.replace(session, ttl).await? {
+                Replaced::Written(saved) => *session = saved,
+                Replaced::Changed(_) => return Err(StoreError::Conflict.into()),
+                Replaced::Removed => return Err(SessionEnd::Removed.into()),
+            }
+        }
+        self.cookies(session, ttl, request)
+    }
+
+    /// Opens the session cookie of a request and reads its session.
+    async fn open(&self, request: &RequestCookies<'_>) -> Result<Opened, SessionError> {
+        let name = self.settings.session_cookie_name();
+        let Some(payload) = self.records.codec.open_chunked(&name, request)? else {
+            return Ok(Opened::NoCookie);
+        };
+        let session = if self.records.is_server_side() {
+            let id = std::str::from_utf8(&payload).map_err(|_| StoreError::Corrupt)?;
+            self.records.load(id).await?
+        } else {
+            Some(serde_json::from_slice(&payload).map_err(|_| StoreError::Corrupt)?)
+        };
+        Ok(session.map_or(Opened::Gone, |s| Opened::Found(Box::new(s))))
+    }
+
+    /// The session a request's cookie refers to, as stored: not refreshed,
+    /// timeouts not enforced (for logout and the like). `None` when there is
+    /// no cookie, it does not open, or its session no longer exists.
+    pub async fn load(
+        &self,
+        request: &RequestCookies<'_>,
+    ) -> Result<Option<Session>, SessionError> {
+        match self.open(request).await {
+            Ok(Opened::Found(session)) => Ok(Some(*session)),
+            Ok(_)
+            | Err(SessionError::Cookie(_))
+            | Err(SessionError::Store(StoreError::Corrupt)) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// The session of a request: opened, loaded, checked against the
@@ -197,66 +334,103 @@ impl SessionManager {
     /// cookies to send back.
     ///
     /// A cookie that cannot be opened (tampered, old key) is cleared and
-    /// treated as no session. A store failure is an error: the session is
-    /// not lost, the request cannot be served.
+    /// treated as no session; so is one whose session was removed. A store
+    /// failure is an error: the session is not lost, the request cannot be
+    /// served. So is a refresh that cannot be made right now
+    /// ([`SessionError::RefreshUnavailable`]): the session and its cookie
+    /// are kept; answer `503` with `Retry-After`.
     pub async fn resolve(&self, request: &RequestCookies<'_>) -> Result<Resolved, SessionError> {
-        let name = &self.settings.name;
-        let clear = || self.settings.clear_family(name, request);
+        let name = self.settings.session_cookie_name();
+        let clear = || self.settings.clear_family(&name, request);
         let none = |set_cookies, ended| Resolved {
             session: None,
             set_cookies,
             ended,
         };
-        let payload = match self.codec.open_chunked(name, request) {
-            Ok(Some(payload)) => payload,
-            Ok(None) => return Ok(none(Vec::new(), None)),
-            Err(err) => {
+        let session = match self.open(request).await {
+            Ok(Opened::Found(session)) => *session,
+            Ok(Opened::NoCookie) => return Ok(none(Vec::new(), None)),
+            Ok(Opened::Gone) => return Ok(none(clear(), None)),
+            Err(SessionError::Cookie(err)) => {
                 tracing::info!(error = %err, "session cookie refused");
                 return Ok(none(clear(), None));
             }
-        };
-        let session = match self.store.load(&payload).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return Ok(none(clear(), None)),
-            Err(StoreError::Corrupt) => return Ok(none(clear(), None)),
-            Err(err) => return Err(err.into()),
+            Err(SessionError::Store(StoreError::Corrupt)) => return Ok(none(clear(), None)),
+            Err(err) => return Err(err),
         };
         let now = crate::unix_time().as_secs();
         if let Err(end) = self.policy.check(&session, now) {
-            tracing::info!(user = %session.user.id, reason = %end, "session ended");
-            if let Err(err) = self.store.remove(&session).await {
-                tracing::warn!(error = %err, "could not remove an ended session");
-            }
+            let _ended = self.records.end(&session, end.clone()).await;
             return Ok(none(clear(), Some(end)));
         }
         match self
             .coordinator
-            .ensure_fresh(self.store.as_ref(), &self.policy, session)
+            .ensure_fresh(&self.records, &self.policy, session)
             .await
         {
             Ok(Freshness::Refreshed(session)) => {
-                let set_cookies = self.write(&session, request).await?;
+                let ttl = self.policy.remaining(&session, now);
+                let set_cookies = self.cookies(&session, ttl, request)?;
                 Ok(Resolved {
                     session: Some(session),
                     set_cookies,
                     ended: None,
                 })
             }
-            Ok(Freshness::Current(mut session)) => {
-                let mut set_cookies = Vec::new();
-                if now.saturating_sub(session.last_seen) >= self.policy.touch_interval.as_secs() {
-                    session.last_seen = now;
-                    set_cookies = self.write(&session, request).await?;
+            Ok(Freshness::Current(session)) => {
+                if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
+                    return Ok(Resolved {
+                        session: Some(session),
+                        set_cookies: Vec::new(),
+                        ended: None,
+                    });
                 }
-                Ok(Resolved {
-                    session: Some(session),
-                    set_cookies,
-                    ended: None,
-                })
+                self.touch(session, now, request).await
             }
             Err(SessionError::Ended(end)) => Ok(none(clear(), Some(end))),
             Err(err) => Err(err),
         }
+    }
+
+    /// Writes `last_seen`: conditionally with a server-side store. Another
+    /// request's write meanwhile wins (its session is used); a removal
+    /// meanwhile ends this request's session.
+    async fn touch(
+        &self,
+        mut session: Session,
+        now: u64,
+        request: &RequestCookies<'_>,
+    ) -> Result<Resolved, SessionError> {
+        session.last_seen = now;
+        let ttl = self.policy.remaining(&session, now);
+        if self.records.is_server_side() {
+            match self.records.replace(&session, ttl).await? {
+                Replaced::Written(saved) => session = saved,
+                Replaced::Changed(stored) => {
+                    return Ok(Resolved {
+                        session: Some(stored),
+                        set_cookies: Vec::new(),
+                        ended: None,
+                    });
+                }
+                Replaced::Removed => {
+                    tracing::info!(user = ?session.user.id, "session removed while in use");
+                    return Ok(Resolved {
+                        session: None,
+                        set_cookies: self
+                            .settings
+                            .clear_family(&self.settings.session_cookie_name(), request),
+                        ended: Some(SessionEnd::Removed),
+                    });
+                }
+            }
+        }
+        let set_cookies = self.cookies(&session, ttl, request)?;
+        Ok(Resolved {
+            session: Some(session),
+            set_cookies,
+            ended: None,
+        })
     }
 
     /// Ends a session (logout): removes it from the store and returns the
@@ -266,28 +440,33 @@ impl SessionManager {
         session: &Session,
         request: &RequestCookies<'_>,
     ) -> Result<Vec<String>, SessionError> {
-        self.store.remove(session).await?;
-        tracing::info!(user = %session.user.id, "session ended by logout");
-        Ok(self.settings.clear_family(&self.settings.name, request))
+        self.records.remove(session).await?;
+        tracing::info!(user = ?session.user.id, "session ended by logout");
+        Ok(self.clear_cookies(request))
+    }
+
+    /// The `Set-Cookie` values that delete the session cookie (and its
+    /// chunks) of a request.
+    pub fn clear_cookies(&self, request: &RequestCookies<'_>) -> Vec<String> {
+        self.settings
+            .clear_family(&self.settings.session_cookie_name(), request)
     }
 
     /// Removes every session of a user (needs a server-side store).
     pub async fn sign_out_everywhere(&self, user_id: &str) -> Result<u64, StoreError> {
-        let count = self.store.remove_user(user_id).await?;
-        tracing::info!(user = %user_id, sessions = count, "signed out everywhere");
+        let count = self.records.store.remove_user(user_id).await?;
+        tracing::info!(user = ?user_id, sessions = count, "signed out everywhere");
         Ok(count)
     }
 
     /// The `Set-Cookie` value carrying a sealed login state (10 minutes,
     /// `SameSite=Lax`).
     pub fn login_state_cookie(&self, state: &LoginState) -> Result<String, SessionError> {
+        let settings = self.login_settings();
+        let name = settings.cookie_name(LOGIN_STATE_COOKIE);
         let json = serde_json::to_vec(state).map_err(|_| CookieError::InvalidContent)?;
-        let sealed = self.codec.seal(LOGIN_STATE_COOKIE, &json)?;
-        let settings = CookieSettings {
-            same_site: super::SameSite::Lax,
-            ..self.settings.clone()
-        };
-        Ok(settings.set_cookie(LOGIN_STATE_COOKIE, &sealed, Some(LOGIN_STATE_TTL)))
+        let sealed = self.records.codec.seal(&name, &json)?;
+        Ok(settings.set_cookie(&name, &sealed, Some(LOGIN_STATE_TTL)))
     }
 
     /// Opens the login state cookie of a callback request (refusing one
@@ -297,11 +476,10 @@ impl SessionManager {
         &self,
         request: &RequestCookies<'_>,
     ) -> Result<(LoginState, String), SessionError> {
-        let clear = self.settings.removal(LOGIN_STATE_COOKIE);
-        let sealed = request
-            .get(LOGIN_STATE_COOKIE)
-            .ok_or(CookieError::Malformed)?;
-        let json = self.codec.open(LOGIN_STATE_COOKIE, sealed)?;
+        let name = self.login_state_cookie_name();
+        let clear = self.login_state_removal();
+        let sealed = request.get(&name).ok_or(CookieError::Malformed)?;
+        let json = self.records.codec.open(&name, sealed)?;
         let state: LoginState =
             serde_json::from_slice(&json).map_err(|_| CookieError::InvalidContent)?;
         let now = crate::unix_time().as_secs();

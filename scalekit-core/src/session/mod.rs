@@ -22,12 +22,13 @@ pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, Ses
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 pub use refresh::RefreshCoordinator;
-pub use store::{BoxFuture, CookieStore, SessionStore, StoreError};
+pub use store::{BoxFuture, CookieStore, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
 
 use crate::oauth::{RandomError, TokenError, User};
 
 /// A signed-in session: the tokens, their expiry, the verified user, and
-/// the times the timeouts are measured from.
+/// the times the timeouts are measured from. Its `Debug` leaves the id and
+/// the tokens out.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Random id (256 bits), stable across refreshes.
@@ -48,6 +49,13 @@ pub struct Session {
     pub created_at: u64,
     /// When the session was last used (Unix seconds).
     pub last_seen: u64,
+    /// The version of the server-side record this value was read at (0 for
+    /// cookie-only sessions). Writing an existing session back succeeds
+    /// only while the store still holds this version, so a session removed
+    /// meanwhile (logout, sign-out everywhere) is never written back. Not
+    /// part of the sealed record: the store keeps it.
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl fmt::Debug for Session {
@@ -58,6 +66,7 @@ impl fmt::Debug for Session {
             .field("expires_at", &self.expires_at)
             .field("created_at", &self.created_at)
             .field("last_seen", &self.last_seen)
+            .field("version", &self.version)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +93,7 @@ impl Session {
 ///     .absolute_timeout(Duration::from_secs(8 * 3600))
 ///     .idle_timeout(Duration::from_secs(3600));
 /// assert_eq!(policy.refresh_skew, Duration::from_secs(30));
+/// assert_eq!(policy.refresh_timeout, Duration::from_secs(10));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
@@ -96,6 +106,13 @@ pub struct SessionPolicy {
     /// `last_seen` is written at most this often (default 60 s), so that a
     /// cookie session is not rewritten on every request.
     pub touch_interval: Duration,
+    /// Longest time one refresh may take, token call and verification of
+    /// the new tokens included (default 10 s, the default HTTP timeout of
+    /// [`Scalekit::new`](crate::Scalekit::new)). A refresh still running
+    /// then is abandoned as a transient failure. The cross-instance refresh
+    /// lock is leased for this plus a margin, so it cannot expire while its
+    /// holder is still refreshing.
+    pub refresh_timeout: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -105,6 +122,7 @@ impl Default for SessionPolicy {
             idle: Duration::from_secs(24 * 3600),
             refresh_skew: Duration::from_secs(30),
             touch_interval: Duration::from_secs(60),
+            refresh_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -125,6 +143,18 @@ impl SessionPolicy {
     /// Sets the refresh skew.
     pub fn refresh_skew(mut self, d: Duration) -> Self {
         self.refresh_skew = d;
+        self
+    }
+
+    /// Sets how often `last_seen` is written.
+    pub fn touch_interval(mut self, d: Duration) -> Self {
+        self.touch_interval = d;
+        self
+    }
+
+    /// Sets the longest time a refresh may take.
+    pub fn refresh_timeout(mut self, d: Duration) -> Self {
+        self.refresh_timeout = d;
         self
     }
 
@@ -158,9 +188,18 @@ pub enum SessionEnd {
     /// Unused for longer than the idle timeout.
     #[error("the session was idle too long")]
     IdleTimeout,
-    /// Its refresh failed (the refresh token was refused, typically).
+    /// Its refresh was refused (the refresh token was refused, or the
+    /// platform answered tokens that do not verify).
     #[error("the session could not be refreshed: {0}")]
     RefreshFailed(TokenError),
+    /// The refreshed ID token (or access token) names another subject than
+    /// the session's user (OpenID Connect Core 12.2).
+    #[error("the refreshed tokens name another user than the session")]
+    SubjectChanged,
+    /// The session was removed from the store (logout, sign-out everywhere)
+    /// while this request was using it.
+    #[error("the session was removed")]
+    Removed,
 }
 
 /// Why a session operation failed.
@@ -182,4 +221,69 @@ pub enum SessionError {
     /// The system random source failed.
     #[error("the system random source failed")]
     Random,
+    /// The session needs a refresh that cannot be made now (the token
+    /// endpoint timed out, failed with a server error or could not be
+    /// reached, or the signing keys are unavailable). The session is kept;
+    /// the request should be answered `503` with `Retry-After`.
+    #[error("the session cannot be refreshed right now; it is kept")]
+    RefreshUnavailable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "SECRET-f00dfeed-never-printed";
+
+    fn session() -> Session {
+        Session {
+            id: format!("id-{SECRET}"),
+            user: serde_json::from_value(serde_json::json!({"id": "usr_1"})).unwrap(),
+            access_token: format!("eyJ.{SECRET}.sig"),
+            refresh_token: Some(format!("rt_{SECRET}")),
+            id_token: Some(format!("eyJ.{SECRET}.id")),
+            expires_at: 1,
+            created_at: 1,
+            last_seen: 1,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn debug_output_leaves_every_secret_out() {
+        let codec = CookieCodec::new([format!("{SECRET}-long-enough-for-a-key")]).unwrap();
+        let login = LoginState {
+            state: format!("state-{SECRET}"),
+            nonce: format!("nonce-{SECRET}"),
+            code_verifier: format!("verifier-{SECRET}"),
+            return_to: Some("/dashboard".into()),
+            created_at: 1,
+        };
+        let header = format!("sk_session=sealed-{SECRET}; other=x{SECRET}");
+        let cookies = RequestCookies::parse([header.as_str()]);
+        let resolved = Resolved {
+            session: Some(session()),
+            set_cookies: vec![format!("sk_session=sealed-{SECRET}; Path=/")],
+            ended: None,
+        };
+        let stored = StoredSession {
+            sealed: format!("sealed-{SECRET}").into_bytes(),
+            version: 1,
+        };
+        let printed = [
+            format!("{:?}", session()),
+            format!("{login:?}"),
+            format!("{resolved:?}"),
+            format!("{codec:?}"),
+            format!("{cookies:?}"),
+            format!("{stored:?}"),
+        ];
+        for text in &printed {
+            assert!(!text.contains(SECRET), "{text}");
+        }
+        // What helps debugging is still there.
+        assert!(printed[0].contains("usr_1"));
+        assert!(printed[2].contains("sk_session"));
+        assert!(printed[4].contains("other"));
+    }
 }

@@ -2,6 +2,19 @@
 //! shared with the concurrent requests of the session, and kept briefly so
 //! that a request still carrying the old cookie gets the new tokens rather
 //! than a second refresh (refresh tokens rotate).
+//!
+//! Across instances sharing a server-side store, the store's lock is leased
+//! for longer than a refresh may take ([`SessionPolicy::refresh_timeout`]
+//! plus a margin, the refresh being abandoned at its timeout), and its
+//! holder re-reads the session under it: if another instance rotated the
+//! tokens meanwhile, their result is used. The refreshed session is written
+//! back only if the store still holds the version that was read, so a
+//! session removed during the refresh stays removed.
+//!
+//! Only a refused refresh ends a session. A transient failure (timeout,
+//! server error, connection error, keys unavailable) keeps it: the request
+//! is served with the current access token while it is valid, else it
+//! fails with [`SessionError::RefreshUnavailable`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,16 +22,42 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 
-use super::store::{SessionStore, StoreError};
+use super::store::{Replaced, SealedStore, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
 use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
-use crate::oauth::{TokenError, User};
+use crate::oauth::{OAuthErrorCode, TokenError, User};
+use crate::validate::ValidationError;
 
 /// How long a refresh result is kept for requests with the old cookie.
 const RECENT_TTL: Duration = Duration::from_secs(60);
-/// Longest hold of the cross-instance refresh lock.
-const LOCK_TTL: Duration = Duration::from_secs(10);
+/// Longest refresh timeout honoured (longer configured ones are cut to it).
+const MAX_REFRESH_TIMEOUT: Duration = Duration::from_secs(300);
+/// The lock lease's margin over the refresh timeout: the conditional write
+/// after the refresh (2 s store timeout) and clock drift between instances.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How often a waiting instance looks at the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+/// How many times a refreshed session is written again over a concurrent
+/// "last seen" update.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// The longest a refresh may take under `policy`.
+fn refresh_budget(policy: &SessionPolicy) -> Duration {
+    policy.refresh_timeout.min(MAX_REFRESH_TIMEOUT)
+}
+
+/// The lease of the cross-instance refresh lock under `policy`: longer than
+/// the longest refresh.
+pub(crate) fn lock_lease(policy: &SessionPolicy) -> Duration {
+    refresh_budget(policy).saturating_add(LEASE_MARGIN)
+}
+
+/// `now + d`, or `now` should that not be representable.
+fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or(now)
+}
 
 /// Coordinates refreshes (see the module docs). Cheap to clone.
 ///
@@ -42,12 +81,21 @@ impl std::fmt::Debug for RefreshCoordinator {
 
 /// The result of [`RefreshCoordinator::ensure_fresh`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum Freshness {
+pub(crate) enum Freshness {
     /// The session did not need a refresh (or could not be refreshed yet
     /// while its access token is still valid).
     Current(Session),
-    /// The session was refreshed (here or by a concurrent request).
+    /// The session was refreshed (here or by a concurrent request) and, with
+    /// a server-side store, written back.
     Refreshed(Session),
+}
+
+/// Why a refresh did not produce a session.
+enum Failure {
+    /// Try again later; the session is kept.
+    Transient(String),
+    /// The refresh was refused; the session ends.
+    Refused(SessionEnd),
 }
 
 fn fingerprint(session_id: &str, refresh_token: &str) -> String {
@@ -62,10 +110,31 @@ fn fingerprint(session_id: &str, refresh_token: &str) -> String {
 fn transient(err: &TokenError) -> bool {
     match err {
         TokenError::Timeout | TokenError::Connect | TokenError::InvalidResponse => true,
-        TokenError::Status(s) => *s >= 500,
-        TokenError::OAuth { status, .. } => *status >= 500,
+        TokenError::Status(s) => *s >= 500 || *s == 429,
+        TokenError::OAuth { status, code, .. } => {
+            *status >= 500
+                || *status == 429
+                || matches!(code, OAuthErrorCode::Other(c) if c == "temporarily_unavailable")
+        }
+        TokenError::IdToken(ValidationError::KeysUnavailable) => true,
         _ => false,
     }
+}
+
+fn classify(err: TokenError) -> Failure {
+    if transient(&err) {
+        Failure::Transient(err.to_string())
+    } else {
+        Failure::Refused(SessionEnd::RefreshFailed(err))
+    }
+}
+
+/// What taking the cross-instance lock gave.
+enum Locked {
+    /// The lock, and the session as stored under it (the one to refresh).
+    Acquired { token: String, base: Session },
+    /// Another instance refreshed the session meanwhile.
+    Done(Session),
 }
 
 impl RefreshCoordinator {
@@ -90,10 +159,10 @@ impl RefreshCoordinator {
     /// Refreshes `session` when its access token is expired or expires
     /// within the policy's skew, at most once at a time per session (across
     /// instances when the store is shared). A refused refresh ends the
-    /// session (it is removed from the store).
-    pub async fn ensure_fresh(
+    /// session (it is removed from the store); a transient failure keeps it.
+    pub(crate) async fn ensure_fresh(
         &self,
-        store: &dyn SessionStore,
+        store: &SealedStore,
         policy: &SessionPolicy,
         session: Session,
     ) -> Result<Freshness, SessionError> {
@@ -102,9 +171,8 @@ impl RefreshCoordinator {
             return Ok(Freshness::Current(session));
         }
         let Some(old_refresh) = session.refresh_token.clone() else {
-            return self
-                .end(store, &session, TokenError::MissingRefreshToken)
-                .await;
+            let end = SessionEnd::RefreshFailed(TokenError::MissingRefreshToken);
+            return Err(store.end(&session, end).await);
         };
         let key = fingerprint(&session.id, &old_refresh);
         if let Some(newer) = self.recent.get(&key) {
@@ -115,116 +183,238 @@ impl RefreshCoordinator {
         if let Some(newer) = self.recent.get(&key) {
             return Ok(Freshness::Refreshed(newer));
         }
-        let token = self.cross_instance_lock(store, policy, &session).await?;
-        let token = match token {
-            Ok(token) => token,
-            Err(newer) => return Ok(Freshness::Refreshed(newer)),
+        let id = session.id.clone();
+        let (token, base) = match self.cross_instance_lock(store, policy, session).await? {
+            Locked::Acquired { token, base } => (token, base),
+            Locked::Done(newer) => return Ok(Freshness::Refreshed(newer)),
         };
-        let result = self
-            .refresh(store, policy, &session, &old_refresh, &key)
-            .await;
-        if let Err(err) = store.unlock(&session.id, &token).await {
-            tracing::warn!(error = %err, "refresh lock not released; it expires by itself");
-        }
+        let result = self.refresh(store, policy, base, &key).await;
+        release(store, &id, &token).await;
         result
     }
 
-    /// Takes the store's refresh lock, or returns the session refreshed by
-    /// the instance that held it.
+    /// Takes the store's refresh lock and re-reads the session under it, or
+    /// returns the session refreshed by the instance that held it.
     async fn cross_instance_lock(
         &self,
-        store: &dyn SessionStore,
+        store: &SealedStore,
         policy: &SessionPolicy,
-        session: &Session,
-    ) -> Result<Result<String, Session>, SessionError> {
-        let deadline = Instant::now() + LOCK_TTL;
+        session: Session,
+    ) -> Result<Locked, SessionError> {
+        let lease = lock_lease(policy);
+        // A waiter gives up a little after the holder's lease has expired.
+        let deadline = deadline_after(lease.saturating_add(Duration::from_secs(1)));
+        let server_side = store.is_server_side();
         loop {
-            if store.is_server_side()
-                && let Some(stored) = store.load_by_id(&session.id).await?
-                && stored.refresh_token != session.refresh_token
-                && !stored.needs_refresh(crate::unix_time().as_secs(), policy.refresh_skew)
-            {
-                return Ok(Err(stored));
-            }
-            if let Some(token) = store.try_lock(&session.id, LOCK_TTL).await? {
-                // Re-read under the lock: the holder may have finished
-                // between the check above and the lock.
-                if store.is_server_side()
-                    && let Some(stored) = store.load_by_id(&session.id).await?
-                    && stored.refresh_token != session.refresh_token
-                {
-                    store.unlock(&session.id, &token).await?;
-                    return Ok(Err(stored));
+            if server_side {
+                match store.load(&session.id).await? {
+                    None => return Err(SessionEnd::Removed.into()),
+                    Some(stored)
+                        if stored.refresh_token != session.refresh_token
+                            && !stored.needs_refresh(
+                                crate::unix_time().as_secs(),
+                                policy.refresh_skew,
+                            ) =>
+                    {
+                        return Ok(Locked::Done(stored));
+                    }
+                    Some(_) => {}
                 }
-                return Ok(Ok(token));
+            }
+            if let Some(token) = store.store.try_lock(&session.id, lease).await? {
+                if !server_side {
+                    return Ok(Locked::Acquired {
+                        token,
+                        base: session,
+                    });
+                }
+                // Re-read under the lock: the holder may have finished
+                // between the check above and the lock, or the session may
+                // have been removed.
+                let base = match store.load(&session.id).await {
+                    Ok(Some(stored)) if stored.refresh_token == session.refresh_token => stored,
+                    other => {
+                        release(store, &session.id, &token).await;
+                        return match other? {
+                            Some(stored) => Ok(Locked::Done(stored)),
+                            None => Err(SessionEnd::Removed.into()),
+                        };
+                    }
+                };
+                return Ok(Locked::Acquired { token, base });
             }
             if Instant::now() >= deadline {
                 return Err(StoreError::LockTimeout.into());
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(LOCK_POLL).await;
         }
     }
 
+    /// Refreshes `base` (under the lock) and writes the result back.
     async fn refresh(
         &self,
-        store: &dyn SessionStore,
+        store: &SealedStore,
         policy: &SessionPolicy,
-        session: &Session,
-        old_refresh: &str,
+        base: Session,
         key: &str,
     ) -> Result<Freshness, SessionError> {
-        let response = match self.scalekit.refresh_access_token(old_refresh).await {
-            Ok(response) => response,
-            Err(err) => {
-                let now = crate::unix_time().as_secs();
-                if transient(&err) && session.expires_at > now {
-                    tracing::warn!(error = %err, "refresh failed transiently; the access token is still valid");
-                    return Ok(Freshness::Current(session.clone()));
-                }
-                return self.end(store, session, err).await;
-            }
+        let exchanged = tokio::time::timeout(refresh_budget(policy), self.exchange(&base)).await;
+        let refreshed = match exchanged {
+            Ok(Ok(refreshed)) => refreshed,
+            Ok(Err(Failure::Refused(end))) => return Err(store.end(&base, end).await),
+            Ok(Err(Failure::Transient(reason))) => return Self::unavailable(base, &reason),
+            Err(_) => return Self::unavailable(base, "the refresh took longer than its timeout"),
         };
-        let claims: AccessTokenClaims =
-            match self.scalekit.validate_token(&response.access_token).await {
-                Ok(claims) => claims,
-                Err(err) => return self.end(store, session, TokenError::IdToken(err)).await,
-            };
-        let mut user = session.user.clone();
-        if let Some(id_token) = &response.id_token {
-            match self.scalekit.verify_id_token(id_token, None).await {
-                Ok(claims) => user = User::from_claims(&claims),
-                Err(err) => return self.end(store, session, err).await,
-            }
-        }
+        let saved = if store.is_server_side() {
+            self.write_back(store, policy, &base, refreshed).await?
+        } else {
+            refreshed
+        };
+        self.recent.insert(key.to_owned(), saved.clone());
+        tracing::info!(user = ?saved.user.id, "session refreshed");
+        Ok(Freshness::Refreshed(saved))
+    }
+
+    /// A transient failure: the session is kept, served with its access
+    /// token while that is still valid.
+    fn unavailable(base: Session, reason: &str) -> Result<Freshness, SessionError> {
         let now = crate::unix_time().as_secs();
-        let refreshed = Session {
-            id: session.id.clone(),
+        if base.expires_at > now {
+            tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the access token is still valid");
+            return Ok(Freshness::Current(base));
+        }
+        tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the session is kept");
+        Err(SessionError::RefreshUnavailable)
+    }
+
+    /// The token call and the verification of its answer.
+    async fn exchange(&self, base: &Session) -> Result<Session, Failure> {
+        let old_refresh =
+            base.refresh_token
+                .as_deref()
+                .ok_or(Failure::Refused(SessionEnd::RefreshFailed(
+                    TokenError::MissingRefreshToken,
+                )))?;
+        let response = self
+            .scalekit
+            .refresh_access_token(old_refresh)
+            .await
+            .map_err(classify)?;
+        let claims: AccessTokenClaims = self
+            .scalekit
+            .validate_token(&response.access_token)
+            .await
+            .map_err(|e| classify(TokenError::IdToken(e)))?;
+        if claims.sub.as_deref().is_some_and(|sub| sub != base.user.id) {
+            tracing::warn!(user = ?base.user.id, "the refreshed access token names another subject");
+            return Err(Failure::Refused(SessionEnd::SubjectChanged));
+        }
+        let mut user = base.user.clone();
+        if let Some(id_token) = &response.id_token {
+            let id_claims = self
+                .scalekit
+                .verify_id_token(id_token, None)
+                .await
+                .map_err(classify)?;
+            // OpenID Connect Core 12.2: the same `sub` as the original.
+            if id_claims.sub != base.user.id {
+                tracing::warn!(user = ?base.user.id, "the refreshed ID token names another subject");
+                return Err(Failure::Refused(SessionEnd::SubjectChanged));
+            }
+            user = User::from_claims(&id_claims);
+        }
+        Ok(Session {
+            id: base.id.clone(),
             user,
             access_token: response.access_token,
             refresh_token: response.refresh_token,
-            id_token: response.id_token.or_else(|| session.id_token.clone()),
+            id_token: response.id_token.or_else(|| base.id_token.clone()),
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
-            created_at: session.created_at,
-            last_seen: now,
-        };
-        store
-            .save(&refreshed, policy.remaining(&refreshed, now))
-            .await?;
-        self.recent.insert(key.to_owned(), refreshed.clone());
-        tracing::info!(user = %refreshed.user.id, "session refreshed");
-        Ok(Freshness::Refreshed(refreshed))
+            created_at: base.created_at,
+            last_seen: crate::unix_time().as_secs().max(base.last_seen),
+            version: base.version,
+        })
     }
 
-    async fn end(
+    /// Writes the refreshed session over `base` if the store still holds
+    /// it, carrying over a concurrent "last seen" update. Should another
+    /// instance have rotated the tokens meanwhile, theirs stand and are
+    /// returned.
+    async fn write_back(
         &self,
-        store: &dyn SessionStore,
-        session: &Session,
-        err: TokenError,
-    ) -> Result<Freshness, SessionError> {
-        tracing::info!(user = %session.user.id, error = %err, "session ended: refresh failed");
-        if let Err(store_err) = store.remove(session).await {
-            tracing::warn!(error = %store_err, "could not remove an ended session");
+        store: &SealedStore,
+        policy: &SessionPolicy,
+        base: &Session,
+        mut refreshed: Session,
+    ) -> Result<Session, SessionError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let now = crate::unix_time().as_secs();
+            match store
+                .replace(&refreshed, policy.remaining(&refreshed, now))
+                .await?
+            {
+                Replaced::Written(saved) => return Ok(saved),
+                Replaced::Removed => {
+                    tracing::info!(user = ?base.user.id, "session removed during its refresh; the new tokens are dropped");
+                    return Err(SessionEnd::Removed.into());
+                }
+                Replaced::Changed(stored) if stored.refresh_token == base.refresh_token => {
+                    // Only touched meanwhile: keep our tokens, on its version.
+                    refreshed.version = stored.version;
+                    refreshed.last_seen = refreshed.last_seen.max(stored.last_seen);
+                }
+                Replaced::Changed(theirs) => return Ok(theirs),
+            }
         }
-        Err(SessionEnd::RefreshFailed(err).into())
+        Err(StoreError::Conflict.into())
+    }
+}
+
+/// Releases the refresh lock (a failure is logged: the lease ends it).
+async fn release(store: &SealedStore, session_id: &str, token: &str) {
+    if let Err(err) = store.store.unlock(session_id, token).await {
+        tracing::warn!(error = %err, "refresh lock not released; it expires by itself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_outlasts_the_refresh_and_never_overflows() {
+        let policy = SessionPolicy::default();
+        assert!(lock_lease(&policy) > policy.refresh_timeout);
+        let huge = SessionPolicy::default().refresh_timeout(Duration::MAX);
+        assert_eq!(
+            lock_lease(&huge),
+            MAX_REFRESH_TIMEOUT.saturating_add(LEASE_MARGIN)
+        );
+        let _ = deadline_after(Duration::MAX);
+    }
+
+    #[test]
+    fn only_refusals_are_final() {
+        for err in [
+            TokenError::Timeout,
+            TokenError::Connect,
+            TokenError::Status(503),
+            TokenError::Status(429),
+            TokenError::IdToken(ValidationError::KeysUnavailable),
+        ] {
+            assert!(transient(&err), "{err:?}");
+        }
+        for err in [
+            TokenError::OAuth {
+                status: 400,
+                code: OAuthErrorCode::InvalidGrant,
+                description: None,
+            },
+            TokenError::Status(401),
+            TokenError::MissingRefreshToken,
+            TokenError::NonceMismatch,
+        ] {
+            assert!(!transient(&err), "{err:?}");
+        }
     }
 }

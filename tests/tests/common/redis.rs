@@ -1,6 +1,7 @@
 //! A real `redis-server` on a free loopback port, for the Redis store
 //! tests. `scripts/test` installs it when missing.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,23 +10,126 @@ pub struct RedisServer {
     pub port: u16,
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A private CA and a certificate it issued for `localhost` / 127.0.0.1, in
+/// a fresh directory: `ca.crt`, `server.crt`, `server.key`.
+pub fn test_pki() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "scalekit-redis-tls-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write server.ext");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=scalekit test CA",
+    ]);
+    openssl(&dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&dir, &csr);
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    dir
+}
+
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args([
+        let port = free_port();
+        Self::spawn(port, &["--port", &port.to_string()])
+    }
+
+    /// A server that speaks only TLS, with the certificate of [`test_pki`]
+    /// in `pki`.
+    pub fn start_tls(pki: &Path) -> RedisServer {
+        let port = free_port();
+        let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
+        Self::spawn(
+            port,
+            &[
                 "--port",
+                "0",
+                "--tls-port",
                 &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
+                "--tls-cert-file",
+                &file("server.crt"),
+                "--tls-key-file",
+                &file("server.key"),
+                "--tls-ca-cert-file",
+                &file("ca.crt"),
+                "--tls-auth-clients",
                 "no",
-            ])
+            ],
+        )
+    }
+
+    fn spawn(port: u16, listen: &[&str]) -> RedisServer {
+        let child = Command::new("redis-server")
+            .args(listen)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -41,6 +145,48 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Runs `redis-cli` against this server; returns its raw output.
+    pub fn cli(&self, args: &[&str]) -> Vec<u8> {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(output.status.success(), "redis-cli {args:?}");
+        output.stdout
+    }
+
+    /// The keys matching `pattern`, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = String::from_utf8_lossy(&self.cli(&["KEYS", pattern]))
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every key with every value it holds (strings, hashes, sets), raw:
+    /// what someone reading the Redis would see.
+    pub fn dump(&self) -> Vec<(String, Vec<u8>)> {
+        self.keys("*")
+            .into_iter()
+            .map(|key| {
+                let kind = String::from_utf8_lossy(&self.cli(&["TYPE", &key]))
+                    .trim()
+                    .to_owned();
+                let value = match kind.as_str() {
+                    "string" => self.cli(&["GET", &key]),
+                    "hash" => self.cli(&["HGETALL", &key]),
+                    "set" => self.cli(&["SMEMBERS", &key]),
+                    other => panic!("unexpected {other} at {key}"),
+                };
+                (key, value)
+            })
+            .collect()
     }
 
     /// Stops the server (Redis going away mid-test).
