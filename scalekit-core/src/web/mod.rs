@@ -3,22 +3,26 @@
 //! all answering plain data that the axum and actix adapters render
 //! identically.
 
-use std::collections::HashMap;
+mod login;
+mod logout;
+mod metadata;
+mod pages;
+mod resolve;
+
+pub use pages::escape_html;
+pub use resolve::{AuthorizationHeaders, bearer_token};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
-use crate::oauth::{
-    AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions, User,
-    safe_return_target, safe_return_to,
-};
+use crate::oauth::{AuthenticationResponse, User};
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{LoginState, RequestCookies, Session, SessionError, SessionManager};
+use crate::session::{SessionError, SessionManager};
 
 /// The names of `Set-Cookie` values, for `Debug` (values are sealed).
 fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
@@ -117,68 +121,6 @@ impl AuthFailure {
                 "The request must carry at most one Authorization header.",
             ),
         }
-    }
-}
-
-/// The `Authorization` headers of a request, as the adapters found them:
-/// none, one (as text, or `None` when its bytes are not text), or several.
-/// Several are refused (`400 invalid_request`), whichever comes first.
-///
-/// ```
-/// use scalekit_core::web::AuthorizationHeaders;
-///
-/// let one = AuthorizationHeaders::from_values([Some("Bearer abc")]);
-/// assert_eq!(one.single(), Ok(Some("Bearer abc")));
-/// let two = AuthorizationHeaders::from_values([Some("Bearer abc"), Some("Bearer def")]);
-/// assert!(two.single().is_err());
-/// assert_eq!(AuthorizationHeaders::default().single(), Ok(None));
-/// ```
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct AuthorizationHeaders<'a> {
-    first: Option<Option<&'a str>>,
-    several: bool,
-}
-
-impl std::fmt::Debug for AuthorizationHeaders<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizationHeaders")
-            .field("present", &self.first.is_some())
-            .field("several", &self.several)
-            .finish()
-    }
-}
-
-impl<'a> AuthorizationHeaders<'a> {
-    /// From every `Authorization` header value of a request, in order
-    /// (`None` for a value that is not valid text).
-    pub fn from_values<I>(values: I) -> Self
-    where
-        I: IntoIterator<Item = Option<&'a str>>,
-    {
-        let mut values = values.into_iter();
-        let first = values.next();
-        AuthorizationHeaders {
-            first,
-            several: first.is_some() && values.next().is_some(),
-        }
-    }
-
-    /// The one header's text, `None` without a header, or
-    /// [`AuthFailure::InvalidRequest`] for several headers or one that is
-    /// not text.
-    pub fn single(&self) -> Result<Option<&'a str>, AuthFailure> {
-        match self.first {
-            _ if self.several => Err(AuthFailure::InvalidRequest),
-            None => Ok(None),
-            Some(Some(value)) => Ok(Some(value)),
-            Some(None) => Err(AuthFailure::InvalidRequest),
-        }
-    }
-}
-
-impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
-    fn from(value: Option<&'a str>) -> Self {
-        AuthorizationHeaders::from_values(value.map(Some))
     }
 }
 
@@ -359,28 +301,6 @@ pub const ENV_APP_BASE_URL: &str = "APP_BASE_URL";
 pub const ENV_SESSION_SECRET: &str = "SESSION_SECRET";
 /// Environment variable holding the webhook secret.
 pub const ENV_WEBHOOK_SECRET: &str = "SCALEKIT_WEBHOOK_SECRET";
-
-/// Longest accepted login pass-through parameter.
-const MAX_PARAM_LEN: usize = 256;
-
-fn html_page(title: &str, message: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to the home page</a></p></body></html>"
-    )
-}
-
-fn failure_page(set_cookies: Vec<String>) -> WebResponse {
-    // Fixed text: the platform's `error_description` is never reflected.
-    WebResponse::Page {
-        status: 400,
-        html: html_page(
-            "Sign-in failed",
-            "The sign-in could not be completed. Please try again.",
-        ),
-        set_cookies,
-    }
-}
 
 impl WebAuth {
     /// Web authentication for an application served at `base_url` (its
@@ -610,373 +530,11 @@ impl WebAuth {
     fn redirect_uri_for(&self, origin: &RequestOrigin<'_>) -> String {
         format!("{}{}", self.base_url_for(origin), self.paths.callback)
     }
-
-    async fn verify_access_token(
-        &self,
-        token: &str,
-    ) -> Result<(AccessTokenClaims, serde_json::Value), ValidationError> {
-        let payload: serde_json::Value = self.scalekit.validate_token(token).await?;
-        let claims = AccessTokenClaims::deserialize(&payload)
-            .map_err(|_| ValidationError::Malformed(crate::Malformed::Claims))?;
-        Ok((claims, payload))
-    }
-
-    /// Authenticates a request from its `Authorization` headers and
-    /// cookies: a bearer token first, else the session (refreshed when
-    /// needed). Several `Authorization` headers are refused
-    /// ([`AuthFailure::InvalidRequest`]); a bearer token authenticates only
-    /// when it is an access token for one of the accepted audiences.
-    pub async fn authenticate(
-        &self,
-        authorization: impl Into<AuthorizationHeaders<'_>>,
-        cookies: &RequestCookies<'_>,
-    ) -> RequestAuth {
-        let authorization = match authorization.into().single() {
-            Ok(value) => value,
-            Err(failure) => {
-                return RequestAuth {
-                    result: Err(failure),
-                    set_cookies: Vec::new(),
-                };
-            }
-        };
-        if let Some(token) = authorization.and_then(bearer_token) {
-            let result = match self.verify_access_token(token).await {
-                Ok((claims, payload)) => Ok(Some(Authenticated {
-                    claims,
-                    access_token: token.to_owned(),
-                    user: None,
-                    via: Via::Bearer,
-                    payload: Arc::new(payload),
-                })),
-                Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
-                Err(err) => Err(AuthFailure::InvalidToken(err)),
-            };
-            return RequestAuth {
-                result,
-                set_cookies: Vec::new(),
-            };
-        }
-        let resolved = match self.sessions.resolve(cookies).await {
-            Ok(resolved) => resolved,
-            Err(err) => {
-                // The session is kept and its cookie left untouched: a
-                // refresh that cannot be made now, or the store, is
-                // unavailable. 503 with Retry-After.
-                match err {
-                    SessionError::RefreshUnavailable => {
-                        tracing::warn!("session refresh unavailable; the session is kept");
-                    }
-                    err => tracing::warn!(error = %err, "session unavailable"),
-                }
-                return RequestAuth {
-                    result: Err(AuthFailure::Unavailable),
-                    set_cookies: Vec::new(),
-                };
-            }
-        };
-        let Some(session) = resolved.session else {
-            return RequestAuth {
-                result: Ok(None),
-                set_cookies: resolved.set_cookies,
-            };
-        };
-        let result = match self.verify_access_token(&session.access_token).await {
-            Ok((claims, payload)) => Ok(Some(Authenticated {
-                claims,
-                access_token: session.access_token.clone(),
-                user: Some(session.user.clone()),
-                via: Via::Session,
-                payload: Arc::new(payload),
-            })),
-            Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
-            Err(err) => {
-                tracing::info!(error = %err, "session access token refused");
-                Ok(None)
-            }
-        };
-        RequestAuth {
-            result,
-            set_cookies: resolved.set_cookies,
-        }
-    }
-
-    /// The page a browser route answers while authentication is
-    /// temporarily unavailable (a session refresh that cannot be made now):
-    /// `503`, to be sent with the `Retry-After` of
-    /// [`AuthFailure::outcome`]. The session cookie is left untouched.
-    pub fn unavailable_page(&self) -> WebResponse {
-        WebResponse::Page {
-            status: 503,
-            html: html_page(
-                "Temporarily unavailable",
-                "Your session could not be checked just now. You are still signed in: \
-                 please try again in a few seconds.",
-            ),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    /// The redirect to login for a browser request to `path_and_query`.
-    pub fn login_redirect(&self, path_and_query: &str) -> WebResponse {
-        let mut location = self.paths.login.clone();
-        if let Some(target) = safe_return_to(path_and_query) {
-            location.push_str("?return_to=");
-            location.extend(percent_encoding::utf8_percent_encode(
-                target,
-                percent_encoding::NON_ALPHANUMERIC,
-            ));
-        }
-        WebResponse::Redirect {
-            location,
-            set_cookies: Vec::new(),
-        }
-    }
-
-    /// `GET /auth/login`: a new login state cookie and the redirect to the
-    /// authorization URL. `return_to` is honoured when it is a safe same-site
-    /// path; `organization_id`, `connection_id`, `login_hint`, `domain_hint`,
-    /// `provider` and `prompt` pass through when short and free of control
-    /// characters.
-    pub fn login(
-        &self,
-        query: &HashMap<String, String>,
-        origin: &RequestOrigin<'_>,
-    ) -> WebResponse {
-        let param = |name: &str| {
-            query
-                .get(name)
-                .filter(|v| {
-                    !v.is_empty() && v.len() <= MAX_PARAM_LEN && !v.chars().any(char::is_control)
-                })
-                .cloned()
-        };
-        let return_to = query.get("return_to").and_then(|t| safe_return_target(t));
-        self.start_login(
-            origin,
-            AuthorizationUrlOptions {
-                organization_id: param("organization_id"),
-                connection_id: param("connection_id"),
-                login_hint: param("login_hint"),
-                domain_hint: param("domain_hint"),
-                provider: param("provider"),
-                prompt: param("prompt"),
-                ..AuthorizationUrlOptions::default()
-            },
-            return_to,
-        )
-    }
-
-    fn start_login(
-        &self,
-        origin: &RequestOrigin<'_>,
-        mut options: AuthorizationUrlOptions,
-        return_to: Option<String>,
-    ) -> WebResponse {
-        let state = match LoginState::new(return_to) {
-            Ok(state) => state,
-            Err(_) => return failure_page(Vec::new()),
-        };
-        let cookie = match self.sessions.login_state_cookie(&state) {
-            Ok(cookie) => cookie,
-            Err(_) => return failure_page(Vec::new()),
-        };
-        let pkce = state.pkce();
-        options.scopes = Some(self.login_scopes.clone());
-        options.state = Some(state.state.clone());
-        options.nonce = Some(state.nonce.clone());
-        options.code_challenge = Some(pkce.challenge().to_owned());
-        options.code_challenge_method = Some(pkce.method().to_owned());
-        WebResponse::Redirect {
-            location: self
-                .scalekit
-                .authorization_url(&self.redirect_uri_for(origin), &options),
-            set_cookies: vec![cookie],
-        }
-    }
-
-    /// `GET /auth/callback`: handles `code` + `state`, `error`, and
-    /// `idp_initiated_login`.
-    pub async fn callback(
-        &self,
-        query: &HashMap<String, String>,
-        cookies: &RequestCookies<'_>,
-        origin: &RequestOrigin<'_>,
-    ) -> WebResponse {
-        if let Some(token) = query.get("idp_initiated_login") {
-            return match self.scalekit.idp_initiated_login(token).await {
-                Ok(login) => self.start_login(origin, login.authorization_options, login.return_to),
-                Err(err) => {
-                    tracing::warn!(error = %err, "IdP-initiated login refused");
-                    failure_page(Vec::new())
-                }
-            };
-        }
-        let (state, clear_state) = match self.sessions.take_login_state(cookies) {
-            Ok(found) => found,
-            Err(err) => {
-                tracing::warn!(error = %err, "callback without a valid login state");
-                return failure_page(vec![self.sessions.login_state_removal()]);
-            }
-        };
-        if let Some(error) = query.get("error") {
-            // Attacker-influenced: logged quoted (no forged log lines), never
-            // reflected.
-            tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
-            return failure_page(vec![clear_state]);
-        }
-        let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
-            return failure_page(vec![clear_state]);
-        };
-        if aws_lc_rs::constant_time::verify_slices_are_equal(
-            returned_state.as_bytes(),
-            state.state.as_bytes(),
-        )
-        .is_err()
-        {
-            tracing::warn!("callback state mismatch");
-            return failure_page(vec![clear_state]);
-        }
-        let exchange = CodeExchange {
-            code_verifier: Some(state.code_verifier.clone()),
-            nonce: Some(state.nonce.clone()),
-        };
-        let auth = match self
-            .scalekit
-            .authenticate_with_code(code, &self.redirect_uri_for(origin), &exchange)
-            .await
-        {
-            Ok(auth) => auth,
-            Err(err) => {
-                tracing::warn!(error = %err, "code exchange failed");
-                return failure_page(vec![clear_state]);
-            }
-        };
-        if let Some(hook) = &self.after_login
-            && let Err(message) = hook(auth.clone()).await
-        {
-            tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            return WebResponse::Page {
-                status: 403,
-                html: html_page("Sign-in refused", &escape_html(&message)),
-                set_cookies: vec![clear_state],
-            };
-        }
-        let mut set_cookies = vec![clear_state];
-        match self.sessions.start(&auth, cookies).await {
-            Ok((_, cookies)) => set_cookies.extend(cookies),
-            Err(err) => {
-                tracing::warn!(error = %err, "session could not start");
-                return failure_page(set_cookies);
-            }
-        }
-        WebResponse::Redirect {
-            location: state
-                .return_to
-                .unwrap_or_else(|| self.paths.after_login.clone()),
-            set_cookies,
-        }
-    }
-
-    /// `GET /auth/logout`: ends the session, clears its cookies, and
-    /// redirects to the platform logout with `id_token_hint` and the
-    /// post-logout URI built from the base URL.
-    pub async fn logout(
-        &self,
-        cookies: &RequestCookies<'_>,
-        origin: &RequestOrigin<'_>,
-    ) -> WebResponse {
-        let mut id_token_hint = None;
-        let mut set_cookies = self.sessions.clear_cookies(cookies);
-        // The session as stored, not refreshed: logout must not wait on (or
-        // fail with) the token endpoint.
-        if let Ok(Some(session)) = self.sessions.load(cookies).await {
-            id_token_hint = session.id_token.clone();
-            match self.sessions.end(&session, cookies).await {
-                Ok(cleared) => set_cookies = cleared,
-                Err(err) => tracing::warn!(error = %err, "session not removed from the store"),
-            }
-        }
-        let location = self.scalekit.logout_url(&LogoutUrlOptions {
-            id_token_hint,
-            post_logout_redirect_uri: Some(format!(
-                "{}{}",
-                self.base_url_for(origin),
-                self.paths.after_logout
-            )),
-            state: None,
-        });
-        WebResponse::Redirect {
-            location,
-            set_cookies,
-        }
-    }
-
-    /// The RFC 9728 document, when this application is a protected resource.
-    pub fn resource_metadata(&self) -> Option<WebResponse> {
-        let resource = self.resource.as_ref()?;
-        let mut doc = serde_json::json!({
-            "resource": resource.resource,
-            "authorization_servers": [self.scalekit.config().environment_url()],
-            "bearer_methods_supported": ["header"],
-            "scopes_supported": resource.scopes_supported,
-        });
-        if let (Some(docs), Some(map)) = (&resource.documentation, doc.as_object_mut()) {
-            map.insert("resource_documentation".into(), serde_json::json!(docs));
-        }
-        Some(WebResponse::Json {
-            status: 200,
-            body: doc.to_string(),
-        })
-    }
-
-    /// Ends a session found in `cookies` (for applications with their own
-    /// logout), returning the cookies to clear.
-    pub async fn end_session(
-        &self,
-        session: &Session,
-        cookies: &RequestCookies<'_>,
-    ) -> Result<Vec<String>, SessionError> {
-        self.sessions.end(session, cookies).await
-    }
-}
-
-/// The token of an `Authorization: Bearer <token>` value (scheme
-/// case-insensitive).
-pub fn bearer_token(authorization: &str) -> Option<&str> {
-    let (scheme, token) = authorization.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Escapes text for HTML.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_parsing() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearer"), None);
-        assert_eq!(bearer_token("Bearer "), None);
-    }
 
     #[test]
     fn debug_output_leaves_secrets_out() {
@@ -1112,13 +670,5 @@ mod tests {
             // The base64 of the webhook secret's key, too.
             assert!(!text.contains("U2VDckVULTQ3MTE"), "{text}");
         }
-    }
-
-    #[test]
-    fn html_escaping() {
-        assert_eq!(
-            escape_html("<a href='x'>&"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;"
-        );
     }
 }

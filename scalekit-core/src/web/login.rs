@@ -1,0 +1,176 @@
+//! Login and callback: the redirect to the platform with a fresh login
+//! state (state, nonce, PKCE), and the callback that checks it, exchanges the
+//! code and starts the session; IdP-initiated logins start a new one.
+
+use std::collections::HashMap;
+
+use super::pages::{escape_html, failure_page, html_page};
+use super::{RequestOrigin, WebAuth, WebResponse};
+use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
+use crate::session::{LoginState, RequestCookies};
+
+/// Longest accepted login pass-through parameter.
+const MAX_PARAM_LEN: usize = 256;
+
+impl WebAuth {
+    /// The redirect to login for a browser request to `path_and_query`.
+    pub fn login_redirect(&self, path_and_query: &str) -> WebResponse {
+        let mut location = self.paths.login.clone();
+        if let Some(target) = safe_return_to(path_and_query) {
+            location.push_str("?return_to=");
+            location.extend(percent_encoding::utf8_percent_encode(
+                target,
+                percent_encoding::NON_ALPHANUMERIC,
+            ));
+        }
+        WebResponse::Redirect {
+            location,
+            set_cookies: Vec::new(),
+        }
+    }
+
+    /// `GET /auth/login`: a new login state cookie and the redirect to the
+    /// authorization URL. `return_to` is honoured when it is a safe same-site
+    /// path; `organization_id`, `connection_id`, `login_hint`, `domain_hint`,
+    /// `provider` and `prompt` pass through when short and free of control
+    /// characters.
+    pub fn login(
+        &self,
+        query: &HashMap<String, String>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        let param = |name: &str| {
+            query
+                .get(name)
+                .filter(|v| {
+                    !v.is_empty() && v.len() <= MAX_PARAM_LEN && !v.chars().any(char::is_control)
+                })
+                .cloned()
+        };
+        let return_to = query.get("return_to").and_then(|t| safe_return_target(t));
+        self.start_login(
+            origin,
+            AuthorizationUrlOptions {
+                organization_id: param("organization_id"),
+                connection_id: param("connection_id"),
+                login_hint: param("login_hint"),
+                domain_hint: param("domain_hint"),
+                provider: param("provider"),
+                prompt: param("prompt"),
+                ..AuthorizationUrlOptions::default()
+            },
+            return_to,
+        )
+    }
+
+    fn start_login(
+        &self,
+        origin: &RequestOrigin<'_>,
+        mut options: AuthorizationUrlOptions,
+        return_to: Option<String>,
+    ) -> WebResponse {
+        let state = match LoginState::new(return_to) {
+            Ok(state) => state,
+            Err(_) => return failure_page(Vec::new()),
+        };
+        let cookie = match self.sessions.login_state_cookie(&state) {
+            Ok(cookie) => cookie,
+            Err(_) => return failure_page(Vec::new()),
+        };
+        let pkce = state.pkce();
+        options.scopes = Some(self.login_scopes.clone());
+        options.state = Some(state.state.clone());
+        options.nonce = Some(state.nonce.clone());
+        options.code_challenge = Some(pkce.challenge().to_owned());
+        options.code_challenge_method = Some(pkce.method().to_owned());
+        WebResponse::Redirect {
+            location: self
+                .scalekit
+                .authorization_url(&self.redirect_uri_for(origin), &options),
+            set_cookies: vec![cookie],
+        }
+    }
+
+    /// `GET /auth/callback`: handles `code` + `state`, `error`, and
+    /// `idp_initiated_login`.
+    pub async fn callback(
+        &self,
+        query: &HashMap<String, String>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        if let Some(token) = query.get("idp_initiated_login") {
+            return match self.scalekit.idp_initiated_login(token).await {
+                Ok(login) => self.start_login(origin, login.authorization_options, login.return_to),
+                Err(err) => {
+                    tracing::warn!(error = %err, "IdP-initiated login refused");
+                    failure_page(Vec::new())
+                }
+            };
+        }
+        let (state, clear_state) = match self.sessions.take_login_state(cookies) {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, "callback without a valid login state");
+                return failure_page(vec![self.sessions.login_state_removal()]);
+            }
+        };
+        if let Some(error) = query.get("error") {
+            // Attacker-influenced: logged quoted (no forged log lines), never
+            // reflected.
+            tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
+            return failure_page(vec![clear_state]);
+        }
+        let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
+            return failure_page(vec![clear_state]);
+        };
+        if aws_lc_rs::constant_time::verify_slices_are_equal(
+            returned_state.as_bytes(),
+            state.state.as_bytes(),
+        )
+        .is_err()
+        {
+            tracing::warn!("callback state mismatch");
+            return failure_page(vec![clear_state]);
+        }
+        let exchange = CodeExchange {
+            code_verifier: Some(state.code_verifier.clone()),
+            nonce: Some(state.nonce.clone()),
+        };
+        let auth = match self
+            .scalekit
+            .authenticate_with_code(code, &self.redirect_uri_for(origin), &exchange)
+            .await
+        {
+            Ok(auth) => auth,
+            Err(err) => {
+                tracing::warn!(error = %err, "code exchange failed");
+                return failure_page(vec![clear_state]);
+            }
+        };
+        if let Some(hook) = &self.after_login
+            && let Err(message) = hook(auth.clone()).await
+        {
+            tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
+            return WebResponse::Page {
+                status: 403,
+                html: html_page("Sign-in refused", &escape_html(&message)),
+                set_cookies: vec![clear_state],
+            };
+        }
+        let mut set_cookies = vec![clear_state];
+        match self.sessions.start(&auth, cookies).await {
+            Ok((_, cookies)) => set_cookies.extend(cookies),
+            Err(err) => {
+                tracing::warn!(error = %err, "session could not start");
+                return failure_page(set_cookies);
+            }
+        }
+        WebResponse::Redirect {
+            location: state
+                .return_to
+                .unwrap_or_else(|| self.paths.after_login.clone()),
+            set_cookies,
+        }
+    }
+}

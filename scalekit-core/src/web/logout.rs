@@ -1,0 +1,51 @@
+//! Logout: the session ends here and at the platform.
+
+use super::{RequestOrigin, WebAuth, WebResponse};
+use crate::oauth::LogoutUrlOptions;
+use crate::session::{RequestCookies, Session, SessionError};
+
+impl WebAuth {
+    /// `GET /auth/logout`: ends the session, clears its cookies, and
+    /// redirects to the platform logout with `id_token_hint` and the
+    /// post-logout URI built from the base URL.
+    pub async fn logout(
+        &self,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        let mut id_token_hint = None;
+        let mut set_cookies = self.sessions.clear_cookies(cookies);
+        // The session as stored, not refreshed: logout must not wait on (or
+        // fail with) the token endpoint.
+        if let Ok(Some(session)) = self.sessions.load(cookies).await {
+            id_token_hint = session.id_token.clone();
+            match self.sessions.end(&session, cookies).await {
+                Ok(cleared) => set_cookies = cleared,
+                Err(err) => tracing::warn!(error = %err, "session not removed from the store"),
+            }
+        }
+        let location = self.scalekit.logout_url(&LogoutUrlOptions {
+            id_token_hint,
+            post_logout_redirect_uri: Some(format!(
+                "{}{}",
+                self.base_url_for(origin),
+                self.paths.after_logout
+            )),
+            state: None,
+        });
+        WebResponse::Redirect {
+            location,
+            set_cookies,
+        }
+    }
+
+    /// Ends a session found in `cookies` (for applications with their own
+    /// logout), returning the cookies to clear.
+    pub async fn end_session(
+        &self,
+        session: &Session,
+        cookies: &RequestCookies<'_>,
+    ) -> Result<Vec<String>, SessionError> {
+        self.sessions.end(session, cookies).await
+    }
+}

@@ -1,0 +1,70 @@
+//! The few HTML pages the auth routes answer with (fixed text: nothing
+//! from the request is ever reflected).
+
+use super::{WebAuth, WebResponse};
+
+pub(super) fn html_page(title: &str, message: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to the home page</a></p></body></html>"
+    )
+}
+
+pub(super) fn failure_page(set_cookies: Vec<String>) -> WebResponse {
+    // Fixed text: the platform's `error_description` is never reflected.
+    WebResponse::Page {
+        status: 400,
+        html: html_page(
+            "Sign-in failed",
+            "The sign-in could not be completed. Please try again.",
+        ),
+        set_cookies,
+    }
+}
+
+impl WebAuth {
+    /// The page a browser route answers while authentication is
+    /// temporarily unavailable (a session refresh that cannot be made now):
+    /// `503`, to be sent with the `Retry-After` of
+    /// [`AuthFailure::outcome`]. The session cookie is left untouched.
+    pub fn unavailable_page(&self) -> WebResponse {
+        WebResponse::Page {
+            status: 503,
+            html: html_page(
+                "Temporarily unavailable",
+                "Your session could not be checked just now. You are still signed in: \
+                 please try again in a few seconds.",
+            ),
+            set_cookies: Vec::new(),
+        }
+    }
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escaping() {
+        assert_eq!(
+            escape_html("<a href='x'>&"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;"
+        );
+    }
+}
