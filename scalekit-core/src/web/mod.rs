@@ -535,6 +535,7 @@ impl WebAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::{AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions};
 
     #[test]
     fn debug_output_leaves_secrets_out() {
