@@ -3,7 +3,7 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
-use scalekit_actix::{AuthUser, Require, ScalekitAuth, ScalekitWebhook};
+use scalekit_actix::{AuthUser, MaybeAuthUser, Require, ScalekitAuth, ScalekitWebhook};
 use scalekit_core::authz::{GrantKind, Match, Requirement};
 use scalekit_core::{ConfigError, ScalekitConfig};
 
@@ -60,7 +60,7 @@ fn html(body: String) -> HttpResponse {
         .body(body)
 }
 
-async fn home(user: Option<AuthUser>) -> HttpResponse {
+async fn home(MaybeAuthUser(user): MaybeAuthUser) -> HttpResponse {
     html(fullstack::home(user.as_deref()))
 }
 

@@ -4,7 +4,7 @@
 
 use std::future::{Ready, ready};
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -13,9 +13,9 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, WebAuth};
+use scalekit_core::web::{Authenticated, Resolution, WebAuth};
 use scalekit_core::webhook::{
-    HeaderLookup, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
+    DeliverySlot, HeaderLookup, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
 };
 use serde::de::DeserializeOwned;
 
@@ -29,8 +29,15 @@ fn challenge(request: &HttpRequest) -> Challenge {
         .unwrap_or_default()
 }
 
-fn caller(request: &HttpRequest) -> Option<Arc<Authenticated>> {
-    request.extensions().get::<Arc<Authenticated>>().cloned()
+/// The caller, or the answer to give instead (`401`, or the `503` the
+/// middleware left for the route).
+fn caller(request: &HttpRequest) -> Result<Arc<Authenticated>, AuthRejection> {
+    let challenge = challenge(request);
+    match request.extensions().get::<Resolution>() {
+        Some(resolution) => resolution.require(&challenge).cloned(),
+        None => Err(ErrorOutcome::missing_credentials(&challenge)),
+    }
+    .map_err(|outcome| AuthRejection { outcome })
 }
 
 /// The authenticated caller (bearer token or session). Requires the auth
@@ -84,12 +91,39 @@ impl FromRequest for AuthUser {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match caller(request) {
-            Some(caller) => Ok(AuthUser(caller)),
-            None => Err(AuthRejection {
-                outcome: ErrorOutcome::missing_credentials(&challenge(request)),
-            }),
-        })
+        ready(caller(request).map(AuthUser))
+    }
+}
+
+/// The optional caller: `None` for anonymous callers. While authentication
+/// is temporarily unavailable (a signed-in caller whose session cannot be
+/// refreshed right now) the request is refused with `503` and
+/// `Retry-After` rather than served as anonymous. (actix-web's own
+/// `Option<AuthUser>` would turn every rejection into `None`.)
+#[derive(Clone, Debug)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl Deref for MaybeAuthUser {
+    type Target = Option<AuthUser>;
+
+    fn deref(&self) -> &Option<AuthUser> {
+        &self.0
+    }
+}
+
+impl FromRequest for MaybeAuthUser {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let resolved = match request.extensions().get::<Resolution>() {
+            Some(resolution) => resolution
+                .optional(&challenge(request))
+                .map(|caller| caller.cloned().map(AuthUser))
+                .map_err(|outcome| AuthRejection { outcome }),
+            None => Ok(None),
+        };
+        ready(resolved.map(MaybeAuthUser))
     }
 }
 
@@ -104,20 +138,16 @@ impl<C: DeserializeOwned> FromRequest for Claims<C> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match caller(request) {
-            None => Err(AuthRejection {
-                outcome: ErrorOutcome::missing_credentials(&challenge(request)),
-            }),
-            Some(user) => user
-                .claims_as::<C>()
+        ready(caller(request).and_then(|user| {
+            user.claims_as::<C>()
                 .map(Claims)
                 .map_err(|_| AuthRejection {
                     outcome: ErrorOutcome::invalid_token(
                         &challenge(request),
                         "The access token lacks a required claim.",
                     ),
-                }),
-        })
+                })
+        }))
     }
 }
 
@@ -214,21 +244,6 @@ impl ResponseError for WebhookRejection {
     }
 }
 
-/// The id of a de-duplicated delivery being handled, left by the extractor
-/// for the middleware, which forgets it when the handler fails.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct DeliverySlot(Arc<Mutex<Option<String>>>);
-
-impl DeliverySlot {
-    fn set(&self, id: &str) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
-    }
-
-    pub(crate) fn take(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-}
-
 /// Header lookup over actix-web's header map.
 struct Headers<'a>(&'a HeaderMap);
 
@@ -295,7 +310,7 @@ impl FromRequest for ScalekitWebhook {
                     headers.header("webhook-id"),
                 )
             {
-                slot.set(id);
+                slot.fill(id);
             }
             Ok(ScalekitWebhook(event))
         })

@@ -10,7 +10,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::authz::Requirement;
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Authenticated, WebAuth};
+use scalekit_core::web::{Resolution, WebAuth};
 
 use crate::render;
 
@@ -85,13 +85,9 @@ where
                 .get::<Arc<WebAuth>>()
                 .map(|web| web.challenge().clone())
                 .unwrap_or_default();
-            match extensions.get::<Arc<Authenticated>>() {
+            match extensions.get::<Resolution>() {
+                Some(resolution) => resolution.check(&self.requirement, &challenge).err(),
                 None => Some(ErrorOutcome::missing_credentials(&challenge)),
-                Some(caller) => self
-                    .requirement
-                    .check_claims(&caller.claims)
-                    .err()
-                    .map(|missing| missing.outcome(&challenge)),
             }
         };
         if let Some(outcome) = refusal {

@@ -42,8 +42,8 @@ mod routes;
 use std::sync::Arc;
 
 pub use extract::{
-    AccessToken, AuthRejection, AuthUser, Claims, ScalekitInterceptor, ScalekitWebhook,
-    WebhookRejection,
+    AccessToken, AuthRejection, AuthUser, Claims, MaybeAuthUser, ScalekitInterceptor,
+    ScalekitWebhook, WebhookRejection,
 };
 pub use guard::{Require, RequirePermissions, RequireRoles, RequireScopes, RequireService};
 pub use middleware::{AuthMiddleware, AuthService, Mode};

@@ -9,29 +9,12 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::{Method, header};
 use futures_util::future::LocalBoxFuture;
-use scalekit_core::outcome::ErrorOutcome;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{Authenticated, AuthorizationHeaders, WebAuth};
+use scalekit_core::web::{AuthorizationHeaders, Gate, Resolution, WebAuth};
 
-use crate::extract::DeliverySlot;
 use crate::render;
 
-/// What a request without a valid caller gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Passes through; handlers decide (`Option<AuthUser>`).
-    Optional,
-    /// `401` with `WWW-Authenticate` (API routes).
-    RequireApi,
-    /// `302` to the login route with the original path and query as the
-    /// return target (browser routes).
-    RequireBrowser,
-}
-
-/// The outcome of authentication, left in the request extensions by the
-/// first auth middleware so that inner ones do not authenticate again.
-#[derive(Clone, Debug)]
-pub(crate) struct Resolution(pub(crate) Option<Arc<Authenticated>>);
+pub use scalekit_core::web::Mode;
 
 /// An actix-web middleware ([`Transform`]) resolving the caller from
 /// `Authorization: Bearer` or the session cookie; see
@@ -101,61 +84,44 @@ where
         let mode = self.mode;
         Box::pin(async move {
             request.extensions_mut().insert(web.clone());
-            let resolved = request.extensions().get::<Resolution>().cloned();
-            let mut set_cookies = Vec::new();
-            let caller = match resolved {
-                Some(Resolution(caller)) => caller,
-                None => {
-                    let auth = {
-                        let headers = request.headers();
-                        let authorization = AuthorizationHeaders::from_values(
-                            headers
-                                .get_all(header::AUTHORIZATION)
-                                .map(|v| v.to_str().ok()),
-                        );
-                        let cookies = RequestCookies::parse(
-                            headers
-                                .get_all(header::COOKIE)
-                                .filter_map(|v| v.to_str().ok()),
-                        );
-                        web.authenticate(authorization, &cookies).await
-                    };
-                    set_cookies = auth.set_cookies;
-                    match auth.result {
-                        Ok(caller) => caller.map(Arc::new),
-                        Err(failure) => {
-                            let mut response = render::outcome(&failure.outcome(web.challenge()));
-                            render::append_cookies(response.headers_mut(), &set_cookies);
-                            return Ok(request.into_response(response).map_into_right_body());
-                        }
-                    }
+            let (gate, set_cookies) = {
+                let headers = request.headers();
+                let authorization = AuthorizationHeaders::from_values(
+                    headers
+                        .get_all(header::AUTHORIZATION)
+                        .map(|v| v.to_str().ok()),
+                );
+                let cookies = RequestCookies::parse(
+                    headers
+                        .get_all(header::COOKIE)
+                        .filter_map(|v| v.to_str().ok()),
+                );
+                let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                let outer = request.extensions().get::<Resolution>().cloned();
+                web.gate(mode, outer.as_ref(), authorization, &cookies, target)
+                    .await
+            };
+            let resolution = match gate {
+                Gate::Serve(resolution) => resolution,
+                Gate::Answer(answer) => {
+                    let mut response = render::web(answer);
+                    render::append_cookies(response.headers_mut(), &set_cookies);
+                    return Ok(request.into_response(response).map_into_right_body());
                 }
             };
-            if caller.is_none() && mode != Mode::Optional {
-                let mut response = match mode {
-                    Mode::RequireBrowser => {
-                        let target = request
-                            .uri()
-                            .path_and_query()
-                            .map(|p| p.as_str())
-                            .unwrap_or("/");
-                        render::web(web.login_redirect(target))
-                    }
-                    _ => render::outcome(&ErrorOutcome::missing_credentials(web.challenge())),
-                };
-                render::append_cookies(response.headers_mut(), &set_cookies);
-                return Ok(request.into_response(response).map_into_right_body());
+            if let Some(caller) = resolution.caller() {
+                request.extensions_mut().insert(caller.clone());
             }
-            request.extensions_mut().insert(Resolution(caller.clone()));
-            if let Some(caller) = caller {
-                request.extensions_mut().insert(caller);
-            }
+            request.extensions_mut().insert(resolution);
             // A de-duplicated webhook whose handler fails is forgotten, so
             // that the platform's retry is processed.
-            let delivery = (request.method() == Method::POST
-                && web.webhook_verifier().is_some_and(|v| v.deduplicates()))
-            .then(DeliverySlot::default);
-            if let Some(slot) = &delivery {
+            let delivery = match web.webhook_verifier() {
+                Some(verifier) if request.method() == Method::POST => verifier
+                    .delivery_slot()
+                    .map(|slot| (verifier.clone(), slot)),
+                _ => None,
+            };
+            if let Some((_, slot)) = &delivery {
                 request.extensions_mut().insert(slot.clone());
             }
             let mut response = match service.call(request).await {
@@ -168,12 +134,8 @@ where
                     return Err(actix_web::error::InternalError::from_response(err, answer).into());
                 }
             };
-            if let Some(slot) = delivery
-                && !response.status().is_success()
-                && let Some(id) = slot.take()
-                && let Some(verifier) = web.webhook_verifier()
-            {
-                verifier.forget_delivery(&id);
+            if let Some((verifier, slot)) = delivery {
+                verifier.settle(&slot, response.status().is_success());
             }
             render::append_cookies(response.headers_mut(), &set_cookies);
             Ok(response)

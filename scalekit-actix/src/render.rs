@@ -23,12 +23,19 @@ pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
 
 /// An RFC 6750 answer.
 pub(crate) fn outcome(outcome: &ErrorOutcome) -> HttpResponse {
-    let mut response = HttpResponse::with_body(status(outcome.status), outcome.body_json());
+    error(outcome, None)
+}
+
+/// An RFC 6750 answer: its status and headers, with its JSON body or with
+/// `html` (a retry page for browser routes).
+fn error(outcome: &ErrorOutcome, html: Option<String>) -> HttpResponse {
+    let (body, content_type) = match html {
+        Some(html) => (html, "text/html; charset=utf-8"),
+        None => (outcome.body_json(), "application/json"),
+    };
+    let mut response = HttpResponse::with_body(status(outcome.status), body);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for (name, value) in &outcome.headers {
         if let (Ok(name), Ok(value)) = (
@@ -54,6 +61,7 @@ pub(crate) fn json(code: StatusCode, body: &'static str) -> HttpResponse {
 /// A redirect, page or JSON answer of the auth routes.
 pub(crate) fn web(answer: WebResponse) -> HttpResponse {
     let (mut response, cookies) = match answer {
+        WebResponse::Error { outcome, html } => return error(&outcome, html),
         WebResponse::Redirect {
             location,
             set_cookies,

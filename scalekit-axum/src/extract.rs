@@ -10,11 +10,12 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, WebAuth};
-use scalekit_core::webhook::{InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier};
+use scalekit_core::web::{Authenticated, Resolution, WebAuth};
+use scalekit_core::webhook::{
+    DeliverySlot, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
+};
 use serde::de::DeserializeOwned;
 
-use crate::layer::Resolution;
 use crate::render;
 
 fn challenge(parts: &Parts) -> Challenge {
@@ -52,27 +53,16 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// The failure the auth layer left for the route to answer (authentication
-/// temporarily unavailable), as a rejection.
-fn deferred_failure(parts: &Parts) -> Option<AuthRejection> {
-    match parts.extensions.get::<Resolution>() {
-        Some(Resolution(Err(failure))) => Some(AuthRejection {
-            outcome: failure.outcome(&challenge(parts)),
-        }),
-        _ => None,
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(caller) = parts.extensions.get::<Arc<Authenticated>>() {
-            return Ok(AuthUser(caller.clone()));
+        let challenge = challenge(parts);
+        match parts.extensions.get::<Resolution>() {
+            Some(resolution) => resolution.require(&challenge).map(|c| AuthUser(c.clone())),
+            None => Err(ErrorOutcome::missing_credentials(&challenge)),
         }
-        Err(deferred_failure(parts).unwrap_or_else(|| AuthRejection {
-            outcome: ErrorOutcome::missing_credentials(&challenge(parts)),
-        }))
+        .map_err(|outcome| AuthRejection { outcome })
     }
 }
 
@@ -87,14 +77,13 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if let Some(rejection) = deferred_failure(parts) {
-            return Err(rejection);
+        match parts.extensions.get::<Resolution>() {
+            Some(resolution) => resolution
+                .optional(&challenge(parts))
+                .map(|caller| caller.cloned().map(AuthUser))
+                .map_err(|outcome| AuthRejection { outcome }),
+            None => Ok(None),
         }
-        Ok(parts
-            .extensions
-            .get::<Arc<Authenticated>>()
-            .cloned()
-            .map(AuthUser))
     }
 }
 
@@ -219,11 +208,6 @@ impl IntoResponse for WebhookRejection {
     }
 }
 
-/// The id of a de-duplicated delivery being handled, left by the extractor
-/// for the auth layer, which forgets it when the handler fails.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct DeliverySlot(pub(crate) Arc<std::sync::Mutex<Option<String>>>);
-
 /// The verifier of the request and its body, read up to the verifier's limit.
 async fn verified_body(
     request: Request,
@@ -276,7 +260,7 @@ impl<S: Send + Sync> FromRequest<S> for ScalekitWebhook {
                     .and_then(|v| v.to_str().ok()),
             )
         {
-            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
+            slot.fill(id);
         }
         Ok(ScalekitWebhook(event))
     }

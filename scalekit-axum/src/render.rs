@@ -25,13 +25,20 @@ pub(crate) fn append_cookies(response: &mut Response, set_cookies: &[String]) {
 
 /// An RFC 6750 answer.
 pub(crate) fn outcome(outcome: &ErrorOutcome) -> Response {
-    let mut response = Response::new(Body::from(outcome.body_json()));
+    error(outcome, None)
+}
+
+/// An RFC 6750 answer: its status and headers, with its JSON body or with
+/// `html` (a retry page for browser routes).
+fn error(outcome: &ErrorOutcome, html: Option<String>) -> Response {
+    let (body, content_type) = match html {
+        Some(html) => (html, "text/html; charset=utf-8"),
+        None => (outcome.body_json(), "application/json"),
+    };
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status(outcome.status);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for (name, value) in &outcome.headers {
         if let (Ok(name), Ok(value)) = (
@@ -44,23 +51,10 @@ pub(crate) fn outcome(outcome: &ErrorOutcome) -> Response {
     response
 }
 
-/// `response` with the headers of `outcome` added (`Retry-After` on a
-/// retry page).
-pub(crate) fn with_headers(mut response: Response, outcome: &ErrorOutcome) -> Response {
-    for (name, value) in &outcome.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
-}
-
 /// A redirect, page or JSON answer of the auth routes.
 pub(crate) fn web(answer: WebResponse) -> Response {
     let (mut response, cookies) = match answer {
+        WebResponse::Error { outcome, html } => return error(&outcome, html),
         WebResponse::Redirect {
             location,
             set_cookies,

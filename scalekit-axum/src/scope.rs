@@ -9,10 +9,9 @@ use axum::http::Request;
 use axum::response::Response;
 use scalekit_core::authz::Requirement;
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Authenticated, WebAuth};
+use scalekit_core::web::{Resolution, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
-use crate::layer::Resolution;
 use crate::render;
 
 /// A requirement checked against the caller the auth layer resolved:
@@ -51,21 +50,11 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
             .get::<Arc<WebAuth>>()
             .map(|web| web.challenge().clone())
             .unwrap_or_default();
-        let deferred = match request.extensions().get::<Resolution>() {
-            Some(Resolution(Err(failure))) => Some(failure.outcome(&challenge)),
-            _ => None,
-        };
-        let result = match (request.extensions().get::<Arc<Authenticated>>(), deferred) {
-            // Authentication temporarily unavailable: 503 with Retry-After.
-            (None, Some(unavailable)) => Err(render::outcome(&unavailable)),
-            (None, None) => Err(render::outcome(&ErrorOutcome::missing_credentials(
-                &challenge,
-            ))),
-            (Some(caller), _) => match self.requirement.check_claims(&caller.claims) {
-                Ok(()) => Ok(()),
-                Err(missing) => Err(render::outcome(&missing.outcome(&challenge))),
-            },
-        };
+        let result = match request.extensions().get::<Resolution>() {
+            Some(resolution) => resolution.check(&self.requirement, &challenge),
+            None => Err(ErrorOutcome::missing_credentials(&challenge)),
+        }
+        .map_err(|outcome| render::outcome(&outcome));
         ready(result.map(|()| request))
     }
 }

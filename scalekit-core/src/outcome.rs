@@ -104,12 +104,28 @@ impl ErrorOutcome {
 
     /// `503` with `Retry-After`: the signing keys cannot be had at all.
     pub fn keys_unavailable(retry_after_secs: u64) -> Self {
+        Self::temporarily_unavailable(
+            retry_after_secs,
+            "The token signing keys are temporarily unavailable.",
+        )
+    }
+
+    /// `503 temporarily_unavailable` with `Retry-After` and a fixed
+    /// description.
+    ///
+    /// ```
+    /// use scalekit_core::outcome::ErrorOutcome;
+    ///
+    /// let o = ErrorOutcome::temporarily_unavailable(5, "Try again shortly.");
+    /// assert_eq!((o.status, o.header("retry-after")), (503, Some("5")));
+    /// ```
+    pub fn temporarily_unavailable(retry_after_secs: u64, description: &'static str) -> Self {
         ErrorOutcome {
             status: 503,
             headers: vec![("retry-after", retry_after_secs.to_string())],
             body: ErrorBody {
                 error: "temporarily_unavailable",
-                error_description: "The token signing keys are temporarily unavailable.",
+                error_description: description,
             },
         }
     }

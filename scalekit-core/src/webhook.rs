@@ -252,6 +252,25 @@ impl WebhookVerifier {
         }
     }
 
+    /// For framework adapters: a slot for the id of a de-duplicated delivery
+    /// being handled (`None` when deliveries are not de-duplicated). The
+    /// extractor [`fills`](DeliverySlot::fill) it after verifying; once the
+    /// handler answered, [`WebhookVerifier::settle`] forgets the id unless
+    /// the answer was a success, so that the platform's retry runs.
+    pub fn delivery_slot(&self) -> Option<DeliverySlot> {
+        self.deduplicator.as_ref().map(|_| DeliverySlot::default())
+    }
+
+    /// Settles a delivery after its handler answered (see
+    /// [`WebhookVerifier::delivery_slot`]).
+    pub fn settle(&self, slot: &DeliverySlot, succeeded: bool) {
+        if let Some(id) = slot.take()
+            && !succeeded
+        {
+            self.forget_delivery(&id);
+        }
+    }
+
     /// How many HMACs this verifier (and its clones) computed: one per
     /// secret per request that reached the signature check, whatever the
     /// request holds. A cost metric.
@@ -703,6 +722,24 @@ impl InterceptorResponse {
     /// The HTTP status: always 200.
     pub fn status(&self) -> u16 {
         200
+    }
+}
+
+/// The id of a de-duplicated delivery being handled, shared between a
+/// framework's extractor and its middleware (see
+/// [`WebhookVerifier::delivery_slot`]).
+#[derive(Clone, Debug, Default)]
+pub struct DeliverySlot(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl DeliverySlot {
+    /// Records the delivery id the handler is processing.
+    pub fn fill(&self, webhook_id: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(webhook_id.to_owned());
+    }
+
+    /// Takes the recorded id.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 

@@ -10,7 +10,7 @@ mod pages;
 mod resolve;
 
 pub use pages::escape_html;
-pub use resolve::{AuthorizationHeaders, bearer_token};
+pub use resolve::{AuthorizationHeaders, Gate, Mode, Resolution, bearer_token};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -115,7 +115,10 @@ impl AuthFailure {
     pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
         match self {
             AuthFailure::InvalidToken(err) => err.outcome(challenge),
-            AuthFailure::Unavailable => ErrorOutcome::keys_unavailable(5),
+            AuthFailure::Unavailable => ErrorOutcome::temporarily_unavailable(
+                5,
+                "Authentication is temporarily unavailable.",
+            ),
             AuthFailure::InvalidRequest => ErrorOutcome::invalid_request(
                 challenge,
                 "The request must carry at most one Authorization header.",
@@ -173,6 +176,14 @@ pub enum WebResponse {
         /// The body.
         body: String,
     },
+    /// An RFC 6750 failure: its status and headers, with its JSON body, or
+    /// with an HTML page for browser routes.
+    Error {
+        /// The failure.
+        outcome: ErrorOutcome,
+        /// The page to show instead of the JSON body.
+        html: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for WebResponse {
@@ -205,6 +216,11 @@ impl std::fmt::Debug for WebResponse {
                 .debug_struct("Json")
                 .field("status", status)
                 .field("body", body)
+                .finish(),
+            WebResponse::Error { outcome, html } => f
+                .debug_struct("Error")
+                .field("outcome", outcome)
+                .field("html", &html.as_ref().map(String::len))
                 .finish(),
         }
     }

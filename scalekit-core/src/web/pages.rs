@@ -1,7 +1,7 @@
 //! The few HTML pages the auth routes answer with (fixed text: nothing
 //! from the request is ever reflected).
 
-use super::{WebAuth, WebResponse};
+use super::{AuthFailure, WebAuth, WebResponse};
 
 pub(super) fn html_page(title: &str, message: &str) -> String {
     format!(
@@ -28,15 +28,18 @@ impl WebAuth {
     /// `503`, to be sent with the `Retry-After` of
     /// [`AuthFailure::outcome`]. The session cookie is left untouched.
     pub fn unavailable_page(&self) -> WebResponse {
-        WebResponse::Page {
-            status: 503,
-            html: html_page(
-                "Temporarily unavailable",
-                "Your session could not be checked just now. You are still signed in: \
-                 please try again in a few seconds.",
-            ),
-            set_cookies: Vec::new(),
+        WebResponse::Error {
+            outcome: AuthFailure::Unavailable.outcome(self.challenge()),
+            html: Some(self.unavailable_html()),
         }
+    }
+
+    pub(super) fn unavailable_html(&self) -> String {
+        html_page(
+            "Temporarily unavailable",
+            "Your session could not be checked just now. You are still signed in: \
+             please try again in a few seconds.",
+        )
     }
 }
 

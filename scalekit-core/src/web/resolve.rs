@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{AuthFailure, Authenticated, RequestAuth, Via, WebAuth};
+use super::{AuthFailure, Authenticated, RequestAuth, Via, WebAuth, WebResponse};
+use crate::authz::Requirement;
 use crate::claims::AccessTokenClaims;
+use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{RequestCookies, SessionError};
 use crate::validate::ValidationError;
 
@@ -72,7 +74,139 @@ impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
     }
 }
 
+/// What an auth layer in front of a route does with a request that has no
+/// valid caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Serves it; the handler decides (an optional caller).
+    Optional,
+    /// `401` with `WWW-Authenticate` (API routes).
+    RequireApi,
+    /// `302` to the login route with the original path and query as the
+    /// return target (browser routes).
+    RequireBrowser,
+}
+
+/// What the outermost auth layer resolved for a request, left in the
+/// request's extensions for inner layers, guards and extractors, so that a
+/// request is authenticated once. A failure is left only when the layer
+/// could defer it to the route: a session that cannot be checked right now
+/// (`503`), so that browser routes answer with a page and APIs with JSON.
+#[derive(Debug, Clone)]
+pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>);
+
+impl Resolution {
+    /// The caller, if one was authenticated.
+    pub fn caller(&self) -> Option<&Arc<Authenticated>> {
+        self.0.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    /// The caller, or the answer to give instead: the deferred failure
+    /// (`503`), or `401` without credentials.
+    pub fn require(&self, challenge: &Challenge) -> Result<&Arc<Authenticated>, ErrorOutcome> {
+        match &self.0 {
+            Ok(Some(caller)) => Ok(caller),
+            Ok(None) => Err(ErrorOutcome::missing_credentials(challenge)),
+            Err(failure) => Err(failure.outcome(challenge)),
+        }
+    }
+
+    /// For optional authentication: the caller or `None` for an anonymous
+    /// request; the deferred failure (`503`) rather than serving a
+    /// signed-in user as anonymous.
+    pub fn optional(
+        &self,
+        challenge: &Challenge,
+    ) -> Result<Option<&Arc<Authenticated>>, ErrorOutcome> {
+        match &self.0 {
+            Ok(caller) => Ok(caller.as_ref()),
+            Err(failure) => Err(failure.outcome(challenge)),
+        }
+    }
+
+    /// Checks `requirement` against the caller: `401` without one, the
+    /// deferred failure, or `403 insufficient_scope` when it falls short.
+    pub fn check(
+        &self,
+        requirement: &Requirement,
+        challenge: &Challenge,
+    ) -> Result<(), ErrorOutcome> {
+        let caller = self.require(challenge)?;
+        requirement
+            .check_claims(&caller.claims)
+            .map_err(|missing| missing.outcome(challenge))
+    }
+}
+
+/// What an auth layer does with a request: serve it (leaving the
+/// [`Resolution`] for inner layers and extractors) or answer it now.
+#[derive(Debug, Clone)]
+pub enum Gate {
+    /// Serve the request.
+    Serve(Resolution),
+    /// Answer with this instead (a `401`/`400`/`503` failure, a redirect to
+    /// login, a retry page).
+    Answer(WebResponse),
+}
+
 impl WebAuth {
+    /// The decision of an auth layer in `mode` for a request: authenticates
+    /// it unless an outer layer already did (`outer`), then serves it or
+    /// answers it. Returns the `Set-Cookie` values to add to whatever the
+    /// response is (a refreshed session, cleared cookies). One code path for
+    /// every framework adapter.
+    ///
+    /// - An invalid bearer token, several `Authorization` headers, or keys
+    ///   that cannot be had are answered at once, in every mode.
+    /// - A session that cannot be checked right now (refresh or store
+    ///   unavailable, no bearer token sent) is left to the route by an
+    ///   optional layer, so that an inner browser layer answers with the
+    ///   retry page and API routes with `503` JSON; routes that need no
+    ///   caller (login, logout, webhooks) still work.
+    /// - Without a caller, `RequireApi` answers `401` and `RequireBrowser`
+    ///   redirects to the login route with `path_and_query` as the return
+    ///   target.
+    pub async fn gate(
+        &self,
+        mode: Mode,
+        outer: Option<&Resolution>,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+        path_and_query: &str,
+    ) -> (Gate, Vec<String>) {
+        let (result, set_cookies, via_session) = match outer {
+            Some(Resolution(result)) => (result.clone(), Vec::new(), true),
+            None => {
+                let via_session = !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
+                let auth = self.authenticate(authorization, cookies).await;
+                (
+                    auth.result.map(|caller| caller.map(Arc::new)),
+                    auth.set_cookies,
+                    via_session,
+                )
+            }
+        };
+        let gate = match result {
+            Ok(None) if mode == Mode::RequireApi => Gate::Answer(WebResponse::Error {
+                outcome: ErrorOutcome::missing_credentials(self.challenge()),
+                html: None,
+            }),
+            Ok(None) if mode == Mode::RequireBrowser => {
+                Gate::Answer(self.login_redirect(path_and_query))
+            }
+            Ok(caller) => Gate::Serve(Resolution(Ok(caller))),
+            Err(AuthFailure::Unavailable) if via_session && mode == Mode::Optional => {
+                Gate::Serve(Resolution(Err(AuthFailure::Unavailable)))
+            }
+            Err(failure) => {
+                let outcome = failure.outcome(self.challenge());
+                let html = (mode == Mode::RequireBrowser && failure == AuthFailure::Unavailable)
+                    .then(|| self.unavailable_html());
+                Gate::Answer(WebResponse::Error { outcome, html })
+            }
+        };
+        (gate, set_cookies)
+    }
     async fn verify_access_token(
         &self,
         token: &str,
