@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::apps::Framework;
 use fantoccini::{ClientBuilder, Locator};
 
 struct Driver(Child);
@@ -44,11 +45,24 @@ fn start_driver() -> (Driver, u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_signs_in_sees_the_dashboard_and_signs_out() {
-    let (base, emulator, _server) = common::apps::fullstack(None, None).await;
+async fn a_browser_signs_in_and_out_through_axum() {
+    signs_in_sees_the_dashboard_and_signs_out(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_and_out_through_actix() {
+    signs_in_sees_the_dashboard_and_signs_out(Framework::Actix).await;
+}
+
+async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
+    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
+    let (base, emulator) = (app.base.clone(), &app.emulator);
 
     let (_driver, port) = start_driver();
-    let profile = std::env::temp_dir().join(format!("scalekit-chromium-{}", std::process::id()));
+    let profile = std::env::temp_dir().join(format!(
+        "scalekit-chromium-{}-{framework:?}",
+        std::process::id()
+    ));
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),

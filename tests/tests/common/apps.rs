@@ -28,11 +28,47 @@ pub fn serve(
     })
 }
 
-/// The full-stack example with its emulator: (base URL, emulator, server).
-pub async fn fullstack(
+/// The two web frameworks the full-stack example exists for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    Axum,
+    Actix,
+}
+
+impl Framework {
+    /// The realm of the framework's full-stack example.
+    pub fn realm(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum-fullstack",
+            Framework::Actix => "actix-fullstack",
+        }
+    }
+}
+
+/// A running server of either framework.
+pub enum Server {
+    Axum(tokio::task::JoinHandle<()>),
+    Actix(actix_web::dev::ServerHandle),
+}
+
+/// A full-stack example served on a free loopback port with its emulator.
+pub struct FullStack {
+    pub framework: Framework,
+    pub base: String,
+    pub emulator: Emulator,
+    /// The webhook verifier the application uses (its cost counter).
+    pub webhooks: Option<scalekit_core::webhook::WebhookVerifier>,
+    pub server: Server,
+}
+
+/// The full-stack example of `framework`, its `WebAuth` adjusted by
+/// `customize` (trusted hosts, an after-login hook, ...).
+pub async fn fullstack_app(
+    framework: Framework,
     access_ttl: Option<Duration>,
     webhook_secret: Option<&str>,
-) -> (String, Emulator, tokio::task::JoinHandle<()>) {
+    customize: impl FnOnce(scalekit_core::web::WebAuth) -> scalekit_core::web::WebAuth,
+) -> FullStack {
     let (listener, base, mut builder) = bind().await;
     if let Some(ttl) = access_ttl {
         builder = builder.access_token_ttl(ttl);
@@ -44,11 +80,38 @@ pub async fn fullstack(
         emulator.client_secret(),
     )
     .unwrap();
-    let auth =
-        scalekit_examples::axum_fullstack::auth(config, &base, SESSION_SECRET, webhook_secret)
-            .unwrap();
-    let server = serve(listener, scalekit_examples::axum_fullstack::app(&auth));
-    (base, emulator, server)
+    let web = customize(
+        scalekit_examples::fullstack::web_auth(
+            config,
+            &base,
+            SESSION_SECRET,
+            webhook_secret,
+            framework.realm(),
+        )
+        .unwrap(),
+    );
+    let webhooks = web.webhook_verifier().cloned();
+    let server = match framework {
+        Framework::Axum => {
+            let auth = scalekit_axum::ScalekitAuth::new(web);
+            Server::Axum(serve(
+                listener,
+                scalekit_examples::axum_fullstack::app(&auth),
+            ))
+        }
+        Framework::Actix => {
+            let auth = scalekit_actix::ScalekitAuth::new(web);
+            let routes = scalekit_examples::actix_fullstack::configure(&auth);
+            Server::Actix(serve_actix(listener, auth, routes))
+        }
+    };
+    FullStack {
+        framework,
+        base,
+        emulator,
+        webhooks,
+        server,
+    }
 }
 
 /// Serves an actix-web application made of `configure` wrapped in `auth`'s

@@ -1,37 +1,53 @@
-//! The axum full-stack example over HTTP against the emulator: every route
-//! of the contract signed in and signed out, transparent refresh, logout,
-//! IdP-initiated login, open-redirect attempts, unreflected errors,
-//! webhooks and the protected-resource document.
+//! The shared scenario suite: the axum and the actix-web full-stack examples
+//! over HTTP against the emulator, with the same inputs and the same
+//! assertions (one test list, two apps): every route of the contract signed
+//! in and signed out, transparent refresh, logout, IdP-initiated login,
+//! open-redirect attempts, unreflected errors, webhooks, the
+//! protected-resource document, outages, attackers' inputs.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 mod common;
 
-use common::apps::SESSION_SECRET;
+use common::apps::{Framework, FullStack};
 use reqwest::StatusCode;
-use scalekit_emulator::{Emulator, EmulatorEndpoint, Fault, M2mClient, WebhookSender};
+use scalekit_emulator::{EmulatorEndpoint, Fault, M2mClient, WebhookSender};
 use serde_json::Value;
 
 const WEBHOOK_SECRET: &str = "whsec_ZnVsbHN0YWNrLXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
 
-struct App {
-    base: String,
-    emulator: Emulator,
-    _server: tokio::task::JoinHandle<()>,
+type App = FullStack;
+
+async fn start_with(fw: Framework, access_ttl: Option<Duration>) -> App {
+    common::apps::fullstack_app(fw, access_ttl, Some(WEBHOOK_SECRET), |web| web).await
 }
 
-async fn start_with(access_ttl: Option<Duration>) -> App {
-    let (base, emulator, server) = common::apps::fullstack(access_ttl, Some(WEBHOOK_SECRET)).await;
-    App {
-        base,
-        emulator,
-        _server: server,
-    }
+async fn start(fw: Framework) -> App {
+    start_with(fw, None).await
 }
 
-async fn start() -> App {
-    start_with(None).await
+/// Each scenario runs against both frameworks: `axum::<name>` and
+/// `actix::<name>`.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod axum {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Framework::Axum).await
+                }
+            )*
+        }
+        mod actix {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Framework::Actix).await
+                }
+            )*
+        }
+    };
 }
 
 /// A minimal browser: a cookie jar for the application, no automatic
@@ -135,9 +151,8 @@ fn header(response: &reqwest::Response, name: &str) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn every_route_signed_out() {
-    let app = start().await;
+async fn every_route_signed_out(fw: Framework) {
+    let app = start(fw).await;
     let mut b = Browser::new(&app);
     let home = b.get("/").await;
     assert_eq!(home.status(), 200);
@@ -153,7 +168,10 @@ async fn every_route_signed_out() {
     for path in ["/api/me", "/api/admin"] {
         let r = b.get(path).await;
         assert_eq!(r.status(), 401, "{path}");
-        assert!(header(&r, "www-authenticate").starts_with(r#"Bearer realm="axum-fullstack""#));
+        assert!(
+            header(&r, "www-authenticate")
+                .starts_with(&format!(r#"Bearer realm="{}""#, fw.realm()))
+        );
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], "invalid_request");
     }
@@ -186,9 +204,8 @@ async fn every_route_signed_out() {
     assert_eq!(doc["bearer_methods_supported"][0], "header");
 }
 
-#[tokio::test]
-async fn every_route_signed_in_then_logout() {
-    let app = start().await;
+async fn every_route_signed_in_then_logout(fw: Framework) {
+    let app = start(fw).await;
     let mut b = Browser::new(&app);
     let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
     assert_eq!(
@@ -245,9 +262,8 @@ fn percent(s: &str) -> String {
     s.replace(':', "%3A").replace('/', "%2F")
 }
 
-#[tokio::test]
-async fn a_grace_member_is_refused_admin() {
-    let app = start().await;
+async fn a_grace_member_is_refused_admin(fw: Framework) {
+    let app = start(fw).await;
     let mut b = Browser::new(&app);
     b.sign_in(&app, "/auth/login", "grace@globex.example").await;
     let admin = b.get("/api/admin").await;
@@ -255,9 +271,8 @@ async fn a_grace_member_is_refused_admin() {
     assert!(header(&admin, "www-authenticate").contains(r#"error="insufficient_scope", error_description="The access token does not grant the required access.", scope="admin:read""#));
 }
 
-#[tokio::test]
-async fn bearer_tokens_with_and_without_the_scope() {
-    let app = start().await;
+async fn bearer_tokens_with_and_without_the_scope(fw: Framework) {
+    let app = start(fw).await;
     app.emulator
         .register_m2m_client(M2mClient::new("m2morg_ops", "s", "org_1").scopes(["admin:read"]));
     app.emulator
@@ -288,10 +303,9 @@ async fn bearer_tokens_with_and_without_the_scope() {
     assert!(header(&r, "www-authenticate").contains(r#"error="invalid_token""#));
 }
 
-#[tokio::test]
-async fn an_expired_access_token_is_refreshed_transparently() {
+async fn an_expired_access_token_is_refreshed_transparently(fw: Framework) {
     // Access tokens of 20 s are always within the 30 s refresh skew.
-    let app = start_with(Some(Duration::from_secs(20))).await;
+    let app = start_with(fw, Some(Duration::from_secs(20))).await;
     let mut b = Browser::new(&app);
     b.sign_in(&app, "/dashboard", "ada@example.com").await;
     let before_cookie = b.jar.clone();
@@ -312,9 +326,8 @@ async fn an_expired_access_token_is_refreshed_transparently() {
     assert_ne!(b.jar, before_cookie);
 }
 
-#[tokio::test]
-async fn idp_initiated_callback_starts_a_new_login() {
-    let app = start().await;
+async fn idp_initiated_callback_starts_a_new_login(fw: Framework) {
+    let app = start(fw).await;
     let mut b = Browser::new(&app);
     let landing = app
         .emulator
@@ -352,9 +365,8 @@ async fn idp_initiated_callback_starts_a_new_login() {
     assert_eq!(landed.url().path(), "/dashboard");
 }
 
-#[tokio::test]
-async fn open_redirect_attempts_land_on_home() {
-    let app = start().await;
+async fn open_redirect_attempts_land_on_home(fw: Framework) {
+    let app = start(fw).await;
     for evil in [
         "//evil.com",
         "https://evil.com",
@@ -375,9 +387,8 @@ async fn open_redirect_attempts_land_on_home() {
     }
 }
 
-#[tokio::test]
-async fn callback_errors_are_never_reflected() {
-    let app = start().await;
+async fn callback_errors_are_never_reflected(fw: Framework) {
+    let app = start(fw).await;
     let mut b = Browser::new(&app);
     b.get("/auth/login").await;
     let r = b.get("/auth/callback?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cb%3Eevil%3C%2Fb%3E").await;
@@ -389,9 +400,8 @@ async fn callback_errors_are_never_reflected() {
     assert_eq!(b.get("/auth/callback?code=x&state=y").await.status(), 400);
 }
 
-#[tokio::test]
-async fn webhooks_are_verified() {
-    let app = start().await;
+async fn webhooks_are_verified(fw: Framework) {
+    let app = start(fw).await;
     let sender = WebhookSender::new(WEBHOOK_SECRET)
         .unwrap()
         .retry_delays(vec![]);
@@ -417,9 +427,8 @@ async fn webhooks_are_verified() {
     assert_eq!(body.status(), 400);
 }
 
-#[tokio::test]
-async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in() {
-    let app = start().await;
+async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in(fw: Framework) {
+    let app = start(fw).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -443,21 +452,11 @@ async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in() {
     assert!(!location.contains("evil"));
 
     // With the opt-in, a listed forwarded host is used; others are not.
-    let config = scalekit_core::ScalekitConfig::new(
-        app.emulator.url(),
-        app.emulator.client_id(),
-        app.emulator.client_secret(),
-    )
-    .unwrap();
-    let web = scalekit_axum::ScalekitAuth::web_auth(config, &app.base, SESSION_SECRET)
-        .unwrap()
-        .trust_forwarded_hosts(["app.example.test"]);
-    let router = scalekit_examples::axum_fullstack::app(&scalekit_axum::ScalekitAuth::new(web));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let other = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let trusting = common::apps::fullstack_app(fw, None, None, |web| {
+        web.trust_forwarded_hosts(["app.example.test"])
+    })
+    .await;
+    let other = trusting.base.clone();
     let login = |host: &'static str| {
         http.get(format!("{other}/auth/login"))
             .header("x-forwarded-host", host)
@@ -472,25 +471,15 @@ async fn untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in() {
     let untrusted = header(&login("evil.example").await.unwrap(), "location");
     assert!(
         !untrusted.contains("evil")
-            && untrusted.contains(&percent(&format!("{}/auth/callback", app.base)))
+            && untrusted.contains(&percent(&format!("{other}/auth/callback")))
     );
 }
 
-#[tokio::test]
-async fn the_after_login_hook_can_refuse_a_login() {
-    let (listener, base, builder) = common::apps::bind().await;
-    let emulator = builder.start().await.unwrap();
-    let config = scalekit_core::ScalekitConfig::new(
-        emulator.url(),
-        emulator.client_id(),
-        emulator.client_secret(),
-    )
-    .unwrap();
+async fn the_after_login_hook_can_refuse_a_login(fw: Framework) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let web = scalekit_axum::ScalekitAuth::web_auth(config, &base, SESSION_SECRET)
-        .unwrap()
-        .after_login(std::sync::Arc::new(
+    let app = common::apps::fullstack_app(fw, None, None, |web| {
+        web.after_login(std::sync::Arc::new(
             move |auth: scalekit_core::oauth::AuthenticationResponse| {
                 let log = log.clone();
                 Box::pin(async move {
@@ -503,14 +492,9 @@ async fn the_after_login_hook_can_refuse_a_login() {
                     }
                 })
             },
-        ));
-    let router = scalekit_examples::axum_fullstack::app(&scalekit_axum::ScalekitAuth::new(web));
-    let server = common::apps::serve(listener, router);
-    let app = App {
-        base,
-        emulator,
-        _server: server,
-    };
+        ))
+    })
+    .await;
     let mut b = Browser::new(&app);
     let refused = b.sign_in(&app, "/dashboard", "grace@globex.example").await;
     assert_eq!(refused.status(), 403);
@@ -529,10 +513,9 @@ async fn the_after_login_hook_can_refuse_a_login() {
     );
 }
 
-#[tokio::test]
-async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
+async fn a_token_endpoint_outage_answers_503_and_keeps_the_session(fw: Framework) {
     // Access tokens of 1 s: expired by the time of the next request.
-    let app = start_with(Some(Duration::from_secs(1))).await;
+    let app = start_with(fw, Some(Duration::from_secs(1))).await;
     let mut b = Browser::new(&app);
     let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
     assert_eq!(landed.status(), 200);
@@ -597,3 +580,18 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session() {
     app.emulator.clear_faults();
     assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
 }
+
+scenarios!(
+    every_route_signed_out,
+    every_route_signed_in_then_logout,
+    a_grace_member_is_refused_admin,
+    bearer_tokens_with_and_without_the_scope,
+    an_expired_access_token_is_refreshed_transparently,
+    idp_initiated_callback_starts_a_new_login,
+    open_redirect_attempts_land_on_home,
+    callback_errors_are_never_reflected,
+    webhooks_are_verified,
+    untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in,
+    the_after_login_hook_can_refuse_a_login,
+    a_token_endpoint_outage_answers_503_and_keeps_the_session,
+);
