@@ -12,8 +12,10 @@ mod common;
 
 use common::apps::{Framework, FullStack};
 use reqwest::StatusCode;
+use scalekit_core::Scalekit;
+use scalekit_core::webhook::sign_payload;
 use scalekit_emulator::{EmulatorEndpoint, Fault, M2mClient, WebhookSender};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const WEBHOOK_SECRET: &str = "whsec_ZnVsbHN0YWNrLXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
 
@@ -581,7 +583,499 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session(fw: Framework
     assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
 }
 
+fn config(emulator: &scalekit_emulator::Emulator) -> scalekit_core::ScalekitConfig {
+    scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap()
+}
+
+/// An HTTP client that follows no redirect.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn www(r: &reqwest::Response) -> String {
+    header(r, "www-authenticate")
+}
+
+/// `GET path` (a login route): the login-state cookie and the
+/// authorization URL it redirects to.
+async fn start_login(app: &App, path: &str) -> (String, url::Url) {
+    let r = client()
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    (cookie, authorize)
+}
+
+/// Signs in on the emulator's page as `user_id`: the callback URL, with
+/// its `code` and `state`.
+async fn authorize_as(app: &App, authorize: &url::Url, user_id: &str) -> String {
+    let mut form: Vec<(String, String)> = authorize
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    form.push(("user_id".into(), user_id.to_owned()));
+    let submitted = client()
+        .post(format!("{}/oauth/authorize", app.emulator.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), StatusCode::FOUND);
+    submitted.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn only_access_tokens_for_the_app_authenticate(fw: Framework) {
+    let app = start(fw).await;
+    let me = format!("{}/api/me", app.base);
+    let call = |token: String| client().get(&me).bearer_auth(token).send();
+
+    // The client id in `aud`: accepted.
+    let ok = app.emulator.mint_access_token(json!({})).unwrap();
+    let r = call(ok).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Another client's token of the same environment.
+    let other = app
+        .emulator
+        .mint_access_token(json!({"aud": ["skc_another_app"], "client_id": "skc_another_app"}))
+        .unwrap();
+    let r = call(other).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        www(&r).contains("not meant for this audience"),
+        "{}",
+        www(&r)
+    );
+
+    // No `aud` at all.
+    let none = app
+        .emulator
+        .mint_access_token(json!({"aud": null}))
+        .unwrap();
+    assert_eq!(call(none).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // The user's own ID tokens, whatever marks them: `azp` without
+    // `client_id`, `nonce`, `at_hash`, `c_hash`.
+    for marks in [
+        json!({}),
+        json!({"nonce": "n-1"}),
+        json!({"client_id": app.emulator.client_id(), "at_hash": "x"}),
+        json!({"client_id": app.emulator.client_id(), "c_hash": "x"}),
+    ] {
+        let id_token = app.emulator.mint_id_token(marks.clone()).unwrap();
+        let r = call(id_token).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{marks}");
+        assert!(www(&r).contains("not an access token"), "{}", www(&r));
+    }
+
+    // An IdP-initiated login token: signed by the environment, no `sub`.
+    let url = app
+        .emulator
+        .idp_initiated_login_url("ada@example.com", None)
+        .unwrap();
+    let parsed = url::Url::parse(&url).unwrap();
+    let idp_token = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "idp_initiated_login")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let r = call(idp_token.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // ...while it still serves its purpose: the callback starts a new login.
+    let r = client()
+        .get(format!(
+            "{}/auth/callback?idp_initiated_login={idp_token}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{}/oauth/authorize", app.emulator.url())));
+
+    // An access token cannot pass for an IdP-initiated login token.
+    let sk = Scalekit::new(config(&app.emulator)).unwrap();
+    let access = app.emulator.mint_access_token(json!({})).unwrap();
+    assert!(sk.get_idp_initiated_login_claims(&access).await.is_err());
+}
+
+async fn two_authorization_headers_are_a_bad_request(fw: Framework) {
+    let app = start(fw).await;
+    let token = app.emulator.mint_access_token(json!({})).unwrap();
+    for (first, second) in [
+        (format!("Bearer {token}"), "Bearer nonsense".to_owned()),
+        ("Bearer nonsense".to_owned(), format!("Bearer {token}")),
+        (format!("Bearer {token}"), format!("Bearer {token}")),
+    ] {
+        let r = client()
+            .get(format!("{}/api/me", app.base))
+            .header("authorization", first)
+            .header("authorization", second)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(www(&r).contains(r#"error="invalid_request""#));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+    }
+    // One header, any scheme case: fine.
+    let r = client()
+        .get(format!("{}/api/me", app.base))
+        .header("authorization", format!("bEaReR {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn webhook_verification_cost_is_bounded(fw: Framework) {
+    let app = start(fw).await;
+    let verifier = app.webhooks.clone().unwrap();
+    let url = format!("{}/webhooks/scalekit", app.base);
+    let now = common::now();
+    let body = vec![b'x'; 1024 * 1024 - 64];
+    let before = verifier.mac_computations();
+
+    // 12,000 empty entries over a 1 MB body: refused before any MAC.
+    let flood = vec!["v1,"; 12_000].join(" ");
+    let r = client()
+        .post(&url)
+        .header("webhook-id", "msg_flood")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", flood)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(verifier.mac_computations(), before);
+
+    // Sixteen wrong entries of the right shape: one MAC (one secret).
+    let wrong = sign_payload(
+        "whsec_b3RoZXItc2VjcmV0LW9mLWVub3VnaC1sZW5ndGg=",
+        "msg_16",
+        now,
+        &body,
+    )
+    .unwrap();
+    let sixteen = vec![wrong.as_str(); 16].join(" ");
+    let r = client()
+        .post(&url)
+        .header("webhook-id", "msg_16")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", sixteen)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(verifier.mac_computations(), before + 1);
+
+    // A body over the limit (1 MiB): 413, nothing computed.
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let signature = sign_payload(WEBHOOK_SECRET, "msg_big", now, &big).unwrap();
+    let r = client()
+        .post(&url)
+        .header("webhook-id", "msg_big")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", signature)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(verifier.mac_computations(), before + 1);
+
+    // A valid delivery among other-version and malformed entries.
+    let event = json!({"id": "evt_1", "type": "organization.sso_enabled", "data": {}}).to_string();
+    let good = sign_payload(WEBHOOK_SECRET, "msg_ok", now, event.as_bytes()).unwrap();
+    let r = client()
+        .post(&url)
+        .header("webhook-id", "msg_ok")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", format!("v2,abc v1,!!! v1,AAAA {good}"))
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(verifier.mac_computations(), before + 2);
+}
+
+async fn a_callback_from_another_login_is_refused(fw: Framework) {
+    // Login CSRF: the attacker completes a login of their own and sends the
+    // victim to the callback with the attacker's code and state. The
+    // victim's browser holds its own login state (or none): refused, and no
+    // session cookie is set.
+    let app = start(fw).await;
+    let (_, attacker_authorize) = start_login(&app, "/auth/login").await;
+    let attacker_user = app
+        .emulator
+        .users()
+        .into_iter()
+        .find(|u| u.email != app.emulator.test_user().email)
+        .unwrap();
+    let attacker_callback = authorize_as(&app, &attacker_authorize, &attacker_user.id).await;
+    let (victim_cookie, _) = start_login(&app, "/auth/login").await;
+    for cookie in [Some(victim_cookie), None] {
+        let mut request = client().get(&attacker_callback);
+        if let Some(cookie) = &cookie {
+            request = request.header("cookie", cookie);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            r.headers().get_all("set-cookie").iter().all(|c| !c
+                .to_str()
+                .unwrap()
+                .contains("sk_session=")
+                || c.to_str().unwrap().contains("Max-Age=0")),
+            "no session may start"
+        );
+    }
+}
+
+async fn fifty_concurrent_requests_on_an_expired_session_refresh_once(fw: Framework) {
+    // Access tokens of 20 s are always within the 30 s refresh skew.
+    let app = start_with(fw, Some(Duration::from_secs(20))).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    let cookie: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let cookie = cookie.join("; ");
+    let before = app.emulator.request_count(EmulatorEndpoint::Token);
+    let http = client();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let request = http
+            .get(format!("{}/api/me", app.base))
+            .header("cookie", cookie.clone());
+        tasks.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.emulator.request_count(EmulatorEndpoint::Token),
+        before + 1,
+        "exactly one refresh"
+    );
+}
+
+async fn hostile_headers_and_bodies_get_clear_answers(fw: Framework) {
+    let app = start(fw).await;
+    let http = client();
+    let url = |path: &str| format!("{}{path}", app.base);
+    let raw = |bytes: &'static [u8]| reqwest::header::HeaderValue::from_bytes(bytes).unwrap();
+    // An Authorization header that is not text: 400 invalid_request.
+    let r = http
+        .get(url("/api/me"))
+        .header("authorization", raw(b"Bearer \xff\xfe\x80"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(www(&r).contains(r#"error="invalid_request""#));
+    // A Cookie header that is not text is ignored: an anonymous visitor.
+    let r = http
+        .get(url("/"))
+        .header("cookie", raw(b"sk_session=\xff\xfe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A 30 KB Cookie header of junk: answered, no session, never a 5xx.
+    let junk: String = (0..1500)
+        .map(|i| format!("c{i}=xxxxxxxxxxxxxx; "))
+        .collect();
+    assert!(junk.len() > 30_000);
+    let r = http
+        .get(url("/api/me"))
+        .header("cookie", junk)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // A session cookie that is forged: cleared, no session.
+    let r = http
+        .get(url("/dashboard"))
+        .header(
+            "cookie",
+            "sk_session=AAAA; sk_session.0=BBBB; sk_session.7=CCCC",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    // A webhook body over the limit: 413 without reading it all.
+    let r = http
+        .post(url("/webhooks/scalekit"))
+        .header("webhook-id", "msg_1")
+        .header("webhook-timestamp", common::now().to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body(vec![b'x'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The server is still there.
+    assert_eq!(
+        http.get(url("/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+/// One request's answer with everything that may differ between two
+/// deployments (hosts, ports, client ids, random values, dates) masked.
+async fn normalized(app: &App, response: reqwest::Response) -> String {
+    let mut out = format!("{}\n", response.status().as_u16());
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "content-length"))
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                value.to_str().unwrap_or("<bytes>").to_owned(),
+            )
+        })
+        .collect();
+    headers.sort();
+    let body = response.text().await.unwrap();
+    let mask = |text: &str| {
+        let text = text
+            .replace(&app.base, "<app>")
+            .replace(&percent(&app.base), "<app>")
+            .replace(app.emulator.url(), "<env>")
+            .replace(&percent(app.emulator.url()), "<env>")
+            .replace(app.emulator.client_id(), "<client>")
+            .replace(app.framework.realm(), "<realm>");
+        // Random state, nonce, PKCE challenge and sealed cookie values.
+        let random = regex_lite(&text);
+        random
+    };
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {}\n", mask(&value)));
+    }
+    out.push_str(&mask(&body));
+    out
+}
+
+/// Masks values that are random per request (`state=…`, `nonce=…`,
+/// `code_challenge=…`, cookie values) in `text`.
+fn regex_lite(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let markers = [
+        "state=",
+        "nonce=",
+        "code_challenge=",
+        "sk_oauth_state=",
+        "sk_session=",
+    ];
+    'outer: while !rest.is_empty() {
+        for marker in markers {
+            if let Some(tail) = rest.strip_prefix(marker) {
+                out.push_str(marker);
+                out.push('*');
+                let end = tail.find(['&', ';', ' ', '"']).unwrap_or(tail.len());
+                rest = &tail[end..];
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// The two adapters answer the same requests with the same statuses,
+/// headers, cookie names and attributes, and bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_frameworks_answer_alike() {
+    let apps = [start(Framework::Axum).await, start(Framework::Actix).await];
+    let mut transcripts = Vec::new();
+    for app in &apps {
+        app.emulator.register_m2m_client(
+            M2mClient::new("m2morg_ro", "s", "org_1").scopes(["reports:read"]),
+        );
+        let weak = app
+            .emulator
+            .mint_m2m_token("m2morg_ro", json!({ "aud": [app.base] }))
+            .unwrap();
+        let id_token = app.emulator.mint_id_token(json!({})).unwrap();
+        let http = client();
+        let url = |path: &str| format!("{}{path}", app.base);
+        let requests = vec![
+            http.get(url("/")),
+            http.get(url("/dashboard?tab=1&x=%C3%A9")),
+            http.get(url("/api/me")),
+            http.get(url("/api/admin")),
+            http.get(url("/api/me")).bearer_auth("not-a-token"),
+            http.get(url("/api/me")).bearer_auth(&id_token),
+            http.get(url("/api/admin")).bearer_auth(&weak),
+            http.get(url("/api/me"))
+                .header("authorization", "Bearer a")
+                .header("authorization", "Bearer b"),
+            http.get(url("/api/me"))
+                .header("authorization", "Basic abc"),
+            http.get(url(
+                "/auth/login?return_to=%2Fdashboard&organization_id=org_1",
+            )),
+            http.get(url("/auth/login?return_to=%2F%2Fevil.com")),
+            http.get(url(
+                "/auth/callback?error=access_denied&error_description=%3Cb%3Ex",
+            )),
+            http.get(url("/auth/callback?code=x&state=y")),
+            http.get(url("/auth/logout")),
+            http.get(url("/.well-known/oauth-protected-resource")),
+            http.post(url("/webhooks/scalekit")).body("{}"),
+            http.get(url("/dashboard"))
+                .header("cookie", "sk_session=forged; sk_session.1=junk"),
+        ];
+        let mut transcript = Vec::new();
+        for request in requests {
+            transcript.push(normalized(app, request.send().await.unwrap()).await);
+        }
+        transcripts.push(transcript);
+    }
+    if std::env::var_os("SHOW_TRANSCRIPT").is_some() {
+        eprintln!("{}", transcripts[1].join("\n----\n"));
+    }
+    for (axum, actix) in transcripts[0].iter().zip(&transcripts[1]) {
+        assert_eq!(axum, actix);
+    }
+}
+
 scenarios!(
+    fifty_concurrent_requests_on_an_expired_session_refresh_once,
+    hostile_headers_and_bodies_get_clear_answers,
+    only_access_tokens_for_the_app_authenticate,
+    two_authorization_headers_are_a_bad_request,
+    webhook_verification_cost_is_bounded,
+    a_callback_from_another_login_is_refused,
     every_route_signed_out,
     every_route_signed_in_then_logout,
     a_grace_member_is_refused_admin,

@@ -1,6 +1,10 @@
-//! The axum M2M and MCP examples: 401 with the right `WWW-Authenticate`
-//! (with `resource_metadata` for MCP), 403 on a missing scope, 200 with it.
+//! The M2M examples (axum and actix-web, the same test for both) and the
+//! axum MCP example: 401 with the right `WWW-Authenticate` (with
+//! `resource_metadata` for MCP), 403 on a missing scope, 200 with it.
 
+mod common;
+
+use common::apps::Framework;
 use scalekit_emulator::{Emulator, M2mClient};
 use serde_json::{Value, json};
 
@@ -18,6 +22,29 @@ async fn serve(router: impl FnOnce(&Emulator, &str) -> axum::Router) -> Served {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
+    served(base, emulator)
+}
+
+/// The M2M example of `framework`.
+async fn serve_m2m(framework: Framework) -> Served {
+    match framework {
+        Framework::Axum => {
+            use scalekit_examples::axum_m2m::{app, auth};
+            serve(|e, base| app(&auth(config(e), base).unwrap())).await
+        }
+        Framework::Actix => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+            let emulator = Emulator::start().await.unwrap();
+            let auth = scalekit_examples::actix_m2m::auth(config(&emulator), &base).unwrap();
+            let routes = scalekit_examples::actix_m2m::configure(&auth);
+            let _server = common::apps::serve_actix(listener, auth, routes);
+            served(base, emulator)
+        }
+    }
+}
+
+fn served(base: String, emulator: Emulator) -> Served {
     emulator.register_m2m_client(
         M2mClient::new("m2morg_full", "s", "org_1").scopes(["reports:read", "mcp:tools"]),
     );
@@ -45,14 +72,26 @@ fn www(r: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn m2m_api_answers_401_403_200() {
-    use scalekit_examples::axum_m2m::{app, auth};
-    let s = serve(|e, base| app(&auth(config(e), base).unwrap())).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m2m_api_answers_401_403_200_with_axum() {
+    m2m_api_answers_401_403_200(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m2m_api_answers_401_403_200_with_actix() {
+    m2m_api_answers_401_403_200(Framework::Actix).await;
+}
+
+async fn m2m_api_answers_401_403_200(framework: Framework) {
+    let s = serve_m2m(framework).await;
+    let realm = match framework {
+        Framework::Axum => "axum-m2m",
+        Framework::Actix => "actix-m2m",
+    };
     let url = format!("{}/api/reports", s.base);
     let r = s.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(www(&r), r#"Bearer realm="axum-m2m""#);
+    assert_eq!(www(&r), format!(r#"Bearer realm="{realm}""#));
     let r = s
         .http
         .get(&url)
@@ -63,10 +102,12 @@ async fn m2m_api_answers_401_403_200() {
     assert_eq!(r.status(), 401);
     assert_eq!(
         www(&r),
-        r#"Bearer realm="axum-m2m", error="invalid_token", error_description="The access token is malformed.""#
+        format!(
+            r#"Bearer realm="{realm}", error="invalid_token", error_description="The access token is malformed.""#
+        )
     );
     // M2M tokens for the API identifier.
-    let aud = json!({ "aud": [scalekit_examples::axum_m2m::api_audience(&s.base)] });
+    let aud = json!({ "aud": [scalekit_examples::m2m::api_audience(&s.base)] });
     // Without an audience, or for another one, a token is refused.
     for other in [json!({}), json!({ "aud": ["https://other.example/api"] })] {
         let token = s.emulator.mint_m2m_token("m2morg_full", other).unwrap();
@@ -200,7 +241,7 @@ async fn typed_custom_claims_and_the_raw_token_are_extracted() {
     s.emulator.register_m2m_client(
         M2mClient::new("m2morg_gold", "s", "org_1").claim("tier", json!("gold")),
     );
-    let aud = json!({ "aud": [scalekit_examples::axum_m2m::api_audience(&s.base)] });
+    let aud = json!({ "aud": [scalekit_examples::m2m::api_audience(&s.base)] });
     let gold = s
         .emulator
         .mint_m2m_token("m2morg_gold", aud.clone())
