@@ -970,8 +970,7 @@ async fn normalized(app: &App, response: reqwest::Response) -> String {
             .replace(app.emulator.client_id(), "<client>")
             .replace(app.framework.realm(), "<realm>");
         // Random state, nonce, PKCE challenge and sealed cookie values.
-        let random = regex_lite(&text);
-        random
+        mask_random(&text)
     };
     for (name, value) in headers {
         out.push_str(&format!("{name}: {}\n", mask(&value)));
@@ -982,7 +981,7 @@ async fn normalized(app: &App, response: reqwest::Response) -> String {
 
 /// Masks values that are random per request (`state=…`, `nonce=…`,
 /// `code_challenge=…`, cookie values) in `text`.
-fn regex_lite(text: &str) -> String {
+fn mask_random(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let markers = [
