@@ -15,7 +15,8 @@ use futures_util::future::LocalBoxFuture;
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
 use scalekit_core::web::{Authenticated, Resolution, WebAuth};
 use scalekit_core::webhook::{
-    DeliverySlot, HeaderLookup, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
+    DeliverySlot, HeaderLookup, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError,
+    WebhookEvent, WebhookVerifier,
 };
 use serde::de::DeserializeOwned;
 
@@ -206,21 +207,10 @@ impl WebhookRejection {
     }
 
     fn answer(&self) -> (StatusCode, &'static str) {
-        match self.reason {
-            Some(WebhookError::Duplicate) => (StatusCode::OK, r#"{"duplicate":true}"#),
-            Some(WebhookError::PayloadTooLarge) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                r#"{"error":"invalid_request","error_description":"The request body is too large."}"#,
-            ),
-            Some(_) => (
-                StatusCode::BAD_REQUEST,
-                r#"{"error":"invalid_webhook","error_description":"The webhook could not be verified."}"#,
-            ),
-            None => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                r#"{"error":"server_error","error_description":"Webhooks are not configured."}"#,
-            ),
-        }
+        let (status, body) = self
+            .reason
+            .map_or(NOT_CONFIGURED_ANSWER, |reason| reason.answer());
+        (render::status(status), body)
     }
 }
 

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
 use scalekit_core::web::{Authenticated, Resolution, WebAuth};
 use scalekit_core::webhook::{
-    DeliverySlot, InterceptorRequest, WebhookError, WebhookEvent, WebhookVerifier,
+    DeliverySlot, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError, WebhookEvent,
+    WebhookVerifier,
 };
 use serde::de::DeserializeOwned;
 
@@ -184,23 +185,11 @@ impl WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        let (status, body) = match self.reason {
-            Some(WebhookError::Duplicate) => (StatusCode::OK, r#"{"duplicate":true}"#),
-            Some(WebhookError::PayloadTooLarge) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                r#"{"error":"invalid_request","error_description":"The request body is too large."}"#,
-            ),
-            Some(_) => (
-                StatusCode::BAD_REQUEST,
-                r#"{"error":"invalid_webhook","error_description":"The webhook could not be verified."}"#,
-            ),
-            None => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                r#"{"error":"server_error","error_description":"Webhooks are not configured."}"#,
-            ),
-        };
+        let (status, body) = self
+            .reason
+            .map_or(NOT_CONFIGURED_ANSWER, |reason| reason.answer());
         (
-            status,
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )

@@ -60,6 +60,41 @@ pub enum WebhookError {
     Duplicate,
 }
 
+impl WebhookError {
+    /// The HTTP answer of a webhook or interceptor request refused for this
+    /// reason, the same in every framework adapter: `200 {"duplicate":true}`
+    /// for a repeated delivery (acknowledged, not processed), `413` for a
+    /// body over the limit, `400` with a fixed body otherwise (the reason is
+    /// for logs, never for the sender).
+    ///
+    /// ```
+    /// use scalekit_core::webhook::WebhookError;
+    ///
+    /// assert_eq!(WebhookError::InvalidSignature.answer().0, 400);
+    /// assert_eq!(WebhookError::PayloadTooLarge.answer().0, 413);
+    /// ```
+    pub fn answer(&self) -> (u16, &'static str) {
+        match self {
+            WebhookError::Duplicate => (200, r#"{"duplicate":true}"#),
+            WebhookError::PayloadTooLarge => (
+                413,
+                r#"{"error":"invalid_request","error_description":"The request body is too large."}"#,
+            ),
+            _ => (
+                400,
+                r#"{"error":"invalid_webhook","error_description":"The webhook could not be verified."}"#,
+            ),
+        }
+    }
+}
+
+/// The answer when a webhook arrives but no webhook secret is configured:
+/// `500` with a fixed body.
+pub const NOT_CONFIGURED_ANSWER: (u16, &str) = (
+    500,
+    r#"{"error":"server_error","error_description":"Webhooks are not configured."}"#,
+);
+
 /// Read access to request headers by name, case-insensitively.
 ///
 /// Implemented for `http::HeaderMap` (axum, reqwest), string maps and
