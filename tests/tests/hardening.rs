@@ -416,3 +416,83 @@ async fn a_panicking_handler_behind_the_middleware_leaves_the_server_serving() {
         }
     }
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn untrusted_strings_cannot_forge_log_lines() {
+    let emulator = common::emulator().await;
+    let web = ScalekitAuth::web_auth(
+        config(&emulator),
+        "http://localhost:3000",
+        common::apps::SESSION_SECRET,
+    )
+    .unwrap();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // A login state, so that the callback reaches the platform's `error`.
+    let login = web.login(
+        &Default::default(),
+        &scalekit_core::web::RequestOrigin::default(),
+    );
+    let scalekit_core::web::WebResponse::Redirect { set_cookies, .. } = login else {
+        panic!("a redirect");
+    };
+    let state_cookie = set_cookies[0].split(';').next().unwrap().to_owned();
+    let forged = "x\n2099-01-01T00:00:00Z  INFO admin signed in";
+    let query = [("error".to_owned(), forged.to_owned())]
+        .into_iter()
+        .collect();
+    let cookies = scalekit_core::session::RequestCookies::parse([state_cookie.as_str()]);
+    let answer = web
+        .callback(
+            &query,
+            &cookies,
+            &scalekit_core::web::RequestOrigin::default(),
+        )
+        .await;
+    assert!(matches!(
+        answer,
+        scalekit_core::web::WebResponse::Page { status: 400, .. }
+    ));
+    // A token whose `kid` carries a line break.
+    let token = emulator
+        .sign_with_header(
+            &json!({"alg": "RS256", "kid": "k\nINFO forged kid"}),
+            &emulator.access_token_claims(json!({})),
+        )
+        .unwrap();
+    let _ = web
+        .authenticate(
+            Some(format!("Bearer {token}").as_str()),
+            &Default::default(),
+        )
+        .await;
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("the platform returned an error"), "{log}");
+    assert!(log.contains(r"x\n2099"), "quoted: {log}");
+    assert!(log.contains(r"k\nINFO forged kid"), "quoted: {log}");
+    for line in log.lines() {
+        assert!(!line.starts_with("2099-01-01"), "forged line: {line}");
+        assert!(!line.starts_with("INFO forged"), "forged line: {line}");
+    }
+}
