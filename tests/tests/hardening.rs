@@ -65,12 +65,17 @@ fn www(r: &reqwest::Response) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_deduplicated_on_request_and_failed_ones_retried() {
-    use axum::http::StatusCode as AxumStatus;
-    use axum::routing::post;
-    use scalekit_axum::ScalekitWebhook;
+    for framework in [
+        common::apps::Framework::Axum,
+        common::apps::Framework::Actix,
+    ] {
+        deduplicated_webhooks(framework).await;
+    }
+}
 
+async fn deduplicated_webhooks(framework: common::apps::Framework) {
     let (listener, base, builder) = common::apps::bind().await;
     let emulator = builder.start().await.unwrap();
     let verifier = WebhookVerifier::new(WEBHOOK_SECRET)
@@ -79,25 +84,60 @@ async fn webhooks_are_deduplicated_on_request_and_failed_ones_retried() {
     let web = ScalekitAuth::web_auth(config(&emulator), &base, common::apps::SESSION_SECRET)
         .unwrap()
         .webhooks(verifier);
-    let auth = ScalekitAuth::new(web);
     let processed = Arc::new(Mutex::new(Vec::<String>::new()));
     let fail_next = Arc::new(Mutex::new(true));
-    let (p, f) = (processed.clone(), fail_next.clone());
-    let router = axum::Router::new()
-        .route(
-            "/hook",
-            post(move |ScalekitWebhook(event): ScalekitWebhook| async move {
-                p.lock().unwrap().push(event.id.clone());
-                // The first processing fails: the platform will retry.
-                if std::mem::replace(&mut *f.lock().unwrap(), false) {
-                    AxumStatus::INTERNAL_SERVER_ERROR
-                } else {
-                    AxumStatus::OK
-                }
-            }),
-        )
-        .layer(auth.layer());
-    let _server = common::apps::serve(listener, router);
+    // The first processing fails: the platform will retry.
+    let handle = {
+        let (p, f) = (processed.clone(), fail_next.clone());
+        move |id: String| {
+            p.lock().unwrap().push(id);
+            !std::mem::replace(&mut *f.lock().unwrap(), false)
+        }
+    };
+    let _server = match framework {
+        common::apps::Framework::Axum => {
+            use axum::http::StatusCode as AxumStatus;
+            use axum::routing::post;
+            let auth = ScalekitAuth::new(web);
+            let router = axum::Router::new()
+                .route(
+                    "/hook",
+                    post(
+                        move |scalekit_axum::ScalekitWebhook(event): scalekit_axum::ScalekitWebhook| async move {
+                            if handle(event.id) {
+                                AxumStatus::OK
+                            } else {
+                                AxumStatus::INTERNAL_SERVER_ERROR
+                            }
+                        },
+                    ),
+                )
+                .layer(auth.layer());
+            common::apps::Server::Axum(common::apps::serve(listener, router))
+        }
+        common::apps::Framework::Actix => {
+            use actix_web::{HttpResponse, web};
+            let auth = scalekit_actix::ScalekitAuth::new(web);
+            common::apps::Server::Actix(common::apps::serve_actix(listener, auth, move |config| {
+                let handle = handle.clone();
+                config.route(
+                    "/hook",
+                    web::post().to(
+                        move |scalekit_actix::ScalekitWebhook(event): scalekit_actix::ScalekitWebhook| {
+                            let ok = handle(event.id);
+                            async move {
+                                if ok {
+                                    HttpResponse::Ok().finish()
+                                } else {
+                                    HttpResponse::InternalServerError().finish()
+                                }
+                            }
+                        },
+                    ),
+                );
+            }))
+        }
+    };
     let http = reqwest::Client::new();
     let event = json!({"id": "evt_9", "type": "user.created", "data": {}}).to_string();
     let deliver = |id: &'static str| {
