@@ -468,6 +468,10 @@ impl<'t> DecodedJws<'t> {
             crit: Option<serde::de::IgnoredAny>,
         }
         let header_bytes = b64(header_b64)?;
+        // A JOSE header is a JSON object; serde would read an array positionally.
+        if header_bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(Malformed::Header.into());
+        }
         let header: Header =
             serde_json::from_slice(&header_bytes).map_err(|_| Malformed::Header)?;
         let alg: Algorithm = header
