@@ -472,8 +472,9 @@ impl<'t> DecodedJws<'t> {
         if header_bytes.trim_ascii_start().first() != Some(&b'{') {
             return Err(Malformed::Header.into());
         }
-        let header: Header =
-            serde_json::from_slice(&header_bytes).map_err(|_| Malformed::Header)?;
+        // JSON text is UTF-8, and serde_json does not check the members it skips.
+        let header_text = std::str::from_utf8(&header_bytes).map_err(|_| Malformed::Header)?;
+        let header: Header = serde_json::from_str(header_text).map_err(|_| Malformed::Header)?;
         let alg: Algorithm = header
             .alg
             .parse()
