@@ -675,17 +675,14 @@ proptest! {
     ) {
         let s = signers();
         for algs in [algorithms(), scalekit_core::AlgorithmSet::all()] {
-            match scalekit_core::validate::DecodedJws::decode(&token, algs, 1 << 20) {
-                Ok(jws) => {
-                    let header = URL_SAFE_NO_PAD.decode(parts(&token)[0].as_bytes()).unwrap_or_default();
-                    let allowed: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
-                    prop_assert!(
-                        reference_header_ok(&header, &allowed),
-                        "decode accepted the header {:?}", String::from_utf8_lossy(&header)
-                    );
-                    prop_assert!(allowed.contains(&jws.algorithm().as_str()));
-                }
-                Err(_) => {}
+            if let Ok(jws) = scalekit_core::validate::DecodedJws::decode(&token, algs, 1 << 20) {
+                let header = URL_SAFE_NO_PAD.decode(parts(&token)[0].as_bytes()).unwrap_or_default();
+                let allowed: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
+                prop_assert!(
+                    reference_header_ok(&header, &allowed),
+                    "decode accepted the header {:?}", String::from_utf8_lossy(&header)
+                );
+                prop_assert!(allowed.contains(&jws.algorithm().as_str()));
             }
         }
         // (Bit flips with a zero mask give back a genuine token.)
