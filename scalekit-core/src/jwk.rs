@@ -151,6 +151,10 @@ impl VerifyingKey {
     /// assert_eq!(VerifyingKey::from_jwk(&oct).unwrap_err(), KeyRejection::SymmetricKey);
     /// ```
     pub fn from_jwk(jwk: &serde_json::Value) -> Result<VerifyingKey, KeyRejection> {
+        // A JWK is a JSON object; serde would read an array positionally.
+        if !jwk.is_object() {
+            return Err(KeyRejection::Malformed);
+        }
         let raw = RawJwk::deserialize(jwk).map_err(|_| KeyRejection::Malformed)?;
         Self::from_raw(raw)
     }
@@ -450,6 +454,10 @@ impl KeySet {
             keys: Option<Vec<serde_json::Value>>,
         }
         let doc: Doc = serde_json::from_slice(bytes).map_err(|_| JwksParseError::NotJson)?;
+        // A JWK Set is a JSON object; serde would read an array positionally.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(JwksParseError::NoKeysArray);
+        }
         let keys = doc.keys.ok_or(JwksParseError::NoKeysArray)?;
         Ok(Self::from_jwks(&keys))
     }

@@ -468,8 +468,13 @@ impl<'t> DecodedJws<'t> {
             crit: Option<serde::de::IgnoredAny>,
         }
         let header_bytes = b64(header_b64)?;
-        let header: Header =
-            serde_json::from_slice(&header_bytes).map_err(|_| Malformed::Header)?;
+        // A JOSE header is a JSON object; serde would read an array positionally.
+        if header_bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(Malformed::Header.into());
+        }
+        // JSON text is UTF-8, and serde_json does not check the members it skips.
+        let header_text = std::str::from_utf8(&header_bytes).map_err(|_| Malformed::Header)?;
+        let header: Header = serde_json::from_str(header_text).map_err(|_| Malformed::Header)?;
         let alg: Algorithm = header
             .alg
             .parse()
