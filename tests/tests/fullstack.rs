@@ -594,52 +594,11 @@ fn config(emulator: &scalekit_emulator::Emulator) -> scalekit_core::ScalekitConf
 
 /// An HTTP client that follows no redirect.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    common::apps::no_redirects()
 }
 
 fn www(r: &reqwest::Response) -> String {
     header(r, "www-authenticate")
-}
-
-/// `GET path` (a login route): the login-state cookie and the
-/// authorization URL it redirects to.
-async fn start_login(app: &App, path: &str) -> (String, url::Url) {
-    let r = client()
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    (cookie, authorize)
-}
-
-/// Signs in on the emulator's page as `user_id`: the callback URL, with
-/// its `code` and `state`.
-async fn authorize_as(app: &App, authorize: &url::Url, user_id: &str) -> String {
-    let mut form: Vec<(String, String)> = authorize
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    form.push(("user_id".into(), user_id.to_owned()));
-    let submitted = client()
-        .post(format!("{}/oauth/authorize", app.emulator.url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), StatusCode::FOUND);
-    submitted.headers()["location"].to_str().unwrap().to_owned()
 }
 
 async fn only_access_tokens_for_the_app_authenticate(fw: Framework) {
@@ -828,15 +787,16 @@ async fn a_callback_from_another_login_is_refused(fw: Framework) {
     // victim's browser holds its own login state (or none): refused, and no
     // session cookie is set.
     let app = start(fw).await;
-    let (_, attacker_authorize) = start_login(&app, "/auth/login").await;
+    let (_, attacker_authorize) = common::apps::start_login(&app.base, "/auth/login").await;
     let attacker_user = app
         .emulator
         .users()
         .into_iter()
         .find(|u| u.email != app.emulator.test_user().email)
         .unwrap();
-    let attacker_callback = authorize_as(&app, &attacker_authorize, &attacker_user.id).await;
-    let (victim_cookie, _) = start_login(&app, "/auth/login").await;
+    let attacker_callback =
+        common::apps::authorize_as(&app.emulator, &attacker_authorize, &attacker_user.id).await;
+    let (victim_cookie, _) = common::apps::start_login(&app.base, "/auth/login").await;
     for cookie in [Some(victim_cookie), None] {
         let mut request = client().get(&attacker_callback);
         if let Some(cookie) = &cookie {

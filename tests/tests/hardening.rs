@@ -255,54 +255,16 @@ async fn oversized_platform_answers_are_refused() {
     );
 }
 
-/// `GET path` (a login route): the login-state cookie and the
-/// authorization URL it redirects to.
-async fn start_login(app: &App, path: &str) -> (String, url::Url) {
-    let r = app
-        .http
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    (cookie, authorize)
-}
-
-/// Signs in on the emulator's page as `user_id`: the callback URL, with
-/// its `code` and `state`.
-async fn authorize_as(app: &App, authorize: &url::Url, user_id: &str) -> String {
-    let mut form: Vec<(String, String)> = authorize
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    form.push(("user_id".into(), user_id.to_owned()));
-    let submitted = app
-        .http
-        .post(format!("{}/oauth/authorize", app.emulator.url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), StatusCode::FOUND);
-    submitted.headers()["location"].to_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn non_ascii_return_targets_and_realms_never_break_answers() {
     let app = start().await;
     // A decoded return target with non-ASCII characters survives a whole
     // sign-in and comes back percent-encoded in `Location`.
     let (state_cookie, authorize) =
-        start_login(&app, "/auth/login?return_to=%2Fcaf%C3%A9%3Fx%3D%C3%BC").await;
-    let callback = authorize_as(&app, &authorize, &app.emulator.test_user().id).await;
+        common::apps::start_login(&app.base, "/auth/login?return_to=%2Fcaf%C3%A9%3Fx%3D%C3%BC")
+            .await;
+    let callback =
+        common::apps::authorize_as(&app.emulator, &authorize, &app.emulator.test_user().id).await;
     let r = app
         .http
         .get(callback)

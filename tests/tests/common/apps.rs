@@ -140,3 +140,49 @@ where
     tokio::spawn(server);
     handle
 }
+
+/// `GET {base}{path}` (a login route): the login-state cookie and the
+/// authorization URL it redirects to.
+pub async fn start_login(base: &str, path: &str) -> (String, url::Url) {
+    let r = no_redirects()
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FOUND);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    (cookie, authorize)
+}
+
+/// Signs in on the emulator's page as `user_id`: the callback URL, with
+/// its `code` and `state`.
+pub async fn authorize_as(emulator: &Emulator, authorize: &url::Url, user_id: &str) -> String {
+    let mut form: Vec<(String, String)> = authorize
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    form.push(("user_id".into(), user_id.to_owned()));
+    let submitted = no_redirects()
+        .post(format!("{}/oauth/authorize", emulator.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), reqwest::StatusCode::FOUND);
+    submitted.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// An HTTP client that follows no redirect.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
