@@ -85,7 +85,13 @@ where
                         .iter()
                         .filter_map(|v| v.to_str().ok()),
                 );
-                let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                // The full path, also under `Router::nest` (which strips the
+                // prefix from `uri()`).
+                let uri = request
+                    .extensions()
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(request.uri(), |original| &original.0);
+                let target = uri.path_and_query().map_or("/", |p| p.as_str());
                 let outer = request.extensions().get::<Resolution>();
                 web.gate(mode, outer, authorization, &cookies, target).await
             };

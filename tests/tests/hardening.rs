@@ -498,3 +498,55 @@ async fn untrusted_strings_cannot_forge_log_lines() {
         assert!(!line.starts_with("INFO forged"), "forged line: {line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_return_target_is_the_full_path_under_a_prefix() {
+    for framework in [
+        common::apps::Framework::Axum,
+        common::apps::Framework::Actix,
+    ] {
+        let (listener, base, builder) = common::apps::bind().await;
+        let emulator = builder.start().await.unwrap();
+        let web =
+            ScalekitAuth::web_auth(config(&emulator), &base, common::apps::SESSION_SECRET).unwrap();
+        let _server = match framework {
+            common::apps::Framework::Axum => {
+                use axum::routing::get;
+                let auth = ScalekitAuth::new(web);
+                let inner = axum::Router::new().route(
+                    "/page",
+                    get(|| async { "ok" }).route_layer(auth.require_browser()),
+                );
+                let router = axum::Router::new().nest("/app", inner).layer(auth.layer());
+                common::apps::Server::Axum(common::apps::serve(listener, router))
+            }
+            common::apps::Framework::Actix => {
+                use actix_web::web;
+                let auth = scalekit_actix::ScalekitAuth::new(web);
+                let browser = auth.require_browser();
+                common::apps::Server::Actix(common::apps::serve_actix(
+                    listener,
+                    auth,
+                    move |config| {
+                        config.service(
+                            web::scope("/app")
+                                .wrap(browser.clone())
+                                .route("/page", web::get().to(|| async { "ok" })),
+                        );
+                    },
+                ))
+            }
+        };
+        let r = common::apps::no_redirects()
+            .get(format!("{base}/app/page?tab=2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND, "{framework:?}");
+        assert_eq!(
+            r.headers()["location"],
+            "/auth/login?return_to=%2Fapp%2Fpage%3Ftab%3D2",
+            "{framework:?}"
+        );
+    }
+}
