@@ -64,9 +64,12 @@ async fn main() -> Result<(), AnyError> {
         );
         (Some(emulator), config, m2m)
     };
-    let scalekit = Scalekit::new(config)?;
+    // Tokens are accepted for the client id (user tokens) and for the API
+    // identifier the M2M client asks for: the audience is always checked.
+    const API: &str = "https://api.quickstart.example";
+    let scalekit = Scalekit::new(config)?.accept_audiences([API]);
 
-    // 1. An M2M token from the token endpoint.
+    // 1. An M2M token from the token endpoint, for the API.
     let response: Value = scalekit
         .http_client()
         .post(scalekit.config().endpoint_url(Endpoint::Token))
@@ -74,6 +77,7 @@ async fn main() -> Result<(), AnyError> {
             ("grant_type", "client_credentials"),
             ("client_id", m2m.0.as_str()),
             ("client_secret", m2m.1.as_str()),
+            ("audience", API),
         ])
         .send()
         .await?
