@@ -47,8 +47,9 @@ pub enum Via {
 /// the user when the caller has a session. Its `Debug` leaves the token out.
 #[derive(Clone)]
 pub struct Authenticated {
-    /// The verified access token's claims.
-    pub claims: AccessTokenClaims,
+    /// The verified access token's claims (shared with the verified-token
+    /// cache).
+    pub claims: Arc<AccessTokenClaims>,
     /// The access token.
     pub access_token: String,
     /// The user (sessions only).
@@ -556,7 +557,7 @@ mod tests {
     #[test]
     fn debug_output_leaves_secrets_out() {
         let caller = Authenticated {
-            claims: AccessTokenClaims::default(),
+            claims: Arc::new(AccessTokenClaims::default()),
             access_token: "eyJ.secret.token".into(),
             user: None,
             via: Via::Bearer,
@@ -657,7 +658,7 @@ mod tests {
             format!(
                 "{:?}",
                 Authenticated {
-                    claims: AccessTokenClaims::default(),
+                    claims: Arc::new(AccessTokenClaims::default()),
                     access_token: secret(),
                     user: None,
                     via: Via::Session,

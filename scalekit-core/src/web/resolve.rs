@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use super::{AuthFailure, Authenticated, RequestAuth, Via, WebAuth, WebResponse};
 use crate::authz::Requirement;
-use crate::claims::AccessTokenClaims;
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{RequestCookies, SessionError};
-use crate::validate::ValidationError;
+use crate::validate::{ValidationError, VerifiedClaims};
 
 /// The `Authorization` headers of a request, as the adapters found them:
 /// none, one (as text, or `None` when its bytes are not text), or several.
@@ -207,14 +204,8 @@ impl WebAuth {
         };
         (gate, set_cookies)
     }
-    async fn verify_access_token(
-        &self,
-        token: &str,
-    ) -> Result<(AccessTokenClaims, serde_json::Value), ValidationError> {
-        let payload: serde_json::Value = self.scalekit.validate_token(token).await?;
-        let claims = AccessTokenClaims::deserialize(&payload)
-            .map_err(|_| ValidationError::Malformed(crate::Malformed::Claims))?;
-        Ok((claims, payload))
+    async fn verify_access_token(&self, token: &str) -> Result<VerifiedClaims, ValidationError> {
+        self.scalekit.validator().validate_access(token).await
     }
 
     /// Authenticates a request from its `Authorization` headers and
@@ -238,12 +229,12 @@ impl WebAuth {
         };
         if let Some(token) = authorization.and_then(bearer_token) {
             let result = match self.verify_access_token(token).await {
-                Ok((claims, payload)) => Ok(Some(Authenticated {
-                    claims,
+                Ok(verified) => Ok(Some(Authenticated {
+                    claims: verified.claims,
                     access_token: token.to_owned(),
                     user: None,
                     via: Via::Bearer,
-                    payload: Arc::new(payload),
+                    payload: verified.payload,
                 })),
                 Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
                 Err(err) => Err(AuthFailure::InvalidToken(err)),
@@ -278,12 +269,12 @@ impl WebAuth {
             };
         };
         let result = match self.verify_access_token(&session.access_token).await {
-            Ok((claims, payload)) => Ok(Some(Authenticated {
-                claims,
+            Ok(verified) => Ok(Some(Authenticated {
+                claims: verified.claims,
                 access_token: session.access_token.clone(),
                 user: Some(session.user.clone()),
                 via: Via::Session,
-                payload: Arc::new(payload),
+                payload: verified.payload,
             })),
             Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
             Err(err) => {
