@@ -607,6 +607,10 @@ pub struct TokenValidator {
     keys: KeySource,
     options: ValidationOptions,
     verified: Option<VerifiedCache>,
+    /// Tokens that need no signature check (see
+    /// [`TokenValidator::trusted_access_claims`]); never consulted for
+    /// tokens from requests.
+    trusted: TrustedCache,
     signature_checks: Arc<AtomicU64>,
 }
 
@@ -618,6 +622,7 @@ impl TokenValidator {
             keys: keys.into(),
             options,
             verified: None,
+            trusted: TrustedCache::new(),
             signature_checks: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -732,6 +737,62 @@ impl TokenValidator {
             None => self.verify_and_remember(token, options, true).await?,
         };
         entry.access_claims()
+    }
+
+    /// The claims of an access token that this application verified itself
+    /// earlier and kept where nobody else can change it: the access token
+    /// of a sealed session (cookie or sealed server-side record), verified
+    /// by [`TokenValidator::validate`] when the platform issued it, at login
+    /// and at each refresh. Every claim check of the default options still
+    /// runs on every call (`exp`, `nbf`, issuer, audience, kind); the
+    /// signature is not checked again, and the payload is parsed once per
+    /// token and process (an in-process cache bounded by the token's `exp`).
+    ///
+    /// Never call this with a token from a request: a forged token would
+    /// pass. The cache is separate from the verified-token cache, so a
+    /// token read here never makes a bearer token valid.
+    pub(crate) fn trusted_access_claims(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedClaims, ValidationError> {
+        let options = &self.options;
+        let hash = self.trusted.hasher.hash_one(token);
+        if let Some(entry) = self.trusted.entries.get(&hash)
+            && *entry.token == *token
+        {
+            entry.facts.check(options, now_secs())?;
+            return entry.access_claims();
+        }
+        let payload = token
+            .split('.')
+            .nth(1)
+            .ok_or(Malformed::NotCompact)
+            .and_then(b64)?;
+        let facts = ClaimFacts::parse(&payload)?;
+        facts.check(options, now_secs())?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&payload).map_err(|_| Malformed::Claims)?;
+        let claims = AccessTokenClaims::deserialize(&value)
+            .map(Arc::new)
+            .map_err(|_| Malformed::Claims)?;
+        let verified = VerifiedClaims {
+            claims: claims.clone(),
+            payload: Arc::new(value),
+        };
+        let entry = Arc::new(TrustedToken {
+            token: token.into(),
+            facts,
+            claims,
+            payload: verified.payload.clone(),
+        });
+        let lifetime = entry
+            .facts
+            .lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, options.leeway);
+        if lifetime > 0 {
+            entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
+            self.trusted.entries.insert(hash, entry);
+        }
+        Ok(verified)
     }
 
     /// A cache hit: `None` on a miss, else the entry or why the token is
@@ -937,20 +998,70 @@ impl VerifiedCache {
     /// Remembers `entry` for at most the maximum, and never past its `exp`
     /// plus `leeway` (after which every call would refuse it anyway).
     fn insert(&self, hash: u64, entry: Arc<CachedToken>, leeway: Duration) {
-        let now = now_secs();
-        let until_exp = entry.facts.exp.map_or(0, |exp| {
-            exp.saturating_add(secs_i64(leeway))
-                .saturating_sub(now)
-                .max(0)
-        });
-        let lifetime = u64::try_from(until_exp)
-            .unwrap_or(0)
-            .min(self.max_ttl.as_secs());
+        let lifetime = entry.facts.lifetime_within(self.max_ttl, leeway);
         if lifetime == 0 {
             return;
         }
         entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
         self.entries.insert(hash, entry);
+    }
+}
+
+/// A trusted token's claims (see [`TokenValidator::trusted_access_claims`]).
+struct TrustedToken {
+    token: Box<str>,
+    facts: ClaimFacts,
+    claims: Arc<AccessTokenClaims>,
+    payload: Arc<serde_json::Value>,
+}
+
+impl TrustedToken {
+    fn access_claims(&self) -> Result<VerifiedClaims, ValidationError> {
+        Ok(VerifiedClaims {
+            claims: self.claims.clone(),
+            payload: self.payload.clone(),
+        })
+    }
+}
+
+impl moka::Expiry<u64, Arc<TrustedToken>> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &u64,
+        value: &Arc<TrustedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_secs(
+            value.facts.lifetime.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+/// Capacity of the trusted-token cache (session access tokens), entries.
+const TRUSTED_CACHE_CAPACITY: u64 = 10_000;
+
+/// The claims of trusted tokens (session access tokens), parsed once.
+#[derive(Clone)]
+struct TrustedCache {
+    entries: moka::sync::Cache<u64, Arc<TrustedToken>, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for TrustedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedCache").finish_non_exhaustive()
+    }
+}
+
+impl TrustedCache {
+    fn new() -> Self {
+        TrustedCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(TRUSTED_CACHE_CAPACITY)
+                .expire_after(UntilDeadline)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            hasher: foldhash::fast::RandomState::default(),
+        }
     }
 }
 
@@ -1059,6 +1170,17 @@ impl ClaimFacts {
                 | flag(claims.connection_id.is_some(), HAS_CONNECTION_ID),
             lifetime: AtomicU64::new(0),
         })
+    }
+
+    /// How long (whole seconds) a cache may keep these claims: at most
+    /// `max`, and never past `exp` plus `leeway`.
+    fn lifetime_within(&self, max: Duration, leeway: Duration) -> u64 {
+        let until_exp = self.exp.map_or(0, |exp| {
+            exp.saturating_add(secs_i64(leeway))
+                .saturating_sub(now_secs())
+                .max(0)
+        });
+        u64::try_from(until_exp).unwrap_or(0).min(max.as_secs())
     }
 
     fn has(&self, bit: u8) -> bool {

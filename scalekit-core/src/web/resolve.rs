@@ -268,7 +268,17 @@ impl WebAuth {
                 set_cookies: resolved.set_cookies,
             };
         };
-        let result = match self.verify_access_token(&session.access_token).await {
+        // The session's access token was verified (signature and claims)
+        // when the platform issued it, at login and at each refresh, and
+        // reaches us only inside a sealed session (AES-256-GCM with our
+        // secret), so its signature is not checked again: the claims are
+        // parsed once per token and process and checked on every request
+        // (expiry above all; the session layer refreshed it when due).
+        let result = match self
+            .scalekit
+            .validator()
+            .trusted_access_claims(&session.access_token)
+        {
             Ok(verified) => Ok(Some(Authenticated {
                 claims: verified.claims,
                 access_token: session.access_token.clone(),
