@@ -100,6 +100,11 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // What the harness adds to each async call above (a request handler
+    // runs inside a runtime already and does not pay it).
+    group.bench_function("harness: block_on of a ready future", |b| {
+        b.iter(|| rt.block_on(async { black_box(1) }))
+    });
     group.bench_function("scalekit-core: static key set", |b| {
         b.iter(|| {
             rt.block_on(fixed.validate::<AccessTokenClaims>(black_box(&token)))
