@@ -577,8 +577,9 @@ pub const DEFAULT_VERIFIED_CACHE_TTL: Duration = Duration::from_secs(300);
 pub struct VerifiedClaims {
     /// The claims as [`AccessTokenClaims`].
     pub claims: Arc<AccessTokenClaims>,
-    /// The whole payload, for custom claims.
-    pub payload: Arc<serde_json::Value>,
+    /// The whole payload (JSON text, verified), for custom claims: read it
+    /// with `serde_json::from_slice` only when needed.
+    pub payload: Arc<[u8]>,
 }
 
 /// Validates tokens against a key source and default options.
@@ -705,18 +706,15 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
-        let verified = match self.cached(token, options) {
-            Some(hit) => hit?,
-            None => match &self.verified {
-                // No cache: straight from the payload bytes into `C`.
-                None => {
-                    let payload = self.verify_fresh(token, options).await?.payload;
-                    return serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into());
-                }
-                Some(_) => self.verify_and_remember(token, options, false).await?,
-            },
+        let payload = match self.cached(token, options) {
+            Some(hit) => hit?.payload.clone(),
+            None => self
+                .verify_and_remember(token, options, false)
+                .await?
+                .payload
+                .clone(),
         };
-        C::deserialize(&*verified.payload).map_err(|_| Malformed::Claims.into())
+        serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into())
     }
 
     /// Validates an access token with the default options and returns its
@@ -770,14 +768,12 @@ impl TokenValidator {
             .and_then(b64)?;
         let facts = ClaimFacts::parse(&payload)?;
         facts.check(options, now_secs())?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&payload).map_err(|_| Malformed::Claims)?;
-        let claims = AccessTokenClaims::deserialize(&value)
+        let claims = serde_json::from_slice::<AccessTokenClaims>(&payload)
             .map(Arc::new)
             .map_err(|_| Malformed::Claims)?;
         let verified = VerifiedClaims {
             claims: claims.clone(),
-            payload: Arc::new(value),
+            payload: payload.into(),
         };
         let entry = Arc::new(TrustedToken {
             token: token.into(),
@@ -840,11 +836,9 @@ impl TokenValidator {
         access: bool,
     ) -> Result<Arc<CachedToken>, ValidationError> {
         let fresh = self.verify_fresh(token, options).await?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&fresh.payload).map_err(|_| Malformed::Claims)?;
         let claims = OnceLock::new();
         if access {
-            let parsed = AccessTokenClaims::deserialize(&value)
+            let parsed = serde_json::from_slice::<AccessTokenClaims>(&fresh.payload)
                 .map(Arc::new)
                 .map_err(|_| Malformed::Claims)?;
             let _ = claims.set(Ok(parsed));
@@ -855,7 +849,7 @@ impl TokenValidator {
             kid: fresh.kid,
             key: fresh.key,
             facts: fresh.facts,
-            payload: Arc::new(value),
+            payload: fresh.payload.into(),
             claims,
         });
         if let Some(cache) = &self.verified {
@@ -927,7 +921,7 @@ struct CachedToken {
     /// The key that verified it (its identity in the key set).
     key: Arc<VerifyingKey>,
     facts: ClaimFacts,
-    payload: Arc<serde_json::Value>,
+    payload: Arc<[u8]>,
     /// The payload as [`AccessTokenClaims`], parsed on first use.
     claims: OnceLock<Result<Arc<AccessTokenClaims>, Malformed>>,
 }
@@ -937,7 +931,7 @@ impl CachedToken {
         let claims = self
             .claims
             .get_or_init(|| {
-                AccessTokenClaims::deserialize(&*self.payload)
+                serde_json::from_slice::<AccessTokenClaims>(&self.payload)
                     .map(Arc::new)
                     .map_err(|_| Malformed::Claims)
             })
@@ -1012,7 +1006,7 @@ struct TrustedToken {
     token: Box<str>,
     facts: ClaimFacts,
     claims: Arc<AccessTokenClaims>,
-    payload: Arc<serde_json::Value>,
+    payload: Arc<[u8]>,
 }
 
 impl TrustedToken {

@@ -56,7 +56,8 @@ pub struct Authenticated {
     pub user: Option<User>,
     /// Bearer or session.
     pub via: Via,
-    payload: Arc<serde_json::Value>,
+    /// The verified payload (JSON text), read by `claims_as`.
+    payload: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -70,9 +71,10 @@ impl std::fmt::Debug for Authenticated {
 }
 
 impl Authenticated {
-    /// The verified claims in a type of your own (custom claims).
+    /// The verified claims in a type of your own (custom claims), read
+    /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
-        C::deserialize(&*self.payload)
+        serde_json::from_slice(&self.payload)
     }
 
     /// The subject (`usr_…` or an M2M client id).
@@ -561,7 +563,7 @@ mod tests {
             access_token: "eyJ.secret.token".into(),
             user: None,
             via: Via::Bearer,
-            payload: Arc::new(serde_json::json!({})),
+            payload: Arc::from(&b"{}"[..]),
         };
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
@@ -662,7 +664,7 @@ mod tests {
                     access_token: secret(),
                     user: None,
                     via: Via::Session,
-                    payload: Arc::new(serde_json::json!({})),
+                    payload: Arc::from(&b"{}"[..]),
                 }
             ),
             format!(
