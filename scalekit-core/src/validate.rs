@@ -708,6 +708,12 @@ impl TokenValidator {
     ) -> Result<C, ValidationError> {
         let payload = match self.cached(token, options) {
             Some(hit) => hit?.payload.clone(),
+            // No cache: straight from the verified payload into `C`.
+            None if self.verified.is_none() => {
+                let fresh = self.verify_fresh(token, options).await?;
+                return serde_json::from_slice(&fresh.payload)
+                    .map_err(|_| Malformed::Claims.into());
+            }
             None => self
                 .verify_and_remember(token, options, false)
                 .await?
