@@ -20,11 +20,13 @@ pub fn web_auth(
     base_url: &str,
     realm: &str,
 ) -> Result<WebAuth, crate::Error> {
-    // Callers reuse their tokens: a verified token skips its signature check
-    // for up to a minute (claims are still checked on every request).
+    // Callers reuse their tokens: the verified-token cache (on by default)
+    // lets a token seen again skip its signature check while its key is in
+    // the key set (claims are still checked on every request). Many M2M
+    // callers: a larger cache than the default.
     let scalekit = Scalekit::new(config)?
         .accept_audiences([api_audience(base_url)])
-        .with_verified_token_cache(100_000, std::time::Duration::from_secs(60));
+        .with_verified_token_cache(100_000, scalekit_core::DEFAULT_VERIFIED_CACHE_TTL);
     Ok(WebAuth::for_api(scalekit, base_url)?.realm(realm))
 }
 

@@ -123,7 +123,12 @@ impl Scalekit {
         Self::with_http_client(config, http, JwksOptions::default())
     }
 
-    /// A client for `config` using `http` for every platform call. Build
+    /// A client for `config` using `http` for every platform call, with the
+    /// verified-token cache on ([`DEFAULT_VERIFIED_CACHE_CAPACITY`](crate::DEFAULT_VERIFIED_CACHE_CAPACITY)
+    /// entries, each for at most [`DEFAULT_VERIFIED_CACHE_TTL`](crate::DEFAULT_VERIFIED_CACHE_TTL)
+    /// and never past its token's `exp`; see
+    /// [`Scalekit::with_verified_token_cache`] and
+    /// [`Scalekit::without_verified_token_cache`]). Build
     /// `http` with [`platform_http_client`] (or at least with
     /// `redirect::Policy::none()`): a client that follows redirects would
     /// re-send the client secret to wherever a `307` points. Answers that
@@ -140,7 +145,10 @@ impl Scalekit {
             .map_err(|e| e.0)?;
         let options = ValidationOptions::new(config.environment_url()).audience(config.client_id());
         Ok(Scalekit {
-            validator: TokenValidator::new(cache, options),
+            validator: TokenValidator::new(cache, options).with_verified_cache(
+                crate::validate::DEFAULT_VERIFIED_CACHE_CAPACITY,
+                crate::validate::DEFAULT_VERIFIED_CACHE_TTL,
+            ),
             config,
             http,
         })
@@ -221,11 +229,37 @@ impl Scalekit {
         self
     }
 
-    /// Turns on the verified-token cache of the validator (see
-    /// [`TokenValidator::with_verified_cache`]): a token seen again within
-    /// `ttl` skips its signature check; every claim is still checked.
-    pub fn with_verified_token_cache(mut self, capacity: u64, ttl: std::time::Duration) -> Self {
-        self.validator = self.validator.with_verified_cache(capacity, ttl);
+    /// Replaces the verified-token cache of the validator (on by default)
+    /// with one of `capacity` entries, each kept for at most `max_ttl` (see
+    /// [`TokenValidator::with_verified_cache`]): a token seen again skips
+    /// its signature check while its key is still in the key set; every
+    /// claim is still checked.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let scalekit = Scalekit::new(config)?;
+    /// assert!(scalekit.validator().has_verified_cache());
+    /// let larger = scalekit.clone().with_verified_token_cache(100_000, Duration::from_secs(60));
+    /// assert!(larger.validator().has_verified_cache());
+    /// assert!(!scalekit.without_verified_token_cache().validator().has_verified_cache());
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn with_verified_token_cache(
+        mut self,
+        capacity: u64,
+        max_ttl: std::time::Duration,
+    ) -> Self {
+        self.validator = self.validator.with_verified_cache(capacity, max_ttl);
+        self
+    }
+
+    /// Turns the verified-token cache off: every token's signature is
+    /// checked on every call.
+    pub fn without_verified_token_cache(mut self) -> Self {
+        self.validator = self.validator.without_verified_cache();
         self
     }
 

@@ -314,6 +314,25 @@ impl JwksCache {
         }
     }
 
+    /// Whether the current key set still holds exactly `key` (the same
+    /// parsed key, not merely one with the same `kid`) for (`kid`, `alg`).
+    /// Lock-free and synchronous; starts the background refresh when the
+    /// key set is due, as [`JwksCache::key`] does, so that a withdrawn key
+    /// is noticed even when every request is answered from the
+    /// verified-token cache.
+    pub fn holds(&self, kid: Option<&str>, alg: Algorithm, key: &Arc<VerifyingKey>) -> bool {
+        let snapshot = self.inner.current.load();
+        let Some(snap) = snapshot.as_ref() else {
+            return false;
+        };
+        if Instant::now() >= snap.refresh_at {
+            self.refresh_in_background();
+        }
+        snap.keys
+            .find(kid, alg)
+            .is_some_and(|found| Arc::ptr_eq(found, key))
+    }
+
     fn lookup(
         &self,
         kid: Option<&str>,

@@ -93,6 +93,6 @@ pub use config::{ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret};
 pub use jwk::{KeyRejection, KeySet, VerifyingKey};
 pub use jwks::{JwksCache, JwksFetchError, JwksOptions};
 pub use validate::{
-    KeySource, Malformed, TokenPurpose, TokenValidator, ValidationError, ValidationOptions,
-    verify_jws,
+    DEFAULT_VERIFIED_CACHE_CAPACITY, DEFAULT_VERIFIED_CACHE_TTL, KeySource, Malformed,
+    TokenPurpose, TokenValidator, ValidationError, ValidationOptions, VerifiedClaims, verify_jws,
 };

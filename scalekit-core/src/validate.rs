@@ -5,8 +5,10 @@
 //! payload is parsed and its claims (`exp`, `nbf`, `iss`, `aud`) checked.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
-use crate::claims::StringOrList;
+use crate::claims::{AccessTokenClaims, StringOrList};
 use crate::jwk::{KeySet, SignatureError, VerifyingKey};
 use crate::jwks::{JwksCache, KeyLookupError};
 use crate::outcome::{Challenge, ErrorOutcome};
@@ -401,6 +403,26 @@ impl KeySource {
         }
     }
 
+    /// Whether the key set of `iss` still holds exactly `key` for
+    /// (`kid`, `alg`): a verified-token cache entry is usable only while the
+    /// key that signed it has not left the key set.
+    fn holds(
+        &self,
+        iss: Option<&str>,
+        kid: Option<&str>,
+        alg: Algorithm,
+        key: &Arc<VerifyingKey>,
+    ) -> bool {
+        match self {
+            KeySource::Static(set) => set.find(kid, alg).is_some_and(|k| Arc::ptr_eq(k, key)),
+            KeySource::Remote(cache) => cache.holds(kid, alg, key),
+            KeySource::PerIssuer(map) => match iss.and_then(|iss| map.get(normalize_issuer(iss))) {
+                Some(KeySource::PerIssuer(_)) | None => false,
+                Some(source) => source.holds(None, kid, alg, key),
+            },
+        }
+    }
+
     async fn key(
         &self,
         kid: Option<&str>,
@@ -543,7 +565,32 @@ pub fn verify_jws(
     jws.verify(key)
 }
 
+/// Default capacity of the verified-token cache of [`Scalekit`](crate::Scalekit) (entries).
+pub const DEFAULT_VERIFIED_CACHE_CAPACITY: u64 = 10_000;
+/// Default longest life of a verified-token cache entry (it never outlives
+/// the token's `exp` either).
+pub const DEFAULT_VERIFIED_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// The claims of a verified access token, parsed once and shared: a
+/// verified-token cache hit hands these out without any JSON work.
+#[derive(Debug, Clone)]
+pub struct VerifiedClaims {
+    /// The claims as [`AccessTokenClaims`].
+    pub claims: Arc<AccessTokenClaims>,
+    /// The whole payload (JSON text, verified), for custom claims: read it
+    /// with `serde_json::from_slice` only when needed.
+    pub payload: Arc<[u8]>,
+}
+
 /// Validates tokens against a key source and default options.
+///
+/// With the verified-token cache on ([`TokenValidator::with_verified_cache`];
+/// [`Scalekit`](crate::Scalekit) turns it on by default), a token seen again
+/// costs a hash, a lookup and a comparison of the whole token, not a
+/// signature check; the algorithm allow-list, `exp`, `nbf`, issuer,
+/// audience and token kind are still checked on every call, from claims
+/// extracted once, and an entry is used only while the key that signed it
+/// is still in the key set.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -561,41 +608,74 @@ pub struct TokenValidator {
     keys: KeySource,
     options: ValidationOptions,
     verified: Option<VerifiedCache>,
+    /// Tokens that need no signature check (see
+    /// [`TokenValidator::trusted_access_claims`]); never consulted for
+    /// tokens from requests.
+    trusted: TrustedCache,
+    signature_checks: Arc<AtomicU64>,
 }
 
 impl TokenValidator {
-    /// A validator over `keys` with default `options`.
+    /// A validator over `keys` with default `options`, without a
+    /// verified-token cache (see [`TokenValidator::with_verified_cache`]).
     pub fn new(keys: impl Into<KeySource>, options: ValidationOptions) -> Self {
         TokenValidator {
             keys: keys.into(),
             options,
             verified: None,
+            trusted: TrustedCache::new(),
+            signature_checks: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Remembers tokens whose signature verified (at most `capacity`, each
-    /// for at most `ttl`), so that a token seen again skips the signature
-    /// check. Everything else — the algorithm allow-list, `exp`, `nbf`,
-    /// issuer, audience — is checked on every call. A key withdrawn from the
-    /// JWKS keeps validating the tokens it signed for up to `ttl`: keep it
-    /// short (a minute or so).
+    /// for at most `max_ttl` and never past its `exp` plus the leeway), so
+    /// that a token seen again skips the signature check. Everything else —
+    /// the algorithm allow-list, `exp`, `nbf`, issuer, audience, token kind
+    /// — is checked on every call, and an entry is unusable as soon as the
+    /// key that signed it has left the key set. Only tokens whose signature
+    /// verified are remembered; the cache admits new entries by frequency
+    /// (TinyLFU), so a flood of distinct tokens cannot flush out the ones
+    /// in use.
     ///
     /// ```
     /// use std::time::Duration;
     /// use scalekit_core::{KeySet, TokenValidator, ValidationOptions};
     ///
     /// let validator = TokenValidator::new(KeySet::default(), ValidationOptions::new("https://acme.scalekit.dev"))
-    ///     .with_verified_cache(10_000, Duration::from_secs(60));
-    /// # let _ = validator;
+    ///     .with_verified_cache(10_000, Duration::from_secs(300));
+    /// assert!(validator.has_verified_cache());
+    /// assert!(!validator.without_verified_cache().has_verified_cache());
     /// ```
-    pub fn with_verified_cache(mut self, capacity: u64, ttl: Duration) -> Self {
-        self.verified = Some(
-            moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
-        );
+    pub fn with_verified_cache(mut self, capacity: u64, max_ttl: Duration) -> Self {
+        self.verified = Some(VerifiedCache::new(capacity, max_ttl));
         self
+    }
+
+    /// Turns the verified-token cache off: every call checks the signature.
+    pub fn without_verified_cache(mut self) -> Self {
+        self.verified = None;
+        self
+    }
+
+    /// Whether the verified-token cache is on.
+    pub fn has_verified_cache(&self) -> bool {
+        self.verified.is_some()
+    }
+
+    /// Number of entries in the verified-token cache (0 when it is off),
+    /// after pending evictions have been applied.
+    pub fn verified_cache_entries(&self) -> u64 {
+        self.verified.as_ref().map_or(0, |cache| {
+            cache.entries.run_pending_tasks();
+            cache.entries.entry_count()
+        })
+    }
+
+    /// Number of signature checks made so far by this validator and its
+    /// clones (a verified-token cache hit makes none).
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
     }
 
     /// The same validator (keys, cache) with other default options.
@@ -626,21 +706,170 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
-        let cache_key = match &self.verified {
-            Some(cache) if token.len() <= options.max_token_bytes => {
-                let key = token_digest(token);
-                if let Some(entry) = cache.get(&key) {
-                    let (alg, payload) = &*entry;
-                    if !options.algorithms.contains(*alg) {
-                        return Err(ValidationError::UnsupportedAlgorithm);
-                    }
-                    check_claims(payload, options, crate::unix_time().as_secs_f64())?;
-                    return serde_json::from_slice(payload).map_err(|_| Malformed::Claims.into());
-                }
-                Some(key)
+        let payload = match self.cached(token, options) {
+            Some(hit) => hit?.payload.clone(),
+            // No cache: straight from the verified payload into `C`.
+            None if self.verified.is_none() => {
+                let fresh = self.verify_fresh(token, options).await?;
+                return serde_json::from_slice(&fresh.payload)
+                    .map_err(|_| Malformed::Claims.into());
             }
-            _ => None,
+            None => self
+                .verify_and_remember(token, options, false)
+                .await?
+                .payload
+                .clone(),
         };
+        serde_json::from_slice(&payload).map_err(|_| Malformed::Claims.into())
+    }
+
+    /// Validates an access token with the default options and returns its
+    /// claims, shared: on a verified-token cache hit, without any JSON work.
+    pub async fn validate_access(&self, token: &str) -> Result<VerifiedClaims, ValidationError> {
+        self.validate_access_with(token, &self.options).await
+    }
+
+    /// Validates an access token with `options` and returns its claims,
+    /// shared (see [`TokenValidator::validate_access`]).
+    pub async fn validate_access_with(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Result<VerifiedClaims, ValidationError> {
+        let entry = match self.cached(token, options) {
+            Some(hit) => hit?,
+            None => self.verify_and_remember(token, options, true).await?,
+        };
+        entry.access_claims()
+    }
+
+    /// The claims of an access token that this application verified itself
+    /// earlier and kept where nobody else can change it: the access token
+    /// of a sealed session (cookie or sealed server-side record), verified
+    /// by [`TokenValidator::validate`] when the platform issued it, at login
+    /// and at each refresh. Every claim check of the default options still
+    /// runs on every call (`exp`, `nbf`, issuer, audience, kind); the
+    /// signature is not checked again, and the payload is parsed once per
+    /// token and process (an in-process cache bounded by the token's `exp`).
+    ///
+    /// Never call this with a token from a request: a forged token would
+    /// pass. The cache is separate from the verified-token cache, so a
+    /// token read here never makes a bearer token valid.
+    pub(crate) fn trusted_access_claims(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedClaims, ValidationError> {
+        let options = &self.options;
+        let hash = self.trusted.hasher.hash_one(token);
+        if let Some(entry) = self.trusted.entries.get(&hash)
+            && *entry.token == *token
+        {
+            entry.facts.check(options, now_secs())?;
+            return entry.access_claims();
+        }
+        let payload = token
+            .split('.')
+            .nth(1)
+            .ok_or(Malformed::NotCompact)
+            .and_then(b64)?;
+        let facts = ClaimFacts::parse(&payload)?;
+        facts.check(options, now_secs())?;
+        let claims = serde_json::from_slice::<AccessTokenClaims>(&payload)
+            .map(Arc::new)
+            .map_err(|_| Malformed::Claims)?;
+        let verified = VerifiedClaims {
+            claims: claims.clone(),
+            payload: payload.into(),
+        };
+        let entry = Arc::new(TrustedToken {
+            token: token.into(),
+            facts,
+            claims,
+            payload: verified.payload.clone(),
+        });
+        let lifetime = entry
+            .facts
+            .lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, options.leeway);
+        if lifetime > 0 {
+            entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
+            self.trusted.entries.insert(hash, entry);
+        }
+        Ok(verified)
+    }
+
+    /// A cache hit: `None` on a miss, else the entry or why the token is
+    /// refused under `options`.
+    fn cached(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Option<Result<Arc<CachedToken>, ValidationError>> {
+        let cache = self.verified.as_ref()?;
+        if token.len() > options.max_token_bytes {
+            return None;
+        }
+        let hash = cache.hasher.hash_one(token);
+        let entry = cache.entries.get(&hash)?;
+        if *entry.token != *token {
+            return None;
+        }
+        if !options.algorithms.contains(entry.alg) {
+            return Some(Err(ValidationError::UnsupportedAlgorithm));
+        }
+        if !self.keys.holds(
+            entry.facts.iss.as_deref(),
+            entry.kid.as_deref(),
+            entry.alg,
+            &entry.key,
+        ) {
+            // The signing key left the key set (or the set was refetched):
+            // verify again, from scratch.
+            cache.entries.invalidate(&hash);
+            return None;
+        }
+        if let Err(err) = entry.facts.check(options, now_secs()) {
+            tracing::debug!(reason = %err, "token refused");
+            return Some(Err(err));
+        }
+        Some(Ok(entry))
+    }
+
+    /// Verifies `token` and remembers it in the verified-token cache.
+    async fn verify_and_remember(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+        access: bool,
+    ) -> Result<Arc<CachedToken>, ValidationError> {
+        let fresh = self.verify_fresh(token, options).await?;
+        let claims = OnceLock::new();
+        if access {
+            let parsed = serde_json::from_slice::<AccessTokenClaims>(&fresh.payload)
+                .map(Arc::new)
+                .map_err(|_| Malformed::Claims)?;
+            let _ = claims.set(Ok(parsed));
+        }
+        let entry = Arc::new(CachedToken {
+            token: token.into(),
+            alg: fresh.alg,
+            kid: fresh.kid,
+            key: fresh.key,
+            facts: fresh.facts,
+            payload: fresh.payload.into(),
+            claims,
+        });
+        if let Some(cache) = &self.verified {
+            cache.insert(cache.hasher.hash_one(token), entry.clone(), options.leeway);
+        }
+        Ok(entry)
+    }
+
+    /// The full path: structure, header, key, signature, claims.
+    async fn verify_fresh(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Result<Fresh, ValidationError> {
         let jws = match DecodedJws::decode(token, options.algorithms, options.max_token_bytes) {
             Ok(jws) => jws,
             Err(err) => {
@@ -649,7 +878,7 @@ impl TokenValidator {
             }
         };
         let kid = jws.kid().map(|k| truncate(k, 128).to_owned());
-        let result = self.verify_and_check(jws, options, cache_key).await;
+        let result = self.verify_and_check(jws, options).await;
         if let Err(err) = &result {
             // The reason and the key id, never the token.
             tracing::debug!(reason = %err, kid = ?kid, "token refused");
@@ -657,118 +886,365 @@ impl TokenValidator {
         result
     }
 
-    async fn verify_and_check<C: DeserializeOwned>(
+    async fn verify_and_check(
         &self,
         jws: DecodedJws<'_>,
         options: &ValidationOptions,
-        cache_key: Option<[u8; 32]>,
-    ) -> Result<C, ValidationError> {
+    ) -> Result<Fresh, ValidationError> {
         let source = self.keys.resolve(&jws.payload)?;
         let alg = jws.algorithm();
+        let kid = jws.kid.clone().map(String::into_boxed_str);
         let key = source.key(jws.kid(), alg).await?;
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
         let payload = jws.verify(&key)?;
-        check_claims(&payload, options, crate::unix_time().as_secs_f64())?;
-        let claims = serde_json::from_slice(&payload).map_err(|_| Malformed::Claims)?;
-        if let (Some(cache), Some(digest)) = (&self.verified, cache_key) {
-            cache.insert(digest, Arc::new((alg, payload)));
-        }
-        Ok(claims)
+        let facts = ClaimFacts::parse(&payload)?;
+        facts.check(options, now_secs())?;
+        Ok(Fresh {
+            alg,
+            kid,
+            key,
+            facts,
+            payload,
+        })
     }
 }
 
-/// Verified tokens by SHA-256: the algorithm and the payload.
-type VerifiedCache = moka::sync::Cache<[u8; 32], Arc<(Algorithm, Vec<u8>)>>;
-
-/// SHA-256 of a token: the key of the verified-token cache.
-fn token_digest(token: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+/// A token that just verified.
+struct Fresh {
+    alg: Algorithm,
+    kid: Option<Box<str>>,
+    key: Arc<VerifyingKey>,
+    facts: ClaimFacts,
+    payload: Vec<u8>,
 }
 
-/// Checks the registered claims of a verified payload.
+/// A verified token, as remembered.
+struct CachedToken {
+    /// The whole token: a hit compares it, not just its hash.
+    token: Box<str>,
+    alg: Algorithm,
+    kid: Option<Box<str>>,
+    /// The key that verified it (its identity in the key set).
+    key: Arc<VerifyingKey>,
+    facts: ClaimFacts,
+    payload: Arc<[u8]>,
+    /// The payload as [`AccessTokenClaims`], parsed on first use.
+    claims: OnceLock<Result<Arc<AccessTokenClaims>, Malformed>>,
+}
+
+impl CachedToken {
+    fn access_claims(&self) -> Result<VerifiedClaims, ValidationError> {
+        let claims = self
+            .claims
+            .get_or_init(|| {
+                serde_json::from_slice::<AccessTokenClaims>(&self.payload)
+                    .map(Arc::new)
+                    .map_err(|_| Malformed::Claims)
+            })
+            .clone()?;
+        Ok(VerifiedClaims {
+            claims,
+            payload: self.payload.clone(),
+        })
+    }
+}
+
+/// The verified-token cache: keyed by a seeded fast hash of the token
+/// (collisions only cost a miss: a hit compares the whole token).
+#[derive(Clone)]
+struct VerifiedCache {
+    entries: moka::sync::Cache<u64, Arc<CachedToken>, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+    max_ttl: Duration,
+}
+
+impl std::fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCache")
+            .field("max_ttl", &self.max_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Each entry lives until its own deadline (set at insertion).
+struct UntilDeadline;
+
+impl moka::Expiry<u64, Arc<CachedToken>> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &u64,
+        value: &Arc<CachedToken>,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        let _ = created_at;
+        Some(Duration::from_secs(
+            value.facts.lifetime.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+impl VerifiedCache {
+    fn new(capacity: u64, max_ttl: Duration) -> Self {
+        VerifiedCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilDeadline)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            hasher: foldhash::fast::RandomState::default(),
+            max_ttl,
+        }
+    }
+
+    /// Remembers `entry` for at most the maximum, and never past its `exp`
+    /// plus `leeway` (after which every call would refuse it anyway).
+    fn insert(&self, hash: u64, entry: Arc<CachedToken>, leeway: Duration) {
+        let lifetime = entry.facts.lifetime_within(self.max_ttl, leeway);
+        if lifetime == 0 {
+            return;
+        }
+        entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
+        self.entries.insert(hash, entry);
+    }
+}
+
+/// A trusted token's claims (see [`TokenValidator::trusted_access_claims`]).
+struct TrustedToken {
+    token: Box<str>,
+    facts: ClaimFacts,
+    claims: Arc<AccessTokenClaims>,
+    payload: Arc<[u8]>,
+}
+
+impl TrustedToken {
+    fn access_claims(&self) -> Result<VerifiedClaims, ValidationError> {
+        Ok(VerifiedClaims {
+            claims: self.claims.clone(),
+            payload: self.payload.clone(),
+        })
+    }
+}
+
+impl moka::Expiry<u64, Arc<TrustedToken>> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &u64,
+        value: &Arc<TrustedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_secs(
+            value.facts.lifetime.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+/// Capacity of the trusted-token cache (session access tokens), entries.
+const TRUSTED_CACHE_CAPACITY: u64 = 10_000;
+
+/// The claims of trusted tokens (session access tokens), parsed once.
+#[derive(Clone)]
+struct TrustedCache {
+    entries: moka::sync::Cache<u64, Arc<TrustedToken>, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for TrustedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedCache").finish_non_exhaustive()
+    }
+}
+
+impl TrustedCache {
+    fn new() -> Self {
+        TrustedCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(TRUSTED_CACHE_CAPACITY)
+                .expire_after(UntilDeadline)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+/// The clock of the claim checks: Unix seconds.
+fn now_secs() -> i64 {
+    i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX)
+}
+
+fn secs_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+const HAS_SUB: u8 = 1;
+const HAS_NONCE: u8 = 1 << 1;
+const HAS_AT_HASH: u8 = 1 << 2;
+const HAS_C_HASH: u8 = 1 << 3;
+const HAS_AZP: u8 = 1 << 4;
+const HAS_CLIENT_ID: u8 = 1 << 5;
+const HAS_ORGANIZATION_ID: u8 = 1 << 6;
+const HAS_CONNECTION_ID: u8 = 1 << 7;
+
+/// What the claim checks need from a verified payload, read once: `exp`
+/// and `nbf` as whole seconds (rounded towards refusal: `exp` down, `nbf`
+/// up), the issuer, the audiences and which kind-marking claims are there.
+#[derive(Debug, Default)]
+struct ClaimFacts {
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iss: Option<Box<str>>,
+    aud: Option<Vec<String>>,
+    present: u8,
+    /// The cache lifetime of the entry, in seconds (set at insertion).
+    lifetime: AtomicU64,
+}
+
+impl ClaimFacts {
+    /// Reads the registered claims of a verified payload.
+    fn parse(payload: &[u8]) -> Result<ClaimFacts, ValidationError> {
+        #[derive(Deserialize)]
+        struct Registered<'a> {
+            #[serde(default)]
+            exp: Option<f64>,
+            #[serde(default)]
+            nbf: Option<f64>,
+            #[serde(default, borrow)]
+            iss: Option<std::borrow::Cow<'a, str>>,
+            #[serde(default)]
+            aud: Option<StringOrList>,
+            #[serde(default)]
+            sub: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            nonce: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            at_hash: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            c_hash: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            azp: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            client_id: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            organization_id: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            connection_id: Option<serde::de::IgnoredAny>,
+        }
+        // A claims set is a JSON object; anything else is refused before serde
+        // gets a chance to read an array positionally.
+        if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Malformed::PayloadNotJson.into());
+        }
+        let claims: Registered =
+            serde_json::from_slice(payload).map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => Malformed::Claims,
+                _ => Malformed::PayloadNotJson,
+            })?;
+        // `as` saturates (and JSON numbers are finite).
+        let whole = |v: f64, up: bool| {
+            if !v.is_finite() {
+                i64::MIN
+            } else if up {
+                v.ceil() as i64
+            } else {
+                v.floor() as i64
+            }
+        };
+        let flag = |present: bool, bit: u8| if present { bit } else { 0 };
+        Ok(ClaimFacts {
+            exp: claims.exp.map(|v| whole(v, false)),
+            // A non-finite `nbf` is never reached.
+            nbf: claims.nbf.map(|v| {
+                if v.is_finite() {
+                    whole(v, true)
+                } else {
+                    i64::MAX
+                }
+            }),
+            iss: claims.iss.map(|iss| iss.as_ref().into()),
+            aud: claims.aud.map(|aud| aud.as_slice().to_vec()),
+            present: flag(claims.sub.is_some(), HAS_SUB)
+                | flag(claims.nonce.is_some(), HAS_NONCE)
+                | flag(claims.at_hash.is_some(), HAS_AT_HASH)
+                | flag(claims.c_hash.is_some(), HAS_C_HASH)
+                | flag(claims.azp.is_some(), HAS_AZP)
+                | flag(claims.client_id.is_some(), HAS_CLIENT_ID)
+                | flag(claims.organization_id.is_some(), HAS_ORGANIZATION_ID)
+                | flag(claims.connection_id.is_some(), HAS_CONNECTION_ID),
+            lifetime: AtomicU64::new(0),
+        })
+    }
+
+    /// How long (whole seconds) a cache may keep these claims: at most
+    /// `max`, and never past `exp` plus `leeway`.
+    fn lifetime_within(&self, max: Duration, leeway: Duration) -> u64 {
+        let until_exp = self.exp.map_or(0, |exp| {
+            exp.saturating_add(secs_i64(leeway))
+                .saturating_sub(now_secs())
+                .max(0)
+        });
+        u64::try_from(until_exp).unwrap_or(0).min(max.as_secs())
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.present & bit != 0
+    }
+
+    /// The registered-claim checks under `options` at `now` (Unix seconds).
+    fn check(&self, options: &ValidationOptions, now: i64) -> Result<(), ValidationError> {
+        let leeway = secs_i64(options.leeway);
+        let exp = self.exp.ok_or(ValidationError::MissingClaim("exp"))?;
+        // `now` is whole seconds (rounded down): the token is valid while
+        // the current time is before `exp` plus the leeway (RFC 7519 4.1.4).
+        if now >= exp.saturating_add(leeway) {
+            return Err(ValidationError::Expired);
+        }
+        if let Some(nbf) = self.nbf
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(ValidationError::NotYetValid);
+        }
+        let iss = self
+            .iss
+            .as_deref()
+            .ok_or(ValidationError::MissingClaim("iss"))?;
+        if !options.accepts_issuer(iss) {
+            return Err(ValidationError::WrongIssuer);
+        }
+        let kind_ok = match options.purpose {
+            TokenPurpose::Access => {
+                self.has(HAS_SUB)
+                    && !self.has(HAS_NONCE)
+                    && !self.has(HAS_AT_HASH)
+                    && !self.has(HAS_C_HASH)
+                    && (!self.has(HAS_AZP) || self.has(HAS_CLIENT_ID))
+            }
+            TokenPurpose::Id => self.has(HAS_SUB),
+            TokenPurpose::IdpInitiatedLogin => {
+                !self.has(HAS_SUB)
+                    && !self.has(HAS_NONCE)
+                    && (self.has(HAS_ORGANIZATION_ID) || self.has(HAS_CONNECTION_ID))
+            }
+            TokenPurpose::Any => true,
+        };
+        if !kind_ok {
+            return Err(ValidationError::WrongTokenType);
+        }
+        if options.checks_audience() {
+            let aud = self.aud.as_deref().unwrap_or_default();
+            if !options.accepts_audience(aud) {
+                return Err(ValidationError::WrongAudience);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks the registered claims of a verified payload at `now` (Unix seconds).
+#[cfg(test)]
 fn check_claims(
     payload: &[u8],
     options: &ValidationOptions,
-    now: f64,
+    now: i64,
 ) -> Result<(), ValidationError> {
-    #[derive(Deserialize)]
-    struct Registered<'a> {
-        #[serde(default)]
-        exp: Option<f64>,
-        #[serde(default)]
-        nbf: Option<f64>,
-        #[serde(default, borrow)]
-        iss: Option<std::borrow::Cow<'a, str>>,
-        #[serde(default)]
-        aud: Option<StringOrList>,
-        #[serde(default)]
-        sub: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        nonce: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        at_hash: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        c_hash: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        azp: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        client_id: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        organization_id: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        connection_id: Option<serde::de::IgnoredAny>,
-    }
-    // A claims set is a JSON object; anything else is refused before serde
-    // gets a chance to read an array positionally.
-    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(Malformed::PayloadNotJson.into());
-    }
-    let claims: Registered = serde_json::from_slice(payload).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => Malformed::Claims,
-        _ => Malformed::PayloadNotJson,
-    })?;
-    let leeway = options.leeway.as_secs_f64();
-    let exp = claims.exp.ok_or(ValidationError::MissingClaim("exp"))?;
-    if !exp.is_finite() || now > exp + leeway {
-        return Err(ValidationError::Expired);
-    }
-    if let Some(nbf) = claims.nbf
-        && (!nbf.is_finite() || nbf > now + leeway)
-    {
-        return Err(ValidationError::NotYetValid);
-    }
-    let iss = claims.iss.ok_or(ValidationError::MissingClaim("iss"))?;
-    if !options.accepts_issuer(&iss) {
-        return Err(ValidationError::WrongIssuer);
-    }
-    let kind_ok = match options.purpose {
-        TokenPurpose::Access => {
-            claims.sub.is_some()
-                && claims.nonce.is_none()
-                && claims.at_hash.is_none()
-                && claims.c_hash.is_none()
-                && (claims.azp.is_none() || claims.client_id.is_some())
-        }
-        TokenPurpose::Id => claims.sub.is_some(),
-        TokenPurpose::IdpInitiatedLogin => {
-            claims.sub.is_none()
-                && claims.nonce.is_none()
-                && (claims.organization_id.is_some() || claims.connection_id.is_some())
-        }
-        TokenPurpose::Any => true,
-    };
-    if !kind_ok {
-        return Err(ValidationError::WrongTokenType);
-    }
-    if options.checks_audience() {
-        let aud = claims.aud.unwrap_or_default();
-        if !options.accepts_audience(aud.as_slice()) {
-            return Err(ValidationError::WrongAudience);
-        }
-    }
-    Ok(())
+    ClaimFacts::parse(payload)?.check(options, now)
 }
 
 #[cfg(test)]
@@ -784,36 +1260,36 @@ mod tests {
     #[test]
     fn claim_checks() {
         let ok = br#"{"exp": 1000, "iss": "https://env.example"}"#;
-        assert_eq!(check_claims(ok, &opts(), 900.0), Ok(()));
-        assert_eq!(check_claims(ok, &opts(), 1060.0), Ok(()));
+        assert_eq!(check_claims(ok, &opts(), 900), Ok(()));
+        assert_eq!(check_claims(ok, &opts(), 1059), Ok(()));
         assert_eq!(
-            check_claims(ok, &opts(), 1061.0),
+            check_claims(ok, &opts(), 1060),
             Err(ValidationError::Expired)
         );
         let nbf = br#"{"exp": 5000, "nbf": 2000, "iss": "https://env.example/"}"#;
-        assert_eq!(check_claims(nbf, &opts(), 1940.0), Ok(()));
+        assert_eq!(check_claims(nbf, &opts(), 1940), Ok(()));
         assert_eq!(
-            check_claims(nbf, &opts(), 1939.0),
+            check_claims(nbf, &opts(), 1939),
             Err(ValidationError::NotYetValid)
         );
         assert_eq!(
-            check_claims(br#"{"iss": "https://env.example"}"#, &opts(), 0.0),
+            check_claims(br#"{"iss": "https://env.example"}"#, &opts(), 0),
             Err(ValidationError::MissingClaim("exp"))
         );
         assert_eq!(
-            check_claims(br#"{"exp": 10}"#, &opts(), 0.0),
+            check_claims(br#"{"exp": 10}"#, &opts(), 0),
             Err(ValidationError::MissingClaim("iss"))
         );
         assert_eq!(
-            check_claims(br#"{"exp": 10, "iss": "https://other"}"#, &opts(), 0.0),
+            check_claims(br#"{"exp": 10, "iss": "https://other"}"#, &opts(), 0),
             Err(ValidationError::WrongIssuer)
         );
         assert_eq!(
-            check_claims(br#"{"exp": "10", "iss": "x"}"#, &opts(), 0.0),
+            check_claims(br#"{"exp": "10", "iss": "x"}"#, &opts(), 0),
             Err(ValidationError::Malformed(Malformed::Claims))
         );
         assert_eq!(
-            check_claims(b"[1]", &opts(), 0.0),
+            check_claims(b"[1]", &opts(), 0),
             Err(ValidationError::Malformed(Malformed::PayloadNotJson))
         );
     }
@@ -824,20 +1300,20 @@ mod tests {
         let with = |aud: &str| {
             format!(r#"{{"exp": 10, "iss": "https://env.example", "aud": {aud}}}"#).into_bytes()
         };
-        assert_eq!(check_claims(&with(r#""b""#), &o, 0.0), Ok(()));
-        assert_eq!(check_claims(&with(r#"["x","a"]"#), &o, 0.0), Ok(()));
+        assert_eq!(check_claims(&with(r#""b""#), &o, 0), Ok(()));
+        assert_eq!(check_claims(&with(r#"["x","a"]"#), &o, 0), Ok(()));
         assert_eq!(
-            check_claims(&with(r#"["x"]"#), &o, 0.0),
+            check_claims(&with(r#"["x"]"#), &o, 0),
             Err(ValidationError::WrongAudience)
         );
         assert_eq!(
-            check_claims(br#"{"exp": 10, "iss": "https://env.example"}"#, &o, 0.0),
+            check_claims(br#"{"exp": 10, "iss": "https://env.example"}"#, &o, 0),
             Err(ValidationError::WrongAudience)
         );
         // No audience configured: nothing is accepted.
         let none = ValidationOptions::new("https://env.example").purpose(TokenPurpose::Any);
         assert_eq!(
-            check_claims(&with(r#"["a"]"#), &none, 0.0),
+            check_claims(&with(r#"["a"]"#), &none, 0),
             Err(ValidationError::WrongAudience)
         );
     }
@@ -850,7 +1326,7 @@ mod tests {
                 .into_bytes()
         };
         let user = claims(r#", "sub": "usr_1", "client_id": "skc_1", "sid": "ses_1""#);
-        assert_eq!(check_claims(&user, &access, 0.0), Ok(()));
+        assert_eq!(check_claims(&user, &access, 0), Ok(()));
         for id_token in [
             r#", "sub": "usr_1", "nonce": "n""#,
             r#", "sub": "usr_1", "at_hash": "h""#,
@@ -859,7 +1335,7 @@ mod tests {
             r#", "organization_id": "org_1", "connection_id": "conn_1""#,
         ] {
             assert_eq!(
-                check_claims(&claims(id_token), &access, 0.0),
+                check_claims(&claims(id_token), &access, 0),
                 Err(ValidationError::WrongTokenType),
                 "{id_token}"
             );
@@ -868,16 +1344,16 @@ mod tests {
             .any_audience()
             .purpose(TokenPurpose::IdpInitiatedLogin);
         let login = br#"{"exp": 10, "iss": "https://env.example", "connection_id": "conn_1"}"#;
-        assert_eq!(check_claims(login, &idp, 0.0), Ok(()));
+        assert_eq!(check_claims(login, &idp, 0), Ok(()));
         assert_eq!(
-            check_claims(&user, &idp, 0.0),
+            check_claims(&user, &idp, 0),
             Err(ValidationError::WrongTokenType)
         );
         let id = ValidationOptions::new("https://env.example")
             .audience("skc_1")
             .purpose(TokenPurpose::Id);
         assert_eq!(
-            check_claims(&claims(r#", "sub": "usr_1", "nonce": "n""#), &id, 0.0),
+            check_claims(&claims(r#", "sub": "usr_1", "nonce": "n""#), &id, 0),
             Ok(())
         );
     }

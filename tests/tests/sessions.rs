@@ -1157,3 +1157,48 @@ async fn redis_over_tls_with_a_private_ca() {
     );
     let _ = std::fs::remove_dir_all(&pki);
 }
+
+#[tokio::test]
+async fn session_requests_check_no_signature_and_still_expire() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, None);
+    let (session, header) = sign_in(&emulator, &m).await;
+    let web = WebAuth::new(m.scalekit().clone(), m.clone(), "http://localhost:3000");
+    // Signing in verified the access token (and the ID token).
+    let checks = m.scalekit().validator().signature_checks();
+    assert!(checks >= 1);
+    for _ in 0..5 {
+        let auth = web.authenticate(None, &cookies(&header)).await;
+        let caller = auth.result.unwrap().expect("signed in");
+        assert_eq!(caller.subject(), session.user.id);
+        assert_eq!(caller.access_token, session.access_token);
+    }
+    assert_eq!(
+        m.scalekit().validator().signature_checks(),
+        checks,
+        "session requests make no signature check"
+    );
+
+    // A session (sealed by this application) whose access token is past
+    // its expiry and the leeway is not a caller, even without a refresh.
+    let codec = CookieCodec::new([SECRET]).unwrap();
+    let stale_token = emulator
+        .mint_access_token(serde_json::json!({"exp": common::now() - 120}))
+        .unwrap();
+    let stale = Session {
+        access_token: stale_token,
+        expires_at: u64::MAX, // the session layer would not refresh it
+        ..session
+    };
+    let name = m.session_cookie_name();
+    let chunks = codec
+        .seal_chunked(&name, &serde_json::to_vec(&stale).unwrap())
+        .unwrap();
+    let stale_header = chunks
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let auth = web.authenticate(None, &cookies(&stale_header)).await;
+    assert!(matches!(auth.result, Ok(None)), "{:?}", auth.result);
+}

@@ -248,16 +248,16 @@ impl CookieCodec {
             .collect())
     }
 
-    /// Reassembles and opens the value of cookie `name` from request
-    /// cookies: `name` itself, or the consecutive chunks `name.0`, `name.1`, …
-    /// Returns `Ok(None)` when there is no such cookie.
-    pub fn open_chunked(
+    /// The sealed value of cookie `name` as a request carries it: `name`
+    /// itself, or the consecutive chunks `name.0`, `name.1`, … joined.
+    /// `None` when there is no such cookie.
+    pub fn sealed_value<'a>(
         &self,
         name: &str,
-        cookies: &RequestCookies<'_>,
-    ) -> Result<Option<Vec<u8>>, CookieError> {
+        cookies: &RequestCookies<'a>,
+    ) -> Option<std::borrow::Cow<'a, str>> {
         if let Some(value) = cookies.get(name) {
-            return self.open(name, value).map(Some);
+            return Some(std::borrow::Cow::Borrowed(value));
         }
         let mut sealed = String::new();
         for i in 0..self.max_chunks {
@@ -266,10 +266,21 @@ impl CookieCodec {
                 None => break,
             }
         }
-        if sealed.is_empty() {
-            return Ok(None);
+        (!sealed.is_empty()).then_some(std::borrow::Cow::Owned(sealed))
+    }
+
+    /// Reassembles and opens the value of cookie `name` from request
+    /// cookies: `name` itself, or the consecutive chunks `name.0`, `name.1`, …
+    /// Returns `Ok(None)` when there is no such cookie.
+    pub fn open_chunked(
+        &self,
+        name: &str,
+        cookies: &RequestCookies<'_>,
+    ) -> Result<Option<Vec<u8>>, CookieError> {
+        match self.sealed_value(name, cookies) {
+            Some(sealed) => self.open(name, &sealed).map(Some),
+            None => Ok(None),
         }
-        self.open(name, &sealed).map(Some)
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`SessionManager`]: sessions in and out of cookies, timeouts enforced,
 //! refreshes coordinated; and the login state cookie.
 
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,6 +128,52 @@ pub struct SessionManager {
     policy: SessionPolicy,
     records: SealedStore,
     coordinator: RefreshCoordinator,
+    opened: OpenedCookies,
+}
+
+/// Largest total size of the opened-cookie cache (sealed values and
+/// sessions), in bytes.
+const OPENED_COOKIES_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A session cookie that opened, and its session.
+struct OpenedCookie {
+    /// The whole sealed value: a hit compares it, not just its hash.
+    sealed: Box<str>,
+    session: Session,
+}
+
+/// Session cookies that opened recently (cookie-only sessions): a request
+/// that sends the same sealed value again skips base64, AES-GCM and JSON.
+/// Opening is a pure function of the sealed value and the codec's keys,
+/// which never change in a process, so a hit answers exactly what opening
+/// would; only cookies that opened are remembered (a forged one never is),
+/// each for at most the touch interval (after which its session is written
+/// again under a new sealed value anyway), within a byte budget.
+#[derive(Clone)]
+struct OpenedCookies {
+    entries: moka::sync::Cache<u64, Arc<OpenedCookie>, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl OpenedCookies {
+    fn new(ttl: Duration) -> Self {
+        OpenedCookies {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(OPENED_COOKIES_BYTES)
+                .weigher(|_, cookie: &Arc<OpenedCookie>| {
+                    let s = &cookie.session;
+                    let bytes = cookie.sealed.len()
+                        + s.access_token.len()
+                        + s.id_token.as_ref().map_or(0, String::len)
+                        + s.refresh_token.as_ref().map_or(0, String::len)
+                        + 512;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .time_to_live(ttl.max(Duration::from_secs(1)))
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -157,6 +204,7 @@ impl SessionManager {
             scalekit,
             settings,
             policy: SessionPolicy::default(),
+            opened: OpenedCookies::new(SessionPolicy::default().touch_interval),
             records: SealedStore {
                 store: Arc::new(CookieStore),
                 codec: Arc::new(codec),
@@ -174,6 +222,7 @@ impl SessionManager {
     /// Uses another policy.
     pub fn policy(mut self, policy: SessionPolicy) -> Self {
         self.policy = policy;
+        self.opened = OpenedCookies::new(policy.touch_interval);
         self
     }
 
@@ -301,16 +350,34 @@ impl SessionManager {
     /// Opens the session cookie of a request and reads its session.
     async fn open(&self, request: &RequestCookies<'_>) -> Result<Opened, SessionError> {
         let name = self.settings.session_cookie_name();
-        let Some(payload) = self.records.codec.open_chunked(&name, request)? else {
+        let codec = &self.records.codec;
+        let Some(sealed) = codec.sealed_value(&name, request) else {
             return Ok(Opened::NoCookie);
         };
-        let session = if self.records.is_server_side() {
+        if self.records.is_server_side() {
+            // The cookie holds the sealed id; the record must be read (a
+            // removed session must not come back).
+            let payload = codec.open(&name, &sealed)?;
             let id = std::str::from_utf8(&payload).map_err(|_| StoreError::Corrupt)?;
-            self.records.load(id).await?
-        } else {
-            Some(serde_json::from_slice(&payload).map_err(|_| StoreError::Corrupt)?)
-        };
-        Ok(session.map_or(Opened::Gone, |s| Opened::Found(Box::new(s))))
+            let session = self.records.load(id).await?;
+            return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Box::new(s))));
+        }
+        let hash = self.opened.hasher.hash_one(&*sealed);
+        if let Some(hit) = self.opened.entries.get(&hash)
+            && *hit.sealed == *sealed
+        {
+            return Ok(Opened::Found(Box::new(hit.session.clone())));
+        }
+        let payload = codec.open(&name, &sealed)?;
+        let session: Session = serde_json::from_slice(&payload).map_err(|_| StoreError::Corrupt)?;
+        self.opened.entries.insert(
+            hash,
+            Arc::new(OpenedCookie {
+                sealed: sealed.as_ref().into(),
+                session: session.clone(),
+            }),
+        );
+        Ok(Opened::Found(Box::new(session)))
     }
 
     /// The session a request's cookie refers to, as stored: not refreshed,

@@ -47,15 +47,17 @@ pub enum Via {
 /// the user when the caller has a session. Its `Debug` leaves the token out.
 #[derive(Clone)]
 pub struct Authenticated {
-    /// The verified access token's claims.
-    pub claims: AccessTokenClaims,
+    /// The verified access token's claims (shared with the verified-token
+    /// cache).
+    pub claims: Arc<AccessTokenClaims>,
     /// The access token.
     pub access_token: String,
     /// The user (sessions only).
     pub user: Option<User>,
     /// Bearer or session.
     pub via: Via,
-    payload: Arc<serde_json::Value>,
+    /// The verified payload (JSON text), read by `claims_as`.
+    payload: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -69,9 +71,10 @@ impl std::fmt::Debug for Authenticated {
 }
 
 impl Authenticated {
-    /// The verified claims in a type of your own (custom claims).
+    /// The verified claims in a type of your own (custom claims), read
+    /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
-        C::deserialize(&*self.payload)
+        serde_json::from_slice(&self.payload)
     }
 
     /// The subject (`usr_…` or an M2M client id).
@@ -556,11 +559,11 @@ mod tests {
     #[test]
     fn debug_output_leaves_secrets_out() {
         let caller = Authenticated {
-            claims: AccessTokenClaims::default(),
+            claims: Arc::new(AccessTokenClaims::default()),
             access_token: "eyJ.secret.token".into(),
             user: None,
             via: Via::Bearer,
-            payload: Arc::new(serde_json::json!({})),
+            payload: Arc::from(&b"{}"[..]),
         };
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
@@ -657,11 +660,11 @@ mod tests {
             format!(
                 "{:?}",
                 Authenticated {
-                    claims: AccessTokenClaims::default(),
+                    claims: Arc::new(AccessTokenClaims::default()),
                     access_token: secret(),
                     user: None,
                     via: Via::Session,
-                    payload: Arc::new(serde_json::json!({})),
+                    payload: Arc::from(&b"{}"[..]),
                 }
             ),
             format!(

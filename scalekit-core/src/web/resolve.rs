@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use super::{AuthFailure, Authenticated, RequestAuth, Via, WebAuth, WebResponse};
 use crate::authz::Requirement;
-use crate::claims::AccessTokenClaims;
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{RequestCookies, SessionError};
-use crate::validate::ValidationError;
+use crate::validate::{ValidationError, VerifiedClaims};
 
 /// The `Authorization` headers of a request, as the adapters found them:
 /// none, one (as text, or `None` when its bytes are not text), or several.
@@ -207,14 +204,8 @@ impl WebAuth {
         };
         (gate, set_cookies)
     }
-    async fn verify_access_token(
-        &self,
-        token: &str,
-    ) -> Result<(AccessTokenClaims, serde_json::Value), ValidationError> {
-        let payload: serde_json::Value = self.scalekit.validate_token(token).await?;
-        let claims = AccessTokenClaims::deserialize(&payload)
-            .map_err(|_| ValidationError::Malformed(crate::Malformed::Claims))?;
-        Ok((claims, payload))
+    async fn verify_access_token(&self, token: &str) -> Result<VerifiedClaims, ValidationError> {
+        self.scalekit.validator().validate_access(token).await
     }
 
     /// Authenticates a request from its `Authorization` headers and
@@ -238,12 +229,12 @@ impl WebAuth {
         };
         if let Some(token) = authorization.and_then(bearer_token) {
             let result = match self.verify_access_token(token).await {
-                Ok((claims, payload)) => Ok(Some(Authenticated {
-                    claims,
+                Ok(verified) => Ok(Some(Authenticated {
+                    claims: verified.claims,
                     access_token: token.to_owned(),
                     user: None,
                     via: Via::Bearer,
-                    payload: Arc::new(payload),
+                    payload: verified.payload,
                 })),
                 Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
                 Err(err) => Err(AuthFailure::InvalidToken(err)),
@@ -277,13 +268,23 @@ impl WebAuth {
                 set_cookies: resolved.set_cookies,
             };
         };
-        let result = match self.verify_access_token(&session.access_token).await {
-            Ok((claims, payload)) => Ok(Some(Authenticated {
-                claims,
+        // The session's access token was verified (signature and claims)
+        // when the platform issued it, at login and at each refresh, and
+        // reaches us only inside a sealed session (AES-256-GCM with our
+        // secret), so its signature is not checked again: the claims are
+        // parsed once per token and process and checked on every request
+        // (expiry above all; the session layer refreshed it when due).
+        let result = match self
+            .scalekit
+            .validator()
+            .trusted_access_claims(&session.access_token)
+        {
+            Ok(verified) => Ok(Some(Authenticated {
+                claims: verified.claims,
                 access_token: session.access_token.clone(),
                 user: Some(session.user.clone()),
                 via: Via::Session,
-                payload: Arc::new(payload),
+                payload: verified.payload,
             })),
             Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
             Err(err) => {

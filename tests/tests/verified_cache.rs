@@ -1,0 +1,223 @@
+//! The verified-token cache: a hit skips the signature check and nothing
+//! else. Each test counts signature checks to tell hits from misses.
+
+mod common;
+
+use std::time::Duration;
+
+use scalekit_core::{
+    AccessTokenClaims, Algorithm, AlgorithmSet, JwksOptions, KeySource, TokenPurpose,
+    TokenValidator, ValidationError, ValidationOptions,
+};
+use scalekit_emulator::{Emulator, Rotation};
+use serde_json::json;
+
+fn cached_validator(emulator: &Emulator, capacity: u64) -> TokenValidator {
+    common::validator(emulator, JwksOptions::default())
+        .with_verified_cache(capacity, Duration::from_secs(300))
+}
+
+async fn validate(validator: &TokenValidator, token: &str) -> Result<(), ValidationError> {
+    validator
+        .validate::<AccessTokenClaims>(token)
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn a_second_validation_is_a_hit_with_the_same_claims() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let token = emulator
+        .mint_access_token(json!({"permissions": ["a:b"], "tenant": "acme"}))
+        .unwrap();
+    let first = validator.validate_access(&token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    let again = validator.validate_access(&token).await.unwrap();
+    let typed: AccessTokenClaims = validator.validate(&token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    assert!(std::sync::Arc::ptr_eq(&first.claims, &again.claims));
+    assert_eq!(*again.claims, typed);
+    let payload: serde_json::Value = serde_json::from_slice(&again.payload).unwrap();
+    assert_eq!(payload["tenant"], "acme");
+    assert!(std::sync::Arc::ptr_eq(&first.payload, &again.payload));
+    assert_eq!(typed.permissions, ["a:b"]);
+    // Off: every call checks the signature.
+    let uncached = validator.clone().without_verified_cache();
+    validate(&uncached, &token).await.unwrap();
+    validate(&uncached, &token).await.unwrap();
+    assert_eq!(uncached.signature_checks(), 3);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_after_its_exp() {
+    let emulator = common::emulator().await;
+    let validator = common::validator(&emulator, JwksOptions::default())
+        .with_options(
+            ValidationOptions::new(emulator.url())
+                .audience(emulator.client_id())
+                .leeway(Duration::ZERO),
+        )
+        .with_verified_cache(100, Duration::from_secs(300));
+    let token = emulator
+        .mint_access_token(json!({"exp": common::now() + 1}))
+        .unwrap();
+    validate(&validator, &token).await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        validate(&validator, &token).await,
+        Err(ValidationError::Expired)
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_its_key_is_withdrawn() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &token).await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+
+    // Rotated and kept: the refetched key set holds another parsed copy of
+    // the same key, so the token is verified again, once, and still valid.
+    emulator.rotate_keys(Rotation::KeepOld).await.unwrap();
+    let KeySource::Remote(cache) = validator.keys() else {
+        panic!("a remote key source");
+    };
+    cache.refresh().await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 2);
+
+    // Withdrawn: the entry is unusable as soon as the key set lacks the key.
+    emulator.rotate_keys(Rotation::WithdrawOld).await.unwrap();
+    cache.refresh().await.unwrap();
+    assert!(matches!(
+        validate(&validator, &token).await,
+        Err(ValidationError::UnknownKey { .. })
+    ));
+    assert_eq!(validator.signature_checks(), 2);
+}
+
+#[tokio::test]
+async fn static_and_per_issuer_key_sets_are_checked_on_a_hit() {
+    let emulator = common::emulator().await;
+    let jwks = reqwest::get(format!("{}/keys", emulator.url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let keys = scalekit_core::KeySet::from_jwks_json(&jwks).unwrap();
+    let options = ValidationOptions::new(emulator.url()).audience(emulator.client_id());
+    let validator = TokenValidator::new(keys, options.clone())
+        .with_verified_cache(100, Duration::from_secs(300));
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &token).await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    // Per issuer, over the same keys: still a hit (the same parsed key).
+    let per_issuer = TokenValidator::new(
+        KeySource::per_issuer([(emulator.url(), validator.keys().clone())]),
+        options,
+    )
+    .with_verified_cache(100, Duration::from_secs(300));
+    validate(&per_issuer, &token).await.unwrap();
+    validate(&per_issuer, &token).await.unwrap();
+    assert_eq!(per_issuer.signature_checks(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_checked_against_each_configuration() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &token).await.unwrap();
+    let base = || ValidationOptions::new(emulator.url()).audience(emulator.client_id());
+    let refused = |options: ValidationOptions| {
+        let validator = validator.clone();
+        let token = token.clone();
+        async move {
+            validator
+                .validate_with::<AccessTokenClaims>(&token, &options)
+                .await
+                .unwrap_err()
+        }
+    };
+    assert_eq!(
+        refused(ValidationOptions::new(emulator.url()).only_audience("skc_other")).await,
+        ValidationError::WrongAudience
+    );
+    assert_eq!(
+        refused(ValidationOptions::new("https://other.example").audience(emulator.client_id()))
+            .await,
+        ValidationError::WrongIssuer
+    );
+    assert_eq!(
+        refused(base().purpose(TokenPurpose::IdpInitiatedLogin)).await,
+        ValidationError::WrongTokenType
+    );
+    assert_eq!(
+        refused(base().algorithms(AlgorithmSet::from_iter([Algorithm::PS256]))).await,
+        ValidationError::UnsupportedAlgorithm
+    );
+    // Every refusal above came from the cached entry.
+    assert_eq!(validator.signature_checks(), 1);
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+}
+
+#[tokio::test]
+async fn ten_thousand_forged_tokens_do_not_evict_a_valid_one() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let valid = emulator.mint_access_token(json!({})).unwrap();
+    for _ in 0..3 {
+        validate(&validator, &valid).await.unwrap();
+    }
+    assert_eq!(validator.signature_checks(), 1);
+    // Forgeries with the real key id and distinct payloads: each reaches
+    // the signature check and fails it.
+    let (signing_input, signature) = valid.rsplit_once('.').unwrap();
+    let header = signing_input.split('.').next().unwrap();
+    for i in 0..10_000 {
+        let claims = emulator.access_token_claims(json!({"jti": format!("forged-{i}")}));
+        let forged = format!("{header}.{}.{signature}", common::b64(claims.to_string()));
+        assert_eq!(
+            validate(&validator, &forged).await,
+            Err(ValidationError::BadSignature)
+        );
+    }
+    assert_eq!(validator.signature_checks(), 10_001);
+    assert_eq!(validator.verified_cache_entries(), 1);
+    validate(&validator, &valid).await.unwrap();
+    assert_eq!(
+        validator.signature_checks(),
+        10_001,
+        "the valid token is still a hit"
+    );
+}
+
+#[tokio::test]
+async fn the_capacity_bound_holds_and_a_hot_token_stays() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 50);
+    let hot = emulator.mint_access_token(json!({})).unwrap();
+    for _ in 0..5 {
+        validate(&validator, &hot).await.unwrap();
+    }
+    for i in 0..500 {
+        let token = emulator
+            .mint_access_token(json!({"jti": format!("tkn_{i}")}))
+            .unwrap();
+        validate(&validator, &token).await.unwrap();
+        validate(&validator, &hot).await.unwrap();
+    }
+    let entries = validator.verified_cache_entries();
+    assert!(entries <= 50, "{entries} entries");
+    let checks = validator.signature_checks();
+    assert_eq!(checks, 501, "the hot token was verified once");
+}
