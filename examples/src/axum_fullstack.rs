@@ -43,6 +43,8 @@ pub fn app(auth: &ScalekitAuth) -> Router {
         .route("/webhooks/scalekit", post(webhook))
         .merge(auth.routes())
         .layer(auth.layer())
+        // Outside the auth layer: the unprotected floor of scripts/bench-http.
+        .route("/health", get(|| async { "ok" }))
 }
 
 async fn home(user: Option<AuthUser>) -> Html<String> {

@@ -3,7 +3,7 @@
 //! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
 //! and the program prints the URL to open and a test user.
 
-use actix_web::{App, HttpServer};
+use actix_web::{App, HttpServer, web};
 use scalekit_examples::actix_fullstack;
 use scalekit_examples::environment::ExampleEnv;
 
@@ -26,9 +26,19 @@ async fn main() -> Result<(), scalekit_examples::Error> {
         }
     }
     let routes = actix_fullstack::configure(&auth);
-    HttpServer::new(move || App::new().configure(routes.clone()).wrap(auth.middleware()))
-        .listen(listener)?
-        .run()
-        .await?;
+    HttpServer::new(move || {
+        App::new()
+            // Outside the auth middleware: the unprotected floor of
+            // scripts/bench-http.
+            .route("/health", web::get().to(|| async { "ok" }))
+            .service(
+                web::scope("")
+                    .configure(routes.clone())
+                    .wrap(auth.middleware()),
+            )
+    })
+    .listen(listener)?
+    .run()
+    .await?;
     Ok(())
 }
