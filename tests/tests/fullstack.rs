@@ -592,6 +592,25 @@ fn config(emulator: &scalekit_emulator::Emulator) -> scalekit_core::ScalekitConf
     .unwrap()
 }
 
+/// `POST url` as a webhook delivery with these headers and body.
+async fn post_webhook(
+    url: &str,
+    id: &str,
+    timestamp: i64,
+    signature: impl AsRef<str>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature.as_ref())
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// An HTTP client that follows no redirect.
 fn client() -> reqwest::Client {
     common::apps::no_redirects()
@@ -717,15 +736,7 @@ async fn webhook_verification_cost_is_bounded(fw: Framework) {
 
     // 12,000 empty entries over a 1 MB body: refused before any MAC.
     let flood = vec!["v1,"; 12_000].join(" ");
-    let r = client()
-        .post(&url)
-        .header("webhook-id", "msg_flood")
-        .header("webhook-timestamp", now.to_string())
-        .header("webhook-signature", flood)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = post_webhook(&url, "msg_flood", now, flood, body.clone()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(verifier.mac_computations(), before);
 
@@ -738,45 +749,28 @@ async fn webhook_verification_cost_is_bounded(fw: Framework) {
     )
     .unwrap();
     let sixteen = vec![wrong.as_str(); 16].join(" ");
-    let r = client()
-        .post(&url)
-        .header("webhook-id", "msg_16")
-        .header("webhook-timestamp", now.to_string())
-        .header("webhook-signature", sixteen)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = post_webhook(&url, "msg_16", now, sixteen, body.clone()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(verifier.mac_computations(), before + 1);
 
     // A body over the limit (1 MiB): 413, nothing computed.
     let big = vec![b'x'; 1024 * 1024 + 1];
     let signature = sign_payload(WEBHOOK_SECRET, "msg_big", now, &big).unwrap();
-    let r = client()
-        .post(&url)
-        .header("webhook-id", "msg_big")
-        .header("webhook-timestamp", now.to_string())
-        .header("webhook-signature", signature)
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let r = post_webhook(&url, "msg_big", now, signature, big).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(verifier.mac_computations(), before + 1);
 
     // A valid delivery among other-version and malformed entries.
     let event = json!({"id": "evt_1", "type": "organization.sso_enabled", "data": {}}).to_string();
     let good = sign_payload(WEBHOOK_SECRET, "msg_ok", now, event.as_bytes()).unwrap();
-    let r = client()
-        .post(&url)
-        .header("webhook-id", "msg_ok")
-        .header("webhook-timestamp", now.to_string())
-        .header("webhook-signature", format!("v2,abc v1,!!! v1,AAAA {good}"))
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    let r = post_webhook(
+        &url,
+        "msg_ok",
+        now,
+        format!("v2,abc v1,!!! v1,AAAA {good}"),
+        event,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(verifier.mac_computations(), before + 2);
 }
