@@ -22,7 +22,7 @@ use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{AuthenticationResponse, User};
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{SessionError, SessionManager};
+use crate::session::{Session, SessionError, SessionManager};
 
 /// The names of `Set-Cookie` values, for `Debug` (values are sealed).
 fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
@@ -31,7 +31,7 @@ fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
         .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
         .collect()
 }
-use crate::validate::ValidationError;
+use crate::validate::{ValidationError, VerifiedClaims};
 use crate::webhook::WebhookVerifier;
 
 /// How the caller was authenticated.
@@ -45,36 +45,72 @@ pub enum Via {
 
 /// An authenticated caller: the verified access token and its claims, and
 /// the user when the caller has a session. Its `Debug` leaves the token out.
+///
+/// Cheap to clone: the claims, the token and the session are shared with
+/// the caches they came from, not copied per request.
 #[derive(Clone)]
 pub struct Authenticated {
     /// The verified access token's claims (shared with the verified-token
     /// cache).
     pub claims: Arc<AccessTokenClaims>,
-    /// The access token.
-    pub access_token: String,
-    /// The user (sessions only).
-    pub user: Option<User>,
     /// Bearer or session.
     pub via: Via,
     /// The verified payload (JSON text), read by `claims_as`.
     payload: Arc<[u8]>,
+    /// The access token.
+    token: Arc<str>,
+    /// The session (session callers only).
+    session: Option<Arc<Session>>,
 }
 
 impl std::fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticated")
             .field("subject", &self.claims.sub)
-            .field("user", &self.user.as_ref().map(|u| &u.id))
+            .field("user", &self.user().map(|u| &u.id))
             .field("via", &self.via)
             .finish_non_exhaustive()
     }
 }
 
 impl Authenticated {
+    /// A caller authenticated by a bearer token.
+    pub(crate) fn bearer(verified: VerifiedClaims) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Bearer,
+            payload: verified.payload,
+            token: verified.token,
+            session: None,
+        }
+    }
+
+    /// A caller authenticated by its session (whose access token is
+    /// `verified`).
+    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Session,
+            payload: verified.payload,
+            token: verified.token,
+            session: Some(session),
+        }
+    }
+
     /// The verified claims in a type of your own (custom claims), read
     /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
         serde_json::from_slice(&self.payload)
+    }
+
+    /// The access token (to call another API on the caller's behalf).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The user, from the verified ID token (session callers only).
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_deref().map(|session| &session.user)
     }
 
     /// The subject (`usr_…` or an M2M client id).
@@ -84,7 +120,7 @@ impl Authenticated {
 
     /// The user's email, when known (sessions).
     pub fn email(&self) -> Option<&str> {
-        self.user.as_ref().and_then(|u| u.email.as_deref())
+        self.user().and_then(|u| u.email.as_deref())
     }
 }
 
@@ -558,13 +594,11 @@ mod tests {
 
     #[test]
     fn debug_output_leaves_secrets_out() {
-        let caller = Authenticated {
+        let caller = Authenticated::bearer(VerifiedClaims {
             claims: Arc::new(AccessTokenClaims::default()),
-            access_token: "eyJ.secret.token".into(),
-            user: None,
-            via: Via::Bearer,
             payload: Arc::from(&b"{}"[..]),
-        };
+            token: "eyJ.secret.token".into(),
+        });
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
             code_verifier: Some("verifier-secret".into()),
@@ -659,13 +693,11 @@ mod tests {
             ),
             format!(
                 "{:?}",
-                Authenticated {
+                Authenticated::bearer(VerifiedClaims {
                     claims: Arc::new(AccessTokenClaims::default()),
-                    access_token: secret(),
-                    user: None,
-                    via: Via::Session,
                     payload: Arc::from(&b"{}"[..]),
-                }
+                    token: secret().into(),
+                })
             ),
             format!(
                 "{:?}",
