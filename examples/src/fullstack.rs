@@ -62,8 +62,8 @@ pub fn dashboard(user: &Authenticated) -> String {
     ))
 }
 
-/// `GET /api/me`: `sub`, `email` (if known), `oid`, `roles`,
-/// `permissions`, `scopes`.
+/// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,
+/// `roles`, `permissions`, `scopes`.
 pub fn me(user: &Authenticated) -> Value {
     let claims = &user.claims;
     let mut body = json!({
@@ -73,8 +73,13 @@ pub fn me(user: &Authenticated) -> Value {
         "permissions": claims.permissions,
         "scopes": claims.scopes().iter().collect::<Vec<_>>(),
     });
-    if let (Some(email), Some(map)) = (user.email(), body.as_object_mut()) {
-        map.insert("email".into(), json!(email));
+    if let Some(map) = body.as_object_mut() {
+        if let Some(email) = user.email() {
+            map.insert("email".into(), json!(email));
+        }
+        if let Some(connection) = user.connection_id() {
+            map.insert("connection_id".into(), json!(connection));
+        }
     }
     body
 }

@@ -345,9 +345,26 @@ pub struct EmulatorBuilder {
     refresh_grace: Option<Duration>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    initiate_login_uri: Option<String>,
 }
 
 impl EmulatorBuilder {
+    /// The application's initiate-login URL: IdP-initiated logins and
+    /// invitation links land there (default: the first redirect URI).
+    ///
+    /// ```
+    /// use scalekit_emulator::Emulator;
+    ///
+    /// let builder = Emulator::builder()
+    ///     .redirect_uri("http://localhost:3000/auth/callback")
+    ///     .initiate_login_uri("http://localhost:3000/auth/login");
+    /// # let _ = builder;
+    /// ```
+    pub fn initiate_login_uri(mut self, uri: impl Into<String>) -> Self {
+        self.initiate_login_uri = Some(uri.into());
+        self
+    }
+
     /// Registers a redirect URI of the application client (exact match).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
@@ -425,6 +442,7 @@ impl EmulatorBuilder {
             &organization_id,
             self.redirect_uris,
             self.post_logout_redirect_uris,
+            self.initiate_login_uri,
             self.code_ttl.unwrap_or(Duration::from_secs(300)),
             self.refresh_grace.unwrap_or(Duration::from_secs(30)),
         );
@@ -630,7 +648,8 @@ impl Emulator {
         self.sign_claims(&self.access_token_claims(overrides))
     }
 
-    /// Mints an ID token for the seeded user.
+    /// Mints an ID token for the seeded user (`amr`: their organization's
+    /// connection).
     pub fn mint_id_token(&self, overrides: Value) -> Result<String, EmulatorError> {
         let s = &self.state;
         let now = now();
@@ -642,7 +661,7 @@ impl Emulator {
                 "sub": s.user.id,
                 "oid": s.user.organization_id,
                 "sid": ids::id("ses"),
-                "amr": ["pwd"],
+                "amr": s.flows.connection_of(&s.flows.first_user()).into_iter().collect::<Vec<_>>(),
                 "iat": now,
                 "exp": now + s.access_token_ttl.as_secs(),
                 "email": s.user.email,
@@ -681,8 +700,15 @@ impl Emulator {
         self.state.flows.add_post_logout_redirect_uri(uri.into());
     }
 
-    /// The URL an IdP-initiated login sends the browser to: the first
-    /// registered redirect URI with `?idp_initiated_login=<JWT>` for the
+    /// Sets (or, with `None`, removes) the initiate-login URL.
+    pub fn set_initiate_login_uri(&self, uri: Option<&str>) {
+        self.state
+            .flows
+            .set_initiate_login_uri(uri.map(str::to_owned));
+    }
+
+    /// The URL an IdP-initiated login sends the browser to: the
+    /// initiate-login URL (or the first registered redirect URI) with `?idp_initiated_login=<JWT>` for the
     /// seeded user with this email.
     pub fn idp_initiated_login_url(
         &self,
