@@ -372,12 +372,13 @@ async fn a_bad_idp_initiated_token_on_the_login_route_fails(fw: Framework) {
     // An access token is not an IdP-initiated login token.
     let access = app.emulator.mint_access_token(json!({})).unwrap();
     for bad in [forged, expired, foreign, access, "not-a-jwt".to_owned()] {
+        let mut login = url::Url::parse(&format!("{}/auth/login", app.base)).unwrap();
+        login
+            .query_pairs_mut()
+            .append_pair("idp_initiated_login", &bad)
+            .append_pair("login_hint", "x@y.z");
         let r = no_redirects()
-            .get(format!("{}/auth/login", app.base))
-            .query(&[
-                ("idp_initiated_login", bad.as_str()),
-                ("login_hint", "x@y.z"),
-            ])
+            .get(login)
             .send()
             .await
             .unwrap();
