@@ -377,11 +377,7 @@ async fn a_bad_idp_initiated_token_on_the_login_route_fails(fw: Framework) {
             .query_pairs_mut()
             .append_pair("idp_initiated_login", &bad)
             .append_pair("login_hint", "x@y.z");
-        let r = no_redirects()
-            .get(login)
-            .send()
-            .await
-            .unwrap();
+        let r = no_redirects().get(login).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(r.headers().get("location").is_none());
         assert!(r.headers().get("set-cookie").is_none());
