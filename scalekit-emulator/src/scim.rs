@@ -372,6 +372,9 @@ fn event_data(kind: Kind, change: &str, resource: &Value, dir: &DirectoryState) 
     }
 }
 
+/// An event a change reports: its type, the resource kind and the data.
+type Emitted = Option<(String, Kind, Value)>;
+
 /// Checks the directory and its bearer secret, then runs `change` on it;
 /// the event it reports is emitted while the directory is still locked,
 /// so that events leave in the order of the changes.
@@ -379,7 +382,7 @@ fn with_directory<T>(
     state: &State,
     directory_id: &str,
     headers: &HeaderMap,
-    change: impl FnOnce(&mut DirectoryState) -> Result<(T, Option<(String, Kind, Value)>), ScimError>,
+    change: impl FnOnce(&mut DirectoryState) -> Result<(T, Emitted), ScimError>,
 ) -> Result<T, ScimError> {
     let mut dirs = lock(&state.directories.dirs);
     let Some(dir) = dirs.iter_mut().find(|d| d.info.id == directory_id) else {
@@ -601,7 +604,7 @@ fn commit_update(
     kind: Kind,
     index: usize,
     mut updated: Map<String, Value>,
-) -> Result<(Response, Option<(String, Kind, Value)>), ScimError> {
+) -> Result<(Response, Emitted), ScimError> {
     let current = resources(dir, kind)[index].clone();
     let id = text(&current, "id").unwrap_or_default().to_owned();
     let created = current["meta"]["created"]
