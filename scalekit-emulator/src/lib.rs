@@ -7,6 +7,15 @@
 //! rotates the signing keys, injects faults and reads per-endpoint request
 //! counters.
 //!
+//! It is also a local platform: the hosted sign-in page and the
+//! authorization-code flow (ID tokens with `amr` = the connection signed in
+//! through, `c_hash` and `at_hash`), IdP-initiated logins sent to the
+//! application's initiate-login URL, a SCIM 2.0 endpoint per directory, and
+//! one webhook delivery queue (signed as the platform signs, retried with
+//! backoff, listed at `/deliveries`) for every event it emits. Tokens are
+//! signed by the `jsonwebtoken` crate, so tests check tokens made by an
+//! implementation independent of the verifier under test.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
