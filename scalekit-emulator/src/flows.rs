@@ -478,6 +478,9 @@ pub(crate) async fn authorize_submit(
             }
         }
     };
+    if !state.connection_enabled_for(&user) {
+        return request.fail("access_denied", "The connection is disabled.");
+    }
     let code = URL_SAFE_NO_PAD.encode(random_bytes());
     lock(&flows.codes).insert(
         code.clone(),
@@ -815,6 +818,9 @@ pub(crate) fn idp_initiated_url(
         .flows
         .user_by_email(email)
         .ok_or(EmulatorError::UnknownUser)?;
+    if !state.connection_enabled_for(&user) {
+        return Err(EmulatorError::ConnectionDisabled);
+    }
     let target = state
         .flows
         .initiate_login_target()

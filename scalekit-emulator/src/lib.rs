@@ -96,6 +96,9 @@ pub enum EmulatorError {
     /// No connection with this id.
     #[error("unknown connection")]
     UnknownConnection,
+    /// The user's connection is disabled.
+    #[error("the connection is disabled")]
+    ConnectionDisabled,
     /// No webhook delivery with this number.
     #[error("unknown webhook delivery")]
     UnknownDelivery,
@@ -266,6 +269,16 @@ pub(crate) struct State {
     pub(crate) directories: scim::Directories,
     /// Connections disabled through [`Emulator::set_connection_enabled`].
     disabled_connections: Mutex<std::collections::HashSet<String>>,
+}
+
+impl State {
+    /// Whether `user` may sign in: their organization's connection is not
+    /// disabled.
+    pub(crate) fn connection_enabled_for(&self, user: &SeedUser) -> bool {
+        self.flows
+            .connection_of(user)
+            .is_none_or(|c| !lock(&self.disabled_connections).contains(&c))
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -956,7 +969,9 @@ impl Emulator {
 
     /// Enables or disables an organization's SSO connection; a change emits
     /// `organization.sso_enabled` or `organization.sso_disabled` (the
-    /// management API's connection toggles use this).
+    /// management API's connection toggles use this). Its users cannot sign
+    /// in (`access_denied`), nor be sent IdP-initiated logins, while it is
+    /// disabled.
     pub fn set_connection_enabled(
         &self,
         connection_id: &str,

@@ -166,6 +166,50 @@ async fn id_tokens_bind_the_code_and_the_access_token_and_name_the_connection() 
 }
 
 #[tokio::test]
+async fn a_disabled_connection_signs_nobody_in() {
+    let emulator = Emulator::builder()
+        .redirect_uri(CALLBACK)
+        .start()
+        .await
+        .unwrap();
+    let globex = emulator.organizations()[1].clone();
+    emulator
+        .set_connection_enabled(&globex.connection_id, false)
+        .unwrap();
+    let authorize = url::Url::parse(&format!(
+        "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&state=s1",
+        emulator.url(),
+        emulator.client_id(),
+        url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    ))
+    .unwrap();
+    let grace = emulator.users()[1].clone();
+    let callback = authorize_as(&emulator, &authorize, &grace.id).await;
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    assert!(
+        emulator
+            .idp_initiated_login_url(&grace.email, None)
+            .is_err()
+    );
+    // Other organizations are unaffected; enabled again, Globex signs in.
+    let ada = emulator.users()[0].clone();
+    assert!(
+        authorize_as(&emulator, &authorize, &ada.id)
+            .await
+            .contains("code=")
+    );
+    emulator
+        .set_connection_enabled(&globex.connection_id, true)
+        .unwrap();
+    assert!(
+        authorize_as(&emulator, &authorize, &grace.id)
+            .await
+            .contains("code=")
+    );
+    assert!(emulator.idp_initiated_login_url(&grace.email, None).is_ok());
+}
+
+#[tokio::test]
 async fn idp_initiated_logins_go_to_the_initiate_login_url_when_one_is_set() {
     let emulator = Emulator::builder()
         .redirect_uri(CALLBACK)
