@@ -63,10 +63,12 @@ pub fn dashboard(user: &Authenticated) -> String {
     ))
 }
 
-/// `GET /api/me`: `sub`, `email` (if known), `oid`, `roles`,
-/// `permissions`, `scopes` (the keys in this order: sorted).
+/// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,
+/// `roles`, `permissions`, `scopes` (the keys in this order: sorted).
 #[derive(Debug, Serialize)]
 pub struct Me<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
     oid: Option<&'a str>,
@@ -80,6 +82,7 @@ pub struct Me<'a> {
 pub fn me(user: &Authenticated) -> Me<'_> {
     let claims = &user.claims;
     Me {
+        connection_id: user.connection_id(),
         email: user.email(),
         oid: claims.organization_id(),
         permissions: &claims.permissions,

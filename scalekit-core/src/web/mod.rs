@@ -122,6 +122,20 @@ impl Authenticated {
     pub fn email(&self) -> Option<&str> {
         self.user().and_then(|u| u.email.as_deref())
     }
+
+    /// The organization: the access token's `oid` (or `xoid`), else the
+    /// signed-in user's.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims
+            .organization_id()
+            .or_else(|| self.user().and_then(|u| u.organization_id.as_deref()))
+    }
+
+    /// The connection the user signed in through (`amr[0]` of the ID
+    /// token), when known (sessions).
+    pub fn connection_id(&self) -> Option<&str> {
+        self.user().and_then(|u| u.connection_id.as_deref())
+    }
 }
 
 /// Why a request could not be authenticated although it carried
