@@ -25,10 +25,12 @@
 mod flows;
 mod ids;
 mod keys;
+mod mcp;
 mod server;
 mod webhooks;
 
 pub use flows::{Organization, SeedUser};
+pub use mcp::{McpServer, McpServerInfo};
 pub use webhooks::{Delivery, WebhookSender};
 
 use std::collections::HashMap;
@@ -77,6 +79,9 @@ pub enum EmulatorError {
     /// The application client has no registered redirect URI.
     #[error("no redirect URI is registered")]
     NoRedirectUri,
+    /// No MCP server with this resource identifier is registered.
+    #[error("unknown MCP server")]
+    UnknownMcpServer,
 }
 
 /// The emulator's endpoints, for fault injection and request counters.
@@ -240,6 +245,7 @@ pub(crate) struct State {
     counters: [AtomicU64; 6],
     pub(crate) keys_cache_control: Mutex<Option<String>>,
     pub(crate) flows: flows::FlowState,
+    pub(crate) mcp: mcp::McpState,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -345,9 +351,33 @@ pub struct EmulatorBuilder {
     refresh_grace: Option<Duration>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    mcp_servers: Vec<McpServer>,
 }
 
 impl EmulatorBuilder {
+    /// Registers an MCP server (PROTOCOL.md §10): the emulator becomes its
+    /// OAuth authorization server at `{url}/resources/{res_id}` (see
+    /// [`Emulator::mcp_servers`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+    /// use scalekit_emulator::{Emulator, McpServer};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .mcp_server(McpServer::new("http://localhost:3000/mcp").scopes(["mcp:tools"]))
+    ///     .start()
+    ///     .await?;
+    /// let server = &emulator.mcp_servers()[0];
+    /// assert!(server.id.starts_with("res_"));
+    /// assert_eq!(server.authorization_server, format!("{}/resources/{}", emulator.url(), server.id));
+    /// # Ok(()) }
+    /// ```
+    pub fn mcp_server(mut self, server: impl Into<McpServer>) -> Self {
+        self.mcp_servers.push(server.into());
+        self
+    }
+
     /// Registers a redirect URI of the application client (exact match).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
@@ -451,7 +481,11 @@ impl EmulatorBuilder {
             counters: Default::default(),
             keys_cache_control: Mutex::new(None),
             flows,
+            mcp: mcp::McpState::default(),
         });
+        for server in self.mcp_servers {
+            state.mcp.register(&issuer, server);
+        }
         let (shutdown, task) = server::serve(listener, state.clone());
         tracing::info!(url = %issuer, "Scalekit emulator listening");
         Ok(Emulator {
@@ -690,6 +724,34 @@ impl Emulator {
         relay_state: Option<&str>,
     ) -> Result<String, EmulatorError> {
         flows::idp_initiated_url(&self.state, email, relay_state)
+    }
+
+    /// Registers an MCP server while the emulator runs (see
+    /// [`EmulatorBuilder::mcp_server`]).
+    pub fn register_mcp_server(&self, server: impl Into<McpServer>) -> McpServerInfo {
+        self.state.mcp.register(&self.state.issuer, server.into())
+    }
+
+    /// The registered MCP servers, in registration order.
+    pub fn mcp_servers(&self) -> Vec<McpServerInfo> {
+        self.state.mcp.servers()
+    }
+
+    /// Mints an access token of the MCP server `resource` for the seeded
+    /// user, as its authorization server issues them (`iss` its
+    /// authorization server URL, `aud` its resource identifier and id, all
+    /// its scopes in `scope`), with `overrides` merged in.
+    pub fn mint_mcp_access_token(
+        &self,
+        resource: &str,
+        overrides: Value,
+    ) -> Result<String, EmulatorError> {
+        let server = self
+            .state
+            .mcp
+            .server_for(resource)
+            .ok_or(EmulatorError::UnknownMcpServer)?;
+        mcp::mint_user_token(&self.state, &server, overrides)
     }
 
     /// Registers an M2M client for the `client_credentials` grant.

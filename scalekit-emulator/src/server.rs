@@ -123,6 +123,7 @@ fn router(state: Shared) -> Router {
         )
         .route("/oidc/logout", get(crate::flows::logout))
         .route("/sso/idp-initiated", get(crate::flows::idp_initiated))
+        .merge(crate::mcp::routes())
         .with_state(state)
 }
 
@@ -193,6 +194,9 @@ async fn token(
             "the body must be application/x-www-form-urlencoded",
         );
     };
+    if let Some(response) = crate::mcp::token(&state, &headers, &form) {
+        return response;
+    }
     match form.get("grant_type").map(String::as_str) {
         None => oauth_error(
             StatusCode::BAD_REQUEST,

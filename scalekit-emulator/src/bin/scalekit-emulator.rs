@@ -3,7 +3,11 @@
 //! ```text
 //! scalekit-emulator [--port PORT] [--client-id ID] [--client-secret SECRET]
 //!                   [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
+//!                   [--mcp-server RESOURCE_URI]...
 //! ```
+//!
+//! Each `--mcp-server` registers an MCP server: the emulator becomes its
+//! OAuth authorization server (PROTOCOL.md §10).
 //!
 //! Without `--redirect-uri`, `http://localhost:3000/auth/callback` is
 //! registered (and `http://localhost:3000/` for logout).
@@ -13,7 +17,7 @@ use scalekit_emulator::{Emulator, M2mClient};
 fn usage() -> ! {
     eprintln!(
         "usage: scalekit-emulator [--port PORT] [--client-id ID] [--client-secret SECRET] \
-         [--redirect-uri URI]... [--post-logout-redirect-uri URI]..."
+         [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--mcp-server RESOURCE_URI]..."
     );
     std::process::exit(2)
 }
@@ -38,6 +42,7 @@ async fn main() {
             },
             "--client-id" => builder.client_id(value),
             "--client-secret" => builder.client_secret(value),
+            "--mcp-server" => builder.mcp_server(value),
             "--redirect-uri" => {
                 redirects.push(value);
                 builder
@@ -90,6 +95,9 @@ async fn main() {
         emulator.client_id(),
         redirects[0].replace(':', "%3A").replace('/', "%2F")
     );
+    for server in emulator.mcp_servers() {
+        println!("  {server}");
+    }
     for user in emulator.users() {
         println!("  user: {} ({})", user.email, user.id);
     }
