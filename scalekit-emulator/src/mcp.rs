@@ -422,26 +422,17 @@ async fn register(
             "the body must be a JSON object of client metadata",
         );
     };
-    let text = |name: &str| -> Result<Option<String>, Response> {
+    // A field of the wrong type is `Err(())`.
+    let text = |name: &str| -> Result<Option<String>, ()> {
         match meta.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(registration_error(
-                "invalid_client_metadata",
-                "a client metadata field has the wrong type",
-            )),
+            Some(_) => Err(()),
         }
     };
-    let list = |name: &str| -> Result<Option<Vec<String>>, Response> {
-        strings(meta.get(name)).map_err(|()| {
-            registration_error(
-                "invalid_client_metadata",
-                "a client metadata field has the wrong type",
-            )
-        })
-    };
+    let list = |name: &str| strings(meta.get(name));
     let parsed = (|| {
-        Ok::<_, Response>((
+        Ok::<_, ()>((
             text("token_endpoint_auth_method")?,
             list("grant_types")?,
             list("response_types")?,
@@ -450,9 +441,11 @@ async fn register(
             text("scope")?,
         ))
     })();
-    let (method, grant_types, response_types, redirect_uris, name, scope) = match parsed {
-        Ok(fields) => fields,
-        Err(response) => return response,
+    let Ok((method, grant_types, response_types, redirect_uris, name, scope)) = parsed else {
+        return registration_error(
+            "invalid_client_metadata",
+            "a client metadata field has the wrong type",
+        );
     };
     // RFC 7591 §2: the default method is client_secret_basic.
     let Some(method) = AuthMethod::parse(method.as_deref().unwrap_or("client_secret_basic")) else {
@@ -607,20 +600,25 @@ fn fail(
     redirect(&with_query(redirect_uri, &pairs))
 }
 
-fn check(state: &State, client: Client, params: &Params) -> Result<Checked, Response> {
+fn page_error(message: &str) -> Box<Response> {
+    Box::new(error_page(message))
+}
+
+fn check(state: &State, client: Client, params: &Params) -> Result<Checked, Box<Response>> {
     let Some(server) = state.mcp.server(&client.server_id) else {
-        return Err(error_page("Unknown client."));
+        return Err(page_error("Unknown client."));
     };
     let Some(redirect_uri) = param(params, "redirect_uri") else {
-        return Err(error_page("redirect_uri is required"));
+        return Err(page_error("redirect_uri is required"));
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return Err(error_page(
+        return Err(page_error(
             "The redirect_uri is not registered for this client.",
         ));
     }
-    let fail =
-        |error: &str, description: &str| fail(&server, params, redirect_uri, error, description);
+    let fail = |error: &str, description: &str| {
+        Box::new(fail(&server, params, redirect_uri, error, description))
+    };
     if param(params, "response_type") != Some("code") {
         return Err(fail(
             "unsupported_response_type",
@@ -686,7 +684,7 @@ pub(crate) fn authorize(state: &State, params: &Params, submitted: bool) -> Opti
     let client = state.mcp.client(param(params, "client_id")?)?;
     let checked = match check(state, client, params) {
         Ok(checked) => checked,
-        Err(response) => return Some(response),
+        Err(response) => return Some(*response),
     };
     Some(if submitted {
         submit(state, params, checked)
