@@ -255,6 +255,7 @@ impl McpState {
             scopes: server.scopes,
             offline_access: server.offline_access,
         };
+        tracing::info!(resource = %info.resource, id = %info.id, "MCP server registered");
         lock(&self.servers).push(info.clone());
         info
     }
@@ -528,6 +529,12 @@ async fn register(
         }
         clients.insert(client.client_id.clone(), client.clone());
     }
+    tracing::info!(
+        client_id = %client.client_id,
+        mcp_server = %server.id,
+        method = method.as_str(),
+        "MCP client registered"
+    );
     let mut answer = json!({
         "client_id": client.client_id,
         "client_id_issued_at": now(),

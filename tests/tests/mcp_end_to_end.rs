@@ -30,9 +30,13 @@ struct Served {
 }
 
 async fn serve() -> Served {
+    serve_with(Emulator::builder()).await
+}
+
+async fn serve_with(builder: scalekit_emulator::EmulatorBuilder) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let emulator = Emulator::builder()
+    let emulator = builder
         .mcp_server(axum_mcp::emulated_server(&base))
         .mcp_server(McpServer::new("http://127.0.0.1:9/other-mcp").scopes(axum_mcp::SCOPES))
         .start()
@@ -853,4 +857,80 @@ async fn the_server_accepts_only_its_own_tokens_and_enforces_tool_scopes() {
     let report = tool_json(&client, "admin_report").await;
     assert_eq!(report["requested_by"], s.emulator.test_user().id);
     client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rmcp_client_refreshes_its_token_with_offline_access() {
+    // Tokens that live 4 s: the client refreshes them itself (it does so
+    // once less than half their lifetime is left).
+    let s =
+        serve_with(Emulator::builder().access_token_ttl(std::time::Duration::from_secs(4))).await;
+    let challenge = www(&s.raw_call(None, "whoami").await);
+    let mut oauth = OAuthState::new(s.resource.as_str(), None).await.unwrap();
+    oauth
+        .start_authorization(AuthorizationRequest::new(REDIRECT_URI).with_challenge(challenge))
+        .await
+        .unwrap();
+    let authorize_url = oauth.get_authorization_url().await.unwrap();
+    let (_, location) = s.sign_in(&authorize_url).await;
+    oauth.handle_callback_url(&location).await.unwrap();
+    let OAuthState::Authorized(manager) = oauth else {
+        panic!("the client is authorized after the callback");
+    };
+    let first = manager.get_access_token().await.unwrap();
+    let auth_client = AuthClient::new(reqwest::Client::new(), manager);
+    let transport = StreamableHttpClientTransport::with_client(
+        auth_client.clone(),
+        StreamableHttpClientTransportConfig::with_uri(s.resource.clone()),
+    );
+    let client = ().serve(transport).await.unwrap();
+    let token_requests = s
+        .emulator
+        .request_count(scalekit_emulator::EmulatorEndpoint::Token);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let whoami = tool_json(&client, "whoami").await;
+    assert_eq!(whoami["sub"], s.emulator.test_user().id);
+    assert_eq!(
+        s.emulator
+            .request_count(scalekit_emulator::EmulatorEndpoint::Token),
+        token_requests + 1,
+        "the client refreshed its token once"
+    );
+    // The refreshed token is another one, for the same server and scopes.
+    let second = auth_client.get_access_token().await.unwrap();
+    assert_ne!(second, first);
+    let claims = s.emulator_claims(&second);
+    assert_eq!(claims["aud"], json!([s.resource, s.server.id]));
+    assert_eq!(claims["scope"], "mcp:tools mcp:admin offline_access");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sign_in_page_escapes_what_a_client_registered() {
+    let s = serve().await;
+    let r = s
+        .register(json!({
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "client_name": "<script>alert('x')</script>",
+        }))
+        .await;
+    let client_id = r.json::<Value>().await.unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let challenge = pkce_challenge(PKCE_VERIFIER);
+    let url = s.authorize_url(
+        &client_id,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &s.resource),
+            ("scope", "mcp:tools"),
+            ("login_hint", "\"><script>"),
+        ],
+    );
+    let html = s.http.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
 }
