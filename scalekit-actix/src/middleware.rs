@@ -120,6 +120,11 @@ where
                 }
             };
             if resolved_here {
+                // The caller also on its own, for `Extension<Arc<Authenticated>>`
+                // and code that reads the request's extensions.
+                if let Some(caller) = resolution.caller() {
+                    request.extensions_mut().insert(caller.clone());
+                }
                 request.extensions_mut().insert(resolution);
             }
             // A de-duplicated webhook whose handler fails is forgotten, so

@@ -48,6 +48,15 @@ pub struct AuthRejection {
     outcome: ErrorOutcome,
 }
 
+impl From<ErrorOutcome> for AuthRejection {
+    /// The answer to a failed check made with the core (for example
+    /// [`Resolution::check`] inside a middleware of your own), rendered as
+    /// the layer and the guards render theirs.
+    fn from(outcome: ErrorOutcome) -> Self {
+        AuthRejection { outcome }
+    }
+}
+
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         render::outcome(&self.outcome)

@@ -138,6 +138,10 @@ impl FlowState {
         }
     }
 
+    pub(crate) fn code_ttl(&self) -> Duration {
+        self.code_ttl
+    }
+
     pub(crate) fn first_user(&self) -> SeedUser {
         lock(&self.users)[0].clone()
     }
@@ -226,7 +230,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn error_page(message: &str) -> Response {
+pub(crate) fn error_page(message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Html(page(
@@ -238,7 +242,7 @@ fn error_page(message: &str) -> Response {
 }
 
 /// `uri` with extra query parameters.
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return uri.to_owned();
     }
@@ -256,7 +260,7 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-fn redirect(location: &str) -> Response {
+pub(crate) fn redirect(location: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
@@ -339,6 +343,9 @@ pub(crate) async fn authorize_page(
     AxumState(state): AxumState<Shared>,
     Query(params): Query<Params>,
 ) -> Response {
+    if let Some(response) = crate::mcp::authorize(&state, &params, false) {
+        return response;
+    }
     let request = match check_request(&state, &params) {
         Ok(r) => r,
         Err(response) => return *response,
@@ -436,6 +443,9 @@ pub(crate) async fn authorize_submit(
     let Ok(Form(params)) = form else {
         return error_page("The form could not be read.");
     };
+    if let Some(response) = crate::mcp::authorize(&state, &params, true) {
+        return response;
+    }
     let request = match check_request(&state, &params) {
         Ok(r) => r,
         Err(response) => return *response,
@@ -501,7 +511,7 @@ pub(crate) async fn authorize_submit(
     redirect(&with_query(request.redirect_uri, &pairs))
 }
 
-fn random_bytes() -> [u8; 32] {
+pub(crate) fn random_bytes() -> [u8; 32] {
     use aws_lc_rs::rand::SecureRandom;
     let mut bytes = [0u8; 32];
     // getrandom does not fail on supported platforms; the code would still be

@@ -35,12 +35,14 @@ mod deliveries;
 mod flows;
 mod ids;
 mod keys;
+mod mcp;
 mod scim;
 mod server;
 mod webhooks;
 
 pub use deliveries::{DeliveryState, WebhookDelivery};
 pub use flows::{Organization, SeedUser};
+pub use mcp::{McpServer, McpServerInfo};
 pub use scim::Directory;
 pub use webhooks::{Delivery, WebhookSender};
 
@@ -102,6 +104,9 @@ pub enum EmulatorError {
     /// No webhook delivery with this number.
     #[error("unknown webhook delivery")]
     UnknownDelivery,
+    /// No MCP server with this resource identifier is registered.
+    #[error("unknown MCP server")]
+    UnknownMcpServer,
 }
 
 /// The emulator's endpoints, for fault injection and request counters.
@@ -269,6 +274,7 @@ pub(crate) struct State {
     pub(crate) directories: scim::Directories,
     /// Connections disabled through [`Emulator::set_connection_enabled`].
     disabled_connections: Mutex<std::collections::HashSet<String>>,
+    pub(crate) mcp: mcp::McpState,
 }
 
 impl State {
@@ -388,9 +394,33 @@ pub struct EmulatorBuilder {
     webhook_urls: Vec<String>,
     webhook_secret: Option<String>,
     webhook_retry_delays: Option<Vec<Duration>>,
+    mcp_servers: Vec<McpServer>,
 }
 
 impl EmulatorBuilder {
+    /// Registers an MCP server (PROTOCOL.md §10): the emulator becomes its
+    /// OAuth authorization server at `{url}/resources/{res_id}` (see
+    /// [`Emulator::mcp_servers`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+    /// use scalekit_emulator::{Emulator, McpServer};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .mcp_server(McpServer::new("http://localhost:3000/mcp").scopes(["mcp:tools"]))
+    ///     .start()
+    ///     .await?;
+    /// let server = &emulator.mcp_servers()[0];
+    /// assert!(server.id.starts_with("res_"));
+    /// assert_eq!(server.authorization_server, format!("{}/resources/{}", emulator.url(), server.id));
+    /// # Ok(()) }
+    /// ```
+    pub fn mcp_server(mut self, server: impl Into<McpServer>) -> Self {
+        self.mcp_servers.push(server.into());
+        self
+    }
+
     /// Registers a webhook endpoint (repeatable): every event the
     /// environment emits (SCIM provisioning, connection and directory
     /// toggles) is delivered there, signed with the webhook secret.
@@ -543,7 +573,11 @@ impl EmulatorBuilder {
             deliveries,
             directories,
             disabled_connections: Mutex::new(std::collections::HashSet::new()),
+            mcp: mcp::McpState::default(),
         });
+        for server in self.mcp_servers {
+            state.mcp.register(&issuer, server);
+        }
         let (shutdown, task) = server::serve(listener, state.clone());
         let worker = deliveries::start_worker(state.clone(), shutdown.subscribe());
         tracing::info!(url = %issuer, "Scalekit emulator listening");
@@ -796,6 +830,34 @@ impl Emulator {
         relay_state: Option<&str>,
     ) -> Result<String, EmulatorError> {
         flows::idp_initiated_url(&self.state, email, relay_state)
+    }
+
+    /// Registers an MCP server while the emulator runs (see
+    /// [`EmulatorBuilder::mcp_server`]).
+    pub fn register_mcp_server(&self, server: impl Into<McpServer>) -> McpServerInfo {
+        self.state.mcp.register(&self.state.issuer, server.into())
+    }
+
+    /// The registered MCP servers, in registration order.
+    pub fn mcp_servers(&self) -> Vec<McpServerInfo> {
+        self.state.mcp.servers()
+    }
+
+    /// Mints an access token of the MCP server `resource` for the seeded
+    /// user, as its authorization server issues them (`iss` its
+    /// authorization server URL, `aud` its resource identifier and id, all
+    /// its scopes in `scope`), with `overrides` merged in.
+    pub fn mint_mcp_access_token(
+        &self,
+        resource: &str,
+        overrides: Value,
+    ) -> Result<String, EmulatorError> {
+        let server = self
+            .state
+            .mcp
+            .server_for(resource)
+            .ok_or(EmulatorError::UnknownMcpServer)?;
+        mcp::mint_user_token(&self.state, &server, overrides)
     }
 
     /// Registers an M2M client for the `client_credentials` grant.

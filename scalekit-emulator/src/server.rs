@@ -143,6 +143,7 @@ fn router(state: Shared) -> Router {
                 .patch(crate::scim::patch_one)
                 .delete(crate::scim::delete_one),
         )
+        .merge(crate::mcp::routes())
         .with_state(state)
 }
 
@@ -213,6 +214,9 @@ async fn token(
             "the body must be application/x-www-form-urlencoded",
         );
     };
+    if let Some(response) = crate::mcp::token(&state, &headers, &form) {
+        return response;
+    }
     match form.get("grant_type").map(String::as_str) {
         None => oauth_error(
             StatusCode::BAD_REQUEST,

@@ -339,6 +339,9 @@ pub struct WebAuth {
     login_scopes: Vec<String>,
     challenge: Challenge,
     resource: Option<ProtectedResource>,
+    /// The authorization server the RFC 9728 document names (default: the
+    /// environment URL).
+    authorization_server: Option<String>,
     after_login: Option<AfterLogin>,
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
@@ -386,6 +389,7 @@ impl WebAuth {
                 .map(String::from)
                 .to_vec(),
             resource: None,
+            authorization_server: None,
             after_login: None,
             webhooks: None,
             trusted_hosts: Vec::new(),
@@ -539,6 +543,67 @@ impl WebAuth {
         self.scalekit = self.scalekit.accept_audiences([resource.resource.clone()]);
         self.resource = Some(resource);
         self
+    }
+
+    /// Makes this application the MCP server `resource_id` (`res_…`) of its
+    /// environment (PROTOCOL.md §10): it serves the RFC 9728 document for
+    /// `resource`, naming the server's authorization server
+    /// `{environment}/resources/{resource_id}`, names that document in every
+    /// challenge (`resource_metadata`), and accepts exactly the tokens issued
+    /// for it (see [`Scalekit::only_mcp_server`]): `iss` the environment or
+    /// the authorization server, `aud` containing `resource` or
+    /// `resource_id`.
+    ///
+    /// ```
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    /// use scalekit_core::web::{ProtectedResource, WebAuth};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let web = WebAuth::for_api(Scalekit::new(config)?, "https://mcp.acme.com")
+    ///     .map_err(|_| "random source")?
+    ///     .mcp_server(
+    ///         ProtectedResource {
+    ///             resource: "https://mcp.acme.com/mcp".into(),
+    ///             scopes_supported: vec!["mcp:tools".into()],
+    ///             documentation: None,
+    ///         },
+    ///         "res_42",
+    ///     );
+    /// assert_eq!(
+    ///     web.resource_metadata_paths(),
+    ///     ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]
+    /// );
+    /// assert_eq!(web.scalekit().validator().options().audiences(), ["https://mcp.acme.com/mcp", "res_42"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mcp_server(mut self, resource: ProtectedResource, resource_id: &str) -> Self {
+        let url = format!("{}{}", self.base_url, self.paths.resource_metadata);
+        self.challenge = self.challenge.resource_metadata(url);
+        self.authorization_server =
+            Some(self.scalekit.config().mcp_authorization_server(resource_id));
+        self.scalekit = self
+            .scalekit
+            .only_mcp_server(resource.resource.clone(), resource_id);
+        self.resource = Some(resource);
+        self
+    }
+
+    /// The paths the RFC 9728 document is served at, when this application
+    /// is a protected resource: the configured path, and the path-inserted
+    /// form for a resource identifier with a path (RFC 9728 §3.1:
+    /// `/.well-known/oauth-protected-resource/mcp` for `https://host/mcp`).
+    pub fn resource_metadata_paths(&self) -> Vec<String> {
+        let Some(resource) = &self.resource else {
+            return Vec::new();
+        };
+        let mut paths = vec![self.paths.resource_metadata.clone()];
+        if let Ok(url) = url::Url::parse(&resource.resource) {
+            let path = url.path().trim_end_matches('/');
+            if !path.is_empty() {
+                paths.push(format!("{}{path}", self.paths.resource_metadata));
+            }
+        }
+        paths
     }
 
     /// Also accepts bearer tokens whose `aud` contains one of `audiences`

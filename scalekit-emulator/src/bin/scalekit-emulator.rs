@@ -5,7 +5,11 @@
 //!                   [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
 //!                   [--initiate-login-uri URI]
 //!                   [--webhook-url URL]... [--webhook-secret whsec_…]
+//!                   [--mcp-server RESOURCE_URI]...
 //! ```
+//!
+//! Each `--mcp-server` registers an MCP server: the emulator becomes its
+//! OAuth authorization server (PROTOCOL.md §10).
 //!
 //! Every flag can also be set by an environment variable (`--help` names
 //! them). Without `--redirect-uri`, `http://localhost:3000/auth/callback` is
@@ -67,6 +71,17 @@ struct Cli {
     /// printed).
     #[arg(long, env = "SCALEKIT_EMULATOR_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+
+    /// An MCP server's resource identifier (repeatable; comma-separated in
+    /// the variable): the emulator becomes its OAuth authorization server
+    /// (PROTOCOL.md §10) and prints its `res_…` id and authorization-server
+    /// URL.
+    #[arg(
+        long = "mcp-server",
+        env = "SCALEKIT_EMULATOR_MCP_SERVERS",
+        value_delimiter = ','
+    )]
+    mcp_servers: Vec<String>,
 }
 
 impl Cli {
@@ -93,6 +108,9 @@ impl Cli {
         }
         if let Some(secret) = &self.webhook_secret {
             builder = builder.webhook_secret(secret);
+        }
+        for resource in &self.mcp_servers {
+            builder = builder.mcp_server(resource.as_str());
         }
         builder
     }
@@ -156,6 +174,9 @@ async fn main() {
         emulator.client_id(),
         redirects[0].replace(':', "%3A").replace('/', "%2F")
     );
+    for server in emulator.mcp_servers() {
+        println!("  {server}");
+    }
     for user in emulator.users() {
         println!("  user: {} ({})", user.email, user.id);
         println!(
