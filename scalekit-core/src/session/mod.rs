@@ -5,6 +5,7 @@
 mod codec;
 mod manager;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
 mod store;
@@ -20,6 +21,7 @@ pub use codec::{
 };
 pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use refresh::RefreshCoordinator;
 pub use store::{BoxFuture, CookieStore, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
