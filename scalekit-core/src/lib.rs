@@ -42,6 +42,7 @@ pub mod jwks;
 pub mod oauth;
 pub mod outcome;
 pub mod session;
+pub mod telemetry;
 pub mod validate;
 pub mod web;
 pub mod webhook;

@@ -8,6 +8,7 @@ use super::pages::{escape_html, failure_page, html_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
 use crate::session::{LoginState, RequestCookies};
+use crate::telemetry::CallbackOutcome;
 
 /// Longest accepted login pass-through parameter.
 const MAX_PARAM_LEN: usize = 256;
@@ -93,18 +94,52 @@ impl WebAuth {
 
     /// `GET /auth/callback`: handles `code` + `state`, `error`, and
     /// `idp_initiated_login`.
+    ///
+    /// Runs in a `scalekit.callback` span (fields `user_id`, `session`,
+    /// `outcome`) and counts [`CALLBACKS`](crate::telemetry::CALLBACKS) by
+    /// [`CallbackOutcome`].
     pub async fn callback(
         &self,
         query: &HashMap<String, String>,
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "scalekit.callback",
+            user_id = Empty,
+            session = Empty,
+            outcome = Empty
+        );
+        let (response, outcome) = self
+            .handle_callback(query, cookies, origin, &span)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", outcome.as_str());
+        crate::telemetry::callback(outcome);
+        response
+    }
+
+    async fn handle_callback(
+        &self,
+        query: &HashMap<String, String>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+        span: &tracing::Span,
+    ) -> (WebResponse, CallbackOutcome) {
         if let Some(token) = query.get("idp_initiated_login") {
             return match self.scalekit.idp_initiated_login(token).await {
-                Ok(login) => self.start_login(origin, login.authorization_options, login.return_to),
+                Ok(login) => (
+                    self.start_login(origin, login.authorization_options, login.return_to),
+                    CallbackOutcome::IdpInitiated,
+                ),
                 Err(err) => {
                     tracing::warn!(error = %err, "IdP-initiated login refused");
-                    failure_page(Vec::new())
+                    (
+                        failure_page(Vec::new()),
+                        CallbackOutcome::IdpInitiatedRefused,
+                    )
                 }
             };
         }
@@ -112,17 +147,23 @@ impl WebAuth {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
-                return failure_page(vec![self.sessions.login_state_removal()]);
+                return (
+                    failure_page(vec![self.sessions.login_state_removal()]),
+                    CallbackOutcome::NoLoginState,
+                );
             }
         };
         if let Some(error) = query.get("error") {
             // Attacker-influenced: logged quoted (no forged log lines), never
             // reflected.
             tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
-            return failure_page(vec![clear_state]);
+            return (
+                failure_page(vec![clear_state]),
+                CallbackOutcome::PlatformError,
+            );
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
-            return failure_page(vec![clear_state]);
+            return (failure_page(vec![clear_state]), CallbackOutcome::MissingCode);
         };
         if aws_lc_rs::constant_time::verify_slices_are_equal(
             returned_state.as_bytes(),
@@ -131,7 +172,10 @@ impl WebAuth {
         .is_err()
         {
             tracing::warn!("callback state mismatch");
-            return failure_page(vec![clear_state]);
+            return (
+                failure_page(vec![clear_state]),
+                CallbackOutcome::StateMismatch,
+            );
         }
         let exchange = CodeExchange {
             code_verifier: Some(state.code_verifier.clone()),
@@ -145,32 +189,41 @@ impl WebAuth {
             Ok(auth) => auth,
             Err(err) => {
                 tracing::warn!(error = %err, "code exchange failed");
-                return failure_page(vec![clear_state]);
+                return (
+                    failure_page(vec![clear_state]),
+                    CallbackOutcome::ExchangeFailed,
+                );
             }
         };
+        span.record("user_id", auth.user.id.as_str());
         if let Some(hook) = &self.after_login
             && let Err(message) = hook(auth.clone()).await
         {
             tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            return WebResponse::Page {
+            let page = WebResponse::Page {
                 status: 403,
                 html: html_page("Sign-in refused", &escape_html(&message)),
                 set_cookies: vec![clear_state],
             };
+            return (page, CallbackOutcome::RefusedByHook);
         }
         let mut set_cookies = vec![clear_state];
         match self.sessions.start(&auth, cookies).await {
-            Ok((_, cookies)) => set_cookies.extend(cookies),
+            Ok((session, cookies)) => {
+                crate::telemetry::record_session(span, &session.id);
+                set_cookies.extend(cookies);
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
-                return failure_page(set_cookies);
+                return (failure_page(set_cookies), CallbackOutcome::SessionFailed);
             }
         }
-        WebResponse::Redirect {
+        let redirect = WebResponse::Redirect {
             location: state
                 .return_to
                 .unwrap_or_else(|| self.paths.after_login.clone()),
             set_cookies,
-        }
+        };
+        (redirect, CallbackOutcome::SignedIn)
     }
 }

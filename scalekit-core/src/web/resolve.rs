@@ -213,12 +213,50 @@ impl WebAuth {
     /// needed). Several `Authorization` headers are refused
     /// ([`AuthFailure::InvalidRequest`]); a bearer token authenticates only
     /// when it is an access token for one of the accepted audiences.
+    ///
+    /// Runs in a `scalekit.authenticate` span (level `DEBUG`; fields `via`,
+    /// `user_id`, `session`, `outcome`; see [`crate::telemetry`]).
     pub async fn authenticate(
         &self,
         authorization: impl Into<AuthorizationHeaders<'_>>,
         cookies: &RequestCookies<'_>,
     ) -> RequestAuth {
-        let authorization = match authorization.into().single() {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::debug_span!(
+            "scalekit.authenticate",
+            via = Empty,
+            user_id = Empty,
+            session = Empty,
+            outcome = Empty,
+        );
+        let auth = self
+            .resolve_caller(authorization.into(), cookies, &span)
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            let outcome = match &auth.result {
+                Ok(Some(caller)) => {
+                    span.record("user_id", caller.subject());
+                    "authenticated"
+                }
+                Ok(None) => "anonymous",
+                Err(AuthFailure::InvalidToken(err)) => err.reason(),
+                Err(AuthFailure::Unavailable) => "unavailable",
+                Err(AuthFailure::InvalidRequest) => "invalid_request",
+            };
+            span.record("outcome", outcome);
+        }
+        auth
+    }
+
+    async fn resolve_caller(
+        &self,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+        span: &tracing::Span,
+    ) -> RequestAuth {
+        let authorization = match authorization.single() {
             Ok(value) => value,
             Err(failure) => {
                 return RequestAuth {
@@ -228,6 +266,7 @@ impl WebAuth {
             }
         };
         if let Some(token) = authorization.and_then(bearer_token) {
+            span.record("via", "bearer");
             let result = match self.verify_access_token(token).await {
                 Ok(verified) => Ok(Some(Authenticated {
                     claims: verified.claims,
@@ -268,6 +307,8 @@ impl WebAuth {
                 set_cookies: resolved.set_cookies,
             };
         };
+        span.record("via", "session");
+        crate::telemetry::record_session(span, &session.id);
         // The session's access token was verified (signature and claims)
         // when the platform issued it, at login and at each refresh, and
         // reaches us only inside a sealed session (AES-256-GCM with our
