@@ -71,6 +71,24 @@ impl std::fmt::Debug for Authenticated {
 }
 
 impl Authenticated {
+    /// A caller from its parts (`payload`: the claims as JSON text).
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    pub(crate) fn from_parts(
+        claims: Arc<AccessTokenClaims>,
+        access_token: String,
+        user: Option<User>,
+        via: Via,
+        payload: Arc<[u8]>,
+    ) -> Self {
+        Authenticated {
+            claims,
+            access_token,
+            user,
+            via,
+            payload,
+        }
+    }
+
     /// The verified claims in a type of your own (custom claims), read
     /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {

@@ -93,6 +93,14 @@ pub enum Mode {
 pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>);
 
 impl Resolution {
+    /// What an auth layer leaves for `caller` (`None`: an anonymous
+    /// request), to test routes, guards and extractors without the layer
+    /// (feature `test-util`; see `test_util::TestCaller::resolution`).
+    #[cfg(feature = "test-util")]
+    pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
+        Resolution(Ok(caller))
+    }
+
     /// The caller, if one was authenticated.
     pub fn caller(&self) -> Option<&Arc<Authenticated>> {
         self.0.as_ref().ok().and_then(Option::as_ref)
