@@ -160,8 +160,7 @@ impl TestCaller {
     /// for `claims_as`.
     pub fn build(self) -> Authenticated {
         let payload = Value::Object(self.claims);
-        let claims: AccessTokenClaims =
-            serde_json::from_value(payload.clone()).unwrap_or_default();
+        let claims: AccessTokenClaims = serde_json::from_value(payload.clone()).unwrap_or_default();
         let via = if self.user.is_some() {
             Via::Session
         } else {
@@ -318,13 +317,21 @@ mod tests {
 
         let expired = signer.access_token("usr_1", json!({"exp": 1})).unwrap();
         assert_eq!(
-            scalekit.validator().validate_access(&expired).await.unwrap_err(),
+            scalekit
+                .validator()
+                .validate_access(&expired)
+                .await
+                .unwrap_err(),
             ValidationError::Expired
         );
         let other = TestSigner::new("https://acme.scalekit.dev", "skc_1").unwrap();
         let foreign = other.access_token("usr_1", json!({})).unwrap();
         assert!(matches!(
-            scalekit.validator().validate_access(&foreign).await.unwrap_err(),
+            scalekit
+                .validator()
+                .validate_access(&foreign)
+                .await
+                .unwrap_err(),
             ValidationError::UnknownKey { .. }
         ));
         let (head, _) = token.rsplit_once('.').unwrap();

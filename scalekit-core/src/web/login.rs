@@ -163,7 +163,10 @@ impl WebAuth {
             );
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
-            return (failure_page(vec![clear_state]), CallbackOutcome::MissingCode);
+            return (
+                failure_page(vec![clear_state]),
+                CallbackOutcome::MissingCode,
+            );
         };
         if aws_lc_rs::constant_time::verify_slices_are_equal(
             returned_state.as_bytes(),
