@@ -199,7 +199,12 @@ enum Opened {
 
 impl SessionManager {
     /// Cookie-only sessions sealed by `codec`.
+    /// Settings that fail [`CookieSettings::validate`] are logged as an
+    /// error; invalid attributes are then left out of every cookie.
     pub fn new(scalekit: Scalekit, codec: CookieCodec, settings: CookieSettings) -> Self {
+        if let Err(err) = settings.validate() {
+            tracing::error!(error = %err, "invalid cookie settings");
+        }
         SessionManager {
             coordinator: RefreshCoordinator::new(scalekit.clone()),
             scalekit,

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{
-    CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN,
-    RequestCookies, SameSite,
+    CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, CookieSettingsError, DEFAULT_MAX_CHUNKS,
+    MIN_SECRET_LEN, RequestCookies, SameSite,
 };
 pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
 pub use memory::MemoryStore;
