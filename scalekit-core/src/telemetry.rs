@@ -303,7 +303,10 @@ mod tests {
     use super::*;
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
-    fn counts(f: impl FnOnce()) -> Vec<(String, Vec<(String, String)>, u64)> {
+    /// A counter: its name, its labels, its value.
+    type Count = (String, Vec<(String, String)>, u64);
+
+    fn counts(f: impl FnOnce()) -> Vec<Count> {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         metrics::with_local_recorder(&recorder, f);

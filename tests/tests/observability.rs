@@ -245,7 +245,7 @@ async fn counters_and_spans_move(fw: Framework) {
         assert!(after > before, "{fw:?}: {name} moved ({before} -> {after})");
     }
     assert!(
-        histogram_samples(metrics, telemetry::SESSION_REFRESH_DURATION) >= refresh_samples + 1,
+        histogram_samples(metrics, telemetry::SESSION_REFRESH_DURATION) > refresh_samples,
         "a refresh duration"
     );
 
