@@ -43,7 +43,7 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
         &paths.login,
         web::get().to(move |request: HttpRequest| {
             let login = login.clone();
-            async move { render::web(login.login(&query(&request), &origin(&request))) }
+            async move { render::web(login.login(&query(&request), &origin(&request)).await) }
         }),
     );
     let callback = web_auth.clone();

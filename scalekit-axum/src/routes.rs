@@ -41,7 +41,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
         .route(
             &paths.login,
             get(move |Query(q): Params, headers: HeaderMap| async move {
-                render::web(login.login(&q, &origin(&headers)))
+                render::web(login.login(&q, &origin(&headers)).await)
             }),
         )
         .route(

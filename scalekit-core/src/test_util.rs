@@ -51,8 +51,13 @@ use crate::claims::AccessTokenClaims;
 use crate::config::{ConfigError, ScalekitConfig};
 use crate::jwk::KeySet;
 use crate::oauth::User;
-use crate::web::{Authenticated, Resolution, Via};
+use crate::session::Session;
+use crate::validate::VerifiedClaims;
+use crate::web::{Authenticated, Resolution};
 use crate::{Scalekit, unix_time};
+
+/// The access token of a [`TestCaller`]: a placeholder no validator accepts.
+pub const TEST_ACCESS_TOKEN: &str = "test-access-token";
 
 /// Why a test helper failed.
 #[derive(Debug, thiserror::Error)]
@@ -157,22 +162,37 @@ impl TestCaller {
 
     /// The caller. Claims that do not fit [`AccessTokenClaims`] (a `roles`
     /// that is not a list, say) are left out of its typed claims but kept
-    /// for `claims_as`.
+    /// for `claims_as`. A session caller gets a made-up session (random
+    /// id, the placeholder token, expiring with the claims' `exp`).
     pub fn build(self) -> Authenticated {
         let payload = Value::Object(self.claims);
         let claims: AccessTokenClaims = serde_json::from_value(payload.clone()).unwrap_or_default();
-        let via = if self.user.is_some() {
-            Via::Session
-        } else {
-            Via::Bearer
+        let token: Arc<str> = Arc::from(TEST_ACCESS_TOKEN);
+        let expires_at = u64::try_from(claims.exp).unwrap_or_default();
+        let verified = VerifiedClaims {
+            claims: Arc::new(claims),
+            payload: payload.to_string().into_bytes().into(),
+            token,
         };
-        Authenticated::from_parts(
-            Arc::new(claims),
-            "test-access-token".into(),
-            self.user,
-            via,
-            payload.to_string().into_bytes().into(),
-        )
+        match self.user {
+            None => Authenticated::bearer(verified),
+            Some(user) => {
+                let now = unix_time().as_secs();
+                let session = Session {
+                    id: crate::oauth::generate_state()
+                        .unwrap_or_else(|_| format!("test-session-{}", user.id)),
+                    user,
+                    access_token: TEST_ACCESS_TOKEN.into(),
+                    refresh_token: None,
+                    id_token: None,
+                    expires_at,
+                    created_at: now,
+                    last_seen: now,
+                    version: 0,
+                };
+                Authenticated::session(verified, Arc::new(session))
+            }
+        }
     }
 
     /// The caller as an auth layer leaves it for the adapters' extractors
@@ -363,7 +383,9 @@ mod tests {
             .build();
         assert_eq!(caller.subject(), "usr_9");
         assert_eq!(caller.email(), Some("e@example.com"));
-        assert_eq!(caller.via, Via::Session);
+        assert_eq!(caller.via, crate::web::Via::Session);
+        assert_eq!(caller.user().map(|u| u.name.as_deref()), Some(Some("Ada")));
+        assert_eq!(caller.access_token(), TEST_ACCESS_TOKEN);
         assert_eq!(caller.claims.roles, ["admin"]);
         assert!(caller.claims.scopes().grants("write"));
         #[derive(serde::Deserialize)]
@@ -372,7 +394,7 @@ mod tests {
         }
         assert_eq!(caller.claims_as::<Custom>().unwrap().tier, "gold");
         let bearer = TestCaller::new("m2m_1").bearer().build();
-        assert_eq!(bearer.via, Via::Bearer);
-        assert!(bearer.user.is_none());
+        assert_eq!(bearer.via, crate::web::Via::Bearer);
+        assert!(bearer.user().is_none());
     }
 }

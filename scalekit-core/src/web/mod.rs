@@ -22,7 +22,7 @@ use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{AuthenticationResponse, User};
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{SessionError, SessionManager};
+use crate::session::{Session, SessionError, SessionManager};
 
 /// The names of `Set-Cookie` values, for `Debug` (values are sealed).
 fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
@@ -31,7 +31,7 @@ fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
         .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
         .collect()
 }
-use crate::validate::ValidationError;
+use crate::validate::{ValidationError, VerifiedClaims};
 use crate::webhook::WebhookVerifier;
 
 /// How the caller was authenticated.
@@ -45,47 +45,55 @@ pub enum Via {
 
 /// An authenticated caller: the verified access token and its claims, and
 /// the user when the caller has a session. Its `Debug` leaves the token out.
+///
+/// Cheap to clone: the claims, the token and the session are shared with
+/// the caches they came from, not copied per request.
 #[derive(Clone)]
 pub struct Authenticated {
     /// The verified access token's claims (shared with the verified-token
     /// cache).
     pub claims: Arc<AccessTokenClaims>,
-    /// The access token.
-    pub access_token: String,
-    /// The user (sessions only).
-    pub user: Option<User>,
     /// Bearer or session.
     pub via: Via,
     /// The verified payload (JSON text), read by `claims_as`.
     payload: Arc<[u8]>,
+    /// The access token.
+    token: Arc<str>,
+    /// The session (session callers only).
+    session: Option<Arc<Session>>,
 }
 
 impl std::fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticated")
             .field("subject", &self.claims.sub)
-            .field("user", &self.user.as_ref().map(|u| &u.id))
+            .field("user", &self.user().map(|u| &u.id))
             .field("via", &self.via)
             .finish_non_exhaustive()
     }
 }
 
 impl Authenticated {
-    /// A caller from its parts (`payload`: the claims as JSON text).
-    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
-    pub(crate) fn from_parts(
-        claims: Arc<AccessTokenClaims>,
-        access_token: String,
-        user: Option<User>,
-        via: Via,
-        payload: Arc<[u8]>,
-    ) -> Self {
+    /// A caller authenticated by a bearer token.
+    pub(crate) fn bearer(verified: VerifiedClaims) -> Self {
         Authenticated {
-            claims,
-            access_token,
-            user,
-            via,
-            payload,
+            claims: verified.claims,
+            via: Via::Bearer,
+            payload: verified.payload,
+            token: verified.token,
+            session: None,
+        }
+    }
+
+    /// A caller authenticated by its session (whose access token is
+    /// `verified`).
+    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Session,
+            payload: verified.payload,
+            token: verified.token,
+            session: Some(session),
         }
     }
 
@@ -95,6 +103,16 @@ impl Authenticated {
         serde_json::from_slice(&self.payload)
     }
 
+    /// The access token (to call another API on the caller's behalf).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The user, from the verified ID token (session callers only).
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_deref().map(|session| &session.user)
+    }
+
     /// The subject (`usr_…` or an M2M client id).
     pub fn subject(&self) -> &str {
         self.claims.sub.as_deref().unwrap_or_default()
@@ -102,7 +120,21 @@ impl Authenticated {
 
     /// The user's email, when known (sessions).
     pub fn email(&self) -> Option<&str> {
-        self.user.as_ref().and_then(|u| u.email.as_deref())
+        self.user().and_then(|u| u.email.as_deref())
+    }
+
+    /// The organization: the access token's `oid` (or `xoid`), else the
+    /// signed-in user's.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims
+            .organization_id()
+            .or_else(|| self.user().and_then(|u| u.organization_id.as_deref()))
+    }
+
+    /// The connection the user signed in through (`amr[0]` of the ID
+    /// token), when known (sessions).
+    pub fn connection_id(&self) -> Option<&str> {
+        self.user().and_then(|u| u.connection_id.as_deref())
     }
 }
 
@@ -576,13 +608,11 @@ mod tests {
 
     #[test]
     fn debug_output_leaves_secrets_out() {
-        let caller = Authenticated {
+        let caller = Authenticated::bearer(VerifiedClaims {
             claims: Arc::new(AccessTokenClaims::default()),
-            access_token: "eyJ.secret.token".into(),
-            user: None,
-            via: Via::Bearer,
             payload: Arc::from(&b"{}"[..]),
-        };
+            token: "eyJ.secret.token".into(),
+        });
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
             code_verifier: Some("verifier-secret".into()),
@@ -677,13 +707,11 @@ mod tests {
             ),
             format!(
                 "{:?}",
-                Authenticated {
+                Authenticated::bearer(VerifiedClaims {
                     claims: Arc::new(AccessTokenClaims::default()),
-                    access_token: secret(),
-                    user: None,
-                    via: Via::Session,
                     payload: Arc::from(&b"{}"[..]),
-                }
+                    token: secret().into(),
+                })
             ),
             format!(
                 "{:?}",
