@@ -277,16 +277,16 @@ fn set_cookie_strings_carry_the_flags() {
     let https = CookieSettings::for_base_url("https://app.example.com");
     assert_eq!(
         https.set_cookie("sk_session", "abc", Some(Duration::from_secs(3600))),
-        "sk_session=abc; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax"
+        "sk_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
     );
     assert_eq!(
         https.removal("sk_session.3"),
-        "sk_session.3=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        "sk_session.3=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     );
     let local = CookieSettings::for_base_url("http://localhost:3000");
     assert_eq!(
         local.set_cookie("sk_session", "abc", None),
-        "sk_session=abc; Path=/; HttpOnly; SameSite=Lax"
+        "sk_session=abc; HttpOnly; SameSite=Lax; Path=/"
     );
     // Plain http on a real host still gets Secure.
     assert!(CookieSettings::for_base_url("http://app.example.com").secure);
@@ -297,8 +297,27 @@ fn set_cookie_strings_carry_the_flags() {
     };
     assert_eq!(
         custom.set_cookie("app_session", "v", None),
-        "app_session=v; Path=/; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
+        "app_session=v; HttpOnly; SameSite=Lax; Secure; Path=/; Domain=example.com"
     );
+    // Settings cannot smuggle attributes of their own into the header: a
+    // bad domain or path is left out, a bad name gives no cookie at all.
+    let smuggled = CookieSettings {
+        domain: Some("example.com; SameSite=None".into()),
+        path: "/; Domain=evil.example".into(),
+        ..custom.clone()
+    };
+    assert_eq!(
+        smuggled.validate(),
+        Err(scalekit_core::session::CookieSettingsError::Path)
+    );
+    assert_eq!(
+        smuggled.set_cookie("app_session", "v", None),
+        "app_session=v; HttpOnly; SameSite=Lax; Secure"
+    );
+    assert_eq!(custom.set_cookie("app session", "v", None), "");
+    assert_eq!(custom.set_cookie("app_session", "v;w", None), "");
+    assert_eq!(custom.removal("a\r\nb"), "");
+    assert_eq!(custom.validate(), Ok(()));
 }
 
 #[tokio::test]

@@ -172,6 +172,38 @@ impl RefreshCoordinator {
         if !session.needs_refresh(now, policy.refresh_skew) {
             return Ok(Freshness::Current(session));
         }
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "scalekit.refresh",
+            user_id = %session.user.id,
+            session = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        crate::telemetry::record_session(&span, &session.id);
+        let result = self
+            .refresh_due(store, policy, session)
+            .instrument(span.clone())
+            .await;
+        span.record(
+            "outcome",
+            match &result {
+                Ok(Freshness::Refreshed(_)) => "refreshed",
+                Ok(Freshness::Current(_)) => "kept",
+                Err(SessionError::RefreshUnavailable) => "unavailable",
+                Err(SessionError::Ended(_)) => "ended",
+                Err(_) => "error",
+            },
+        );
+        result
+    }
+
+    /// [`RefreshCoordinator::ensure_fresh`] for a session that is due.
+    async fn refresh_due(
+        &self,
+        store: &SealedStore,
+        policy: &SessionPolicy,
+        session: Arc<Session>,
+    ) -> Result<Freshness, SessionError> {
         let session = Arc::unwrap_or_clone(session);
         let Some(old_refresh) = session.refresh_token.clone() else {
             let end = SessionEnd::RefreshFailed(TokenError::MissingRefreshToken);
@@ -261,7 +293,15 @@ impl RefreshCoordinator {
         base: Session,
         key: &str,
     ) -> Result<Freshness, SessionError> {
+        use crate::telemetry::{RefreshOutcome, session_refresh};
+        let started = Instant::now();
         let exchanged = tokio::time::timeout(refresh_budget(policy), self.exchange(&base)).await;
+        let outcome = match &exchanged {
+            Ok(Ok(_)) => RefreshOutcome::Refreshed,
+            Ok(Err(Failure::Refused(_))) => RefreshOutcome::Refused,
+            Ok(Err(Failure::Transient(_))) | Err(_) => RefreshOutcome::Transient,
+        };
+        session_refresh(outcome, started.elapsed());
         let refreshed = match exchanged {
             Ok(Ok(refreshed)) => refreshed,
             Ok(Err(Failure::Refused(end))) => return Err(store.end(&base, end).await),

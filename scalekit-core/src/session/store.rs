@@ -64,7 +64,7 @@ impl fmt::Debug for StoredSession {
 /// Where sessions live.
 ///
 /// Server-side stores ([`MemoryStore`](super::MemoryStore),
-/// [`RedisStore`](super::RedisStore)) keep sealed records by session id;
+/// `RedisStore` with the `redis` feature) keep sealed records by session id;
 /// the cookie carries only the (sealed) id. The cookie-only [`CookieStore`]
 /// keeps nothing: the whole sealed session travels in the cookie, and the
 /// record methods are never called on it.

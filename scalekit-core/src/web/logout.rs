@@ -8,21 +8,53 @@ impl WebAuth {
     /// `GET /auth/logout`: ends the session, clears its cookies, and
     /// redirects to the platform logout with `id_token_hint` and the
     /// post-logout URI built from the base URL.
+    ///
+    /// Runs in a `scalekit.logout` span (fields `user_id`, `session`,
+    /// `outcome`: `ended`, `no_session` or `store_error`).
     pub async fn logout(
         &self,
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "scalekit.logout",
+            user_id = Empty,
+            session = Empty,
+            outcome = Empty
+        );
+        self.end_for_logout(cookies, origin, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn end_for_logout(
+        &self,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+        span: &tracing::Span,
     ) -> WebResponse {
         let mut id_token_hint = None;
         let mut set_cookies = self.sessions.clear_cookies(cookies);
         // The session as stored, not refreshed: logout must not wait on (or
         // fail with) the token endpoint.
         if let Ok(Some(session)) = self.sessions.load(cookies).await {
+            span.record("user_id", session.user.id.as_str());
+            crate::telemetry::record_session(span, &session.id);
             id_token_hint = session.id_token.clone();
             match self.sessions.end(&session, cookies).await {
-                Ok(cleared) => set_cookies = cleared,
-                Err(err) => tracing::warn!(error = %err, "session not removed from the store"),
+                Ok(cleared) => {
+                    set_cookies = cleared;
+                    span.record("outcome", "ended");
+                }
+                Err(err) => {
+                    span.record("outcome", "store_error");
+                    tracing::warn!(error = %err, "session not removed from the store");
+                }
             }
+        } else {
+            span.record("outcome", "no_session");
         }
         let location = self.scalekit.logout_url(&LogoutUrlOptions {
             id_token_hint,

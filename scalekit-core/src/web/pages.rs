@@ -43,20 +43,18 @@ impl WebAuth {
     }
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML element content and quoted attribute values
+/// (`&`, `<`, `>`, `"` and `'`), with the `html-escape` crate: the one
+/// escaper of these crates and their examples.
+///
+/// ```
+/// use scalekit_core::web::escape_html;
+///
+/// assert_eq!(escape_html("<b title=\"x\">Tom & Jerry's</b>"),
+///            "&lt;b title=&quot;x&quot;&gt;Tom &amp; Jerry&#x27;s&lt;/b&gt;");
+/// ```
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 #[cfg(test)]
@@ -67,7 +65,7 @@ mod tests {
     fn html_escaping() {
         assert_eq!(
             escape_html("<a href='x'>&"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;"
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;"
         );
     }
 }
