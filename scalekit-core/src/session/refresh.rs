@@ -128,6 +128,10 @@ pub(crate) enum Freshness {
     /// The session was refreshed (here or by a concurrent request) and, with
     /// a server-side store, written back.
     Refreshed(Session),
+    /// Serve the request with this session but send no cookie: a
+    /// cookie-only session whose refresh token another instance has just
+    /// rotated (its new cookie must not be overwritten with this one).
+    Untouched(Session),
 }
 
 /// Why a refresh did not produce a session.
@@ -238,7 +242,7 @@ impl RefreshCoordinator {
         let now = crate::unix_time().as_secs();
         if session.expires_at > now {
             tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the access token is still valid");
-            return Ok(Freshness::Current(session.clone()));
+            return Ok(Freshness::Untouched(session.clone()));
         }
         if at.elapsed() < LOST_RACE_WINDOW {
             tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the session is kept for a moment");

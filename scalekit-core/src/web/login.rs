@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::pages::{escape_html, failure_page, html_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
-use crate::session::{LoginState, RequestCookies};
+use crate::session::{LoginState, RequestCookies, SessionError, StoreError};
 
 /// Longest accepted login pass-through parameter.
 const MAX_PARAM_LEN: usize = 256;
@@ -161,6 +161,15 @@ impl WebAuth {
         let mut set_cookies = vec![clear_state];
         match self.sessions.start(&auth, cookies).await {
             Ok((_, cookies)) => set_cookies.extend(cookies),
+            Err(SessionError::Store(StoreError::Unavailable)) => {
+                // The session store cannot be reached: 503 with Retry-After
+                // and a page saying to sign in again shortly.
+                tracing::warn!("session could not start: the session store is unavailable");
+                return self.store_unavailable_page(
+                    "Sign-in is temporarily unavailable",
+                    "Your sign-in could not be completed just now. Please sign in again in a few seconds."
+                );
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
                 return failure_page(set_cookies);
