@@ -23,7 +23,9 @@ async fn main() -> Result<(), scalekit_examples::Error> {
     let listener = env.bind().await?;
     println!("axum-fullstack listening: open {}/", env.base_url);
     if env.redis_url.is_some() {
-        println!("  sessions in Redis (REDIS_URL), shared with every instance that has the same SESSION_SECRET");
+        println!(
+            "  sessions in Redis (REDIS_URL), shared with every instance that has the same SESSION_SECRET"
+        );
     }
     if let Some(emulator) = &env.emulator {
         println!("  Scalekit emulator at {}", emulator.url());

@@ -34,7 +34,7 @@ impl WebAuth {
                 tracing::warn!("logout: the session store is unavailable; the session is kept");
                 return self.store_unavailable_page(
                     "Sign-out is temporarily unavailable",
-                    "You could not be signed out just now. Please sign out again in a few seconds."
+                    "You could not be signed out just now. Please sign out again in a few seconds.",
                 );
             }
             Err(err) => tracing::warn!(error = %err, "session not removed from the store"),

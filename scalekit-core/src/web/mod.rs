@@ -478,6 +478,13 @@ impl WebAuth {
         Ok(self.session_store(Arc::new(store)))
     }
 
+    /// Uses another session policy (timeouts, refresh skew, refresh
+    /// timeout).
+    pub fn session_policy(mut self, policy: crate::session::SessionPolicy) -> Self {
+        self.sessions = self.sessions.policy(policy);
+        self
+    }
+
     /// Keeps sessions in `store` (memory, Redis, or a store of your own),
     /// sealed with this application's session secret.
     pub fn session_store(mut self, store: Arc<dyn crate::session::SessionStore>) -> Self {
