@@ -473,6 +473,41 @@ async fn a_refused_refresh_is_shared_across_instances(fw: Framework) {
     assert!(redis.keys("scalekit:session:*").is_empty());
 }
 
+async fn without_redis_a_refused_refresh_is_one_attempt_for_concurrent_requests(fw: Framework) {
+    let c = cluster(
+        fw,
+        Options {
+            redis_url: None,
+            access_ttl: Duration::from_secs(20),
+            refresh_grace: None,
+            refresh_skew: Duration::from_secs(30),
+        },
+    )
+    .await;
+    let cookie = sign_in(&c, &c.a, "ada@example.com").await;
+    let before = c.emulator.request_count(EmulatorEndpoint::Token);
+    // Only the first refresh is refused: a request that tried again would
+    // succeed. None does: the refusal is shared.
+    c.emulator
+        .inject_fault_times(EmulatorEndpoint::Token, Fault::Status(400), 1);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let url = c.a.addr.clone();
+        let cookie = cookie.clone();
+        tasks.spawn(async move {
+            let on = format!("{url}/api/me");
+            get(on, Some(&cookie), None).await.status()
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        c.emulator.request_count(EmulatorEndpoint::Token),
+        before + 1
+    );
+}
+
 async fn cookie_only_instances_lose_a_refresh_race_softly(fw: Framework) {
     // No Redis: each instance refreshes on its own. The platform allows no
     // grace for a rotated refresh token, so the second instance's refresh
@@ -556,6 +591,7 @@ async fn cookie_only_lost_race_with_an_expired_token_is_a_503_then_a_sign_out(fw
 scenarios!(
     two_instances_share_sessions_through_redis,
     a_refused_refresh_is_shared_across_instances,
+    without_redis_a_refused_refresh_is_one_attempt_for_concurrent_requests,
     cookie_only_instances_lose_a_refresh_race_softly,
     cookie_only_lost_race_with_an_expired_token_is_a_503_then_a_sign_out,
 );
