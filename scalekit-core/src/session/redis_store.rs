@@ -451,6 +451,43 @@ impl SessionStore for RedisStore {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lost_connections_are_tried_again() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                retryable(&redis::RedisError::from(Error::from(kind))),
+                "{kind:?}"
+            );
+        }
+        assert!(!retryable(&redis::RedisError::from(Error::from(
+            ErrorKind::TimedOut
+        ))));
+        assert!(!retryable(&redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "refused by the client"
+        ))));
+    }
+
+    #[test]
+    fn only_redis_urls_open() {
+        assert!(RedisStore::open("redis://127.0.0.1:6379/0").is_ok());
+        for url in ["http://127.0.0.1/", "127.0.0.1:6379", ""] {
+            assert_eq!(
+                RedisStore::open(url).map(|_| ()),
+                Err(StoreError::InvalidUrl),
+                "{url}"
+            );
+        }
+    }
+
     #[test]
     fn rediss_urls_are_understood() {
         // Without TLS support compiled in, the redis crate refuses the URL.

@@ -41,9 +41,6 @@ const LOCK_POLL: Duration = Duration::from_millis(50);
 /// How many times a refreshed session is written again over a concurrent
 /// "last seen" update.
 const WRITE_ATTEMPTS: usize = 3;
-/// How long a transient refresh failure is shared with the requests that
-/// waited for it (rather than each of them trying again at once).
-const TRANSIENT_SHARE: Duration = Duration::from_secs(1);
 /// Cookie-only sessions: how long after an `invalid_grant` a request whose
 /// access token has expired answers `503` (the instance that won the
 /// refresh race may still be sending the new cookie) before the refusal is
@@ -77,8 +74,9 @@ fn deadline_after(d: Duration) -> Instant {
 ///
 /// The outcome of a failed refresh is shared too: the requests of the
 /// process that carry the same refresh token get it without another call
-/// to the platform (a refusal for a minute, a transient failure for a
-/// second). With Redis, a refusal removes the session, which is what the
+/// to the platform (a refusal for a minute; a transient failure only with
+/// the requests that were waiting for that attempt, later ones try again).
+/// With Redis, a refusal removes the session, which is what the
 /// other instances then find.
 ///
 /// Cookie-only sessions behind several instances can race: two instances
@@ -211,17 +209,20 @@ impl RefreshCoordinator {
         }
     }
 
-    /// What a request carrying the refresh token of `key` gets from a
-    /// recent failure with it, if there was one (and it still applies).
+    /// What a request carrying the refresh token of `key`, that arrived at
+    /// `arrived`, gets from a recent failure with it, if there was one (and
+    /// it still applies).
     async fn settled(
         &self,
         store: &SealedStore,
         key: &str,
         session: &Session,
+        arrived: Instant,
     ) -> Option<Result<Freshness, SessionError>> {
         match self.failed.get(key)? {
             Failed::Refused(end) => Some(Err(store.end(session, end).await)),
-            Failed::Transient { at, reason } if at.elapsed() < TRANSIENT_SHARE => {
+            // Waited for the attempt that failed: its answer, not another.
+            Failed::Transient { at, reason } if at >= arrived => {
                 Some(Self::unavailable(session.clone(), &reason))
             }
             Failed::Transient { .. } => None,
@@ -275,11 +276,12 @@ impl RefreshCoordinator {
             let end = SessionEnd::RefreshFailed(TokenError::MissingRefreshToken);
             return Err(store.end(&session, end).await);
         };
+        let arrived = Instant::now();
         let key = fingerprint(&session.id, &old_refresh);
         if let Some(newer) = self.recent.get(&key) {
             return Ok(Freshness::Refreshed(newer));
         }
-        if let Some(outcome) = self.settled(store, &key, &session).await {
+        if let Some(outcome) = self.settled(store, &key, &session, arrived).await {
             return outcome;
         }
         let lock = self.local_lock(&session.id);
@@ -287,7 +289,7 @@ impl RefreshCoordinator {
         if let Some(newer) = self.recent.get(&key) {
             return Ok(Freshness::Refreshed(newer));
         }
-        if let Some(outcome) = self.settled(store, &key, &session).await {
+        if let Some(outcome) = self.settled(store, &key, &session, arrived).await {
             return outcome;
         }
         let id = session.id.clone();
@@ -539,6 +541,29 @@ mod tests {
             MAX_REFRESH_TIMEOUT.saturating_add(LEASE_MARGIN)
         );
         let _ = deadline_after(Duration::MAX);
+    }
+
+    #[test]
+    fn only_invalid_grant_may_be_a_lost_race() {
+        let refused = |err| SessionEnd::RefreshFailed(err);
+        assert!(lost_race(&refused(TokenError::OAuth {
+            status: 400,
+            code: OAuthErrorCode::InvalidGrant,
+            description: None,
+        })));
+        for end in [
+            refused(TokenError::Status(400)),
+            refused(TokenError::OAuth {
+                status: 401,
+                code: OAuthErrorCode::InvalidClient,
+                description: None,
+            }),
+            refused(TokenError::MissingRefreshToken),
+            SessionEnd::SubjectChanged,
+            SessionEnd::Removed,
+        ] {
+            assert!(!lost_race(&end), "{end:?}");
+        }
     }
 
     #[test]
