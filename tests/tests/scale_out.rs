@@ -29,6 +29,9 @@ use scalekit_examples::environment::ExampleEnv;
 use serde_json::json;
 
 const SESSION_SECRET: &str = "scale-out-test-session-secret-of-32-bytes+";
+/// Access tokens of the Redis scenarios: long enough for every step
+/// between two refreshes on a loaded machine.
+const REDIS_ACCESS_TTL: Duration = Duration::from_secs(8);
 const WEBHOOK_SECRET: &str = "whsec_c2NhbGUtb3V0LXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
 
 /// Each scenario runs against both frameworks: `axum::<name>` and
@@ -107,7 +110,7 @@ impl Options {
     fn redis(redis: &RedisServer) -> Self {
         Options {
             redis_url: Some(redis.url()),
-            access_ttl: Duration::from_secs(6),
+            access_ttl: REDIS_ACCESS_TTL,
             refresh_grace: None,
             refresh_skew: Duration::ZERO,
         }
@@ -303,7 +306,7 @@ async fn concurrently(c: &Cluster, n: usize, cookie: &str) -> Vec<StatusCode> {
 async fn two_instances_share_sessions_through_redis(fw: Framework) {
     let mut redis = RedisServer::start();
     let c = cluster(fw, Options::redis(&redis)).await;
-    let ttl = Duration::from_secs(6);
+    let ttl = REDIS_ACCESS_TTL;
 
     // Signed in on the first instance, the session works on the second.
     let issued = Instant::now();
@@ -453,7 +456,7 @@ async fn a_refused_refresh_is_shared_across_instances(fw: Framework) {
     let c = cluster(fw, Options::redis(&redis)).await;
     let issued = Instant::now();
     let cookie = sign_in(&c, &c.a, "ada@example.com").await;
-    until_expired(issued, Duration::from_secs(6)).await;
+    until_expired(issued, REDIS_ACCESS_TTL).await;
     let before = c.emulator.request_count(EmulatorEndpoint::Token);
     // The platform refuses the refresh: one attempt, shared by the
     // requests waiting for it on either instance (the ones that come later
