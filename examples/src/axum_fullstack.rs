@@ -1,6 +1,6 @@
 //! The axum full-stack application of the examples contract (DESIGN.md).
 
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scalekit_axum::{AuthUser, Require, ScalekitAuth, ScalekitWebhook};
@@ -58,8 +58,8 @@ async fn dashboard(user: AuthUser) -> Html<String> {
     Html(fullstack::dashboard(&user))
 }
 
-async fn me(user: AuthUser) -> Json<serde_json::Value> {
-    Json(fullstack::me(&user))
+async fn me(user: AuthUser) -> Response {
+    Json(fullstack::me(&user)).into_response()
 }
 
 async fn webhook(ScalekitWebhook(event): ScalekitWebhook) -> Json<serde_json::Value> {

@@ -80,6 +80,7 @@ impl ExampleEnv {
         let emulator = Emulator::builder()
             .redirect_uri(format!("{base_url}/auth/callback"))
             .post_logout_redirect_uri(format!("{base_url}/"))
+            .initiate_login_uri(format!("{base_url}/auth/login"))
             .start()
             .await?;
         let config = ScalekitConfig::new(

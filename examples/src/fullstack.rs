@@ -4,6 +4,7 @@
 use scalekit_core::web::{Authenticated, ProtectedResource, WebAuth, escape_html};
 use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
 use scalekit_core::{ConfigError, ScalekitConfig};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// The auth of a full-stack application served at `base_url`: sessions in
@@ -67,21 +68,47 @@ pub fn dashboard(user: &Authenticated) -> String {
     ))
 }
 
-/// `GET /api/me`: `sub`, `email` (if known), `oid`, `roles`,
-/// `permissions`, `scopes`.
-pub fn me(user: &Authenticated) -> Value {
+/// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,
+/// `roles`, `permissions`, `scopes` (the keys in this order: sorted).
+#[derive(Debug, Serialize)]
+pub struct Me<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    oid: Option<&'a str>,
+    permissions: &'a [String],
+    roles: &'a [String],
+    scopes: Vec<&'a str>,
+    sub: &'a str,
+}
+
+/// The body of `GET /api/me`, borrowed from the caller.
+pub fn me(user: &Authenticated) -> Me<'_> {
     let claims = &user.claims;
-    let mut body = json!({
-        "sub": user.subject(),
-        "oid": claims.organization_id(),
-        "roles": claims.roles,
-        "permissions": claims.permissions,
-        "scopes": claims.scopes().iter().collect::<Vec<_>>(),
-    });
-    if let (Some(email), Some(map)) = (user.email(), body.as_object_mut()) {
-        map.insert("email".into(), json!(email));
+    Me {
+        connection_id: user.connection_id(),
+        email: user.email(),
+        oid: claims.organization_id(),
+        permissions: &claims.permissions,
+        roles: &claims.roles,
+        scopes: {
+            // The granted scopes, sorted and unique (as `claims.scopes()`),
+            // borrowed.
+            let mut scopes: Vec<&str> = claims
+                .scopes
+                .iter()
+                .chain(claims.scp.0.iter())
+                .map(String::as_str)
+                .chain(claims.scope.iter().flat_map(|s| s.split(' ')))
+                .filter(|s| !s.is_empty())
+                .collect();
+            scopes.sort_unstable();
+            scopes.dedup();
+            scopes
+        },
+        sub: user.subject(),
     }
-    body
 }
 
 /// `GET /api/admin`.

@@ -33,8 +33,13 @@ fn challenge(request: &HttpRequest) -> Challenge {
 /// The caller, or the answer to give instead (`401`, or the `503` the
 /// middleware left for the route).
 fn caller(request: &HttpRequest) -> Result<Arc<Authenticated>, AuthRejection> {
+    let extensions = request.extensions();
+    let resolution = extensions.get::<Resolution>();
+    if let Some(caller) = resolution.and_then(Resolution::caller) {
+        return Ok(caller.clone());
+    }
     let challenge = challenge(request);
-    match request.extensions().get::<Resolution>() {
+    match resolution {
         Some(resolution) => resolution.require(&challenge).cloned(),
         None => Err(ErrorOutcome::missing_credentials(&challenge)),
     }
@@ -118,6 +123,9 @@ impl FromRequest for MaybeAuthUser {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let resolved = match request.extensions().get::<Resolution>() {
+            Some(resolution) if resolution.failure().is_none() => {
+                Ok(resolution.caller().cloned().map(AuthUser))
+            }
             Some(resolution) => resolution
                 .optional(&challenge(request))
                 .map(|caller| caller.cloned().map(AuthUser))
@@ -170,7 +178,7 @@ impl FromRequest for AccessToken {
         ready(
             AuthUser::from_request(request, payload)
                 .into_inner()
-                .map(|user| AccessToken(user.access_token.clone())),
+                .map(|user| AccessToken(user.access_token().to_owned())),
         )
     }
 }

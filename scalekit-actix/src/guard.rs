@@ -81,13 +81,19 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let refusal = {
             let extensions = request.extensions();
-            let challenge = extensions
-                .get::<Arc<WebAuth>>()
-                .map(|web| web.challenge().clone())
-                .unwrap_or_default();
             match extensions.get::<Resolution>() {
-                Some(resolution) => resolution.check(&self.requirement, &challenge).err(),
-                None => Some(ErrorOutcome::missing_credentials(&challenge)),
+                Some(resolution) if resolution.satisfies(&self.requirement) => None,
+                resolution => {
+                    // Refused: only now is the challenge built.
+                    let challenge = extensions
+                        .get::<Arc<WebAuth>>()
+                        .map(|web| web.challenge().clone())
+                        .unwrap_or_default();
+                    match resolution {
+                        Some(resolution) => resolution.check(&self.requirement, &challenge).err(),
+                        None => Some(ErrorOutcome::missing_credentials(&challenge)),
+                    }
+                }
             }
         };
         if let Some(outcome) = refusal {

@@ -43,7 +43,7 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
         &paths.login,
         web::get().to(move |request: HttpRequest| {
             let login = login.clone();
-            async move { render::web(login.login(&query(&request), &origin(&request))) }
+            async move { render::web(login.login(&query(&request), &origin(&request)).await) }
         }),
     );
     let callback = web_auth.clone();
@@ -68,10 +68,10 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
             async move { render::web(logout.logout(&cookies(&request), &origin(&request)).await) }
         }),
     );
-    if web_auth.resource_metadata().is_some() {
+    for path in web_auth.resource_metadata_paths() {
         let metadata = web_auth.clone();
         config.route(
-            &paths.resource_metadata,
+            &path,
             web::get().to(move || {
                 let metadata = metadata.clone();
                 async move {

@@ -48,6 +48,15 @@ pub struct AuthRejection {
     outcome: ErrorOutcome,
 }
 
+impl From<ErrorOutcome> for AuthRejection {
+    /// The answer to a failed check made with the core (for example
+    /// [`Resolution::check`] inside a middleware of your own), rendered as
+    /// the layer and the guards render theirs.
+    fn from(outcome: ErrorOutcome) -> Self {
+        AuthRejection { outcome }
+    }
+}
+
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         render::outcome(&self.outcome)
@@ -58,8 +67,12 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let resolution = parts.extensions.get::<Resolution>();
+        if let Some(caller) = resolution.and_then(Resolution::caller) {
+            return Ok(AuthUser(caller.clone()));
+        }
         let challenge = challenge(parts);
-        match parts.extensions.get::<Resolution>() {
+        match resolution {
             Some(resolution) => resolution.require(&challenge).map(|c| AuthUser(c.clone())),
             None => Err(ErrorOutcome::missing_credentials(&challenge)),
         }
@@ -79,6 +92,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         match parts.extensions.get::<Resolution>() {
+            Some(resolution) if resolution.failure().is_none() => {
+                Ok(resolution.caller().cloned().map(AuthUser))
+            }
             Some(resolution) => resolution
                 .optional(&challenge(parts))
                 .map(|caller| caller.cloned().map(AuthUser))
@@ -144,7 +160,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        Ok(AccessToken(user.access_token.clone()))
+        Ok(AccessToken(user.access_token().to_owned()))
     }
 }
 

@@ -70,8 +70,15 @@ where
         let web = self.web.clone();
         let mode = self.mode;
         Box::pin(async move {
-            request.extensions_mut().insert(web.clone());
-            let (gate, set_cookies) = {
+            // An inner layer of the same auth finds everything in place.
+            let same_web = request
+                .extensions()
+                .get::<Arc<WebAuth>>()
+                .is_some_and(|outer| Arc::ptr_eq(outer, &web));
+            if !same_web {
+                request.extensions_mut().insert(web.clone());
+            }
+            let (gate, set_cookies, resolved_here) = {
                 let headers = request.headers();
                 let authorization = AuthorizationHeaders::from_values(
                     headers
@@ -93,7 +100,10 @@ where
                     .map_or(request.uri(), |original| &original.0);
                 let target = uri.path_and_query().map_or("/", |p| p.as_str());
                 let outer = request.extensions().get::<Resolution>();
-                web.gate(mode, outer, authorization, &cookies, target).await
+                let resolved_here = outer.is_none();
+                let (gate, set_cookies) =
+                    web.gate(mode, outer, authorization, &cookies, target).await;
+                (gate, set_cookies, resolved_here)
             };
             let resolution = match gate {
                 Gate::Serve(resolution) => resolution,
@@ -103,10 +113,14 @@ where
                     return Ok(response);
                 }
             };
-            if let Some(caller) = resolution.caller() {
-                request.extensions_mut().insert(caller.clone());
+            if resolved_here {
+                // The caller also on its own, for `Extension<Arc<Authenticated>>`
+                // and code that reads the request's extensions.
+                if let Some(caller) = resolution.caller() {
+                    request.extensions_mut().insert(caller.clone());
+                }
+                request.extensions_mut().insert(resolution);
             }
-            request.extensions_mut().insert(resolution);
             // A de-duplicated webhook whose handler fails is forgotten, so
             // that the platform's retry is processed.
             let delivery = match web.webhook_verifier() {

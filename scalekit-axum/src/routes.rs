@@ -41,7 +41,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
         .route(
             &paths.login,
             get(move |Query(q): Params, headers: HeaderMap| async move {
-                render::web(login.login(&q, &origin(&headers)))
+                render::web(login.login(&q, &origin(&headers)).await)
             }),
         )
         .route(
@@ -60,10 +60,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
                 render::web(logout.logout(&cookies(&headers), &origin(&headers)).await)
             }),
         );
-    if web.resource_metadata().is_some() {
+    for path in web.resource_metadata_paths() {
         let metadata = web.clone();
         router = router.route(
-            &paths.resource_metadata,
+            &path,
             get(move || async move {
                 metadata
                     .resource_metadata()

@@ -45,6 +45,10 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
     type Future = Ready<Result<Request<B>, Response>>;
 
     fn authorize(&mut self, request: Request<B>) -> Self::Future {
+        let resolution = request.extensions().get::<Resolution>();
+        if resolution.is_some_and(|r| r.satisfies(&self.requirement)) {
+            return ready(Ok(request));
+        }
         let challenge = request
             .extensions()
             .get::<Arc<WebAuth>>()

@@ -197,14 +197,19 @@ impl Requirement {
 
     /// Checks the grants against every clause.
     pub fn check(&self, grants: &Grants) -> Result<(), Insufficient> {
+        self.check_by(|kind, value| grants.has(kind, value))
+    }
+
+    /// Checks every clause with `has` telling whether one value of a kind
+    /// is granted.
+    fn check_by(&self, has: impl Fn(GrantKind, &str) -> bool) -> Result<(), Insufficient> {
         for clause in &self.clauses {
             let ok = match clause.mode {
                 // An empty clause (a configuration error) is never met.
                 Match::All => {
-                    !clause.values.is_empty()
-                        && clause.values.iter().all(|v| grants.has(clause.kind, v))
+                    !clause.values.is_empty() && clause.values.iter().all(|v| has(clause.kind, v))
                 }
-                Match::Any => clause.values.iter().any(|v| grants.has(clause.kind, v)),
+                Match::Any => clause.values.iter().any(|v| has(clause.kind, v)),
             };
             if !ok {
                 return Err(Insufficient {
@@ -215,9 +220,30 @@ impl Requirement {
         Ok(())
     }
 
-    /// Checks the grants of an access token.
+    /// Checks the grants of an access token, straight from its claims
+    /// (nothing copied: the check of every guarded request).
     pub fn check_claims(&self, claims: &AccessTokenClaims) -> Result<(), Insufficient> {
-        self.check(&Grants::from_claims(claims))
+        let scope = |value: &str| {
+            claims
+                .scopes
+                .iter()
+                .chain(claims.scp.0.iter())
+                .map(String::as_str)
+                .chain(claims.scope.iter().flat_map(|s| s.split(' ')))
+                .any(|g| !g.is_empty() && (g == value || wildcard_grants(g, value)))
+        };
+        let permission = |value: &str| {
+            claims
+                .permissions
+                .iter()
+                .any(|p| !p.is_empty() && (p == value || wildcard_grants(p, value)))
+        };
+        self.check_by(|kind, value| match kind {
+            GrantKind::Scope => scope(value),
+            GrantKind::Permission => permission(value),
+            GrantKind::Role => claims.roles.iter().any(|r| r == value),
+            GrantKind::ScopeOrPermission => scope(value) || permission(value),
+        })
     }
 }
 

@@ -328,6 +328,24 @@ pub struct IdTokenClaims {
     pub custom: CustomClaims,
 }
 
+impl IdTokenClaims {
+    /// The connection the user signed in through: `amr[0]` (the platform's
+    /// `amr` holds the connection id, `["conn_…"]`).
+    ///
+    /// ```
+    /// use scalekit_core::IdTokenClaims;
+    ///
+    /// let claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+    ///     "iss": "https://acme.scalekit.dev", "sub": "usr_1", "exp": 2000000000,
+    ///     "amr": ["conn_17576372041941092"]
+    /// })).unwrap();
+    /// assert_eq!(claims.connection_id(), Some("conn_17576372041941092"));
+    /// ```
+    pub fn connection_id(&self) -> Option<&str> {
+        self.amr.first().map(String::as_str)
+    }
+}
+
 /// The claims of an `idp_initiated_login` token (PROTOCOL.md §6).
 ///
 /// ```

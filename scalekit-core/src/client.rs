@@ -220,6 +220,35 @@ impl Scalekit {
         self
     }
 
+    /// Accepts exactly the access tokens the platform issues for one MCP
+    /// server (PROTOCOL.md §10): `iss` is the environment or the server's
+    /// authorization server URL
+    /// ([`ScalekitConfig::mcp_authorization_server`]), and `aud` contains
+    /// its resource identifier or its id `res_…`. Nothing wider: not the
+    /// client id, not another MCP server's tokens. (Issuers accepted
+    /// before, such as a custom domain, stay accepted.)
+    ///
+    /// ```
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let scalekit = Scalekit::new(config)?.only_mcp_server("https://mcp.acme.com/mcp", "res_42");
+    /// let options = scalekit.validator().options();
+    /// assert_eq!(options.issuers(), ["https://acme.scalekit.dev", "https://acme.scalekit.dev/resources/res_42"]);
+    /// assert_eq!(options.audiences(), ["https://mcp.acme.com/mcp", "res_42"]);
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn only_mcp_server(mut self, resource: impl Into<String>, resource_id: &str) -> Self {
+        let issuer = self.config.mcp_authorization_server(resource_id);
+        let mut options = self.validator.options().clone();
+        if !options.accepts_issuer(&issuer) {
+            options = options.also_issuer(issuer);
+        }
+        let options = options.only_audiences(vec![resource.into(), resource_id.to_owned()]);
+        self.validator = self.validator.with_options(options);
+        self
+    }
+
     /// Accepts access tokens whatever their audience: the explicit opt-out
     /// of the audience check (logs a warning). Any client of the environment
     /// could then call this service with its own tokens.

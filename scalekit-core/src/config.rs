@@ -295,6 +295,25 @@ impl ScalekitConfig {
         &self.environment_url
     }
 
+    /// The OAuth authorization server URL of the MCP server `resource_id`
+    /// (`res_…`) in this environment: `{environment}/resources/{resource_id}`
+    /// (PROTOCOL.md §10). It is the `issuer` of that server's RFC 8414
+    /// metadata and the `iss` of the tokens issued for it.
+    ///
+    /// ```
+    /// use scalekit_core::ScalekitConfig;
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev/", "skc_1", "secret")?;
+    /// assert_eq!(
+    ///     config.mcp_authorization_server("res_42"),
+    ///     "https://acme.scalekit.dev/resources/res_42"
+    /// );
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn mcp_authorization_server(&self, resource_id: &str) -> String {
+        format!("{}/resources/{resource_id}", self.environment_url)
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id

@@ -580,6 +580,8 @@ pub struct VerifiedClaims {
     /// The whole payload (JSON text, verified), for custom claims: read it
     /// with `serde_json::from_slice` only when needed.
     pub payload: Arc<[u8]>,
+    /// The token itself, shared with the cache entry (no copy per request).
+    pub token: Arc<str>,
 }
 
 /// Validates tokens against a key source and default options.
@@ -738,7 +740,10 @@ impl TokenValidator {
     ) -> Result<VerifiedClaims, ValidationError> {
         let entry = match self.cached(token, options) {
             Some(hit) => hit?,
-            None => self.verify_and_remember(token, options, true).await?,
+            // Boxed: the miss (a key fetch, a signature check) is the rare
+            // and slow path; the future of a hit stays small, and so do the
+            // futures of the web layers that await it.
+            None => Box::pin(self.verify_and_remember(token, options, true)).await?,
         };
         entry.access_claims()
     }
@@ -780,9 +785,10 @@ impl TokenValidator {
         let verified = VerifiedClaims {
             claims: claims.clone(),
             payload: payload.into(),
+            token: token.into(),
         };
         let entry = Arc::new(TrustedToken {
-            token: token.into(),
+            token: verified.token.clone(),
             facts,
             claims,
             payload: verified.payload.clone(),
@@ -891,14 +897,18 @@ impl TokenValidator {
         jws: DecodedJws<'_>,
         options: &ValidationOptions,
     ) -> Result<Fresh, ValidationError> {
+        // The claims are checked before the signature: a token that would
+        // be refused anyway (expired, another audience or issuer, another
+        // kind) costs no key lookup, no key fetch and no signature check.
+        // Unverified claims can only refuse a token here, never accept it.
+        let facts = ClaimFacts::parse(&jws.payload)?;
+        facts.check(options, now_secs())?;
         let source = self.keys.resolve(&jws.payload)?;
         let alg = jws.algorithm();
         let kid = jws.kid.clone().map(String::into_boxed_str);
         let key = source.key(jws.kid(), alg).await?;
         self.signature_checks.fetch_add(1, Ordering::Relaxed);
         let payload = jws.verify(&key)?;
-        let facts = ClaimFacts::parse(&payload)?;
-        facts.check(options, now_secs())?;
         Ok(Fresh {
             alg,
             kid,
@@ -921,7 +931,7 @@ struct Fresh {
 /// A verified token, as remembered.
 struct CachedToken {
     /// The whole token: a hit compares it, not just its hash.
-    token: Box<str>,
+    token: Arc<str>,
     alg: Algorithm,
     kid: Option<Box<str>>,
     /// The key that verified it (its identity in the key set).
@@ -945,6 +955,7 @@ impl CachedToken {
         Ok(VerifiedClaims {
             claims,
             payload: self.payload.clone(),
+            token: self.token.clone(),
         })
     }
 }
@@ -1009,7 +1020,7 @@ impl VerifiedCache {
 
 /// A trusted token's claims (see [`TokenValidator::trusted_access_claims`]).
 struct TrustedToken {
-    token: Box<str>,
+    token: Arc<str>,
     facts: ClaimFacts,
     claims: Arc<AccessTokenClaims>,
     payload: Arc<[u8]>,
@@ -1020,6 +1031,7 @@ impl TrustedToken {
         Ok(VerifiedClaims {
             claims: self.claims.clone(),
             payload: self.payload.clone(),
+            token: self.token.clone(),
         })
     }
 }

@@ -2258,3 +2258,66 @@ proptest! {
         }
     }
 }
+
+fn grant_value() -> impl Strategy<Value = String> {
+    select(vec![
+        "",
+        "*",
+        "read",
+        "write",
+        "admin",
+        "admin:read",
+        "admin:*",
+        "admin:read:*",
+        "a:b:c",
+        "billing:read",
+        "billing:*",
+    ])
+    .prop_map(str::to_owned)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A guard's check straight from the claims (no copies) decides exactly
+    /// as the check of the grants built from them, for every kind of
+    /// clause, all-of and any-of, wildcards included.
+    #[test]
+    fn requirement_checks_agree(
+        scopes in proptest::collection::vec(grant_value(), 0..4),
+        scp in proptest::collection::vec(grant_value(), 0..3),
+        scope in proptest::option::of(proptest::collection::vec(grant_value(), 0..4)),
+        permissions in proptest::collection::vec(grant_value(), 0..4),
+        roles in proptest::collection::vec(grant_value(), 0..3),
+        clauses in proptest::collection::vec(
+            (0..4u8, any::<bool>(), proptest::collection::vec(grant_value(), 0..3)),
+            1..3,
+        ),
+    ) {
+        use scalekit_core::authz::{GrantKind, Grants, Match, Requirement};
+        let claims: scalekit_core::AccessTokenClaims = serde_json::from_value(json!({
+            "iss": "https://acme.scalekit.dev", "exp": 4_000_000_000u64, "iat": 1,
+            "scopes": scopes,
+            "scp": scp,
+            "scope": scope.map(|s| s.join(" ")),
+            "permissions": permissions,
+            "roles": roles,
+        }))
+        .unwrap();
+        let mut requirement: Option<Requirement> = None;
+        for (kind, all, values) in clauses {
+            let kind = [GrantKind::Scope, GrantKind::Permission, GrantKind::Role, GrantKind::ScopeOrPermission][kind as usize];
+            let mode = if all { Match::All } else { Match::Any };
+            let clause = Requirement::clause(kind, mode, values);
+            requirement = Some(match requirement {
+                Some(r) => r.and(clause),
+                None => clause,
+            });
+        }
+        let requirement = requirement.unwrap();
+        prop_assert_eq!(
+            requirement.check_claims(&claims),
+            requirement.check(&Grants::from_claims(&claims))
+        );
+    }
+}

@@ -75,6 +75,7 @@ pub(crate) struct FlowState {
     organizations: Mutex<Vec<Organization>>,
     redirect_uris: Mutex<Vec<String>>,
     post_logout_redirect_uris: Mutex<Vec<String>>,
+    initiate_login_uri: Mutex<Option<String>>,
     codes: Mutex<HashMap<String, AuthCode>>,
     refresh_tokens: Mutex<HashMap<String, RefreshRecord>>,
     revoked_families: Mutex<HashSet<String>>,
@@ -87,6 +88,7 @@ impl FlowState {
         first_org: &str,
         redirect_uris: Vec<String>,
         post_logout_redirect_uris: Vec<String>,
+        initiate_login_uri: Option<String>,
         code_ttl: Duration,
         refresh_grace: Duration,
     ) -> Self {
@@ -127,12 +129,17 @@ impl FlowState {
             organizations: Mutex::new(vec![acme, globex]),
             redirect_uris: Mutex::new(redirect_uris),
             post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
+            initiate_login_uri: Mutex::new(initiate_login_uri),
             codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             revoked_families: Mutex::new(HashSet::new()),
             code_ttl,
             refresh_grace,
         }
+    }
+
+    pub(crate) fn code_ttl(&self) -> Duration {
+        self.code_ttl
     }
 
     pub(crate) fn first_user(&self) -> SeedUser {
@@ -163,6 +170,24 @@ impl FlowState {
         lock(&self.redirect_uris).first().cloned()
     }
 
+    pub(crate) fn set_initiate_login_uri(&self, uri: Option<String>) {
+        *lock(&self.initiate_login_uri) = uri;
+    }
+
+    /// Where IdP-initiated logins and invitations land: the initiate-login
+    /// URI when one is set, else the first redirect URI.
+    pub(crate) fn initiate_login_target(&self) -> Option<String> {
+        lock(&self.initiate_login_uri)
+            .clone()
+            .or_else(|| self.default_redirect_uri())
+    }
+
+    /// The connection `user` signs in through: their organization's.
+    pub(crate) fn connection_of(&self, user: &SeedUser) -> Option<String> {
+        self.organization(&user.organization_id)
+            .map(|o| o.connection_id)
+    }
+
     fn user_by_email(&self, email: &str) -> Option<SeedUser> {
         lock(&self.users)
             .iter()
@@ -179,7 +204,7 @@ impl FlowState {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -194,7 +219,7 @@ fn esc(text: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
@@ -205,7 +230,7 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn error_page(message: &str) -> Response {
+pub(crate) fn error_page(message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Html(page(
@@ -217,7 +242,7 @@ fn error_page(message: &str) -> Response {
 }
 
 /// `uri` with extra query parameters.
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return uri.to_owned();
     }
@@ -235,7 +260,7 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-fn redirect(location: &str) -> Response {
+pub(crate) fn redirect(location: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
@@ -318,6 +343,9 @@ pub(crate) async fn authorize_page(
     AxumState(state): AxumState<Shared>,
     Query(params): Query<Params>,
 ) -> Response {
+    if let Some(response) = crate::mcp::authorize(&state, &params, false) {
+        return response;
+    }
     let request = match check_request(&state, &params) {
         Ok(r) => r,
         Err(response) => return *response,
@@ -415,6 +443,9 @@ pub(crate) async fn authorize_submit(
     let Ok(Form(params)) = form else {
         return error_page("The form could not be read.");
     };
+    if let Some(response) = crate::mcp::authorize(&state, &params, true) {
+        return response;
+    }
     let request = match check_request(&state, &params) {
         Ok(r) => r,
         Err(response) => return *response,
@@ -457,6 +488,9 @@ pub(crate) async fn authorize_submit(
             }
         }
     };
+    if !state.connection_enabled_for(&user) {
+        return request.fail("access_denied", "The connection is disabled.");
+    }
     let code = URL_SAFE_NO_PAD.encode(random_bytes());
     lock(&flows.codes).insert(
         code.clone(),
@@ -477,7 +511,7 @@ pub(crate) async fn authorize_submit(
     redirect(&with_query(request.redirect_uri, &pairs))
 }
 
-fn random_bytes() -> [u8; 32] {
+pub(crate) fn random_bytes() -> [u8; 32] {
     use aws_lc_rs::rand::SecureRandom;
     let mut bytes = [0u8; 32];
     // getrandom does not fail on supported platforms; the code would still be
@@ -548,6 +582,7 @@ pub(crate) fn authorization_code_grant(
         &record.scope,
         record.nonce.as_deref(),
         &family,
+        Some(code),
     )
 }
 
@@ -593,11 +628,13 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
             record.family.clone(),
         )
     };
-    issue_user_tokens(state, &user, &sid, &scope, None, &family)
+    issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
 }
 
-fn at_hash(access_token: &str) -> String {
-    let digest = digest::digest(&digest::SHA256, access_token.as_bytes());
+/// `at_hash` / `c_hash` (OpenID Connect Core 3.3.2.11): the base64url
+/// left half of the SHA-256 of the value (RS256 hashes with SHA-256).
+pub(crate) fn half_hash(value: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, value.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
@@ -608,6 +645,7 @@ fn issue_user_tokens(
     scope: &str,
     nonce: Option<&str>,
     family: &str,
+    code: Option<&str>,
 ) -> Response {
     let now = now();
     let exp = now + state.access_token_ttl().as_secs();
@@ -647,8 +685,8 @@ fn issue_user_tokens(
             "sub": user.id,
             "oid": user.organization_id,
             "sid": sid,
-            "amr": ["pwd"],
-            "at_hash": at_hash(&access_token),
+            "amr": state.flows.connection_of(user).into_iter().collect::<Vec<_>>(),
+            "at_hash": half_hash(&access_token),
             "iat": now,
             "exp": exp,
             "email": user.email,
@@ -659,8 +697,14 @@ fn issue_user_tokens(
             "roles": user.roles,
             "permissions": user.permissions,
         });
-        if let (Some(n), Some(map)) = (nonce, id_claims.as_object_mut()) {
-            map.insert("nonce".into(), json!(n));
+        if let Some(map) = id_claims.as_object_mut() {
+            if let Some(n) = nonce {
+                map.insert("nonce".into(), json!(n));
+            }
+            // A code exchange has a code to bind; a refresh has none.
+            if let Some(code) = code {
+                map.insert("c_hash".into(), json!(half_hash(code)));
+            }
         }
         let Ok(id_token) = state.sign(&json!({}), &id_claims) else {
             return oauth_error(
@@ -784,9 +828,12 @@ pub(crate) fn idp_initiated_url(
         .flows
         .user_by_email(email)
         .ok_or(EmulatorError::UnknownUser)?;
+    if !state.connection_enabled_for(&user) {
+        return Err(EmulatorError::ConnectionDisabled);
+    }
     let target = state
         .flows
-        .default_redirect_uri()
+        .initiate_login_target()
         .ok_or(EmulatorError::NoRedirectUri)?;
     let token = state.sign(
         &json!({}),

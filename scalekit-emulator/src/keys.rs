@@ -1,10 +1,15 @@
 //! Signing keys of the emulated environment (RS256, `snk_…` kids).
+//!
+//! Tokens are signed by the `jsonwebtoken` crate, an implementation
+//! independent of the verifier under test: every test that checks an
+//! emulator token checks one made by other code than ours.
 
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::EmulatorError;
@@ -13,6 +18,7 @@ use crate::EmulatorError;
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
     pair: RsaKeyPair,
+    encoding: EncodingKey,
     pub(crate) published: bool,
 }
 
@@ -20,8 +26,11 @@ impl SigningKey {
     pub(crate) fn generate() -> Result<Self, EmulatorError> {
         let pair =
             RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| EmulatorError::KeyGeneration)?;
+        let pkcs8 = pair.as_der().map_err(|_| EmulatorError::KeyGeneration)?;
+        let pkcs1 = pkcs1_of_pkcs8(pkcs8.as_ref()).ok_or(EmulatorError::KeyGeneration)?;
         Ok(SigningKey {
             kid: crate::ids::id("snk"),
+            encoding: EncodingKey::from_rsa_der(pkcs1),
             pair,
             published: true,
         })
@@ -56,28 +65,69 @@ impl SigningKey {
         .is_ok()
     }
 
-    /// Signs `header.payload` (both already base64url) with RS256.
-    pub(crate) fn sign(&self, signing_input: &str) -> Result<String, EmulatorError> {
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                signing_input.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| EmulatorError::Signing)?;
-        Ok(URL_SAFE_NO_PAD.encode(signature))
+    /// The RS256 signature (base64url) of `signing_input`, by `jsonwebtoken`.
+    fn sign(&self, signing_input: &str) -> Result<String, EmulatorError> {
+        jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, Algorithm::RS256)
+            .map_err(|_| EmulatorError::Signing)
     }
 }
 
-/// Serializes and signs a JWT: `header` gets `alg: RS256` and the key's `kid`
-/// unless it sets them itself.
+/// The `RSAPrivateKey` (PKCS#1) inside a PKCS#8 `PrivateKeyInfo`:
+/// `SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING key, … }`.
+fn pkcs1_of_pkcs8(der: &[u8]) -> Option<&[u8]> {
+    let (tag, info, _) = tlv(der)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, _, rest) = tlv(info)?;
+    if tag != 0x02 {
+        return None;
+    }
+    let (tag, _, rest) = tlv(rest)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, key, _) = tlv(rest)?;
+    (tag == 0x04).then_some(key)
+}
+
+/// One DER element: its tag, its content and what follows it.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, after) = rest.split_at(count);
+        rest = after;
+        bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b))
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (content, after) = rest.split_at(len);
+    Some((tag, content, after))
+}
+
+/// Serializes and signs a JWT. With an empty `header` the token is made by
+/// `jsonwebtoken::encode` (`alg: RS256`, `typ: JWT`, the key's `kid`);
+/// otherwise `header` gets those three unless it sets them itself, and is
+/// signed as given (RS256 whatever its `alg` says).
 pub(crate) fn sign_jwt(
     key: &SigningKey,
     header: &Value,
     claims: &Value,
 ) -> Result<String, EmulatorError> {
+    if header.as_object().is_some_and(serde_json::Map::is_empty) {
+        let mut standard = Header::new(Algorithm::RS256);
+        standard.kid = Some(key.kid.clone());
+        return jsonwebtoken::encode(&standard, claims, &key.encoding)
+            .map_err(|_| EmulatorError::Signing);
+    }
     let mut header = header.clone();
     if let Some(map) = header.as_object_mut() {
         map.entry("alg").or_insert_with(|| json!("RS256"));
@@ -102,4 +152,46 @@ pub(crate) fn sign_raw(
     );
     let signature = key.sign(&signing_input)?;
     Ok(format!("{signing_input}.{signature}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_signed_by_jsonwebtoken_verifies_with_the_published_key() {
+        let key = SigningKey::generate().unwrap();
+        let token = sign_jwt(
+            &key,
+            &json!({}),
+            &json!({"sub": "usr_1", "exp": 4_000_000_000u64}),
+        )
+        .unwrap();
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        assert!(key.verify(input.as_bytes(), &signature));
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(input.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["kid"], key.kid.as_str());
+        // A header of one's own is signed as given.
+        let odd = sign_jwt(&key, &json!({"alg": "HS256", "x": 1}), &json!({})).unwrap();
+        let (input, signature) = odd.rsplit_once('.').unwrap();
+        assert!(key.verify(
+            input.as_bytes(),
+            &URL_SAFE_NO_PAD.decode(signature).unwrap()
+        ));
+    }
+
+    #[test]
+    fn malformed_der_is_refused() {
+        assert!(pkcs1_of_pkcs8(&[]).is_none());
+        assert!(pkcs1_of_pkcs8(&[0x30, 0x85, 1, 1, 1, 1, 1]).is_none());
+        assert!(pkcs1_of_pkcs8(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_none());
+        assert!(pkcs1_of_pkcs8(&[0x04, 0x00]).is_none());
+    }
 }

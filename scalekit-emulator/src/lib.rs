@@ -7,6 +7,15 @@
 //! rotates the signing keys, injects faults and reads per-endpoint request
 //! counters.
 //!
+//! It is also a local platform: the hosted sign-in page and the
+//! authorization-code flow (ID tokens with `amr` = the connection signed in
+//! through, `c_hash` and `at_hash`), IdP-initiated logins sent to the
+//! application's initiate-login URL, a SCIM 2.0 endpoint per directory, and
+//! one webhook delivery queue (signed as the platform signs, retried with
+//! backoff, listed at `/deliveries`) for every event it emits. Tokens are
+//! signed by the `jsonwebtoken` crate, so tests check tokens made by an
+//! implementation independent of the verifier under test.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
@@ -22,13 +31,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod deliveries;
 mod flows;
 mod ids;
 mod keys;
+mod mcp;
+mod scim;
 mod server;
 mod webhooks;
 
+pub use deliveries::{DeliveryState, WebhookDelivery};
 pub use flows::{Organization, SeedUser};
+pub use mcp::{McpServer, McpServerInfo};
+pub use scim::Directory;
 pub use webhooks::{Delivery, WebhookSender};
 
 use std::collections::HashMap;
@@ -77,6 +92,21 @@ pub enum EmulatorError {
     /// The application client has no registered redirect URI.
     #[error("no redirect URI is registered")]
     NoRedirectUri,
+    /// No directory with this id.
+    #[error("unknown directory")]
+    UnknownDirectory,
+    /// No connection with this id.
+    #[error("unknown connection")]
+    UnknownConnection,
+    /// The user's connection is disabled.
+    #[error("the connection is disabled")]
+    ConnectionDisabled,
+    /// No webhook delivery with this number.
+    #[error("unknown webhook delivery")]
+    UnknownDelivery,
+    /// No MCP server with this resource identifier is registered.
+    #[error("unknown MCP server")]
+    UnknownMcpServer,
 }
 
 /// The emulator's endpoints, for fault injection and request counters.
@@ -240,6 +270,21 @@ pub(crate) struct State {
     counters: [AtomicU64; 6],
     pub(crate) keys_cache_control: Mutex<Option<String>>,
     pub(crate) flows: flows::FlowState,
+    pub(crate) deliveries: deliveries::Deliveries,
+    pub(crate) directories: scim::Directories,
+    /// Connections disabled through [`Emulator::set_connection_enabled`].
+    disabled_connections: Mutex<std::collections::HashSet<String>>,
+    pub(crate) mcp: mcp::McpState,
+}
+
+impl State {
+    /// Whether `user` may sign in: their organization's connection is not
+    /// disabled.
+    pub(crate) fn connection_enabled_for(&self, user: &SeedUser) -> bool {
+        self.flows
+            .connection_of(user)
+            .is_none_or(|c| !lock(&self.disabled_connections).contains(&c))
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -345,9 +390,75 @@ pub struct EmulatorBuilder {
     refresh_grace: Option<Duration>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    initiate_login_uri: Option<String>,
+    webhook_urls: Vec<String>,
+    webhook_secret: Option<String>,
+    webhook_retry_delays: Option<Vec<Duration>>,
+    mcp_servers: Vec<McpServer>,
 }
 
 impl EmulatorBuilder {
+    /// Registers an MCP server (PROTOCOL.md §10): the emulator becomes its
+    /// OAuth authorization server at `{url}/resources/{res_id}` (see
+    /// [`Emulator::mcp_servers`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+    /// use scalekit_emulator::{Emulator, McpServer};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .mcp_server(McpServer::new("http://localhost:3000/mcp").scopes(["mcp:tools"]))
+    ///     .start()
+    ///     .await?;
+    /// let server = &emulator.mcp_servers()[0];
+    /// assert!(server.id.starts_with("res_"));
+    /// assert_eq!(server.authorization_server, format!("{}/resources/{}", emulator.url(), server.id));
+    /// # Ok(()) }
+    /// ```
+    pub fn mcp_server(mut self, server: impl Into<McpServer>) -> Self {
+        self.mcp_servers.push(server.into());
+        self
+    }
+
+    /// Registers a webhook endpoint (repeatable): every event the
+    /// environment emits (SCIM provisioning, connection and directory
+    /// toggles) is delivered there, signed with the webhook secret.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_urls.push(url.into());
+        self
+    }
+
+    /// The webhook signing secret (`whsec_<base64>`; default: generated).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.webhook_secret = Some(secret.into());
+        self
+    }
+
+    /// The delays between delivery attempts after a failed one (default
+    /// 1 s, 5 s, 30 s, 2 min, 10 min: the platform's schedule shape,
+    /// compressed); their count is the number of retries.
+    pub fn webhook_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.webhook_retry_delays = Some(delays);
+        self
+    }
+
+    /// The application's initiate-login URL: IdP-initiated logins and
+    /// invitation links land there (default: the first redirect URI).
+    ///
+    /// ```
+    /// use scalekit_emulator::Emulator;
+    ///
+    /// let builder = Emulator::builder()
+    ///     .redirect_uri("http://localhost:3000/auth/callback")
+    ///     .initiate_login_uri("http://localhost:3000/auth/login");
+    /// # let _ = builder;
+    /// ```
+    pub fn initiate_login_uri(mut self, uri: impl Into<String>) -> Self {
+        self.initiate_login_uri = Some(uri.into());
+        self
+    }
+
     /// Registers a redirect URI of the application client (exact match).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
@@ -425,10 +536,18 @@ impl EmulatorBuilder {
             &organization_id,
             self.redirect_uris,
             self.post_logout_redirect_uris,
+            self.initiate_login_uri,
             self.code_ttl.unwrap_or(Duration::from_secs(300)),
             self.refresh_grace.unwrap_or(Duration::from_secs(30)),
         );
         let user = flows.first_user();
+        let deliveries = deliveries::Deliveries::new(
+            self.webhook_secret,
+            self.webhook_urls,
+            self.webhook_retry_delays,
+        )?;
+        let org_ids: Vec<String> = flows.organizations().into_iter().map(|o| o.id).collect();
+        let directories = scim::Directories::new(&issuer, &org_ids)?;
         let state = Arc::new(State {
             issuer: issuer.clone(),
             client_id: self.client_id.unwrap_or_else(|| ids::id("skc")),
@@ -451,8 +570,16 @@ impl EmulatorBuilder {
             counters: Default::default(),
             keys_cache_control: Mutex::new(None),
             flows,
+            deliveries,
+            directories,
+            disabled_connections: Mutex::new(std::collections::HashSet::new()),
+            mcp: mcp::McpState::default(),
         });
+        for server in self.mcp_servers {
+            state.mcp.register(&issuer, server);
+        }
         let (shutdown, task) = server::serve(listener, state.clone());
+        let worker = deliveries::start_worker(state.clone(), shutdown.subscribe());
         tracing::info!(url = %issuer, "Scalekit emulator listening");
         Ok(Emulator {
             state,
@@ -460,6 +587,7 @@ impl EmulatorBuilder {
             url: issuer,
             shutdown,
             task,
+            worker,
         })
     }
 }
@@ -471,6 +599,7 @@ pub struct Emulator {
     url: String,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -485,6 +614,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         self.task.abort();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
     }
 }
 
@@ -630,7 +762,8 @@ impl Emulator {
         self.sign_claims(&self.access_token_claims(overrides))
     }
 
-    /// Mints an ID token for the seeded user.
+    /// Mints an ID token for the seeded user (`amr`: their organization's
+    /// connection).
     pub fn mint_id_token(&self, overrides: Value) -> Result<String, EmulatorError> {
         let s = &self.state;
         let now = now();
@@ -642,7 +775,7 @@ impl Emulator {
                 "sub": s.user.id,
                 "oid": s.user.organization_id,
                 "sid": ids::id("ses"),
-                "amr": ["pwd"],
+                "amr": s.flows.connection_of(&s.flows.first_user()).into_iter().collect::<Vec<_>>(),
                 "iat": now,
                 "exp": now + s.access_token_ttl.as_secs(),
                 "email": s.user.email,
@@ -681,8 +814,15 @@ impl Emulator {
         self.state.flows.add_post_logout_redirect_uri(uri.into());
     }
 
-    /// The URL an IdP-initiated login sends the browser to: the first
-    /// registered redirect URI with `?idp_initiated_login=<JWT>` for the
+    /// Sets (or, with `None`, removes) the initiate-login URL.
+    pub fn set_initiate_login_uri(&self, uri: Option<&str>) {
+        self.state
+            .flows
+            .set_initiate_login_uri(uri.map(str::to_owned));
+    }
+
+    /// The URL an IdP-initiated login sends the browser to: the
+    /// initiate-login URL (or the first registered redirect URI) with `?idp_initiated_login=<JWT>` for the
     /// seeded user with this email.
     pub fn idp_initiated_login_url(
         &self,
@@ -690,6 +830,34 @@ impl Emulator {
         relay_state: Option<&str>,
     ) -> Result<String, EmulatorError> {
         flows::idp_initiated_url(&self.state, email, relay_state)
+    }
+
+    /// Registers an MCP server while the emulator runs (see
+    /// [`EmulatorBuilder::mcp_server`]).
+    pub fn register_mcp_server(&self, server: impl Into<McpServer>) -> McpServerInfo {
+        self.state.mcp.register(&self.state.issuer, server.into())
+    }
+
+    /// The registered MCP servers, in registration order.
+    pub fn mcp_servers(&self) -> Vec<McpServerInfo> {
+        self.state.mcp.servers()
+    }
+
+    /// Mints an access token of the MCP server `resource` for the seeded
+    /// user, as its authorization server issues them (`iss` its
+    /// authorization server URL, `aud` its resource identifier and id, all
+    /// its scopes in `scope`), with `overrides` merged in.
+    pub fn mint_mcp_access_token(
+        &self,
+        resource: &str,
+        overrides: Value,
+    ) -> Result<String, EmulatorError> {
+        let server = self
+            .state
+            .mcp
+            .server_for(resource)
+            .ok_or(EmulatorError::UnknownMcpServer)?;
+        mcp::mint_user_token(&self.state, &server, overrides)
     }
 
     /// Registers an M2M client for the `client_credentials` grant.
@@ -753,6 +921,163 @@ impl Emulator {
     /// Requests received by `endpoint` since start or the last reset.
     pub fn request_count(&self, endpoint: EmulatorEndpoint) -> u64 {
         self.state.counters[endpoint.index()].load(Ordering::Relaxed)
+    }
+
+    /// The webhook signing secret (`whsec_…`) deliveries are signed with.
+    pub fn webhook_secret(&self) -> &str {
+        self.state.deliveries.secret()
+    }
+
+    /// Registers one more webhook endpoint.
+    pub fn add_webhook_url(&self, url: impl Into<String>) {
+        self.state.deliveries.add_endpoint(url.into());
+    }
+
+    /// The registered webhook endpoints.
+    pub fn webhook_urls(&self) -> Vec<String> {
+        self.state.deliveries.endpoints()
+    }
+
+    /// Emits an event of the environment through the delivery queue (one
+    /// delivery per endpoint, retried on failure) and returns its envelope:
+    /// `object` is the envelope's `object` (`"DirectoryUser"`,
+    /// `"Connection"`, …).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+    /// let emulator = scalekit_emulator::Emulator::start().await?;
+    /// let event = emulator.emit_event("organization.created", "Organization", "org_1", serde_json::json!({}));
+    /// assert_eq!(event["type"], "organization.created");
+    /// assert!(emulator.webhook_deliveries().is_empty()); // no endpoint registered
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_event(
+        &self,
+        event_type: &str,
+        object: &str,
+        organization_id: &str,
+        data: Value,
+    ) -> Value {
+        self.state
+            .deliveries
+            .emit(event_type, object, organization_id, data)
+    }
+
+    /// Every webhook delivery so far, oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.state.deliveries.list()
+    }
+
+    /// Sends delivery `number` once more (same `webhook-id`), as the
+    /// deliveries page's button does.
+    pub fn resend_webhook_delivery(&self, number: u64) -> Result<(), EmulatorError> {
+        self.state.deliveries.resend(number)
+    }
+
+    /// The directories (one per organization), with their SCIM endpoints
+    /// and bearer secrets.
+    pub fn directories(&self) -> Vec<Directory> {
+        self.state.directories.list()
+    }
+
+    /// The users of a directory, as SCIM resources.
+    pub fn directory_users(&self, directory_id: &str) -> Result<Vec<Value>, EmulatorError> {
+        self.state
+            .directories
+            .users(directory_id)
+            .ok_or(EmulatorError::UnknownDirectory)
+    }
+
+    /// The groups of a directory, as SCIM resources.
+    pub fn directory_groups(&self, directory_id: &str) -> Result<Vec<Value>, EmulatorError> {
+        self.state
+            .directories
+            .groups(directory_id)
+            .ok_or(EmulatorError::UnknownDirectory)
+    }
+
+    /// Enables or disables a directory; a change emits
+    /// `organization.directory_enabled` or `organization.directory_disabled`
+    /// (the management API's directory toggles use this).
+    pub fn set_directory_enabled(
+        &self,
+        directory_id: &str,
+        enabled: bool,
+    ) -> Result<(), EmulatorError> {
+        let (directory, changed) = self.state.directories.set_enabled(directory_id, enabled)?;
+        if changed {
+            let event_type = if enabled {
+                "organization.directory_enabled"
+            } else {
+                "organization.directory_disabled"
+            };
+            self.emit_event(
+                event_type,
+                "Directory",
+                &directory.organization_id,
+                json!({
+                    "directory_type": "SCIM",
+                    "enabled": enabled,
+                    "id": directory.id,
+                    "organization_id": directory.organization_id,
+                    "provider": "OKTA",
+                    "updated_at": webhooks::occurred_at_now(),
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Enables or disables an organization's SSO connection; a change emits
+    /// `organization.sso_enabled` or `organization.sso_disabled` (the
+    /// management API's connection toggles use this). Its users cannot sign
+    /// in (`access_denied`), nor be sent IdP-initiated logins, while it is
+    /// disabled.
+    pub fn set_connection_enabled(
+        &self,
+        connection_id: &str,
+        enabled: bool,
+    ) -> Result<(), EmulatorError> {
+        let organization = self
+            .organizations()
+            .into_iter()
+            .find(|o| o.connection_id == connection_id)
+            .ok_or(EmulatorError::UnknownConnection)?;
+        let changed = {
+            let mut disabled = lock(&self.state.disabled_connections);
+            if enabled {
+                disabled.remove(connection_id)
+            } else {
+                disabled.insert(connection_id.to_owned())
+            }
+        };
+        if changed {
+            let event_type = if enabled {
+                "organization.sso_enabled"
+            } else {
+                "organization.sso_disabled"
+            };
+            self.emit_event(
+                event_type,
+                "Connection",
+                &organization.id,
+                json!({
+                    "connection_type": "OIDC",
+                    "enabled": enabled,
+                    "id": connection_id,
+                    "provider": "OKTA",
+                    "organization_id": organization.id,
+                    "status": "COMPLETED",
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether a connection is enabled (connections start enabled).
+    pub fn connection_enabled(&self, connection_id: &str) -> bool {
+        !lock(&self.state.disabled_connections).contains(connection_id)
     }
 
     /// Resets every request counter to zero.

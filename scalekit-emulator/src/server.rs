@@ -123,6 +123,27 @@ fn router(state: Shared) -> Router {
         )
         .route("/oidc/logout", get(crate::flows::logout))
         .route("/sso/idp-initiated", get(crate::flows::idp_initiated))
+        .route("/deliveries", get(crate::deliveries::page))
+        .route(
+            "/deliveries/{number}/resend",
+            post(crate::deliveries::resend),
+        )
+        .route(
+            "/directory/{dir}/scim/v2/Users",
+            get(crate::scim::list_users).post(crate::scim::create_user),
+        )
+        .route(
+            "/directory/{dir}/scim/v2/Groups",
+            get(crate::scim::list_groups).post(crate::scim::create_group),
+        )
+        .route(
+            "/directory/{dir}/scim/v2/{resource}/{id}",
+            get(crate::scim::read_one)
+                .put(crate::scim::replace_one)
+                .patch(crate::scim::patch_one)
+                .delete(crate::scim::delete_one),
+        )
+        .merge(crate::mcp::routes())
         .with_state(state)
 }
 
@@ -193,6 +214,9 @@ async fn token(
             "the body must be application/x-www-form-urlencoded",
         );
     };
+    if let Some(response) = crate::mcp::token(&state, &headers, &form) {
+        return response;
+    }
     match form.get("grant_type").map(String::as_str) {
         None => oauth_error(
             StatusCode::BAD_REQUEST,

@@ -118,28 +118,11 @@ impl WebhookSender {
         };
         let mut delays = self.retry_delays.iter();
         loop {
-            let timestamp = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
             delivery.attempts += 1;
-            let result = self
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .header("webhook-id", webhook_id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header(
-                    "webhook-signature",
-                    self.signature(webhook_id, timestamp, body),
-                )
-                .body(body.to_vec())
-                .send()
-                .await;
-            if let Ok(response) = result {
-                let status = response.status();
-                delivery.last_status = Some(status.as_u16());
-                if status.is_success() {
+            let status = self.attempt(url, webhook_id, body).await;
+            if let Some(status) = status {
+                delivery.last_status = Some(status);
+                if (200..300).contains(&status) {
                     delivery.delivered = true;
                     return delivery;
                 }
@@ -150,6 +133,45 @@ impl WebhookSender {
             }
         }
     }
+
+    /// One signed POST of `body` under `webhook_id` (a fresh timestamp and
+    /// signature): the answer's status, or `None` when none came.
+    pub(crate) async fn attempt(&self, url: &str, webhook_id: &str, body: &[u8]) -> Option<u16> {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let result = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", webhook_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                self.signature(webhook_id, timestamp, body),
+            )
+            .body(body.to_vec())
+            .send()
+            .await;
+        match result {
+            Ok(response) => Some(response.status().as_u16()),
+            Err(err) => {
+                tracing::debug!(error = %err, url, "webhook delivery attempt failed");
+                None
+            }
+        }
+    }
+
+    /// The environment id of the envelopes this sender makes.
+    pub(crate) fn environment_id(&self) -> &str {
+        &self.environment_id
+    }
+}
+
+/// The current time as RFC 3339 UTC (the envelopes' `occurred_at`).
+pub(crate) fn occurred_at_now() -> String {
+    occurred_at()
 }
 
 fn occurred_at() -> String {

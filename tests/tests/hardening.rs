@@ -453,10 +453,12 @@ async fn untrusted_strings_cannot_forge_log_lines() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     // A login state, so that the callback reaches the platform's `error`.
-    let login = web.login(
-        &Default::default(),
-        &scalekit_core::web::RequestOrigin::default(),
-    );
+    let login = web
+        .login(
+            &Default::default(),
+            &scalekit_core::web::RequestOrigin::default(),
+        )
+        .await;
     let scalekit_core::web::WebResponse::Redirect { set_cookies, .. } = login else {
         panic!("a redirect");
     };

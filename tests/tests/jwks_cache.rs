@@ -214,8 +214,10 @@ async fn a_response_over_the_size_limit_is_refused() {
         cache.refresh().await,
         Err(scalekit_core::JwksFetchError::TooLarge)
     );
-    let validator =
-        TokenValidator::new(cache, scalekit_core::ValidationOptions::new(emulator.url()));
+    let validator = TokenValidator::new(
+        cache,
+        scalekit_core::ValidationOptions::new(emulator.url()).audience(emulator.client_id()),
+    );
     let token = emulator.mint_access_token(json!({})).unwrap();
     assert_eq!(
         validate(&validator, &token).await.unwrap_err(),

@@ -1,6 +1,6 @@
-//! The M2M examples (axum and actix-web, the same test for both) and the
-//! axum MCP example: 401 with the right `WWW-Authenticate` (with
-//! `resource_metadata` for MCP), 403 on a missing scope, 200 with it.
+//! The M2M examples (axum and actix-web, the same test for both): 401 with
+//! the right `WWW-Authenticate`, 403 on a missing scope, 200 with it. (The
+//! MCP example has its own file, `mcp_end_to_end.rs`.)
 
 mod common;
 
@@ -145,73 +145,6 @@ async fn m2m_api_answers_401_403_200(framework: Framework) {
             .status(),
         200
     );
-}
-
-#[tokio::test]
-async fn mcp_server_answers_with_resource_metadata_and_checks_the_audience() {
-    use scalekit_examples::axum_mcp::{app, auth, resource_id};
-    let s = serve(|e, base| app(&auth(config(e), base).unwrap())).await;
-    let resource = resource_id(&s.base);
-    let metadata_url = format!("{}/.well-known/oauth-protected-resource", s.base);
-    let call = |token: Option<String>| {
-        let mut request = s
-            .http
-            .post(format!("{}/mcp", s.base))
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send()
-    };
-    let r = call(None).await.unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(
-        www(&r),
-        format!(r#"Bearer realm="mcp", resource_metadata="{metadata_url}""#)
-    );
-
-    // A valid token for another audience (the application client) is refused.
-    let wrong_aud = s.emulator.mint_m2m_token("m2morg_full", json!({})).unwrap();
-    let r = call(Some(wrong_aud)).await.unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(
-        www(&r),
-        format!(
-            r#"Bearer realm="mcp", resource_metadata="{metadata_url}", error="invalid_token", error_description="The access token is not meant for this audience.""#
-        )
-    );
-    let no_scope = s
-        .emulator
-        .mint_m2m_token("m2morg_none", json!({"aud": [resource]}))
-        .unwrap();
-    let r = call(Some(no_scope)).await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(
-        www(&r).contains(r#"error="insufficient_scope""#)
-            && www(&r).ends_with(r#"scope="mcp:tools""#)
-    );
-    let good = s
-        .emulator
-        .mint_m2m_token("m2morg_full", json!({"aud": [resource]}))
-        .unwrap();
-    let r = call(Some(good)).await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["result"]["tools"][0]["name"], "whoami");
-
-    let doc: Value = s
-        .http
-        .get(&metadata_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(doc["resource"], resource);
-    assert_eq!(doc["authorization_servers"][0], s.emulator.url());
-    assert_eq!(doc["scopes_supported"][0], "mcp:tools");
-    assert_eq!(doc["bearer_methods_supported"][0], "header");
 }
 
 #[tokio::test]

@@ -284,10 +284,12 @@ async fn header_alg_must_fit_the_key_and_crit_is_refused() {
     let token = emulator
         .sign_with_header(&json!({"alg": "PS256"}), &claims)
         .unwrap();
-    let ps = ValidationOptions::new(emulator.url()).algorithms(AlgorithmSet::from_iter([
-        Algorithm::RS256,
-        Algorithm::PS256,
-    ]));
+    let ps = ValidationOptions::new(emulator.url())
+        .audience(emulator.client_id())
+        .algorithms(AlgorithmSet::from_iter([
+            Algorithm::RS256,
+            Algorithm::PS256,
+        ]));
     assert_eq!(
         validator
             .validate_with::<AccessTokenClaims>(&token, &ps)

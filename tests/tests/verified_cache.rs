@@ -221,3 +221,71 @@ async fn the_capacity_bound_holds_and_a_hot_token_stays() {
     let checks = validator.signature_checks();
     assert_eq!(checks, 501, "the hot token was verified once");
 }
+
+/// A signed token that its claims refuse anyway (expired, for another
+/// audience, another issuer) costs no signature check and no key fetch,
+/// even with a key id nobody knows: a client that keeps sending its expired
+/// token, or a flood of such tokens, cannot make the service do RSA work or
+/// hit the platform's `/keys`.
+#[tokio::test]
+async fn tokens_refused_for_their_claims_cost_no_signature_check_or_key_fetch() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    validate(&validator, &emulator.mint_access_token(json!({})).unwrap())
+        .await
+        .unwrap();
+    let (checks, fetches) = (
+        validator.signature_checks(),
+        emulator.request_count(scalekit_emulator::EmulatorEndpoint::Keys),
+    );
+    let claims = |overrides| emulator.access_token_claims(overrides);
+    let unknown_kid = json!({"alg": "RS256", "kid": "snk_nobody_knows"});
+    let refused = [
+        (
+            emulator
+                .sign_claims(&claims(
+                    json!({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200}),
+                ))
+                .unwrap(),
+            ValidationError::Expired,
+        ),
+        (
+            emulator
+                .sign_with_header(
+                    &unknown_kid,
+                    &claims(json!({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200})),
+                )
+                .unwrap(),
+            ValidationError::Expired,
+        ),
+        (
+            emulator
+                .sign_with_header(&unknown_kid, &claims(json!({"aud": ["skc_someone_else"]})))
+                .unwrap(),
+            ValidationError::WrongAudience,
+        ),
+        (
+            emulator
+                .sign_with_header(
+                    &unknown_kid,
+                    &claims(json!({"iss": "https://evil.example"})),
+                )
+                .unwrap(),
+            ValidationError::WrongIssuer,
+        ),
+    ];
+    for (token, expected) in refused {
+        for _ in 0..3 {
+            assert_eq!(validate(&validator, &token).await, Err(expected.clone()));
+        }
+    }
+    assert_eq!(validator.signature_checks(), checks);
+    assert_eq!(
+        emulator.request_count(scalekit_emulator::EmulatorEndpoint::Keys),
+        fetches
+    );
+}

@@ -171,6 +171,13 @@ pub struct User {
     pub identities: Option<serde_json::Value>,
     /// `metadata`.
     pub metadata: Option<serde_json::Value>,
+    /// `oid`: the organization the user signed in to.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// `amr[0]`: the connection the user signed in through (`conn_…`),
+    /// as the official SDKs report it.
+    #[serde(default)]
+    pub connection_id: Option<String>,
 }
 
 impl User {
@@ -197,6 +204,8 @@ impl User {
             updated_at: custom("updated_at").cloned(),
             identities: claims.identities.clone(),
             metadata: custom("metadata").cloned(),
+            organization_id: claims.oid.clone(),
+            connection_id: claims.connection_id().map(str::to_owned),
         }
     }
 }

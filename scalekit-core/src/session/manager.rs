@@ -71,8 +71,9 @@ impl LoginState {
 /// the cookies it sets, not their (sealed) values.
 #[derive(Clone, PartialEq)]
 pub struct Resolved {
-    /// The live session, refreshed if it needed to be.
-    pub session: Option<Session>,
+    /// The live session, refreshed if it needed to be (shared: a request
+    /// whose cookie opened recently gets the session opened then).
+    pub session: Option<Arc<Session>>,
     /// `Set-Cookie` values to send with the response (a refreshed or
     /// touched session, or cookies to clear).
     pub set_cookies: Vec<String>,
@@ -139,7 +140,7 @@ const OPENED_COOKIES_BYTES: u64 = 16 * 1024 * 1024;
 struct OpenedCookie {
     /// The whole sealed value: a hit compares it, not just its hash.
     sealed: Box<str>,
-    session: Session,
+    session: Arc<Session>,
 }
 
 /// Session cookies that opened recently (cookie-only sessions): a request
@@ -193,7 +194,7 @@ enum Opened {
     /// The cookie opened but its session no longer exists.
     Gone,
     /// The session.
-    Found(Box<Session>),
+    Found(Arc<Session>),
 }
 
 impl SessionManager {
@@ -365,17 +366,19 @@ impl SessionManager {
             // removed session must not come back).
             let payload = codec.open(&name, &sealed)?;
             let id = std::str::from_utf8(&payload).map_err(|_| StoreError::Corrupt)?;
-            let session = self.records.load(id).await?;
-            return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Box::new(s))));
+            let session = Box::pin(self.records.load(id)).await?;
+            return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Arc::new(s))));
         }
         let hash = self.opened.hasher.hash_one(&*sealed);
         if let Some(hit) = self.opened.entries.get(&hash)
             && *hit.sealed == *sealed
         {
-            return Ok(Opened::Found(Box::new(hit.session.clone())));
+            return Ok(Opened::Found(hit.session.clone()));
         }
         let payload = codec.open(&name, &sealed)?;
-        let session: Session = serde_json::from_slice(&payload).map_err(|_| StoreError::Corrupt)?;
+        let session: Arc<Session> = serde_json::from_slice::<Session>(&payload)
+            .map(Arc::new)
+            .map_err(|_| StoreError::Corrupt)?;
         self.opened.entries.insert(
             hash,
             Arc::new(OpenedCookie {
@@ -383,7 +386,7 @@ impl SessionManager {
                 session: session.clone(),
             }),
         );
-        Ok(Opened::Found(Box::new(session)))
+        Ok(Opened::Found(session))
     }
 
     /// The session a request's cookie refers to, as stored: not refreshed,
@@ -394,7 +397,7 @@ impl SessionManager {
         request: &RequestCookies<'_>,
     ) -> Result<Option<Session>, SessionError> {
         match self.open(request).await {
-            Ok(Opened::Found(session)) => Ok(Some(*session)),
+            Ok(Opened::Found(session)) => Ok(Some(Arc::unwrap_or_clone(session))),
             Ok(_)
             | Err(SessionError::Cookie(_))
             | Err(SessionError::Store(StoreError::Corrupt)) => Ok(None),
@@ -421,7 +424,7 @@ impl SessionManager {
             ended,
         };
         let session = match self.open(request).await {
-            Ok(Opened::Found(session)) => *session,
+            Ok(Opened::Found(session)) => session,
             Ok(Opened::NoCookie) => return Ok(none(Vec::new(), None)),
             Ok(Opened::Gone) => return Ok(none(clear(), None)),
             Err(SessionError::Cookie(err)) => {
@@ -433,25 +436,33 @@ impl SessionManager {
         };
         let now = crate::unix_time().as_secs();
         if let Err(end) = self.policy.check(&session, now) {
-            let _ended = self.records.end(&session, end.clone()).await;
+            let _ended = Box::pin(self.records.end(&session, end.clone())).await;
             return Ok(none(clear(), Some(end)));
         }
-        match self
-            .coordinator
-            .ensure_fresh(&self.records, &self.policy, session)
+        // The usual case, a current session seen within the touch interval,
+        // awaits nothing more; the refresh and the touch are boxed so that
+        // the future of every request stays small.
+        let freshness = if session.needs_refresh(now, self.policy.refresh_skew) {
+            Box::pin(
+                self.coordinator
+                    .ensure_fresh(&self.records, &self.policy, session),
+            )
             .await
-        {
+        } else {
+            Ok(Freshness::Current(session))
+        };
+        match freshness {
             Ok(Freshness::Refreshed(session)) => {
                 let ttl = self.policy.remaining(&session, now);
                 let set_cookies = self.cookies(&session, ttl, request)?;
                 Ok(Resolved {
-                    session: Some(session),
+                    session: Some(Arc::new(session)),
                     set_cookies,
                     ended: None,
                 })
             }
             Ok(Freshness::Untouched(session)) => Ok(Resolved {
-                session: Some(session),
+                session: Some(Arc::new(session)),
                 set_cookies: Vec::new(),
                 ended: None,
             }),
@@ -463,7 +474,7 @@ impl SessionManager {
                         ended: None,
                     });
                 }
-                self.touch(session, now, request).await
+                Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request)).await
             }
             Err(SessionError::Ended(end)) => Ok(none(clear(), Some(end))),
             Err(err) => Err(err),
@@ -486,7 +497,7 @@ impl SessionManager {
                 Replaced::Written(saved) => session = saved,
                 Replaced::Changed(stored) => {
                     return Ok(Resolved {
-                        session: Some(stored),
+                        session: Some(Arc::new(stored)),
                         set_cookies: Vec::new(),
                         ended: None,
                     });
@@ -505,7 +516,7 @@ impl SessionManager {
         }
         let set_cookies = self.cookies(&session, ttl, request)?;
         Ok(Resolved {
-            session: Some(session),
+            session: Some(Arc::new(session)),
             set_cookies,
             ended: None,
         })

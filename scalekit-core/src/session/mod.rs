@@ -262,7 +262,7 @@ mod tests {
         let header = format!("sk_session=sealed-{SECRET}; other=x{SECRET}");
         let cookies = RequestCookies::parse([header.as_str()]);
         let resolved = Resolved {
-            session: Some(session()),
+            session: Some(std::sync::Arc::new(session())),
             set_cookies: vec![format!("sk_session=sealed-{SECRET}; Path=/")],
             ended: None,
         };

@@ -119,10 +119,12 @@ impl std::fmt::Debug for RefreshCoordinator {
 
 /// The result of [`RefreshCoordinator::ensure_fresh`].
 #[derive(Debug, Clone, PartialEq)]
+// `Refreshed` is the rare case, returned once and moved at once.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Freshness {
     /// The session did not need a refresh (or could not be refreshed yet
     /// while its access token is still valid).
-    Current(Session),
+    Current(Arc<Session>),
     /// The session was refreshed (here or by a concurrent request) and, with
     /// a server-side store, written back.
     Refreshed(Session),
@@ -266,12 +268,13 @@ impl RefreshCoordinator {
         &self,
         store: &SealedStore,
         policy: &SessionPolicy,
-        session: Session,
+        session: Arc<Session>,
     ) -> Result<Freshness, SessionError> {
         let now = crate::unix_time().as_secs();
         if !session.needs_refresh(now, policy.refresh_skew) {
             return Ok(Freshness::Current(session));
         }
+        let session = Arc::unwrap_or_clone(session);
         let Some(old_refresh) = session.refresh_token.clone() else {
             let end = SessionEnd::RefreshFailed(TokenError::MissingRefreshToken);
             return Err(store.end(&session, end).await);
@@ -431,7 +434,7 @@ impl RefreshCoordinator {
         let now = crate::unix_time().as_secs();
         if base.expires_at > now {
             tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the access token is still valid");
-            return Ok(Freshness::Current(base));
+            return Ok(Freshness::Current(Arc::new(base)));
         }
         tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the session is kept");
         Err(SessionError::RefreshUnavailable)

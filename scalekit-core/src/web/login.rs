@@ -34,11 +34,20 @@ impl WebAuth {
     /// path; `organization_id`, `connection_id`, `login_hint`, `domain_hint`,
     /// `provider` and `prompt` pass through when short and free of control
     /// characters.
-    pub fn login(
+    ///
+    /// With `idp_initiated_login` (the platform's initiate-login URL points
+    /// here), the token is handled exactly as the callback handles it: a
+    /// verified token starts a login with its organization, connection and
+    /// login hint (its safe `relay_state` as the return target); any other
+    /// token gets the failure page, never a plain login.
+    pub async fn login(
         &self,
         query: &HashMap<String, String>,
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
+        if let Some(token) = query.get("idp_initiated_login") {
+            return self.idp_initiated_login(token, origin).await;
+        }
         let param = |name: &str| {
             query
                 .get(name)
@@ -91,6 +100,25 @@ impl WebAuth {
         }
     }
 
+    /// An `idp_initiated_login` token on the login route or the callback
+    /// (PROTOCOL.md §6): one code path for both.
+    async fn idp_initiated_login(&self, token: &str, origin: &RequestOrigin<'_>) -> WebResponse {
+        match self.scalekit.idp_initiated_login(token).await {
+            Ok(login) => {
+                tracing::info!(
+                    organization = ?login.claims.organization_id,
+                    connection = ?login.claims.connection_id,
+                    "IdP-initiated login"
+                );
+                self.start_login(origin, login.authorization_options, login.return_to)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "IdP-initiated login refused");
+                failure_page(Vec::new())
+            }
+        }
+    }
+
     /// `GET /auth/callback`: handles `code` + `state`, `error`, and
     /// `idp_initiated_login`.
     pub async fn callback(
@@ -100,13 +128,7 @@ impl WebAuth {
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
         if let Some(token) = query.get("idp_initiated_login") {
-            return match self.scalekit.idp_initiated_login(token).await {
-                Ok(login) => self.start_login(origin, login.authorization_options, login.return_to),
-                Err(err) => {
-                    tracing::warn!(error = %err, "IdP-initiated login refused");
-                    failure_page(Vec::new())
-                }
-            };
+            return self.idp_initiated_login(token, origin).await;
         }
         let (state, clear_state) = match self.sessions.take_login_state(cookies) {
             Ok(found) => found,

@@ -8,7 +8,10 @@ impl WebAuth {
         let resource = self.resource.as_ref()?;
         let mut doc = serde_json::json!({
             "resource": resource.resource,
-            "authorization_servers": [self.scalekit.config().environment_url()],
+            "authorization_servers": [self
+                .authorization_server
+                .as_deref()
+                .unwrap_or(self.scalekit.config().environment_url())],
             "bearer_methods_supported": ["header"],
             "scopes_supported": resource.scopes_supported,
         });

@@ -22,7 +22,7 @@ use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{AuthenticationResponse, User};
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{SessionError, SessionManager};
+use crate::session::{Session, SessionError, SessionManager};
 
 /// The names of `Set-Cookie` values, for `Debug` (values are sealed).
 fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
@@ -31,7 +31,7 @@ fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
         .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
         .collect()
 }
-use crate::validate::ValidationError;
+use crate::validate::{ValidationError, VerifiedClaims};
 use crate::webhook::WebhookVerifier;
 
 /// How the caller was authenticated.
@@ -45,36 +45,72 @@ pub enum Via {
 
 /// An authenticated caller: the verified access token and its claims, and
 /// the user when the caller has a session. Its `Debug` leaves the token out.
+///
+/// Cheap to clone: the claims, the token and the session are shared with
+/// the caches they came from, not copied per request.
 #[derive(Clone)]
 pub struct Authenticated {
     /// The verified access token's claims (shared with the verified-token
     /// cache).
     pub claims: Arc<AccessTokenClaims>,
-    /// The access token.
-    pub access_token: String,
-    /// The user (sessions only).
-    pub user: Option<User>,
     /// Bearer or session.
     pub via: Via,
     /// The verified payload (JSON text), read by `claims_as`.
     payload: Arc<[u8]>,
+    /// The access token.
+    token: Arc<str>,
+    /// The session (session callers only).
+    session: Option<Arc<Session>>,
 }
 
 impl std::fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticated")
             .field("subject", &self.claims.sub)
-            .field("user", &self.user.as_ref().map(|u| &u.id))
+            .field("user", &self.user().map(|u| &u.id))
             .field("via", &self.via)
             .finish_non_exhaustive()
     }
 }
 
 impl Authenticated {
+    /// A caller authenticated by a bearer token.
+    pub(crate) fn bearer(verified: VerifiedClaims) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Bearer,
+            payload: verified.payload,
+            token: verified.token,
+            session: None,
+        }
+    }
+
+    /// A caller authenticated by its session (whose access token is
+    /// `verified`).
+    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Session,
+            payload: verified.payload,
+            token: verified.token,
+            session: Some(session),
+        }
+    }
+
     /// The verified claims in a type of your own (custom claims), read
     /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
         serde_json::from_slice(&self.payload)
+    }
+
+    /// The access token (to call another API on the caller's behalf).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The user, from the verified ID token (session callers only).
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_deref().map(|session| &session.user)
     }
 
     /// The subject (`usr_…` or an M2M client id).
@@ -84,7 +120,21 @@ impl Authenticated {
 
     /// The user's email, when known (sessions).
     pub fn email(&self) -> Option<&str> {
-        self.user.as_ref().and_then(|u| u.email.as_deref())
+        self.user().and_then(|u| u.email.as_deref())
+    }
+
+    /// The organization: the access token's `oid` (or `xoid`), else the
+    /// signed-in user's.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims
+            .organization_id()
+            .or_else(|| self.user().and_then(|u| u.organization_id.as_deref()))
+    }
+
+    /// The connection the user signed in through (`amr[0]` of the ID
+    /// token), when known (sessions).
+    pub fn connection_id(&self) -> Option<&str> {
+        self.user().and_then(|u| u.connection_id.as_deref())
     }
 }
 
@@ -289,6 +339,9 @@ pub struct WebAuth {
     login_scopes: Vec<String>,
     challenge: Challenge,
     resource: Option<ProtectedResource>,
+    /// The authorization server the RFC 9728 document names (default: the
+    /// environment URL).
+    authorization_server: Option<String>,
     after_login: Option<AfterLogin>,
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
@@ -339,6 +392,7 @@ impl WebAuth {
                 .map(String::from)
                 .to_vec(),
             resource: None,
+            authorization_server: None,
             after_login: None,
             webhooks: None,
             trusted_hosts: Vec::new(),
@@ -549,6 +603,67 @@ impl WebAuth {
         self
     }
 
+    /// Makes this application the MCP server `resource_id` (`res_…`) of its
+    /// environment (PROTOCOL.md §10): it serves the RFC 9728 document for
+    /// `resource`, naming the server's authorization server
+    /// `{environment}/resources/{resource_id}`, names that document in every
+    /// challenge (`resource_metadata`), and accepts exactly the tokens issued
+    /// for it (see [`Scalekit::only_mcp_server`]): `iss` the environment or
+    /// the authorization server, `aud` containing `resource` or
+    /// `resource_id`.
+    ///
+    /// ```
+    /// use scalekit_core::{Scalekit, ScalekitConfig};
+    /// use scalekit_core::web::{ProtectedResource, WebAuth};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let web = WebAuth::for_api(Scalekit::new(config)?, "https://mcp.acme.com")
+    ///     .map_err(|_| "random source")?
+    ///     .mcp_server(
+    ///         ProtectedResource {
+    ///             resource: "https://mcp.acme.com/mcp".into(),
+    ///             scopes_supported: vec!["mcp:tools".into()],
+    ///             documentation: None,
+    ///         },
+    ///         "res_42",
+    ///     );
+    /// assert_eq!(
+    ///     web.resource_metadata_paths(),
+    ///     ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]
+    /// );
+    /// assert_eq!(web.scalekit().validator().options().audiences(), ["https://mcp.acme.com/mcp", "res_42"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mcp_server(mut self, resource: ProtectedResource, resource_id: &str) -> Self {
+        let url = format!("{}{}", self.base_url, self.paths.resource_metadata);
+        self.challenge = self.challenge.resource_metadata(url);
+        self.authorization_server =
+            Some(self.scalekit.config().mcp_authorization_server(resource_id));
+        self.scalekit = self
+            .scalekit
+            .only_mcp_server(resource.resource.clone(), resource_id);
+        self.resource = Some(resource);
+        self
+    }
+
+    /// The paths the RFC 9728 document is served at, when this application
+    /// is a protected resource: the configured path, and the path-inserted
+    /// form for a resource identifier with a path (RFC 9728 §3.1:
+    /// `/.well-known/oauth-protected-resource/mcp` for `https://host/mcp`).
+    pub fn resource_metadata_paths(&self) -> Vec<String> {
+        let Some(resource) = &self.resource else {
+            return Vec::new();
+        };
+        let mut paths = vec![self.paths.resource_metadata.clone()];
+        if let Ok(url) = url::Url::parse(&resource.resource) {
+            let path = url.path().trim_end_matches('/');
+            if !path.is_empty() {
+                paths.push(format!("{}{path}", self.paths.resource_metadata));
+            }
+        }
+        paths
+    }
+
     /// Also accepts bearer tokens whose `aud` contains one of `audiences`
     /// (see [`Scalekit::accept_audiences`]): an API identifier given to
     /// M2M clients, for example. By default only the client id (and the
@@ -616,13 +731,11 @@ mod tests {
 
     #[test]
     fn debug_output_leaves_secrets_out() {
-        let caller = Authenticated {
+        let caller = Authenticated::bearer(VerifiedClaims {
             claims: Arc::new(AccessTokenClaims::default()),
-            access_token: "eyJ.secret.token".into(),
-            user: None,
-            via: Via::Bearer,
             payload: Arc::from(&b"{}"[..]),
-        };
+            token: "eyJ.secret.token".into(),
+        });
         assert!(!format!("{caller:?}").contains("secret"));
         let exchange = CodeExchange {
             code_verifier: Some("verifier-secret".into()),
@@ -717,13 +830,11 @@ mod tests {
             ),
             format!(
                 "{:?}",
-                Authenticated {
+                Authenticated::bearer(VerifiedClaims {
                     claims: Arc::new(AccessTokenClaims::default()),
-                    access_token: secret(),
-                    user: None,
-                    via: Via::Session,
                     payload: Arc::from(&b"{}"[..]),
-                }
+                    token: secret().into(),
+                })
             ),
             format!(
                 "{:?}",
