@@ -447,7 +447,23 @@ async fn a_refused_refresh_ends_the_session() {
         .start()
         .await
         .unwrap();
-    let m = manager(&emulator, None);
+    let refused = |resolved: &scalekit_core::session::Resolved| {
+        assert!(resolved.session.is_none());
+        match &resolved.ended {
+            Some(SessionEnd::RefreshFailed(TokenError::OAuth {
+                code: OAuthErrorCode::InvalidGrant,
+                ..
+            })) => {}
+            other => panic!("expected a refused refresh, got {other:?}"),
+        }
+        assert!(
+            resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")),
+            "cookies cleared"
+        );
+    };
+    // A server-side session ends at once: no other instance can hold a
+    // newer cookie for it.
+    let m = manager(&emulator, Some(memory_store()));
     let (old, cookie) = expired_session(&emulator, &m).await;
     // Use the refresh token elsewhere first, so that it is rotated.
     m.scalekit()
@@ -459,17 +475,30 @@ async fn a_refused_refresh_ends_the_session() {
         .resolve(&RequestCookies::parse([cookie.as_str()]))
         .await
         .unwrap();
-    assert!(resolved.session.is_none());
-    match resolved.ended {
-        Some(SessionEnd::RefreshFailed(TokenError::OAuth {
-            code: OAuthErrorCode::InvalidGrant,
-            ..
-        })) => {}
-        other => panic!("expected a refused refresh, got {other:?}"),
-    }
-    assert!(
-        resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")),
-        "cookies cleared"
+    refused(&resolved);
+
+    // A cookie-only session may have lost a race with another instance
+    // whose new cookie is on its way: with an expired access token, 503
+    // for two seconds with the cookie left alone, then the refusal is
+    // final, without asking the platform again.
+    let m = manager(&emulator, None);
+    let (old, cookie) = expired_session(&emulator, &m).await;
+    m.scalekit()
+        .refresh_access_token(old.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refreshes = emulator.request_count(EmulatorEndpoint::Token);
+    let request = RequestCookies::parse([cookie.as_str()]);
+    assert_eq!(
+        m.resolve(&request).await.unwrap_err(),
+        SessionError::RefreshUnavailable
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    refused(&m.resolve(&request).await.unwrap());
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Token),
+        refreshes + 1
     );
 }
 

@@ -233,6 +233,12 @@ impl SessionManager {
         self
     }
 
+    /// Whether sessions live in a server-side store (the cookie holds only
+    /// the session id).
+    pub fn is_server_side(&self) -> bool {
+        self.records.is_server_side()
+    }
+
     /// The cookie settings.
     pub fn settings(&self) -> &CookieSettings {
         &self.settings
@@ -461,6 +467,11 @@ impl SessionManager {
                     ended: None,
                 })
             }
+            Ok(Freshness::Untouched(session)) => Ok(Resolved {
+                session: Some(Arc::new(session)),
+                set_cookies: Vec::new(),
+                ended: None,
+            }),
             Ok(Freshness::Current(session)) => {
                 if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
                     return Ok(Resolved {

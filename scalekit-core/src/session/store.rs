@@ -38,6 +38,10 @@ pub enum StoreError {
     /// written.
     #[error("the session changed since it was read; nothing was written")]
     Conflict,
+    /// The store's address is not one it understands (for Redis: not a
+    /// `redis://` or `rediss://` URL).
+    #[error("the session store address is not valid")]
+    InvalidUrl,
 }
 
 /// A session as a server-side store keeps it: sealed by the session manager

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::pages::{escape_html, failure_page, html_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
-use crate::session::{LoginState, RequestCookies};
+use crate::session::{LoginState, RequestCookies, SessionError, StoreError};
 use crate::telemetry::CallbackOutcome;
 
 /// Longest accepted login pass-through parameter.
@@ -240,6 +240,16 @@ impl WebAuth {
             Ok((session, cookies)) => {
                 crate::telemetry::record_session(span, &session.id);
                 set_cookies.extend(cookies);
+            }
+            Err(SessionError::Store(StoreError::Unavailable)) => {
+                // The session store cannot be reached: 503 with Retry-After
+                // and a page saying to sign in again shortly.
+                tracing::warn!("session could not start: the session store is unavailable");
+                let page = self.store_unavailable_page(
+                    "Sign-in is temporarily unavailable",
+                    "Your sign-in could not be completed just now. Please sign in again in a few seconds.",
+                );
+                return (page, CallbackOutcome::SessionFailed);
             }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");

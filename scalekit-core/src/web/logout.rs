@@ -2,7 +2,7 @@
 
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::LogoutUrlOptions;
-use crate::session::{RequestCookies, Session, SessionError};
+use crate::session::{RequestCookies, Session, SessionError, StoreError};
 
 impl WebAuth {
     /// `GET /auth/logout`: ends the session, clears its cookies, and
@@ -39,22 +39,39 @@ impl WebAuth {
         let mut set_cookies = self.sessions.clear_cookies(cookies);
         // The session as stored, not refreshed: logout must not wait on (or
         // fail with) the token endpoint.
-        if let Ok(Some(session)) = self.sessions.load(cookies).await {
-            span.record("user_id", session.user.id.as_str());
-            crate::telemetry::record_session(span, &session.id);
-            id_token_hint = session.id_token.clone();
-            match self.sessions.end(&session, cookies).await {
-                Ok(cleared) => {
-                    set_cookies = cleared;
-                    span.record("outcome", "ended");
-                }
-                Err(err) => {
-                    span.record("outcome", "store_error");
-                    tracing::warn!(error = %err, "session not removed from the store");
-                }
+        let ended = match self.sessions.load(cookies).await {
+            Ok(Some(session)) => {
+                span.record("user_id", session.user.id.as_str());
+                crate::telemetry::record_session(span, &session.id);
+                id_token_hint = session.id_token.clone();
+                self.sessions.end(&session, cookies).await.map(Some)
             }
-        } else {
-            span.record("outcome", "no_session");
+            Ok(None) => Ok(None),
+            Err(err) => Err(err),
+        };
+        match ended {
+            Ok(Some(cleared)) => {
+                set_cookies = cleared;
+                span.record("outcome", "ended");
+            }
+            Ok(None) => {
+                span.record("outcome", "no_session");
+            }
+            // A server-side session that cannot be removed now would outlive
+            // the logout for any copy of its cookie: say so and keep the
+            // cookie, so that signing out again removes it.
+            Err(SessionError::Store(StoreError::Unavailable)) => {
+                span.record("outcome", "store_error");
+                tracing::warn!("logout: the session store is unavailable; the session is kept");
+                return self.store_unavailable_page(
+                    "Sign-out is temporarily unavailable",
+                    "You could not be signed out just now. Please sign out again in a few seconds.",
+                );
+            }
+            Err(err) => {
+                span.record("outcome", "store_error");
+                tracing::warn!(error = %err, "session not removed from the store");
+            }
         }
         let location = self.scalekit.logout_url(&LogoutUrlOptions {
             id_token_hint,

@@ -34,6 +34,16 @@ impl WebAuth {
         }
     }
 
+    /// `503` with `Retry-After` and a page (`title`, `message`): the
+    /// session store cannot be reached (a login or logout that cannot be
+    /// completed now). No cookie is changed.
+    pub(super) fn store_unavailable_page(&self, title: &str, message: &str) -> WebResponse {
+        WebResponse::Error {
+            outcome: AuthFailure::Unavailable.outcome(self.challenge()),
+            html: Some(html_page(title, message)),
+        }
+    }
+
     pub(super) fn unavailable_html(&self) -> String {
         html_page(
             "Temporarily unavailable",
