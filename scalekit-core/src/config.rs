@@ -35,6 +35,9 @@ pub enum ConfigProblem {
     NotAWebhookSecret,
     /// The value is not a Redis URL (`redis://…` or `rediss://…`).
     NotARedisUrl,
+    /// A Redis URL is set, but the crates were built without their `redis`
+    /// feature.
+    RedisNotBuilt,
     /// The value is shorter than required.
     TooShort {
         /// Least length in bytes.
@@ -60,6 +63,9 @@ impl fmt::Display for ConfigProblem {
             }
             ConfigProblem::NotARedisUrl => {
                 "must be a Redis URL: redis://host:port/db, or rediss:// for TLS"
+            }
+            ConfigProblem::RedisNotBuilt => {
+                "is set, but this build has no Redis support: enable the `redis` feature of scalekit-axum, scalekit-actix or scalekit-core"
             }
             ConfigProblem::TooShort { min } => {
                 return write!(f, "must be at least {min} bytes long");

@@ -491,7 +491,18 @@ impl WebAuth {
             web = web.webhooks(verifier);
         }
         if let Some(url) = lookup(ENV_REDIS_URL).filter(|url| !url.trim().is_empty()) {
-            web = web.redis_sessions(url.trim())?;
+            #[cfg(feature = "redis")]
+            {
+                web = web.redis_sessions(url.trim())?;
+            }
+            #[cfg(not(feature = "redis"))]
+            {
+                let _ = url;
+                return Err(ConfigError::new(
+                    ENV_REDIS_URL,
+                    ConfigProblem::RedisNotBuilt,
+                ));
+            }
         }
         Ok(web)
     }
@@ -525,6 +536,7 @@ impl WebAuth {
     /// assert_eq!(err.setting(), "REDIS_URL");
     /// # Ok::<(), scalekit_core::ConfigError>(())
     /// ```
+    #[cfg(feature = "redis")]
     pub fn redis_sessions(self, url: &str) -> Result<Self, crate::ConfigError> {
         let store = crate::session::RedisStore::open(url).map_err(|_| {
             crate::ConfigError::new(ENV_REDIS_URL, crate::config::ConfigProblem::NotARedisUrl)
