@@ -32,15 +32,25 @@ async fn mcp_server_flag_registers_the_server_and_prints_it() {
         .unwrap();
     let mut running = Running(child);
     let stdout = running.0.stdout.take().unwrap();
-    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take_while(|line| !line.starts_with("  user:"))
-            .collect()
-    })
-    .await
-    .unwrap();
+    // The start-up lines up to the first user; the rest of the output is
+    // drained meanwhile (a closed pipe would end the emulator at its next
+    // line).
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut head = Some(Vec::new());
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("  user:") {
+                if let Some(lines) = head.take() {
+                    let _ = sender.send(lines);
+                }
+            } else if let Some(lines) = head.as_mut() {
+                lines.push(line);
+            }
+        }
+    });
+    let lines: Vec<String> = tokio::task::spawn_blocking(move || receiver.recv().unwrap())
+        .await
+        .unwrap();
     let url = lines[0]
         .strip_prefix("Scalekit emulator at ")
         .unwrap()
