@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use super::pages::{escape_html, failure_page, html_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
 use crate::session::{LoginState, RequestCookies};
@@ -80,11 +79,11 @@ impl WebAuth {
     ) -> WebResponse {
         let state = match LoginState::new(return_to) {
             Ok(state) => state,
-            Err(_) => return failure_page(Vec::new()),
+            Err(_) => return self.sign_in_failed(Vec::new()),
         };
         let cookie = match self.sessions.login_state_cookie(&state) {
             Ok(cookie) => cookie,
-            Err(_) => return failure_page(Vec::new()),
+            Err(_) => return self.sign_in_failed(Vec::new()),
         };
         let pkce = state.pkce();
         options.scopes = Some(self.login_scopes.clone());
@@ -114,7 +113,7 @@ impl WebAuth {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "IdP-initiated login refused");
-                failure_page(Vec::new())
+                self.sign_in_failed(Vec::new())
             }
         }
     }
@@ -134,17 +133,17 @@ impl WebAuth {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
-                return failure_page(vec![self.sessions.login_state_removal()]);
+                return self.sign_in_failed(vec![self.sessions.login_state_removal()]);
             }
         };
         if let Some(error) = query.get("error") {
             // Attacker-influenced: logged quoted (no forged log lines), never
             // reflected.
             tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
-            return failure_page(vec![clear_state]);
+            return self.sign_in_failed(vec![clear_state]);
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
-            return failure_page(vec![clear_state]);
+            return self.sign_in_failed(vec![clear_state]);
         };
         if aws_lc_rs::constant_time::verify_slices_are_equal(
             returned_state.as_bytes(),
@@ -153,7 +152,7 @@ impl WebAuth {
         .is_err()
         {
             tracing::warn!("callback state mismatch");
-            return failure_page(vec![clear_state]);
+            return self.sign_in_failed(vec![clear_state]);
         }
         let exchange = CodeExchange {
             code_verifier: Some(state.code_verifier.clone()),
@@ -167,25 +166,21 @@ impl WebAuth {
             Ok(auth) => auth,
             Err(err) => {
                 tracing::warn!(error = %err, "code exchange failed");
-                return failure_page(vec![clear_state]);
+                return self.sign_in_failed(vec![clear_state]);
             }
         };
         if let Some(hook) = &self.after_login
             && let Err(message) = hook(auth.clone()).await
         {
             tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            return WebResponse::Page {
-                status: 403,
-                html: html_page("Sign-in refused", &escape_html(&message)),
-                set_cookies: vec![clear_state],
-            };
+            return self.sign_in_refused(message, vec![clear_state]);
         }
         let mut set_cookies = vec![clear_state];
         match self.sessions.start(&auth, cookies).await {
             Ok((_, cookies)) => set_cookies.extend(cookies),
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
-                return failure_page(set_cookies);
+                return self.sign_in_failed(set_cookies);
             }
         }
         WebResponse::Redirect {
