@@ -138,6 +138,23 @@ impl Authenticated {
     pub fn connection_id(&self) -> Option<&str> {
         self.user().and_then(|u| u.connection_id.as_deref())
     }
+
+    /// When the caller's session ends unless it is used again (Unix
+    /// seconds): its absolute timeout or its idle timeout under `policy`,
+    /// whichever comes first (session callers only).
+    ///
+    /// ```
+    /// # fn show(user: &scalekit_core::web::Authenticated, web: &scalekit_core::web::WebAuth) {
+    /// let ends = user.session_expires_at(web.sessions().session_policy());
+    /// # let _ = ends; }
+    /// ```
+    pub fn session_expires_at(&self, policy: &crate::session::SessionPolicy) -> Option<u64> {
+        self.session.as_deref().map(|session| {
+            let absolute = session.created_at.saturating_add(policy.absolute.as_secs());
+            let idle = session.last_seen.saturating_add(policy.idle.as_secs());
+            absolute.min(idle)
+        })
+    }
 }
 
 /// Why a request could not be authenticated although it carried
