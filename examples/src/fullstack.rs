@@ -44,17 +44,18 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif
 header{display:flex;align-items:center;justify-content:space-between;padding:14px 28px;background:#fff;border-bottom:1px solid var(--line)}\
 header .brand{font-weight:600}\
 header nav a{margin-left:18px}\
-main{max-width:860px;margin:32px auto;padding:0 20px}\
+main{max-width:980px;margin:32px auto;padding:0 20px}\
 h1{font-size:1.6rem;margin:0 0 4px}\
 .lead{color:var(--muted);margin:0 0 24px}\
 a{color:var(--accent);text-decoration:none}\
 a:hover{text-decoration:underline}\
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(250px,1fr));gap:16px}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:16px}\
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 20px}\
 .card h2{font-size:.8rem;letter-spacing:.06em;text-transform:uppercase;color:var(--muted);margin:0 0 10px}\
-dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:4px 14px}\
-dt{color:var(--muted)}\
-dd{margin:0;overflow-wrap:anywhere}\
+dl{margin:0}\
+dt{color:var(--muted);font-size:.85rem}\
+dd{margin:0 0 10px;overflow-wrap:anywhere}\
+dd:last-child{margin-bottom:0}\
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:0;padding:0;list-style:none}\
 .chips li{background:#eef0fe;color:#2c3bb8;border-radius:999px;padding:2px 10px;font-size:.85rem}\
 .none{color:var(--muted);font-style:italic}\
