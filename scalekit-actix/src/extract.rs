@@ -56,8 +56,8 @@ fn reject(request: &HttpRequest, outcome: ErrorOutcome) -> AuthRejection {
     };
     let web = extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
     AuthRejection {
-        answer: render::refusal(web, refusal.clone()),
-        refusal,
+        answer: Box::new(render::refusal(web, refusal.clone())),
+        refusal: Box::new(refusal),
     }
 }
 
@@ -84,16 +84,17 @@ impl Deref for AuthUser {
 /// [`WebAuth::respond_with`]), else the default.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
-    refusal: Refusal,
-    answer: WebResponse,
+    // Boxed: rejections travel in `Result`s and stay small.
+    refusal: Box<Refusal>,
+    answer: Box<WebResponse>,
 }
 
 impl AuthRejection {
     /// The rejection of `refusal`, answered through `web`'s responder.
     pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
         AuthRejection {
-            answer: web.respond(refusal.clone()),
-            refusal,
+            answer: Box::new(web.respond(refusal.clone())),
+            refusal: Box::new(refusal),
         }
     }
 
@@ -116,8 +117,8 @@ impl From<ErrorOutcome> for AuthRejection {
     fn from(outcome: ErrorOutcome) -> Self {
         let refusal = Refusal::from(outcome);
         AuthRejection {
-            answer: refusal.default_response().clone(),
-            refusal,
+            answer: Box::new(refusal.default_response().clone()),
+            refusal: Box::new(refusal),
         }
     }
 }
@@ -130,14 +131,14 @@ impl std::fmt::Display for AuthRejection {
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        match &self.answer {
+        match &*self.answer {
             WebResponse::Custom { answer, .. } => render::status(answer.status),
             _ => render::status(self.refusal.status()),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        render::web(self.answer.clone())
+        render::web(WebResponse::clone(&self.answer))
     }
 }
 

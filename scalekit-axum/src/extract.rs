@@ -36,8 +36,8 @@ fn reject(parts: &Parts, outcome: ErrorOutcome) -> AuthRejection {
     };
     let web = parts.extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
     AuthRejection {
-        answer: render::refusal(web, refusal.clone()),
-        refusal,
+        answer: Box::new(render::refusal(web, refusal.clone())),
+        refusal: Box::new(refusal),
     }
 }
 
@@ -64,16 +64,17 @@ impl Deref for AuthUser {
 /// the default.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
-    refusal: Refusal,
-    answer: WebResponse,
+    // Boxed: rejections travel in `Result`s and stay small.
+    refusal: Box<Refusal>,
+    answer: Box<WebResponse>,
 }
 
 impl AuthRejection {
     /// The rejection of `refusal`, answered through `web`'s responder.
     pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
         AuthRejection {
-            answer: web.respond(refusal.clone()),
-            refusal,
+            answer: Box::new(web.respond(refusal.clone())),
+            refusal: Box::new(refusal),
         }
     }
 
@@ -96,15 +97,15 @@ impl From<ErrorOutcome> for AuthRejection {
     fn from(outcome: ErrorOutcome) -> Self {
         let refusal = Refusal::from(outcome);
         AuthRejection {
-            answer: refusal.default_response().clone(),
-            refusal,
+            answer: Box::new(refusal.default_response().clone()),
+            refusal: Box::new(refusal),
         }
     }
 }
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        render::web(self.answer)
+        render::web(*self.answer)
     }
 }
 

@@ -238,3 +238,73 @@ async fn axum_answers_problem_details_through_the_hook() {
 async fn actix_answers_problem_details_through_the_hook() {
     problem_details_keep_statuses_and_challenges(Framework::Actix).await;
 }
+
+/// A browser route whose session has just ended (its refresh refused) is a
+/// [`RefusalKind::SessionEnded`] refusal: the default sends the browser to
+/// sign in; a responder can show its own page, and the cookies that clear
+/// the ended session are sent with it.
+async fn an_ended_session_reaches_the_responder(fw: Framework) {
+    use scalekit_core::web::{Refusal, RefusalKind};
+    let ttl = Some(Duration::from_secs(1));
+    let default = fullstack_app(fw, ttl, None, |web| web).await;
+    let own = fullstack_app(fw, ttl, None, |web| {
+        web.respond_with(std::sync::Arc::new(|refusal: &Refusal| {
+            (refusal.kind() == RefusalKind::SessionEnded && refusal.is_browser()).then(|| {
+                refusal
+                    .answer("text/html; charset=utf-8", "<p>Your session has ended.</p>")
+                    .header("x-session", "ended")
+            })
+        }))
+    })
+    .await;
+    let mut answers = Vec::new();
+    for app in [&default, &own] {
+        let cookie = sign_in(app).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        // The platform refuses the refresh token: the session ends.
+        app.emulator
+            .inject_fault(EmulatorEndpoint::Token, Fault::Status(400));
+        let r = no_redirects()
+            .get(format!("{}/dashboard", app.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let cleared = r.headers().get_all("set-cookie").iter().any(|v| {
+            v.to_str().unwrap().contains("sk_session") && v.to_str().unwrap().contains("Max-Age=0")
+        });
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let marker = r.headers().get("x-session").is_some();
+        answers.push((
+            r.status().as_u16(),
+            location,
+            marker,
+            cleared,
+            r.text().await.unwrap(),
+        ));
+    }
+    let (status, location, marker, cleared, _) = &answers[0];
+    assert_eq!(*status, 302);
+    assert_eq!(
+        location.as_deref(),
+        Some("/auth/login?return_to=%2Fdashboard")
+    );
+    assert!(!marker && *cleared);
+    let (status, location, marker, cleared, body) = &answers[1];
+    assert_eq!((*status, location.as_deref()), (401, None));
+    assert!(*marker && *cleared);
+    assert_eq!(body, "<p>Your session has ended.</p>");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_shows_its_own_session_ended_page() {
+    an_ended_session_reaches_the_responder(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_shows_its_own_session_ended_page() {
+    an_ended_session_reaches_the_responder(Framework::Actix).await;
+}
