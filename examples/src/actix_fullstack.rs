@@ -9,18 +9,21 @@ use scalekit_core::{ConfigError, ScalekitConfig};
 
 use crate::fullstack;
 
-/// Builds the auth of the application.
+/// Builds the auth of the application (sessions in the Redis of
+/// `redis_url` when given, else cookie-only).
 pub fn auth(
     config: ScalekitConfig,
     base_url: &str,
     session_secret: &str,
     webhook_secret: Option<&str>,
+    redis_url: Option<&str>,
 ) -> Result<ScalekitAuth, ConfigError> {
     fullstack::web_auth(
         config,
         base_url,
         session_secret,
         webhook_secret,
+        redis_url,
         "actix-fullstack",
     )
     .map(ScalekitAuth::new)

@@ -17,6 +17,9 @@ pub struct ExampleEnv {
     pub session_secret: String,
     /// `SCALEKIT_WEBHOOK_SECRET` (generated in emulator mode).
     pub webhook_secret: Option<String>,
+    /// `REDIS_URL`: sessions in that Redis, shared by every instance with
+    /// the same `SESSION_SECRET`; unset, cookie-only sessions.
+    pub redis_url: Option<String>,
     /// The in-process emulator, when one was started.
     pub emulator: Option<Emulator>,
 }
@@ -32,32 +35,45 @@ impl ExampleEnv {
     /// Reads the environment; starts the emulator when
     /// `SCALEKIT_ENVIRONMENT_URL` is unset.
     pub async fn load() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let port: u16 = match std::env::var("PORT") {
-            Ok(p) => p.parse().map_err(|_| "PORT must be a port number")?,
-            Err(_) => 3000,
+        Self::from_lookup(|name| std::env::var(name).ok()).await
+    }
+
+    /// As [`ExampleEnv::load`], reading variables through `lookup`.
+    pub async fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let port: u16 = match lookup("PORT") {
+            Some(p) => p.parse().map_err(|_| "PORT must be a port number")?,
+            None => 3000,
         };
-        let base_url = std::env::var("APP_BASE_URL")
-            .unwrap_or_else(|_| format!("http://localhost:{port}"))
+        let base_url = lookup("APP_BASE_URL")
+            .unwrap_or_else(|| format!("http://localhost:{port}"))
             .trim_end_matches('/')
             .to_owned();
-        let session_secret = match std::env::var("SESSION_SECRET") {
-            Ok(secret) => secret,
-            Err(_) => {
+        let session_secret = match lookup("SESSION_SECRET") {
+            Some(secret) => secret,
+            None => {
                 tracing::warn!(
                     "SESSION_SECRET is not set: using a random one, so sessions end when the app restarts"
                 );
                 random_secret()
             }
         };
-        let env_url = std::env::var("SCALEKIT_ENVIRONMENT_URL")
-            .or_else(|_| std::env::var("SCALEKIT_ENV_URL"));
-        if env_url.is_ok() {
+        let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
+        if redis_url.is_some() && lookup("SESSION_SECRET").is_none() {
+            tracing::warn!(
+                "REDIS_URL is set but SESSION_SECRET is not: other instances cannot open this one's sessions"
+            );
+        }
+        let env_url = lookup("SCALEKIT_ENVIRONMENT_URL").or_else(|| lookup("SCALEKIT_ENV_URL"));
+        if env_url.is_some() {
             return Ok(ExampleEnv {
-                config: ScalekitConfig::from_env()?,
+                config: ScalekitConfig::from_lookup(&lookup)?,
                 port,
                 base_url,
                 session_secret,
-                webhook_secret: std::env::var("SCALEKIT_WEBHOOK_SECRET").ok(),
+                webhook_secret: lookup("SCALEKIT_WEBHOOK_SECRET"),
+                redis_url,
                 emulator: None,
             });
         }
@@ -72,7 +88,7 @@ impl ExampleEnv {
             emulator.client_id(),
             emulator.client_secret(),
         )?;
-        let webhook_secret = std::env::var("SCALEKIT_WEBHOOK_SECRET").unwrap_or_else(|_| {
+        let webhook_secret = lookup("SCALEKIT_WEBHOOK_SECRET").unwrap_or_else(|| {
             // `whsec_` + base64: 40 alphanumeric characters decode to 30
             // random bytes (no `_`, which would split the secret).
             let alnum: String = random_secret()
@@ -88,6 +104,7 @@ impl ExampleEnv {
             base_url,
             session_secret,
             webhook_secret: Some(webhook_secret),
+            redis_url,
             emulator: Some(emulator),
         })
     }

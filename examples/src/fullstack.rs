@@ -7,14 +7,16 @@ use scalekit_core::{ConfigError, ScalekitConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// The auth of a full-stack application served at `base_url`: cookie
-/// sessions, the RFC 9728 document naming the base URL as the resource,
-/// webhooks when a secret is given.
+/// The auth of a full-stack application served at `base_url`: sessions in
+/// the Redis of `redis_url` when given (shared by every instance with the
+/// same `session_secret`), else cookie-only; the RFC 9728 document naming
+/// the base URL as the resource; webhooks when a secret is given.
 pub fn web_auth(
     config: ScalekitConfig,
     base_url: &str,
     session_secret: &str,
     webhook_secret: Option<&str>,
+    redis_url: Option<&str>,
     realm: &str,
 ) -> Result<WebAuth, ConfigError> {
     let mut web = WebAuth::with_cookie_sessions(config, base_url, session_secret)?
@@ -32,6 +34,9 @@ pub fn web_auth(
             )
         })?;
         web = web.webhooks(verifier);
+    }
+    if let Some(url) = redis_url {
+        web = web.redis_sessions(url)?;
     }
     Ok(web)
 }

@@ -16,7 +16,7 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let auth = ScalekitAuth::from_env()?; // SCALEKIT_*, APP_BASE_URL, SESSION_SECRET
+//!     let auth = ScalekitAuth::from_env()?; // SCALEKIT_*, APP_BASE_URL, SESSION_SECRET, REDIS_URL
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .service(web::resource("/dashboard").wrap(auth.require_browser()).to(dashboard))
@@ -71,8 +71,11 @@ impl ScalekitAuth {
     /// Builds everything from the environment (see [`WebAuth::from_env`]):
     /// `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
     /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
-    /// URL) and `SESSION_SECRET` (at least 32 bytes); cookie-only sessions,
-    /// webhooks verified with `SCALEKIT_WEBHOOK_SECRET` when set.
+    /// URL) and `SESSION_SECRET` (at least 32 bytes); webhooks verified
+    /// with `SCALEKIT_WEBHOOK_SECRET` when set; sessions in the Redis of
+    /// `REDIS_URL` when set (shared by every instance with the same
+    /// `SESSION_SECRET`: see [`WebAuth::redis_sessions`]), cookie-only
+    /// otherwise.
     pub fn from_env() -> Result<Self, ConfigError> {
         WebAuth::from_env().map(Self::new)
     }

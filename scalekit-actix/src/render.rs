@@ -10,10 +10,11 @@ pub(crate) fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// Appends `Set-Cookie` headers (values that are not valid header text are
-/// dropped and logged; the core never produces them).
+/// Appends `Set-Cookie` headers (empty values, which the core gives for a
+/// cookie it refused to render, are skipped; values that are not valid
+/// header text are dropped and logged; the core never produces them).
 pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
-    for cookie in set_cookies {
+    for cookie in set_cookies.iter().filter(|c| !c.is_empty()) {
         match HeaderValue::from_str(cookie) {
             Ok(value) => headers.append(header::SET_COOKIE, value),
             Err(_) => tracing::warn!("a Set-Cookie value was not valid header text"),

@@ -154,6 +154,37 @@ impl Scalekit {
         })
     }
 
+    /// A client for `config` that verifies tokens with a fixed key set
+    /// and never fetches the JWKS: for air-gapped deployments with pinned
+    /// keys, and for tests (see `test_util::TestSigner` with the
+    /// `test-util` feature). Platform calls (code exchange, refresh) still
+    /// go to the environment; token validation needs no network.
+    ///
+    /// ```
+    /// use scalekit_core::{KeySet, Scalekit, ScalekitConfig};
+    ///
+    /// let keys = KeySet::from_jwks_json(br#"{"keys":[]}"#)?;
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let scalekit = Scalekit::with_key_set(config, keys)?;
+    /// assert!(matches!(scalekit.validator().keys(), scalekit_core::KeySource::Static(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_key_set(
+        config: ScalekitConfig,
+        keys: crate::jwk::KeySet,
+    ) -> Result<Self, ConfigError> {
+        let http = platform_http_client(std::time::Duration::from_secs(10))?;
+        let options = ValidationOptions::new(config.environment_url()).audience(config.client_id());
+        Ok(Scalekit {
+            validator: TokenValidator::new(keys, options).with_verified_cache(
+                crate::validate::DEFAULT_VERIFIED_CACHE_CAPACITY,
+                crate::validate::DEFAULT_VERIFIED_CACHE_TTL,
+            ),
+            config,
+            http,
+        })
+    }
+
     /// A client configured from the environment variables of
     /// [`ScalekitConfig::from_env`].
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -33,6 +33,8 @@ pub enum ConfigProblem {
     HttpClient,
     /// The value is not a webhook secret: `whsec_` followed by base64.
     NotAWebhookSecret,
+    /// The value is not a Redis URL (`redis://…` or `rediss://…`).
+    NotARedisUrl,
     /// The value is shorter than required.
     TooShort {
         /// Least length in bytes.
@@ -55,6 +57,9 @@ impl fmt::Display for ConfigProblem {
             ConfigProblem::HttpClient => "could not be initialised",
             ConfigProblem::NotAWebhookSecret => {
                 "must be a webhook secret: whsec_ followed by the base64 of the key, as the dashboard shows it"
+            }
+            ConfigProblem::NotARedisUrl => {
+                "must be a Redis URL: redis://host:port/db, or rediss:// for TLS"
             }
             ConfigProblem::TooShort { min } => {
                 return write!(f, "must be at least {min} bytes long");

@@ -396,7 +396,7 @@ impl JwksCache {
         // The cooldown starts when the refetch completes, so that callers
         // arriving during it wait for its result rather than fail fast.
         let _ = self
-            .fetch_and_store_then(Some(&inner.last_unknown_kid_fetch))
+            .fetch_and_store_then(Some(&inner.last_unknown_kid_fetch), kid)
             .await;
         self.lookup(kid, alg).map_err(unknown)
     }
@@ -434,20 +434,42 @@ impl JwksCache {
     /// Fetches and, on success, swaps in the new key set. The caller holds
     /// the fetch lock.
     async fn fetch_and_store(&self) -> Result<usize, JwksFetchError> {
-        self.fetch_and_store_then(None).await
+        self.fetch_and_store_then(None, None).await
     }
 
     /// As `fetch_and_store`, and stamps `cooldown` (when given) once the
     /// result is in place but before waiting callers can see the attempt.
+    /// `kid` is the unknown key id that caused the fetch, if any.
     async fn fetch_and_store_then(
         &self,
         cooldown: Option<&Mutex<Option<Instant>>>,
+        kid: Option<&str>,
     ) -> Result<usize, JwksFetchError> {
+        use tracing::Instrument;
         let inner = &self.inner;
+        let span = tracing::info_span!(
+            "scalekit.jwks_fetch",
+            url = %inner.url,
+            kid,
+            keys = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
         let started = Instant::now();
         let result = tokio::time::timeout(inner.options.fetch_timeout, self.fetch())
+            .instrument(span.clone())
             .await
             .unwrap_or(Err(JwksFetchError::Timeout));
+        crate::telemetry::jwks_fetch(result.is_ok(), started.elapsed());
+        let _entered = span.enter();
+        match &result {
+            Ok((keys, _)) => {
+                span.record("keys", keys.len());
+                span.record("outcome", "ok");
+            }
+            Err(_) => {
+                span.record("outcome", "error");
+            }
+        }
         let outcome = match result {
             Ok((keys, max_age)) => {
                 let count = keys.len();

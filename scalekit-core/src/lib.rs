@@ -42,6 +42,9 @@ pub mod jwks;
 pub mod oauth;
 pub mod outcome;
 pub mod session;
+pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod validate;
 pub mod web;
 pub mod webhook;

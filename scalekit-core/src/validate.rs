@@ -101,6 +101,30 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// A short, fixed name of the reason, for logs and metric labels
+    /// (`expired`, `bad_signature`, `wrong_audience`, …).
+    ///
+    /// ```
+    /// assert_eq!(scalekit_core::ValidationError::Expired.reason(), "expired");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ValidationError::Malformed(_) => "malformed",
+            ValidationError::UnsupportedAlgorithm => "unsupported_algorithm",
+            ValidationError::UnsupportedCriticalHeader => "unsupported_critical_header",
+            ValidationError::UnknownKey { .. } => "unknown_key",
+            ValidationError::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            ValidationError::BadSignature => "bad_signature",
+            ValidationError::Expired => "expired",
+            ValidationError::NotYetValid => "not_yet_valid",
+            ValidationError::MissingClaim(_) => "missing_claim",
+            ValidationError::WrongIssuer => "wrong_issuer",
+            ValidationError::WrongAudience => "wrong_audience",
+            ValidationError::WrongTokenType => "wrong_token_type",
+            ValidationError::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
     /// The RFC 6750 answer to this failure: `401 invalid_token` with a
     /// fixed description, or `503` with `Retry-After` when the keys are
     /// unavailable.
@@ -708,6 +732,16 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
+        let result = self.validate_into(token, options).await;
+        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn validate_into<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Result<C, ValidationError> {
         let payload = match self.cached(token, options) {
             Some(hit) => hit?.payload.clone(),
             // No cache: straight from the verified payload into `C`.
@@ -738,14 +772,16 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<VerifiedClaims, ValidationError> {
-        let entry = match self.cached(token, options) {
-            Some(hit) => hit?,
+        let result = match self.cached(token, options) {
+            Some(hit) => hit,
             // Boxed: the miss (a key fetch, a signature check) is the rare
             // and slow path; the future of a hit stays small, and so do the
             // futures of the web layers that await it.
-            None => Box::pin(self.verify_and_remember(token, options, true)).await?,
-        };
-        entry.access_claims()
+            None => Box::pin(self.verify_and_remember(token, options, true)).await,
+        }
+        .and_then(|entry| entry.access_claims());
+        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        result
     }
 
     /// The claims of an access token that this application verified itself
@@ -811,6 +847,17 @@ impl TokenValidator {
         options: &ValidationOptions,
     ) -> Option<Result<Arc<CachedToken>, ValidationError>> {
         let cache = self.verified.as_ref()?;
+        let found = self.lookup_verified(cache, token, options);
+        crate::telemetry::verified_cache_lookup(found.is_some());
+        found
+    }
+
+    fn lookup_verified(
+        &self,
+        cache: &VerifiedCache,
+        token: &str,
+        options: &ValidationOptions,
+    ) -> Option<Result<Arc<CachedToken>, ValidationError>> {
         if token.len() > options.max_token_bytes {
             return None;
         }

@@ -115,20 +115,29 @@ async fn the_binary_provisions_over_scim_and_delivers_signed_webhooks() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _running = Running(child);
-    let lines = tokio::task::spawn_blocking(move || {
+    // The startup banner, up to its `deliveries:` line; the rest of the
+    // output is drained until the binary exits, so that it never writes to
+    // a closed pipe (which would stop it).
+    let (banner, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = Some(banner);
         let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+            let Ok(line) = line else { break };
+            if banner.is_none() {
+                continue;
+            }
             let last = line.trim_start().starts_with("deliveries:");
             lines.push(line);
-            if last {
-                break;
+            if last && let Some(banner) = banner.take() {
+                let _ = banner.send(std::mem::take(&mut lines));
             }
         }
-        lines
-    })
-    .await
-    .unwrap();
+    });
+    let lines = tokio::task::spawn_blocking(move || rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
 
     let url = printed(&lines, "SCALEKIT_ENVIRONMENT_URL=").to_owned();
     let secret = printed(&lines, "SCALEKIT_WEBHOOK_SECRET=").to_owned();

@@ -43,6 +43,7 @@ async fn start() -> App {
         &base,
         common::apps::SESSION_SECRET,
         Some(WEBHOOK_SECRET),
+        None,
     )
     .unwrap();
     let server = common::apps::serve(listener, scalekit_examples::axum_fullstack::app(&auth));

@@ -277,16 +277,16 @@ fn set_cookie_strings_carry_the_flags() {
     let https = CookieSettings::for_base_url("https://app.example.com");
     assert_eq!(
         https.set_cookie("sk_session", "abc", Some(Duration::from_secs(3600))),
-        "sk_session=abc; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax"
+        "sk_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
     );
     assert_eq!(
         https.removal("sk_session.3"),
-        "sk_session.3=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        "sk_session.3=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     );
     let local = CookieSettings::for_base_url("http://localhost:3000");
     assert_eq!(
         local.set_cookie("sk_session", "abc", None),
-        "sk_session=abc; Path=/; HttpOnly; SameSite=Lax"
+        "sk_session=abc; HttpOnly; SameSite=Lax; Path=/"
     );
     // Plain http on a real host still gets Secure.
     assert!(CookieSettings::for_base_url("http://app.example.com").secure);
@@ -297,8 +297,27 @@ fn set_cookie_strings_carry_the_flags() {
     };
     assert_eq!(
         custom.set_cookie("app_session", "v", None),
-        "app_session=v; Path=/; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
+        "app_session=v; HttpOnly; SameSite=Lax; Secure; Path=/; Domain=example.com"
     );
+    // Settings cannot smuggle attributes of their own into the header: a
+    // bad domain or path is left out, a bad name gives no cookie at all.
+    let smuggled = CookieSettings {
+        domain: Some("example.com; SameSite=None".into()),
+        path: "/; Domain=evil.example".into(),
+        ..custom.clone()
+    };
+    assert_eq!(
+        smuggled.validate(),
+        Err(scalekit_core::session::CookieSettingsError::Path)
+    );
+    assert_eq!(
+        smuggled.set_cookie("app_session", "v", None),
+        "app_session=v; HttpOnly; SameSite=Lax; Secure"
+    );
+    assert_eq!(custom.set_cookie("app session", "v", None), "");
+    assert_eq!(custom.set_cookie("app_session", "v;w", None), "");
+    assert_eq!(custom.removal("a\r\nb"), "");
+    assert_eq!(custom.validate(), Ok(()));
 }
 
 #[tokio::test]
@@ -428,7 +447,23 @@ async fn a_refused_refresh_ends_the_session() {
         .start()
         .await
         .unwrap();
-    let m = manager(&emulator, None);
+    let refused = |resolved: &scalekit_core::session::Resolved| {
+        assert!(resolved.session.is_none());
+        match &resolved.ended {
+            Some(SessionEnd::RefreshFailed(TokenError::OAuth {
+                code: OAuthErrorCode::InvalidGrant,
+                ..
+            })) => {}
+            other => panic!("expected a refused refresh, got {other:?}"),
+        }
+        assert!(
+            resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")),
+            "cookies cleared"
+        );
+    };
+    // A server-side session ends at once: no other instance can hold a
+    // newer cookie for it.
+    let m = manager(&emulator, Some(memory_store()));
     let (old, cookie) = expired_session(&emulator, &m).await;
     // Use the refresh token elsewhere first, so that it is rotated.
     m.scalekit()
@@ -440,17 +475,30 @@ async fn a_refused_refresh_ends_the_session() {
         .resolve(&RequestCookies::parse([cookie.as_str()]))
         .await
         .unwrap();
-    assert!(resolved.session.is_none());
-    match resolved.ended {
-        Some(SessionEnd::RefreshFailed(TokenError::OAuth {
-            code: OAuthErrorCode::InvalidGrant,
-            ..
-        })) => {}
-        other => panic!("expected a refused refresh, got {other:?}"),
-    }
-    assert!(
-        resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")),
-        "cookies cleared"
+    refused(&resolved);
+
+    // A cookie-only session may have lost a race with another instance
+    // whose new cookie is on its way: with an expired access token, 503
+    // for two seconds with the cookie left alone, then the refusal is
+    // final, without asking the platform again.
+    let m = manager(&emulator, None);
+    let (old, cookie) = expired_session(&emulator, &m).await;
+    m.scalekit()
+        .refresh_access_token(old.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refreshes = emulator.request_count(EmulatorEndpoint::Token);
+    let request = RequestCookies::parse([cookie.as_str()]);
+    assert_eq!(
+        m.resolve(&request).await.unwrap_err(),
+        SessionError::RefreshUnavailable
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    refused(&m.resolve(&request).await.unwrap());
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Token),
+        refreshes + 1
     );
 }
 

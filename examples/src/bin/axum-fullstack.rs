@@ -1,7 +1,9 @@
 //! The axum full-stack example: `cargo run -p scalekit-examples --bin axum-fullstack`.
 //!
 //! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
-//! and the program prints the URL to open and a test user.
+//! and the program prints the URL to open and a test user. With `REDIS_URL`
+//! set, sessions live in that Redis, so that several instances (same
+//! `SESSION_SECRET`) serve the same users (README: "Several instances").
 
 use scalekit_examples::axum_fullstack;
 use scalekit_examples::environment::{ExampleEnv, serve};
@@ -15,10 +17,16 @@ async fn main() -> Result<(), scalekit_examples::Error> {
         &env.base_url,
         &env.session_secret,
         env.webhook_secret.as_deref(),
+        env.redis_url.as_deref(),
     )?;
     let app = axum_fullstack::app(&auth);
     let listener = env.bind().await?;
     println!("axum-fullstack listening: open {}/", env.base_url);
+    if env.redis_url.is_some() {
+        println!(
+            "  sessions in Redis (REDIS_URL), shared with every instance that has the same SESSION_SECRET"
+        );
+    }
     if let Some(emulator) = &env.emulator {
         println!("  Scalekit emulator at {}", emulator.url());
         for user in emulator.users() {

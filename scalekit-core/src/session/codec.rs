@@ -383,7 +383,7 @@ pub enum SameSite {
 /// assert_eq!(settings.session_cookie_name(), "__Host-sk_session");
 /// assert_eq!(
 ///     settings.set_cookie("__Host-sk_session", "v", Some(Duration::from_secs(60))),
-///     "__Host-sk_session=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax"
+///     "__Host-sk_session=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
 /// );
 /// let local = CookieSettings::for_base_url("http://localhost:3000");
 /// assert_eq!(local.session_cookie_name(), "sk_session");
@@ -411,6 +411,54 @@ pub struct CookieSettings {
     pub secure: bool,
     /// `SameSite` (default `Lax`).
     pub same_site: SameSite,
+}
+
+/// Why [`CookieSettings`] cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieSettingsError {
+    /// The cookie name is not an RFC 6265 token.
+    #[error("the cookie name must be a token (letters, digits and !#$%&'*+-.^_`|~)")]
+    Name,
+    /// The path does not start with `/` or holds `;`, a space or a
+    /// control character.
+    #[error("the cookie path must start with / and hold no ';', space or control character")]
+    Path,
+    /// The domain is not a host name.
+    #[error("the cookie domain must be a host name")]
+    Domain,
+}
+
+/// An RFC 6265 cookie name: an RFC 7230 token.
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An RFC 6265 `cookie-octet` (what our sealed, base64url values are made of).
+fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+fn is_cookie_path(path: &str) -> bool {
+    path.starts_with('/') && path.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b';')
+}
+
+fn is_cookie_domain(domain: &str) -> bool {
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// The name prefix of cookies bound to this host over https.
@@ -459,34 +507,94 @@ impl CookieSettings {
         self.cookie_name(&self.name)
     }
 
-    /// A `Set-Cookie` value: `HttpOnly` always, `Max-Age` when given.
-    pub fn set_cookie(&self, name: &str, value: &str, max_age: Option<Duration>) -> String {
-        let mut out = format!("{name}={value}; Path={}", self.path);
-        if let Some(domain) = &self.domain {
-            out.push_str("; Domain=");
-            out.push_str(domain);
+    /// Checks the settings: the cookie name is an RFC 6265 token, the
+    /// path starts with `/` and holds no `;`, space or control character,
+    /// and the domain is a host name (letters, digits, `-` and `.`).
+    ///
+    /// ```
+    /// use scalekit_core::session::{CookieSettings, CookieSettingsError};
+    ///
+    /// let settings = CookieSettings::for_base_url("https://app.example.com");
+    /// assert_eq!(settings.validate(), Ok(()));
+    /// let bad = CookieSettings { domain: Some("example.com; Secure".into()), ..settings.clone() };
+    /// assert_eq!(bad.validate(), Err(CookieSettingsError::Domain));
+    /// let bad = CookieSettings { name: "a session".into(), ..settings };
+    /// assert_eq!(bad.validate(), Err(CookieSettingsError::Name));
+    /// ```
+    pub fn validate(&self) -> Result<(), CookieSettingsError> {
+        if !is_cookie_name(&self.name) {
+            return Err(CookieSettingsError::Name);
         }
-        if let Some(age) = max_age {
-            out.push_str(&format!("; Max-Age={}", age.as_secs()));
+        if !is_cookie_path(&self.path) {
+            return Err(CookieSettingsError::Path);
         }
-        out.push_str("; HttpOnly");
-        if self.secure || self.same_site == SameSite::None {
-            out.push_str("; Secure");
+        if let Some(domain) = &self.domain
+            && !is_cookie_domain(domain)
+        {
+            return Err(CookieSettingsError::Domain);
         }
-        out.push_str(match self.same_site {
-            SameSite::Lax => "; SameSite=Lax",
-            SameSite::Strict => "; SameSite=Strict",
-            SameSite::None => "; SameSite=None",
-        });
-        out
+        Ok(())
     }
 
-    /// A `Set-Cookie` value that deletes cookie `name`.
+    /// A `Set-Cookie` value, rendered by the `cookie` crate: `HttpOnly`
+    /// always, `Max-Age` when given. A name that is not an RFC 6265 token
+    /// gives no cookie at all (an empty string, which adapters skip), and
+    /// a path or domain that fails [`CookieSettings::validate`] is left
+    /// out (the narrower, host-only scope) rather than rendered: no
+    /// setting can add attributes of its own to the header.
+    pub fn set_cookie(&self, name: &str, value: &str, max_age: Option<Duration>) -> String {
+        self.build(name, value, max_age)
+            .map(|cookie| cookie.to_string())
+            .unwrap_or_default()
+    }
+
+    fn build<'c>(
+        &self,
+        name: &'c str,
+        value: &'c str,
+        max_age: Option<Duration>,
+    ) -> Option<cookie::Cookie<'c>> {
+        if !is_cookie_name(name) || !value.bytes().all(is_cookie_octet) {
+            tracing::error!("cookie not set: invalid name or value");
+            return None;
+        }
+        let mut cookie = cookie::Cookie::new(name, value);
+        if is_cookie_path(&self.path) {
+            cookie.set_path(self.path.clone());
+        } else {
+            tracing::error!("invalid cookie path left out");
+        }
+        if let Some(domain) = &self.domain {
+            if is_cookie_domain(domain) {
+                cookie.set_domain(domain.clone());
+            } else {
+                tracing::error!("invalid cookie domain left out");
+            }
+        }
+        if let Some(age) = max_age {
+            let seconds = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+            cookie.set_max_age(cookie::time::Duration::seconds(seconds));
+        }
+        cookie.set_http_only(true);
+        cookie.set_secure(self.sends_secure());
+        cookie.set_same_site(match self.same_site {
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::None => cookie::SameSite::None,
+        });
+        Some(cookie)
+    }
+
+    /// A `Set-Cookie` value that deletes cookie `name` (empty value,
+    /// `Max-Age=0`, `Expires` in 1970).
     pub fn removal(&self, name: &str) -> String {
-        format!(
-            "{}; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-            self.set_cookie(name, "", Some(Duration::ZERO))
-        )
+        match self.build(name, "", Some(Duration::ZERO)) {
+            Some(mut cookie) => {
+                cookie.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+                cookie.to_string()
+            }
+            None => String::new(),
+        }
     }
 
     /// The `Set-Cookie` values that write `chunks` (from

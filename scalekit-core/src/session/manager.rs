@@ -111,11 +111,12 @@ impl std::fmt::Debug for Resolved {
 /// ```no_run
 /// # async fn demo(scalekit: scalekit_core::Scalekit) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use scalekit_core::session::{CookieCodec, CookieSettings, RequestCookies, SessionManager, RedisStore};
+/// use scalekit_core::session::{CookieCodec, CookieSettings, MemoryStore, RequestCookies, SessionManager};
 ///
 /// let codec = CookieCodec::new([std::env::var("SESSION_SECRET")?])?;
 /// let sessions = SessionManager::new(scalekit, codec, CookieSettings::for_base_url("https://app.example.com"))
-///     .store(Arc::new(RedisStore::connect("redis://127.0.0.1/").await?));
+///     // or RedisStore::connect(…) with the `redis` feature
+///     .store(Arc::new(MemoryStore::new(100_000, std::time::Duration::from_secs(7 * 24 * 3600))));
 /// let resolved = sessions.resolve(&RequestCookies::parse(["__Host-sk_session=…"])).await?;
 /// if let Some(session) = resolved.session {
 ///     println!("signed in as {:?}", session.user.email);
@@ -199,7 +200,12 @@ enum Opened {
 
 impl SessionManager {
     /// Cookie-only sessions sealed by `codec`.
+    /// Settings that fail [`CookieSettings::validate`] are logged as an
+    /// error; invalid attributes are then left out of every cookie.
     pub fn new(scalekit: Scalekit, codec: CookieCodec, settings: CookieSettings) -> Self {
+        if let Err(err) = settings.validate() {
+            tracing::error!(error = %err, "invalid cookie settings");
+        }
         SessionManager {
             coordinator: RefreshCoordinator::new(scalekit.clone()),
             scalekit,
@@ -225,6 +231,12 @@ impl SessionManager {
         self.policy = policy;
         self.opened = OpenedCookies::new(policy.touch_interval);
         self
+    }
+
+    /// Whether sessions live in a server-side store (the cookie holds only
+    /// the session id).
+    pub fn is_server_side(&self) -> bool {
+        self.records.is_server_side()
     }
 
     /// The cookie settings.
@@ -455,6 +467,11 @@ impl SessionManager {
                     ended: None,
                 })
             }
+            Ok(Freshness::Untouched(session)) => Ok(Resolved {
+                session: Some(Arc::new(session)),
+                set_cookies: Vec::new(),
+                ended: None,
+            }),
             Ok(Freshness::Current(session)) => {
                 if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
                     return Ok(Resolved {

@@ -5,6 +5,7 @@
 mod codec;
 mod manager;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
 mod store;
@@ -15,11 +16,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{
-    CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN,
-    RequestCookies, SameSite,
+    CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, CookieSettingsError, DEFAULT_MAX_CHUNKS,
+    MIN_SECRET_LEN, RequestCookies, SameSite,
 };
 pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use refresh::RefreshCoordinator;
 pub use store::{BoxFuture, CookieStore, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};

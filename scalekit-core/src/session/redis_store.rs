@@ -15,11 +15,26 @@
 //! from the prefix: this store is for a single Redis (or a primary with
 //! replicas), not Redis Cluster.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
 
 use super::store::{BoxFuture, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
+
+/// KEYS: lock. ARGV: token, lease ms. Takes the lock, or keeps it when
+/// this token already holds it (so that repeating the call after a lost
+/// answer does not lock out its own caller); 1 when held by the token.
+const LOCK: &str = r"
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  return 1
+end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+";
 
 const UNLOCK: &str = r"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
@@ -81,20 +96,34 @@ return removed
 /// [`connect_with_root_certificates`](RedisStore::connect_with_root_certificates))
 /// URLs are both accepted.
 ///
+/// Every operation is bounded in time ([`RedisStore::timeout`], 2 s by
+/// default, connecting included): while Redis cannot be reached, operations
+/// fail with [`StoreError::Unavailable`] within that time (the session
+/// requests answer `503` with `Retry-After`), and the store reconnects by
+/// itself once Redis is back. An operation that failed because the
+/// connection was refused or had dropped is tried once more on a new
+/// connection within the same bound (every operation is safe to repeat).
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), scalekit_core::session::StoreError> {
 /// use scalekit_core::session::RedisStore;
 ///
+/// // Connects now, and fails if Redis cannot be reached:
 /// let store = RedisStore::connect("rediss://redis.internal:6380/").await?;
-/// # let _ = store; Ok(()) }
+/// // Or connects on first use (for start-up before Redis is up):
+/// let lazy = RedisStore::open("redis://127.0.0.1:6379/")?;
+/// # let _ = (store, lazy); Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    client: redis::Client,
+    connection: Arc<OnceCell<ConnectionManager>>,
+    timeout: Duration,
     prefix: String,
     create: redis::Script,
     replace: redis::Script,
     remove_user: redis::Script,
+    lock: redis::Script,
     unlock: redis::Script,
 }
 
@@ -102,13 +131,24 @@ impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
+/// The default bound of one store operation, connecting included.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn unavailable(err: redis::RedisError) -> StoreError {
     tracing::warn!(error = %err, "Redis session store error");
     StoreError::Unavailable
+}
+
+/// Whether a failed operation may be sent again on a new connection: the
+/// connection was refused or had dropped (not a timeout: a Redis that is
+/// slow is not asked twice).
+fn retryable(err: &redis::RedisError) -> bool {
+    !err.is_timeout() && (err.is_connection_refusal() || err.is_connection_dropped())
 }
 
 /// A TTL in milliseconds as Redis takes it: at least 1, at most
@@ -121,10 +161,24 @@ fn millis(ttl: Duration) -> u64 {
 
 impl RedisStore {
     /// Connects to Redis at `url` (`redis://host:port/db`, or `rediss://`
-    /// for TLS). Operations time out after 2 s; a lost connection is
-    /// re-established in the background.
+    /// for TLS) and checks that it answers: fails with
+    /// [`StoreError::Unavailable`] if it does not within the timeout. A
+    /// lost connection is re-established by itself.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::with_client(redis::Client::open(url).map_err(unavailable)?).await
+        Self::open(url)?.checked().await
+    }
+
+    /// A store for the Redis at `url` that connects on first use: nothing
+    /// is sent until a session is read or written, so an application can
+    /// start while Redis is still coming up (its session requests answer
+    /// `503` until then). Fails only for a URL that is not a Redis URL
+    /// ([`StoreError::InvalidUrl`]).
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|err| {
+            tracing::warn!(error = %err, "not a Redis URL");
+            StoreError::InvalidUrl
+        })?;
+        Ok(Self::with_client(client))
     }
 
     /// Connects to Redis over TLS at `url` (`rediss://…`), trusting only the
@@ -138,32 +192,101 @@ impl RedisStore {
             client_tls: None,
             root_cert: Some(ca_pem.to_vec()),
         };
-        let client = redis::Client::build_with_tls(url, certificates).map_err(unavailable)?;
-        Self::with_client(client).await
+        let client = redis::Client::build_with_tls(url, certificates).map_err(|err| {
+            tracing::warn!(error = %err, "not a Redis URL or CA certificate");
+            StoreError::InvalidUrl
+        })?;
+        Self::with_client(client).checked().await
     }
 
-    async fn with_client(client: redis::Client) -> Result<Self, StoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(unavailable)?;
-        Ok(RedisStore {
-            connection,
+    fn with_client(client: redis::Client) -> Self {
+        RedisStore {
+            client,
+            connection: Arc::new(OnceCell::new()),
+            timeout: DEFAULT_TIMEOUT,
             prefix: "scalekit:".into(),
             create: redis::Script::new(&format!("{EXTEND_INDEX}{CREATE}")),
             replace: redis::Script::new(&format!("{EXTEND_INDEX}{REPLACE}")),
             remove_user: redis::Script::new(REMOVE_USER),
+            lock: redis::Script::new(LOCK),
             unlock: redis::Script::new(UNLOCK),
+        }
+    }
+
+    /// Sends a `PING`: the store answers, or [`StoreError::Unavailable`].
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut con| async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut con)
+                .await
+                .map(|_| ())
         })
+        .await
+    }
+
+    async fn checked(self) -> Result<Self, StoreError> {
+        self.ping().await?;
+        Ok(self)
     }
 
     /// Uses another key prefix (several applications on one Redis).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
+    }
+
+    /// Bounds every operation (connecting, sending, the answer, and the one
+    /// repetition after a dropped connection) to `timeout` (default 2 s):
+    /// past it, the operation fails with [`StoreError::Unavailable`].
+    /// Applies to connections made after the call: set it before first
+    /// use.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The connection manager, made on first use (it needs the runtime).
+    async fn manager(&self) -> Result<ConnectionManager, StoreError> {
+        let timeout = self.timeout.min(MAX_STORE_TTL);
+        self.connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    // No reconnection attempts in the background: the next
+                    // operation starts one.
+                    .set_number_of_retries(0);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .cloned()
+            .map_err(unavailable)
+    }
+
+    /// Runs `op` on the connection within the timeout, once more after a
+    /// refused or dropped connection.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let attempts = async {
+            let first = op(self.manager().await?).await;
+            match first {
+                Err(err) if retryable(&err) => {
+                    tracing::debug!(error = %err, "Redis connection lost; trying once more");
+                    op(self.manager().await?).await.map_err(unavailable)
+                }
+                other => other.map_err(unavailable),
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "Redis session store timed out");
+                Err(StoreError::Unavailable)
+            }
+        }
     }
 
     fn session_prefix(&self) -> String {
@@ -195,18 +318,23 @@ impl SessionStore for RedisStore {
         sealed: &'a [u8],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let (session_key, user_key, prefix) = (
+            self.session_key(session_id),
+            self.user_key(user_id),
+            self.session_prefix(),
+        );
         Box::pin(async move {
-            let mut con = self.connection.clone();
-            self.create
-                .key(self.session_key(session_id))
-                .key(self.user_key(user_id))
-                .arg(sealed)
-                .arg(millis(ttl))
-                .arg(session_id)
-                .arg(self.session_prefix())
-                .invoke_async::<u64>(&mut con)
-                .await
-                .map_err(unavailable)
+            self.run(|mut con| {
+                let mut invocation = self.create.key(&session_key);
+                invocation
+                    .key(&user_key)
+                    .arg(sealed)
+                    .arg(millis(ttl))
+                    .arg(session_id)
+                    .arg(&prefix);
+                async move { invocation.invoke_async::<u64>(&mut con).await }
+            })
+            .await
         })
     }
 
@@ -218,19 +346,20 @@ impl SessionStore for RedisStore {
         sealed: &'a [u8],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        let (session_key, user_key) = (self.session_key(session_id), self.user_key(user_id));
         Box::pin(async move {
-            let mut con = self.connection.clone();
             let version: u64 = self
-                .replace
-                .key(self.session_key(session_id))
-                .key(self.user_key(user_id))
-                .arg(expected)
-                .arg(sealed)
-                .arg(millis(ttl))
-                .arg(session_id)
-                .invoke_async(&mut con)
-                .await
-                .map_err(unavailable)?;
+                .run(|mut con| {
+                    let mut invocation = self.replace.key(&session_key);
+                    invocation
+                        .key(&user_key)
+                        .arg(expected)
+                        .arg(sealed)
+                        .arg(millis(ttl))
+                        .arg(session_id);
+                    async move { invocation.invoke_async::<u64>(&mut con).await }
+                })
+                .await?;
             Ok((version != 0).then_some(version))
         })
     }
@@ -239,15 +368,15 @@ impl SessionStore for RedisStore {
         &'a self,
         session_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+        let session_key = self.session_key(session_id);
         Box::pin(async move {
-            let mut con = self.connection.clone();
-            let (version, sealed): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
-                .arg(self.session_key(session_id))
-                .arg("v")
-                .arg("d")
-                .query_async(&mut con)
-                .await
-                .map_err(unavailable)?;
+            let (version, sealed): (Option<u64>, Option<Vec<u8>>) = self
+                .run(|mut con| {
+                    let mut command = redis::cmd("HMGET");
+                    command.arg(&session_key).arg("v").arg("d");
+                    async move { command.query_async(&mut con).await }
+                })
+                .await?;
             match (version, sealed) {
                 (Some(version), Some(sealed)) => Ok(Some(StoredSession { sealed, version })),
                 (None, None) => Ok(None),
@@ -261,27 +390,26 @@ impl SessionStore for RedisStore {
         session_id: &'a str,
         user_id: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let (session_key, user_key) = (self.session_key(session_id), self.user_key(user_id));
         Box::pin(async move {
-            let mut con = self.connection.clone();
-            redis::pipe()
-                .atomic()
-                .del(self.session_key(session_id))
-                .srem(self.user_key(user_id), session_id)
-                .query_async::<()>(&mut con)
-                .await
-                .map_err(unavailable)
+            self.run(|mut con| {
+                let mut pipe = redis::pipe();
+                pipe.atomic().del(&session_key).srem(&user_key, session_id);
+                async move { pipe.query_async::<()>(&mut con).await }
+            })
+            .await
         })
     }
 
     fn remove_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let (user_key, prefix) = (self.user_key(user_id), self.session_prefix());
         Box::pin(async move {
-            let mut con = self.connection.clone();
-            self.remove_user
-                .key(self.user_key(user_id))
-                .arg(self.session_prefix())
-                .invoke_async::<u64>(&mut con)
-                .await
-                .map_err(unavailable)
+            self.run(|mut con| {
+                let mut invocation = self.remove_user.key(&user_key);
+                invocation.arg(&prefix);
+                async move { invocation.invoke_async::<u64>(&mut con).await }
+            })
+            .await
         })
     }
 
@@ -290,19 +418,17 @@ impl SessionStore for RedisStore {
         session_id: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        let lock_key = self.lock_key(session_id);
         Box::pin(async move {
             let token = crate::oauth::generate_state().map_err(|_| StoreError::Unavailable)?;
-            let mut con = self.connection.clone();
-            let acquired: Option<String> = redis::cmd("SET")
-                .arg(self.lock_key(session_id))
-                .arg(&token)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(ttl))
-                .query_async(&mut con)
-                .await
-                .map_err(unavailable)?;
-            Ok(acquired.map(|_| token))
+            let acquired: i64 = self
+                .run(|mut con| {
+                    let mut invocation = self.lock.key(&lock_key);
+                    invocation.arg(&token).arg(millis(ttl));
+                    async move { invocation.invoke_async::<i64>(&mut con).await }
+                })
+                .await?;
+            Ok((acquired == 1).then_some(token))
         })
     }
 
@@ -311,21 +437,57 @@ impl SessionStore for RedisStore {
         session_id: &'a str,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let lock_key = self.lock_key(session_id);
         Box::pin(async move {
-            let mut con = self.connection.clone();
-            self.unlock
-                .key(self.lock_key(session_id))
-                .arg(token)
-                .invoke_async::<i64>(&mut con)
-                .await
-                .map(|_| ())
-                .map_err(unavailable)
+            self.run(|mut con| {
+                let mut invocation = self.unlock.key(&lock_key);
+                invocation.arg(token);
+                async move { invocation.invoke_async::<i64>(&mut con).await.map(|_| ()) }
+            })
+            .await
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lost_connections_are_tried_again() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                retryable(&redis::RedisError::from(Error::from(kind))),
+                "{kind:?}"
+            );
+        }
+        assert!(!retryable(&redis::RedisError::from(Error::from(
+            ErrorKind::TimedOut
+        ))));
+        assert!(!retryable(&redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "refused by the client"
+        ))));
+    }
+
+    #[test]
+    fn only_redis_urls_open() {
+        assert!(RedisStore::open("redis://127.0.0.1:6379/0").is_ok());
+        for url in ["http://127.0.0.1/", "127.0.0.1:6379", ""] {
+            assert_eq!(
+                RedisStore::open(url).map(|_| ()),
+                Err(StoreError::InvalidUrl),
+                "{url}"
+            );
+        }
+    }
+
     #[test]
     fn rediss_urls_are_understood() {
         // Without TLS support compiled in, the redis crate refuses the URL.

@@ -41,6 +41,11 @@ const LOCK_POLL: Duration = Duration::from_millis(50);
 /// How many times a refreshed session is written again over a concurrent
 /// "last seen" update.
 const WRITE_ATTEMPTS: usize = 3;
+/// Cookie-only sessions: how long after an `invalid_grant` a request whose
+/// access token has expired answers `503` (the instance that won the
+/// refresh race may still be sending the new cookie) before the refusal is
+/// final.
+pub(crate) const LOST_RACE_WINDOW: Duration = Duration::from_secs(2);
 
 /// The longest a refresh may take under `policy`.
 fn refresh_budget(policy: &SessionPolicy) -> Duration {
@@ -66,11 +71,44 @@ fn deadline_after(d: Duration) -> Instant {
 /// Redis, one instance refreshes and the others read its result; the
 /// cookie-only and memory stores have no cross-instance state, so several
 /// instances behind a load balancer should use Redis.
+///
+/// The outcome of a failed refresh is shared too: the requests of the
+/// process that carry the same refresh token get it without another call
+/// to the platform (a refusal for a minute; a transient failure only with
+/// the requests that were waiting for that attempt, later ones try again).
+/// With Redis, a refusal removes the session, which is what the
+/// other instances then find.
+///
+/// Cookie-only sessions behind several instances can race: two instances
+/// refresh the same session at once, the platform rotates the refresh
+/// token for the first and answers `invalid_grant` to the second (past its
+/// grace window). The loser does not sign the user out at once: while the
+/// request's access token is still valid it is served with it, and
+/// otherwise it answers `503` with `Retry-After` for a moment
+/// (two seconds) with the cookie left alone, so that the
+/// winner's cookie, already on its way to the browser, carries on. Only
+/// after that is the refusal final (the cookie is cleared).
 #[derive(Clone)]
 pub struct RefreshCoordinator {
     scalekit: Scalekit,
     local: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     recent: moka::sync::Cache<String, Session>,
+    failed: moka::sync::Cache<String, Failed>,
+}
+
+/// A refresh that failed, kept (by the fingerprint of the refresh token it
+/// presented) for the requests that carry the same refresh token: they get
+/// its outcome without another call to the platform.
+#[derive(Clone)]
+enum Failed {
+    /// Refused: the session ends.
+    Refused(SessionEnd),
+    /// Refused with `invalid_grant` on a cookie-only session: perhaps
+    /// another instance rotated the token a moment ago and its cookie is on
+    /// its way (see [`RefreshCoordinator`]).
+    LostRace { at: Instant, end: SessionEnd },
+    /// Timed out or unavailable.
+    Transient { at: Instant, reason: String },
 }
 
 impl std::fmt::Debug for RefreshCoordinator {
@@ -90,6 +128,10 @@ pub(crate) enum Freshness {
     /// The session was refreshed (here or by a concurrent request) and, with
     /// a server-side store, written back.
     Refreshed(Session),
+    /// Serve the request with this session but send no cookie: a
+    /// cookie-only session whose refresh token another instance has just
+    /// rotated (its new cookie must not be overwritten with this one).
+    Untouched(Session),
 }
 
 /// Why a refresh did not produce a session.
@@ -123,6 +165,19 @@ fn transient(err: &TokenError) -> bool {
     }
 }
 
+/// Whether a refusal may be a lost race between instances sharing a
+/// cookie-only session: the platform answered `invalid_grant`, as it does
+/// for a refresh token another instance has just rotated.
+fn lost_race(end: &SessionEnd) -> bool {
+    matches!(
+        end,
+        SessionEnd::RefreshFailed(TokenError::OAuth {
+            code: OAuthErrorCode::InvalidGrant,
+            ..
+        })
+    )
+}
+
 fn classify(err: TokenError) -> Failure {
     if transient(&err) {
         Failure::Transient(err.to_string())
@@ -149,7 +204,54 @@ impl RefreshCoordinator {
                 .max_capacity(100_000)
                 .time_to_live(RECENT_TTL)
                 .build(),
+            failed: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(RECENT_TTL)
+                .build(),
         }
+    }
+
+    /// What a request carrying the refresh token of `key`, that arrived at
+    /// `arrived`, gets from a recent failure with it, if there was one (and
+    /// it still applies).
+    async fn settled(
+        &self,
+        store: &SealedStore,
+        key: &str,
+        session: &Session,
+        arrived: Instant,
+    ) -> Option<Result<Freshness, SessionError>> {
+        match self.failed.get(key)? {
+            Failed::Refused(end) => Some(Err(store.end(session, end).await)),
+            // Waited for the attempt that failed: its answer, not another.
+            Failed::Transient { at, reason } if at >= arrived => {
+                Some(Self::unavailable(session.clone(), &reason))
+            }
+            Failed::Transient { .. } => None,
+            Failed::LostRace { at, end } => Some(Self::lost_race(store, session, at, end).await),
+        }
+    }
+
+    /// A cookie-only session whose refresh was refused with `invalid_grant`
+    /// at `at`: served with its access token while that is valid; else
+    /// `503` (the session and cookie kept) within [`LOST_RACE_WINDOW`], and
+    /// ended after it.
+    async fn lost_race(
+        store: &SealedStore,
+        session: &Session,
+        at: Instant,
+        end: SessionEnd,
+    ) -> Result<Freshness, SessionError> {
+        let now = crate::unix_time().as_secs();
+        if session.expires_at > now {
+            tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the access token is still valid");
+            return Ok(Freshness::Untouched(session.clone()));
+        }
+        if at.elapsed() < LOST_RACE_WINDOW {
+            tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the session is kept for a moment");
+            return Err(SessionError::RefreshUnavailable);
+        }
+        Err(store.end(session, end).await)
     }
 
     fn local_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -172,19 +274,59 @@ impl RefreshCoordinator {
         if !session.needs_refresh(now, policy.refresh_skew) {
             return Ok(Freshness::Current(session));
         }
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "scalekit.refresh",
+            user_id = %session.user.id,
+            session = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        crate::telemetry::record_session(&span, &session.id);
+        let result = self
+            .refresh_due(store, policy, session)
+            .instrument(span.clone())
+            .await;
+        span.record(
+            "outcome",
+            match &result {
+                Ok(Freshness::Refreshed(_)) => "refreshed",
+                Ok(Freshness::Current(_)) => "kept",
+                Ok(Freshness::Untouched(_)) => "lost_race",
+                Err(SessionError::RefreshUnavailable) => "unavailable",
+                Err(SessionError::Ended(_)) => "ended",
+                Err(_) => "error",
+            },
+        );
+        result
+    }
+
+    /// [`RefreshCoordinator::ensure_fresh`] for a session that is due.
+    async fn refresh_due(
+        &self,
+        store: &SealedStore,
+        policy: &SessionPolicy,
+        session: Arc<Session>,
+    ) -> Result<Freshness, SessionError> {
         let session = Arc::unwrap_or_clone(session);
         let Some(old_refresh) = session.refresh_token.clone() else {
             let end = SessionEnd::RefreshFailed(TokenError::MissingRefreshToken);
             return Err(store.end(&session, end).await);
         };
+        let arrived = Instant::now();
         let key = fingerprint(&session.id, &old_refresh);
         if let Some(newer) = self.recent.get(&key) {
             return Ok(Freshness::Refreshed(newer));
+        }
+        if let Some(outcome) = self.settled(store, &key, &session, arrived).await {
+            return outcome;
         }
         let lock = self.local_lock(&session.id);
         let _local = lock.lock().await;
         if let Some(newer) = self.recent.get(&key) {
             return Ok(Freshness::Refreshed(newer));
+        }
+        if let Some(outcome) = self.settled(store, &key, &session, arrived).await {
+            return outcome;
         }
         let id = session.id.clone();
         let (token, base) = match self.cross_instance_lock(store, policy, session).await? {
@@ -261,15 +403,64 @@ impl RefreshCoordinator {
         base: Session,
         key: &str,
     ) -> Result<Freshness, SessionError> {
+        use crate::telemetry::{RefreshOutcome, session_refresh};
+        let started = Instant::now();
         let exchanged = tokio::time::timeout(refresh_budget(policy), self.exchange(&base)).await;
-        let refreshed = match exchanged {
-            Ok(Ok(refreshed)) => refreshed,
-            Ok(Err(Failure::Refused(end))) => return Err(store.end(&base, end).await),
-            Ok(Err(Failure::Transient(reason))) => return Self::unavailable(base, &reason),
-            Err(_) => return Self::unavailable(base, "the refresh took longer than its timeout"),
+        let outcome = match &exchanged {
+            Ok(Ok(_)) => RefreshOutcome::Refreshed,
+            Ok(Err(Failure::Refused(_))) => RefreshOutcome::Refused,
+            Ok(Err(Failure::Transient(_))) | Err(_) => RefreshOutcome::Transient,
         };
+        session_refresh(outcome, started.elapsed());
+        let failure = match exchanged {
+            Ok(Ok(refreshed)) => {
+                return self.refreshed(store, policy, &base, refreshed, key).await;
+            }
+            Ok(Err(failure)) => failure,
+            Err(_) => Failure::Transient("the refresh took longer than its timeout".into()),
+        };
+        match failure {
+            Failure::Refused(end) if !store.is_server_side() && lost_race(&end) => {
+                let at = Instant::now();
+                self.failed.insert(
+                    key.to_owned(),
+                    Failed::LostRace {
+                        at,
+                        end: end.clone(),
+                    },
+                );
+                Self::lost_race(store, &base, at, end).await
+            }
+            Failure::Refused(end) => {
+                self.failed
+                    .insert(key.to_owned(), Failed::Refused(end.clone()));
+                Err(store.end(&base, end).await)
+            }
+            Failure::Transient(reason) => {
+                self.failed.insert(
+                    key.to_owned(),
+                    Failed::Transient {
+                        at: Instant::now(),
+                        reason: reason.clone(),
+                    },
+                );
+                Self::unavailable(base, &reason)
+            }
+        }
+    }
+
+    /// Writes a refreshed session back (server-side stores) and shares it
+    /// with the requests that still carry the old refresh token.
+    async fn refreshed(
+        &self,
+        store: &SealedStore,
+        policy: &SessionPolicy,
+        base: &Session,
+        refreshed: Session,
+        key: &str,
+    ) -> Result<Freshness, SessionError> {
         let saved = if store.is_server_side() {
-            self.write_back(store, policy, &base, refreshed).await?
+            self.write_back(store, policy, base, refreshed).await?
         } else {
             refreshed
         };
@@ -394,6 +585,29 @@ mod tests {
             MAX_REFRESH_TIMEOUT.saturating_add(LEASE_MARGIN)
         );
         let _ = deadline_after(Duration::MAX);
+    }
+
+    #[test]
+    fn only_invalid_grant_may_be_a_lost_race() {
+        let refused = |err| SessionEnd::RefreshFailed(err);
+        assert!(lost_race(&refused(TokenError::OAuth {
+            status: 400,
+            code: OAuthErrorCode::InvalidGrant,
+            description: None,
+        })));
+        for end in [
+            refused(TokenError::Status(400)),
+            refused(TokenError::OAuth {
+                status: 401,
+                code: OAuthErrorCode::InvalidClient,
+                description: None,
+            }),
+            refused(TokenError::MissingRefreshToken),
+            SessionEnd::SubjectChanged,
+            SessionEnd::Removed,
+        ] {
+            assert!(!lost_race(&end), "{end:?}");
+        }
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// written.
     #[error("the session changed since it was read; nothing was written")]
     Conflict,
+    /// The store's address is not one it understands (for Redis: not a
+    /// `redis://` or `rediss://` URL).
+    #[error("the session store address is not valid")]
+    InvalidUrl,
 }
 
 /// A session as a server-side store keeps it: sealed by the session manager
@@ -64,7 +68,7 @@ impl fmt::Debug for StoredSession {
 /// Where sessions live.
 ///
 /// Server-side stores ([`MemoryStore`](super::MemoryStore),
-/// [`RedisStore`](super::RedisStore)) keep sealed records by session id;
+/// `RedisStore` with the `redis` feature) keep sealed records by session id;
 /// the cookie carries only the (sealed) id. The cookie-only [`CookieStore`]
 /// keeps nothing: the whole sealed session travels in the cookie, and the
 /// record methods are never called on it.

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
-use crate::session::{LoginState, RequestCookies};
+use crate::session::{LoginState, RequestCookies, SessionError, StoreError};
+use crate::telemetry::CallbackOutcome;
 
 /// Longest accepted login pass-through parameter.
 const MAX_PARAM_LEN: usize = 256;
@@ -45,7 +46,7 @@ impl WebAuth {
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
         if let Some(token) = query.get("idp_initiated_login") {
-            return self.idp_initiated_login(token, origin).await;
+            return self.idp_initiated_login(token, origin).await.0;
         }
         let param = |name: &str| {
             query
@@ -101,7 +102,11 @@ impl WebAuth {
 
     /// An `idp_initiated_login` token on the login route or the callback
     /// (PROTOCOL.md §6): one code path for both.
-    async fn idp_initiated_login(&self, token: &str, origin: &RequestOrigin<'_>) -> WebResponse {
+    async fn idp_initiated_login(
+        &self,
+        token: &str,
+        origin: &RequestOrigin<'_>,
+    ) -> (WebResponse, CallbackOutcome) {
         match self.scalekit.idp_initiated_login(token).await {
             Ok(login) => {
                 tracing::info!(
@@ -109,23 +114,56 @@ impl WebAuth {
                     connection = ?login.claims.connection_id,
                     "IdP-initiated login"
                 );
-                self.start_login(origin, login.authorization_options, login.return_to)
+                let redirect =
+                    self.start_login(origin, login.authorization_options, login.return_to);
+                (redirect, CallbackOutcome::IdpInitiated)
             }
             Err(err) => {
                 tracing::warn!(error = %err, "IdP-initiated login refused");
-                self.sign_in_failed(Vec::new())
+                (
+                    self.sign_in_failed(Vec::new()),
+                    CallbackOutcome::IdpInitiatedRefused,
+                )
             }
         }
     }
 
     /// `GET /auth/callback`: handles `code` + `state`, `error`, and
     /// `idp_initiated_login`.
+    ///
+    /// Runs in a `scalekit.callback` span (fields `user_id`, `session`,
+    /// `outcome`) and counts [`CALLBACKS`](crate::telemetry::CALLBACKS) by
+    /// [`CallbackOutcome`].
     pub async fn callback(
         &self,
         query: &HashMap<String, String>,
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "scalekit.callback",
+            user_id = Empty,
+            session = Empty,
+            outcome = Empty
+        );
+        let (response, outcome) = self
+            .handle_callback(query, cookies, origin, &span)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", outcome.as_str());
+        crate::telemetry::callback(outcome);
+        response
+    }
+
+    async fn handle_callback(
+        &self,
+        query: &HashMap<String, String>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+        span: &tracing::Span,
+    ) -> (WebResponse, CallbackOutcome) {
         if let Some(token) = query.get("idp_initiated_login") {
             return self.idp_initiated_login(token, origin).await;
         }
@@ -133,17 +171,26 @@ impl WebAuth {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
-                return self.sign_in_failed(vec![self.sessions.login_state_removal()]);
+                return (
+                    self.sign_in_failed(vec![self.sessions.login_state_removal()]),
+                    CallbackOutcome::NoLoginState,
+                );
             }
         };
         if let Some(error) = query.get("error") {
             // Attacker-influenced: logged quoted (no forged log lines), never
             // reflected.
             tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
-            return self.sign_in_failed(vec![clear_state]);
+            return (
+                self.sign_in_failed(vec![clear_state]),
+                CallbackOutcome::PlatformError,
+            );
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
-            return self.sign_in_failed(vec![clear_state]);
+            return (
+                self.sign_in_failed(vec![clear_state]),
+                CallbackOutcome::MissingCode,
+            );
         };
         if aws_lc_rs::constant_time::verify_slices_are_equal(
             returned_state.as_bytes(),
@@ -152,7 +199,10 @@ impl WebAuth {
         .is_err()
         {
             tracing::warn!("callback state mismatch");
-            return self.sign_in_failed(vec![clear_state]);
+            return (
+                self.sign_in_failed(vec![clear_state]),
+                CallbackOutcome::StateMismatch,
+            );
         }
         let exchange = CodeExchange {
             code_verifier: Some(state.code_verifier.clone()),
@@ -166,28 +216,50 @@ impl WebAuth {
             Ok(auth) => auth,
             Err(err) => {
                 tracing::warn!(error = %err, "code exchange failed");
-                return self.sign_in_failed(vec![clear_state]);
+                return (
+                    self.sign_in_failed(vec![clear_state]),
+                    CallbackOutcome::ExchangeFailed,
+                );
             }
         };
+        span.record("user_id", auth.user.id.as_str());
         if let Some(hook) = &self.after_login
             && let Err(message) = hook(auth.clone()).await
         {
             tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            return self.sign_in_refused(message, vec![clear_state]);
+            let page = self.sign_in_refused(message, vec![clear_state]);
+            return (page, CallbackOutcome::RefusedByHook);
         }
         let mut set_cookies = vec![clear_state];
         match self.sessions.start(&auth, cookies).await {
-            Ok((_, cookies)) => set_cookies.extend(cookies),
+            Ok((session, cookies)) => {
+                crate::telemetry::record_session(span, &session.id);
+                set_cookies.extend(cookies);
+            }
+            Err(SessionError::Store(StoreError::Unavailable)) => {
+                // The session store cannot be reached: 503 with Retry-After
+                // and a page saying to sign in again shortly.
+                tracing::warn!("session could not start: the session store is unavailable");
+                let page = self.store_unavailable_page(
+                    "Sign-in is temporarily unavailable",
+                    "Your sign-in could not be completed just now. Please sign in again in a few seconds.",
+                );
+                return (page, CallbackOutcome::SessionFailed);
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
-                return self.sign_in_failed(set_cookies);
+                return (
+                    self.sign_in_failed(set_cookies),
+                    CallbackOutcome::SessionFailed,
+                );
             }
         }
-        WebResponse::Redirect {
+        let redirect = WebResponse::Redirect {
             location: state
                 .return_to
                 .unwrap_or_else(|| self.paths.after_login.clone()),
             set_cookies,
-        }
+        };
+        (redirect, CallbackOutcome::SignedIn)
     }
 }

@@ -413,6 +413,9 @@ pub const ENV_APP_BASE_URL: &str = "APP_BASE_URL";
 pub const ENV_SESSION_SECRET: &str = "SESSION_SECRET";
 /// Environment variable holding the webhook secret.
 pub const ENV_WEBHOOK_SECRET: &str = "SCALEKIT_WEBHOOK_SECRET";
+/// Environment variable holding the URL of the Redis that keeps the
+/// sessions (optional: cookie-only sessions without it).
+pub const ENV_REDIS_URL: &str = "REDIS_URL";
 
 impl WebAuth {
     /// Web authentication for an application served at `base_url` (its
@@ -487,9 +490,11 @@ impl WebAuth {
     /// Web authentication from the environment: `SCALEKIT_ENVIRONMENT_URL`
     /// (or `SCALEKIT_ENV_URL`), `SCALEKIT_CLIENT_ID`,
     /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
-    /// URL), `SESSION_SECRET` (at least 32 bytes; cookie-only sessions), and
-    /// `SCALEKIT_WEBHOOK_SECRET` when set. The error names the variable and
-    /// what is wrong with it, never its value.
+    /// URL), `SESSION_SECRET` (at least 32 bytes), `SCALEKIT_WEBHOOK_SECRET`
+    /// when set, and `REDIS_URL` when set: sessions then live in that Redis
+    /// (see [`WebAuth::redis_sessions`]), shared by every instance that
+    /// has the same `SESSION_SECRET`; without it they are cookie-only. The
+    /// error names the variable and what is wrong with it, never its value.
     pub fn from_env() -> Result<Self, crate::ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -526,7 +531,60 @@ impl WebAuth {
             })?;
             web = web.webhooks(verifier);
         }
+        if let Some(url) = lookup(ENV_REDIS_URL).filter(|url| !url.trim().is_empty()) {
+            web = web.redis_sessions(url.trim())?;
+        }
         Ok(web)
+    }
+
+    /// Keeps sessions in the Redis at `url` (`redis://host:port/db`, or
+    /// `rediss://` for TLS): the cookie carries only the sealed session id,
+    /// so that several instances of the application (with the same session
+    /// secret) share every session, refresh each one once between them,
+    /// and a logout or "sign out everywhere" on one ends it on all. Redis
+    /// is connected to on first use, each operation bounded to 2 s; while
+    /// it cannot be reached, session requests answer `503` with
+    /// `Retry-After` (bearer requests are unaffected) and the instance
+    /// reconnects by itself. The error names `REDIS_URL` for a URL that is
+    /// not a Redis URL (nothing is sent to Redis here).
+    ///
+    /// ```
+    /// use scalekit_core::ScalekitConfig;
+    /// use scalekit_core::web::WebAuth;
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+    /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "a session secret of at least 32 bytes")?
+    ///     .redis_sessions("redis://127.0.0.1:6379/")?;
+    /// assert!(web.sessions().is_server_side());
+    /// let err = WebAuth::with_cookie_sessions(
+    ///     ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?,
+    ///     "https://app.example.com",
+    ///     "a session secret of at least 32 bytes",
+    /// )?
+    /// .redis_sessions("http://127.0.0.1:6379/")
+    /// .unwrap_err();
+    /// assert_eq!(err.setting(), "REDIS_URL");
+    /// # Ok::<(), scalekit_core::ConfigError>(())
+    /// ```
+    pub fn redis_sessions(self, url: &str) -> Result<Self, crate::ConfigError> {
+        let store = crate::session::RedisStore::open(url).map_err(|_| {
+            crate::ConfigError::new(ENV_REDIS_URL, crate::config::ConfigProblem::NotARedisUrl)
+        })?;
+        Ok(self.session_store(Arc::new(store)))
+    }
+
+    /// Uses another session policy (timeouts, refresh skew, refresh
+    /// timeout).
+    pub fn session_policy(mut self, policy: crate::session::SessionPolicy) -> Self {
+        self.sessions = self.sessions.policy(policy);
+        self
+    }
+
+    /// Keeps sessions in `store` (memory, Redis, or a store of your own),
+    /// sealed with this application's session secret.
+    pub fn session_store(mut self, store: Arc<dyn crate::session::SessionStore>) -> Self {
+        self.sessions = self.sessions.store(store);
+        self
     }
 
     /// Opt-in for applications reached under several hosts behind a proxy:

@@ -31,6 +31,19 @@ impl WebAuth {
         Refusal::browser(RefusalKind::Unavailable, outcome, page)
     }
 
+    /// `503` with `Retry-After` and a page (`title`, `message`): the
+    /// session store cannot be reached (a login or logout that cannot be
+    /// completed now). No cookie is changed.
+    /// Given through the application's responder, when it has one.
+    pub(super) fn store_unavailable_page(&self, title: &str, message: &str) -> WebResponse {
+        let outcome = AuthFailure::Unavailable.outcome(self.challenge());
+        let page = WebResponse::Error {
+            outcome: outcome.clone(),
+            html: Some(html_page(title, message)),
+        };
+        self.respond(Refusal::browser(RefusalKind::Unavailable, outcome, page))
+    }
+
     pub(super) fn unavailable_html(&self) -> String {
         html_page(
             "Temporarily unavailable",
@@ -40,20 +53,18 @@ impl WebAuth {
     }
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML element content and quoted attribute values
+/// (`&`, `<`, `>`, `"` and `'`), with the `html-escape` crate: the one
+/// escaper of these crates and their examples.
+///
+/// ```
+/// use scalekit_core::web::escape_html;
+///
+/// assert_eq!(escape_html("<b title=\"x\">Tom & Jerry's</b>"),
+///            "&lt;b title=&quot;x&quot;&gt;Tom &amp; Jerry&#x27;s&lt;/b&gt;");
+/// ```
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 #[cfg(test)]
@@ -64,7 +75,7 @@ mod tests {
     fn html_escaping() {
         assert_eq!(
             escape_html("<a href='x'>&"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;"
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;"
         );
     }
 }

@@ -94,6 +94,14 @@ pub enum Mode {
 pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>, bool);
 
 impl Resolution {
+    /// What an auth layer leaves for `caller` (`None`: an anonymous
+    /// request), to test routes, guards and extractors without the layer
+    /// (feature `test-util`; see `test_util::TestCaller::resolution`).
+    #[cfg(feature = "test-util")]
+    pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
+        Resolution(Ok(caller), false)
+    }
+
     /// The caller, if one was authenticated.
     pub fn caller(&self) -> Option<&Arc<Authenticated>> {
         self.0.as_ref().ok().and_then(Option::as_ref)
@@ -244,12 +252,50 @@ impl WebAuth {
     /// needed). Several `Authorization` headers are refused
     /// ([`AuthFailure::InvalidRequest`]); a bearer token authenticates only
     /// when it is an access token for one of the accepted audiences.
+    ///
+    /// Runs in a `scalekit.authenticate` span (level `DEBUG`; fields `via`,
+    /// `user_id`, `session`, `outcome`; see [`crate::telemetry`]).
     pub async fn authenticate(
         &self,
         authorization: impl Into<AuthorizationHeaders<'_>>,
         cookies: &RequestCookies<'_>,
     ) -> RequestAuth {
-        let authorization = match authorization.into().single() {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::debug_span!(
+            "scalekit.authenticate",
+            via = Empty,
+            user_id = Empty,
+            session = Empty,
+            outcome = Empty,
+        );
+        let auth = self
+            .resolve_caller(authorization.into(), cookies, &span)
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            let outcome = match &auth.result {
+                Ok(Some(caller)) => {
+                    span.record("user_id", caller.subject());
+                    "authenticated"
+                }
+                Ok(None) => "anonymous",
+                Err(AuthFailure::InvalidToken(err)) => err.reason(),
+                Err(AuthFailure::Unavailable) => "unavailable",
+                Err(AuthFailure::InvalidRequest) => "invalid_request",
+            };
+            span.record("outcome", outcome);
+        }
+        auth
+    }
+
+    async fn resolve_caller(
+        &self,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+        span: &tracing::Span,
+    ) -> RequestAuth {
+        let authorization = match authorization.single() {
             Ok(value) => value,
             Err(failure) => {
                 return RequestAuth {
@@ -260,6 +306,7 @@ impl WebAuth {
             }
         };
         if let Some(token) = authorization.and_then(bearer_token) {
+            span.record("via", "bearer");
             let result = match self.verify_access_token(token).await {
                 Ok(verified) => Ok(Some(Authenticated::bearer(verified))),
                 Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
@@ -297,6 +344,8 @@ impl WebAuth {
                 ended: resolved.ended,
             };
         };
+        span.record("via", "session");
+        crate::telemetry::record_session(span, &session.id);
         // The session's access token was verified (signature and claims)
         // when the platform issued it, at login and at each refresh, and
         // reaches us only inside a sealed session (AES-256-GCM with our

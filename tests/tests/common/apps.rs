@@ -86,6 +86,7 @@ pub async fn fullstack_app(
             &base,
             SESSION_SECRET,
             webhook_secret,
+            None,
             framework.realm(),
         )
         .unwrap(),

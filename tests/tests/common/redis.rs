@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
+    listen: Vec<String>,
     pub port: u16,
 }
 
@@ -127,6 +128,15 @@ impl RedisServer {
     }
 
     fn spawn(port: u16, listen: &[&str]) -> RedisServer {
+        let listen: Vec<String> = listen.iter().map(|a| (*a).to_owned()).collect();
+        RedisServer {
+            child: Self::run(port, &listen),
+            listen,
+            port,
+        }
+    }
+
+    fn run(port: u16, listen: &[String]) -> Child {
         let child = Command::new("redis-server")
             .args(listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -134,13 +144,19 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (scripts/test installs it)");
-        let server = RedisServer { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
+        child
+    }
+
+    /// Starts the server again on the same port after [`RedisServer::stop`]
+    /// (empty: nothing is persisted).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::run(self.port, &self.listen);
     }
 
     pub fn url(&self) -> String {
