@@ -181,13 +181,13 @@ impl Refusal {
     /// and `Retry-After` headers: the easy way to stay RFC 6750-correct.
     ///
     /// ```
-    /// use scalekit_core::outcome::{Challenge, ErrorOutcome};
+    /// use scalekit_core::outcome::ErrorOutcome;
     /// use scalekit_core::web::Refusal;
     ///
     /// let refusal = Refusal::from(ErrorOutcome::keys_unavailable(5));
     /// let answer = refusal.answer("text/plain; charset=utf-8", "Back in a moment.");
     /// assert_eq!(answer.status, 503);
-    /// assert_eq!(answer.header("retry-after"), Some("5"));
+    /// assert_eq!(answer.get_header("retry-after"), Some("5"));
     /// ```
     pub fn answer(&self, content_type: &str, body: impl Into<String>) -> Answer {
         let mut answer = Answer::new(self.status(), content_type, body);
