@@ -40,7 +40,13 @@ pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clon
             .service(
                 web::resource("/dashboard")
                     .wrap(auth.require_browser())
-                    .route(web::get().to(dashboard)),
+                    .route(web::get().to({
+                        let auth = auth.clone();
+                        move |user: AuthUser| {
+                            let expires = fullstack::session_expires_at(auth.web(), &user);
+                            async move { html(fullstack::dashboard(&user, expires)) }
+                        }
+                    })),
             )
             .service(
                 web::resource("/api/me")
@@ -65,10 +71,6 @@ fn html(body: String) -> HttpResponse {
 
 async fn home(MaybeAuthUser(user): MaybeAuthUser) -> HttpResponse {
     html(fullstack::home(user.as_deref()))
-}
-
-async fn dashboard(user: AuthUser) -> HttpResponse {
-    html(fullstack::dashboard(&user))
 }
 
 async fn me(user: AuthUser) -> HttpResponse {

@@ -36,7 +36,14 @@ pub fn app(auth: &ScalekitAuth) -> Router {
         .route("/", get(home))
         .route(
             "/dashboard",
-            get(dashboard).route_layer(auth.require_browser()),
+            get({
+                let auth = auth.clone();
+                move |user: AuthUser| async move {
+                    let expires = fullstack::session_expires_at(auth.web(), &user);
+                    Html(fullstack::dashboard(&user, expires))
+                }
+            })
+            .route_layer(auth.require_browser()),
         )
         .route("/api/me", get(me).route_layer(auth.require()))
         .route(
@@ -52,10 +59,6 @@ pub fn app(auth: &ScalekitAuth) -> Router {
 
 async fn home(user: Option<AuthUser>) -> Html<String> {
     Html(fullstack::home(user.as_deref()))
-}
-
-async fn dashboard(user: AuthUser) -> Html<String> {
-    Html(fullstack::dashboard(&user))
 }
 
 async fn me(user: AuthUser) -> Response {

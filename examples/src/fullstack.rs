@@ -41,31 +41,171 @@ pub fn web_auth(
     Ok(web)
 }
 
-fn page(body: &str) -> String {
+/// The stylesheet of every page: inline, no external assets.
+const STYLE: &str = "\
+:root{color-scheme:light;--ink:#1d2433;--muted:#5b6478;--line:#e3e7ef;--bg:#f6f7fb;--accent:#3f51f5}\
+*{box-sizing:border-box}\
+body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:var(--bg)}\
+header{display:flex;align-items:center;justify-content:space-between;padding:14px 28px;background:#fff;border-bottom:1px solid var(--line)}\
+header .brand{font-weight:600}\
+header nav a{margin-left:18px}\
+main{max-width:980px;margin:32px auto;padding:0 20px}\
+h1{font-size:1.6rem;margin:0 0 4px}\
+.lead{color:var(--muted);margin:0 0 24px}\
+a{color:var(--accent);text-decoration:none}\
+a:hover{text-decoration:underline}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:16px}\
+.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 20px}\
+.card h2{font-size:.8rem;letter-spacing:.06em;text-transform:uppercase;color:var(--muted);margin:0 0 10px}\
+dl{margin:0}\
+dt{color:var(--muted);font-size:.85rem}\
+dd{margin:0 0 10px;overflow-wrap:anywhere}\
+dd:last-child{margin-bottom:0}\
+.chips{display:flex;flex-wrap:wrap;gap:6px;margin:0;padding:0;list-style:none}\
+.chips li{background:#eef0fe;color:#2c3bb8;border-radius:999px;padding:2px 10px;font-size:.85rem}\
+.none{color:var(--muted);font-style:italic}\
+.button{display:inline-block;background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font:inherit;cursor:pointer}\
+.button:hover{background:#2f40d8;text-decoration:none}\
+.hero{background:#fff;border:1px solid var(--line);border-radius:12px;padding:36px;text-align:center}\
+pre{background:#10152a;color:#d8def5;border-radius:8px;padding:14px;overflow:auto;font-size:.85rem;min-height:3em;margin:12px 0 0}\
+";
+
+/// Calls `/api/me` and shows the answer as text (never as HTML).
+const SCRIPT: &str = "\
+document.getElementById('call-me').addEventListener('click',async()=>{\
+const out=document.getElementById('me-output');out.textContent='Calling /api/me\u{2026}';\
+try{const r=await fetch('/api/me',{credentials:'same-origin',headers:{accept:'application/json'}});\
+const text=await r.text();let shown=text;try{shown=JSON.stringify(JSON.parse(text),null,2)}catch(_){}\
+out.textContent=r.status+' '+r.statusText+'\\n'+shown}catch(_){out.textContent='The request failed.'}});";
+
+fn page(title: &str, nav: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Scalekit example</title></head><body>{body}</body></html>"
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title} · Scalekit example</title><style>{STYLE}</style></head>\
+         <body><header><span class=\"brand\">Scalekit example</span><nav>{nav}</nav></header>\
+         <main>{body}</main></body></html>"
     )
 }
+
+const SIGNED_IN_NAV: &str = "<a href=\"/\">Home</a><a href=\"/dashboard\">Dashboard</a><a href=\"/auth/logout\" id=\"logout\">Sign out</a>";
 
 /// `GET /`: the signed-in user, or a sign-in link.
 pub fn home(user: Option<&Authenticated>) -> String {
     match user {
-        Some(user) => page(&format!(
-            "<p>Signed in as <strong id=\"email\">{}</strong>.</p><p><a href=\"/dashboard\">Dashboard</a> · <a href=\"/auth/logout\" id=\"logout\">Sign out</a></p>",
-            escape_html(user.email().unwrap_or(user.subject()))
-        )),
+        Some(user) => page(
+            "Home",
+            SIGNED_IN_NAV,
+            &format!(
+                "<section class=\"hero\"><h1>Welcome back</h1><p class=\"lead\">Signed in as <strong id=\"email\">{}</strong>.</p>\
+                 <p><a class=\"button\" href=\"/dashboard\">Open the dashboard</a></p></section>",
+                escape_html(user.email().unwrap_or(user.subject()))
+            ),
+        ),
         None => page(
-            "<p>You are not signed in.</p><p><a href=\"/auth/login\" id=\"login\">Sign in</a></p>",
+            "Home",
+            "<a href=\"/auth/login\">Sign in</a>",
+            "<section class=\"hero\"><h1>You are not signed in</h1>\
+             <p class=\"lead\">Sign in through Scalekit to see your dashboard: your user, organization, roles, permissions and session.</p>\
+             <p><a class=\"button\" href=\"/auth/login\" id=\"login\">Sign in</a></p></section>",
         ),
     }
 }
 
-/// `GET /dashboard`: the user's email.
-pub fn dashboard(user: &Authenticated) -> String {
-    page(&format!(
-        "<h1>Dashboard</h1><p id=\"email\">{}</p><p><a href=\"/auth/logout\" id=\"logout\">Sign out</a></p>",
-        escape_html(user.email().unwrap_or(user.subject()))
-    ))
+/// A list of values as chips, or "none".
+fn chips(id: &str, values: &[String]) -> String {
+    if values.is_empty() {
+        return format!("<p id=\"{id}\" class=\"none\">none</p>");
+    }
+    let items: String = values
+        .iter()
+        .map(|v| format!("<li>{}</li>", escape_html(v)))
+        .collect();
+    format!("<ul id=\"{id}\" class=\"chips\">{items}</ul>")
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
+fn utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+fn optional(value: Option<&str>) -> String {
+    value.map_or_else(
+        || "<span class=\"none\">unknown</span>".to_owned(),
+        escape_html,
+    )
+}
+
+/// When the caller's session ends unless used again, under `web`'s policy.
+pub fn session_expires_at(web: &WebAuth, user: &Authenticated) -> Option<u64> {
+    user.session_expires_at(web.sessions().session_policy())
+}
+
+/// `GET /dashboard`: the user, organization, roles, permissions, session
+/// expiry, and a button that calls `/api/me`. Everything shown is escaped.
+pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> String {
+    let claims = &user.claims;
+    let name = user.user().and_then(|u| {
+        u.name
+            .clone()
+            .or_else(|| match (&u.given_name, &u.family_name) {
+                (Some(given), Some(family)) => Some(format!("{given} {family}")),
+                (given, family) => given.clone().or_else(|| family.clone()),
+            })
+    });
+    let session_end = session_expires_at
+        .and_then(|at| i64::try_from(at).ok())
+        .map(utc);
+    let body = format!(
+        "<h1>Dashboard</h1><p class=\"lead\">What this application knows about you, from your verified tokens.</p>\
+         <div class=\"grid\">\
+         <section class=\"card\"><h2>User</h2><dl>\
+         <dt>Name</dt><dd id=\"name\">{name}</dd>\
+         <dt>Email</dt><dd id=\"email\">{email}</dd>\
+         <dt>User id</dt><dd id=\"user-id\">{subject}</dd>\
+         </dl></section>\
+         <section class=\"card\"><h2>Organization</h2><dl>\
+         <dt>Organization</dt><dd id=\"organization\">{organization}</dd>\
+         <dt>Connection</dt><dd id=\"connection\">{connection}</dd>\
+         </dl></section>\
+         <section class=\"card\"><h2>Roles</h2>{roles}</section>\
+         <section class=\"card\"><h2>Permissions</h2>{permissions}</section>\
+         <section class=\"card\"><h2>Session</h2><dl>\
+         <dt>Access token expires</dt><dd id=\"token-expiry\">{token_expiry}</dd>\
+         <dt>Session expires</dt><dd id=\"session-expiry\">{session_expiry}</dd>\
+         </dl></section>\
+         </div>\
+         <section class=\"card\" style=\"margin-top:16px\"><h2>API</h2>\
+         <button class=\"button\" id=\"call-me\" type=\"button\">Call /api/me</button>\
+         <pre id=\"me-output\">Press the button to call /api/me with your session.</pre></section>\
+         <script>{SCRIPT}</script>",
+        name = optional(name.as_deref()),
+        email = escape_html(user.email().unwrap_or(user.subject())),
+        subject = escape_html(user.subject()),
+        organization = optional(user.organization_id()),
+        connection = optional(user.connection_id()),
+        roles = chips("roles", &claims.roles),
+        permissions = chips("permissions", &claims.permissions),
+        token_expiry = escape_html(&utc(claims.exp)),
+        session_expiry = optional(session_end.as_deref()),
+    );
+    page("Dashboard", SIGNED_IN_NAV, &body)
 }
 
 /// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,
@@ -120,4 +260,16 @@ pub fn admin() -> Value {
 pub fn webhook_received(event: &WebhookEvent) -> Value {
     tracing::info!(event = %event.id, kind = event.event_type.as_str(), "webhook received");
     json!({"received": event.event_type.as_str()})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_796_191_800), "2026-12-02 06:10 UTC");
+    }
 }

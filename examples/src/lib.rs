@@ -22,3 +22,4 @@ pub mod axum_mcp;
 pub mod environment;
 pub mod fullstack;
 pub mod m2m;
+pub mod problem;

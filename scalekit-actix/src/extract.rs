@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, Resolution, WebAuth};
+use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
 use scalekit_core::webhook::{
     DeliverySlot, HeaderLookup, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError,
     WebhookEvent, WebhookVerifier,
@@ -43,7 +43,22 @@ fn caller(request: &HttpRequest) -> Result<Arc<Authenticated>, AuthRejection> {
         Some(resolution) => resolution.require(&challenge).cloned(),
         None => Err(ErrorOutcome::missing_credentials(&challenge)),
     }
-    .map_err(|outcome| AuthRejection { outcome })
+    .map_err(|outcome| reject(request, outcome))
+}
+
+/// The rejection of `outcome`, answered through the application's
+/// responder (a session that has just ended reported as such).
+fn reject(request: &HttpRequest, outcome: ErrorOutcome) -> AuthRejection {
+    let extensions = request.extensions();
+    let refusal = match extensions.get::<Resolution>() {
+        Some(resolution) => resolution.refusal(outcome),
+        None => Refusal::from(outcome),
+    };
+    let web = extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
+    AuthRejection {
+        answer: Box::new(render::refusal(web, refusal.clone())),
+        refusal: Box::new(refusal),
+    }
 }
 
 /// The authenticated caller (bearer token or session). Requires the auth
@@ -61,34 +76,69 @@ impl Deref for AuthUser {
     }
 }
 
-/// An RFC 6750 answer as an actix-web error: no authenticated caller
-/// (`401` with `WWW-Authenticate: Bearer realm=…`), or claims that do not
-/// have the requested shape (`401 invalid_token`).
+/// A refused extraction as an actix-web error: no authenticated caller
+/// (`401` with `WWW-Authenticate: Bearer realm=…`), authentication
+/// temporarily unavailable (`503`), or claims that do not have the
+/// requested shape (`401 invalid_token`). It carries the typed [`Refusal`]
+/// and the answer of the application's responder (see
+/// [`WebAuth::respond_with`]), else the default.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
-    outcome: ErrorOutcome,
+    // Boxed: rejections travel in `Result`s and stay small.
+    refusal: Box<Refusal>,
+    answer: Box<WebResponse>,
 }
 
 impl AuthRejection {
-    /// The answer, as plain data.
+    /// The rejection of `refusal`, answered through `web`'s responder.
+    pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
+        AuthRejection {
+            answer: Box::new(web.respond(refusal.clone())),
+            refusal: Box::new(refusal),
+        }
+    }
+
+    /// What was refused: kind, status, challenge, error code.
+    pub fn refusal(&self) -> &Refusal {
+        &self.refusal
+    }
+
+    /// The RFC 6750 outcome of the refusal.
     pub fn outcome(&self) -> &ErrorOutcome {
-        &self.outcome
+        self.refusal.outcome()
+    }
+}
+
+impl From<ErrorOutcome> for AuthRejection {
+    /// The answer to a failed check made with the core (for example
+    /// [`Resolution::check`] inside a middleware of your own), with the
+    /// default rendering; use [`AuthRejection::new`] to go through the
+    /// application's responder.
+    fn from(outcome: ErrorOutcome) -> Self {
+        let refusal = Refusal::from(outcome);
+        AuthRejection {
+            answer: Box::new(refusal.default_response().clone()),
+            refusal: Box::new(refusal),
+        }
     }
 }
 
 impl std::fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.outcome.body.error_description)
+        f.write_str(self.refusal.error_description())
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        render::status(self.outcome.status)
+        match &*self.answer {
+            WebResponse::Custom { answer, .. } => render::status(answer.status),
+            _ => render::status(self.refusal.status()),
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
-        render::outcome(&self.outcome)
+        render::web(WebResponse::clone(&self.answer))
     }
 }
 
@@ -129,7 +179,7 @@ impl FromRequest for MaybeAuthUser {
             Some(resolution) => resolution
                 .optional(&challenge(request))
                 .map(|caller| caller.cloned().map(AuthUser))
-                .map_err(|outcome| AuthRejection { outcome }),
+                .map_err(|outcome| reject(request, outcome)),
             None => Ok(None),
         };
         ready(resolved.map(MaybeAuthUser))
@@ -148,14 +198,15 @@ impl<C: DeserializeOwned> FromRequest for Claims<C> {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(caller(request).and_then(|user| {
-            user.claims_as::<C>()
-                .map(Claims)
-                .map_err(|_| AuthRejection {
-                    outcome: ErrorOutcome::invalid_token(
+            user.claims_as::<C>().map(Claims).map_err(|_| {
+                reject(
+                    request,
+                    ErrorOutcome::invalid_token(
                         &challenge(request),
                         "The access token lacks a required claim.",
                     ),
-                })
+                )
+            })
         }))
     }
 }

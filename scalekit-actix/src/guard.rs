@@ -10,7 +10,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::authz::Requirement;
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Resolution, WebAuth};
+use scalekit_core::web::{Refusal, Resolution, WebAuth};
 
 use crate::render;
 
@@ -85,19 +85,21 @@ where
                 Some(resolution) if resolution.satisfies(&self.requirement) => None,
                 resolution => {
                     // Refused: only now is the challenge built.
-                    let challenge = extensions
-                        .get::<Arc<WebAuth>>()
-                        .map(|web| web.challenge().clone())
-                        .unwrap_or_default();
-                    match resolution {
-                        Some(resolution) => resolution.check(&self.requirement, &challenge).err(),
-                        None => Some(ErrorOutcome::missing_credentials(&challenge)),
-                    }
+                    let web = extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
+                    let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
+                    let refusal = match resolution {
+                        Some(resolution) => resolution
+                            .check(&self.requirement, &challenge)
+                            .err()
+                            .map(|outcome| resolution.refusal(outcome)),
+                        None => Some(Refusal::from(ErrorOutcome::missing_credentials(&challenge))),
+                    };
+                    refusal.map(|refusal| render::refusal(web, refusal))
                 }
             }
         };
-        if let Some(outcome) = refusal {
-            let response = render::outcome(&outcome);
+        if let Some(answer) = refusal {
+            let response = render::web(answer);
             return Box::pin(ready(Ok(request
                 .into_response(response)
                 .map_into_right_body())));

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::WebResponse;
+use scalekit_core::web::{Answer, Refusal, WebAuth, WebResponse};
 
 pub(crate) fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -22,9 +22,31 @@ pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
     }
 }
 
-/// An RFC 6750 answer.
-pub(crate) fn outcome(outcome: &ErrorOutcome) -> HttpResponse {
-    error(outcome, None)
+/// The answer to a refusal: the application's responder's, else the
+/// default (also when no auth middleware put its `WebAuth` in the request).
+pub(crate) fn refusal(web: Option<&WebAuth>, refusal: Refusal) -> WebResponse {
+    match web {
+        Some(web) => web.respond(refusal),
+        None => refusal.default_response().clone(),
+    }
+}
+
+/// The application's own answer (invalid header names or values are
+/// dropped and logged).
+fn custom(answer: Answer) -> HttpResponse {
+    let mut response =
+        HttpResponse::with_body(status(answer.status), answer.body).map_into_boxed_body();
+    let headers = response.headers_mut();
+    for (name, value) in &answer.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => headers.append(name, value),
+            _ => tracing::warn!("a header of the application's answer was not valid"),
+        }
+    }
+    response
 }
 
 /// An RFC 6750 answer: its status and headers, with its JSON body or with
@@ -96,10 +118,16 @@ pub(crate) fn web(answer: WebResponse) -> HttpResponse {
             );
             (response, Vec::new())
         }
+        WebResponse::Custom {
+            answer,
+            set_cookies,
+        } => (custom(answer), set_cookies),
     };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     append_cookies(response.headers_mut(), &cookies);
     response
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, Resolution, WebAuth};
+use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
 use scalekit_core::webhook::{
     DeliverySlot, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError, WebhookEvent,
     WebhookVerifier,
@@ -25,6 +25,20 @@ fn challenge(parts: &Parts) -> Challenge {
         .get::<Arc<WebAuth>>()
         .map(|web| web.challenge().clone())
         .unwrap_or_default()
+}
+
+/// The rejection of `outcome`, answered through the application's
+/// responder (a session that has just ended reported as such).
+fn reject(parts: &Parts, outcome: ErrorOutcome) -> AuthRejection {
+    let refusal = match parts.extensions.get::<Resolution>() {
+        Some(resolution) => resolution.refusal(outcome),
+        None => Refusal::from(outcome),
+    };
+    let web = parts.extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
+    AuthRejection {
+        answer: Box::new(render::refusal(web, refusal.clone())),
+        refusal: Box::new(refusal),
+    }
 }
 
 /// The authenticated caller (bearer token or session). Requires the auth
@@ -42,24 +56,56 @@ impl Deref for AuthUser {
     }
 }
 
-/// No authenticated caller: `401` with `WWW-Authenticate: Bearer realm=…`.
+/// A refused extraction: no authenticated caller (`401` with
+/// `WWW-Authenticate: Bearer realm=…`), authentication temporarily
+/// unavailable (`503`), or claims without the requested shape
+/// (`401 invalid_token`). It carries the typed [`Refusal`] and the answer
+/// of the application's responder (see [`WebAuth::respond_with`]), else
+/// the default.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
-    outcome: ErrorOutcome,
+    // Boxed: rejections travel in `Result`s and stay small.
+    refusal: Box<Refusal>,
+    answer: Box<WebResponse>,
+}
+
+impl AuthRejection {
+    /// The rejection of `refusal`, answered through `web`'s responder.
+    pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
+        AuthRejection {
+            answer: Box::new(web.respond(refusal.clone())),
+            refusal: Box::new(refusal),
+        }
+    }
+
+    /// What was refused: kind, status, challenge, error code.
+    pub fn refusal(&self) -> &Refusal {
+        &self.refusal
+    }
+
+    /// The RFC 6750 outcome of the refusal.
+    pub fn outcome(&self) -> &ErrorOutcome {
+        self.refusal.outcome()
+    }
 }
 
 impl From<ErrorOutcome> for AuthRejection {
     /// The answer to a failed check made with the core (for example
-    /// [`Resolution::check`] inside a middleware of your own), rendered as
-    /// the layer and the guards render theirs.
+    /// [`Resolution::check`] inside a middleware of your own), with the
+    /// default rendering; use [`AuthRejection::new`] to go through the
+    /// application's responder.
     fn from(outcome: ErrorOutcome) -> Self {
-        AuthRejection { outcome }
+        let refusal = Refusal::from(outcome);
+        AuthRejection {
+            answer: Box::new(refusal.default_response().clone()),
+            refusal: Box::new(refusal),
+        }
     }
 }
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        render::outcome(&self.outcome)
+        render::web(*self.answer)
     }
 }
 
@@ -76,7 +122,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             Some(resolution) => resolution.require(&challenge).map(|c| AuthUser(c.clone())),
             None => Err(ErrorOutcome::missing_credentials(&challenge)),
         }
-        .map_err(|outcome| AuthRejection { outcome })
+        .map_err(|outcome| reject(parts, outcome))
     }
 }
 
@@ -98,7 +144,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
             Some(resolution) => resolution
                 .optional(&challenge(parts))
                 .map(|caller| caller.cloned().map(AuthUser))
-                .map_err(|outcome| AuthRejection { outcome }),
+                .map_err(|outcome| reject(parts, outcome)),
             None => Ok(None),
         }
     }
@@ -117,14 +163,26 @@ pub enum ClaimsRejection {
     /// No authenticated caller.
     Unauthenticated(AuthRejection),
     /// The verified claims do not fit the requested type.
-    Shape(ErrorOutcome),
+    Shape(AuthRejection),
+}
+
+impl ClaimsRejection {
+    /// What was refused: kind, status, challenge, error code.
+    pub fn refusal(&self) -> &Refusal {
+        match self {
+            ClaimsRejection::Unauthenticated(rejection) | ClaimsRejection::Shape(rejection) => {
+                rejection.refusal()
+            }
+        }
+    }
 }
 
 impl IntoResponse for ClaimsRejection {
     fn into_response(self) -> Response {
         match self {
-            ClaimsRejection::Unauthenticated(rejection) => rejection.into_response(),
-            ClaimsRejection::Shape(outcome) => render::outcome(&outcome),
+            ClaimsRejection::Unauthenticated(rejection) | ClaimsRejection::Shape(rejection) => {
+                rejection.into_response()
+            }
         }
     }
 }
@@ -137,9 +195,12 @@ impl<S: Send + Sync, C: DeserializeOwned> FromRequestParts<S> for Claims<C> {
             .await
             .map_err(ClaimsRejection::Unauthenticated)?;
         user.claims_as::<C>().map(Claims).map_err(|_| {
-            ClaimsRejection::Shape(ErrorOutcome::invalid_token(
-                &challenge(parts),
-                "The access token lacks a required claim.",
+            ClaimsRejection::Shape(reject(
+                parts,
+                ErrorOutcome::invalid_token(
+                    &challenge(parts),
+                    "The access token lacks a required claim.",
+                ),
             ))
         })
     }

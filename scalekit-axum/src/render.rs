@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::WebResponse;
+use scalekit_core::web::{Answer, Refusal, WebAuth, WebResponse};
 
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -24,9 +24,33 @@ pub(crate) fn append_cookies(response: &mut Response, set_cookies: &[String]) {
     }
 }
 
-/// An RFC 6750 answer.
-pub(crate) fn outcome(outcome: &ErrorOutcome) -> Response {
-    error(outcome, None)
+/// The answer to a refusal: the application's responder's, else the
+/// default (also when no auth layer put its `WebAuth` in the request).
+pub(crate) fn refusal(web: Option<&WebAuth>, refusal: Refusal) -> WebResponse {
+    match web {
+        Some(web) => web.respond(refusal),
+        None => refusal.default_response().clone(),
+    }
+}
+
+/// The application's own answer (invalid header names or values are
+/// dropped and logged).
+fn custom(answer: Answer) -> Response {
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = status(answer.status);
+    let headers = response.headers_mut();
+    for (name, value) in &answer.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
+            }
+            _ => tracing::warn!("a header of the application's answer was not valid"),
+        }
+    }
+    response
 }
 
 /// An RFC 6750 answer: its status and headers, with its JSON body or with
@@ -92,10 +116,15 @@ pub(crate) fn web(answer: WebResponse) -> Response {
             );
             (response, Vec::new())
         }
+        WebResponse::Custom {
+            answer,
+            set_cookies,
+        } => (custom(answer), set_cookies),
     };
     response
         .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     append_cookies(&mut response, &cookies);
     response
 }

@@ -9,7 +9,7 @@ use axum::http::Request;
 use axum::response::Response;
 use scalekit_core::authz::Requirement;
 use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Resolution, WebAuth};
+use scalekit_core::web::{Refusal, Resolution, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
 use crate::render;
@@ -49,17 +49,22 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
         if resolution.is_some_and(|r| r.satisfies(&self.requirement)) {
             return ready(Ok(request));
         }
-        let challenge = request
-            .extensions()
-            .get::<Arc<WebAuth>>()
-            .map(|web| web.challenge().clone())
-            .unwrap_or_default();
-        let result = match request.extensions().get::<Resolution>() {
-            Some(resolution) => resolution.check(&self.requirement, &challenge),
-            None => Err(ErrorOutcome::missing_credentials(&challenge)),
+        let web = request.extensions().get::<Arc<WebAuth>>();
+        let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
+        let refusal = match resolution {
+            Some(resolution) => resolution
+                .check(&self.requirement, &challenge)
+                .err()
+                .map(|outcome| resolution.refusal(outcome)),
+            None => Some(Refusal::from(ErrorOutcome::missing_credentials(&challenge))),
+        };
+        match refusal {
+            Some(refusal) => ready(Err(render::web(render::refusal(
+                web.map(Arc::as_ref),
+                refusal,
+            )))),
+            None => ready(Ok(request)),
         }
-        .map_err(|outcome| render::outcome(&outcome));
-        ready(result.map(|()| request))
     }
 }
 

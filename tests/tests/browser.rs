@@ -54,11 +54,10 @@ async fn a_browser_signs_in_and_out_through_actix() {
     signs_in_sees_the_dashboard_and_signs_out(Framework::Actix).await;
 }
 
-async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
-    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
-    let (base, emulator) = (app.base.clone(), &app.emulator);
-
-    let (_driver, port) = start_driver();
+/// A headless Chromium session through a fresh chromedriver, with its own
+/// profile directory.
+async fn chromium(framework: Framework) -> (Driver, fantoccini::Client, std::path::PathBuf) {
+    let (driver, port) = start_driver();
     let profile = std::env::temp_dir().join(format!(
         "scalekit-chromium-{}-{framework:?}",
         std::process::id()
@@ -82,6 +81,13 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("a WebDriver session");
+    (driver, browser, profile)
+}
+
+async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
+    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
+    let (base, emulator) = (app.base.clone(), &app.emulator);
+    let (_driver, browser, profile) = chromium(framework).await;
 
     // Signed out, the dashboard sends the browser to the hosted sign-in page.
     browser.goto(&format!("{base}/dashboard")).await.unwrap();
@@ -109,6 +115,26 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
     assert_eq!(email.text().await.unwrap(), "ada@example.com");
     assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
 
+    // The dashboard's button calls /api/me with the session.
+    browser
+        .find(Locator::Id("call-me"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = browser.find(Locator::Id("me-output")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let text = output.text().await.unwrap();
+        if text.starts_with("200") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(answer.starts_with("200"), "{answer}");
+    assert!(answer.contains(r#""email": "ada@example.com""#), "{answer}");
+
     // Sign out: through the platform logout, back home, signed out.
     browser
         .find(Locator::Id("logout"))
@@ -132,6 +158,81 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
         .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
         .await
         .unwrap();
+
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+/// Screenshots of the full-stack example's pages (home signed out, the
+/// dashboard signed in) as PNG files in `$SCREENSHOT_DIR` (default
+/// `docs/screenshots`): `scripts/screenshots` regenerates the committed
+/// ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes files; run by scripts/screenshots"]
+async fn screenshots() {
+    let dir = std::env::var_os("SCREENSHOT_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"),
+        std::path::PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = common::apps::fullstack_app(Framework::Axum, None, None, |web| web).await;
+    let (_driver, browser, profile) = chromium(Framework::Axum).await;
+    browser.set_window_size(1100, 640).await.unwrap();
+
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    let home = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join("home-signed-out.png"), home).unwrap();
+
+    browser
+        .find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/dashboard", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("call-me"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = browser.find(Locator::Id("me-output")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !output.text().await.unwrap().starts_with("200") {
+        assert!(Instant::now() < deadline, "/api/me answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.set_window_size(1100, 1000).await.unwrap();
+    browser
+        .execute("window.scrollTo(0, 0)", Vec::new())
+        .await
+        .unwrap();
+    let dashboard = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join("dashboard-signed-in.png"), dashboard).unwrap();
 
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);

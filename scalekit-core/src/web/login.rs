@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use super::pages::{escape_html, failure_page, html_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
 use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
 use crate::session::{LoginState, RequestCookies, SessionError, StoreError};
@@ -81,11 +80,11 @@ impl WebAuth {
     ) -> WebResponse {
         let state = match LoginState::new(return_to) {
             Ok(state) => state,
-            Err(_) => return failure_page(Vec::new()),
+            Err(_) => return self.sign_in_failed(Vec::new()),
         };
         let cookie = match self.sessions.login_state_cookie(&state) {
             Ok(cookie) => cookie,
-            Err(_) => return failure_page(Vec::new()),
+            Err(_) => return self.sign_in_failed(Vec::new()),
         };
         let pkce = state.pkce();
         options.scopes = Some(self.login_scopes.clone());
@@ -122,7 +121,7 @@ impl WebAuth {
             Err(err) => {
                 tracing::warn!(error = %err, "IdP-initiated login refused");
                 (
-                    failure_page(Vec::new()),
+                    self.sign_in_failed(Vec::new()),
                     CallbackOutcome::IdpInitiatedRefused,
                 )
             }
@@ -173,7 +172,7 @@ impl WebAuth {
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
                 return (
-                    failure_page(vec![self.sessions.login_state_removal()]),
+                    self.sign_in_failed(vec![self.sessions.login_state_removal()]),
                     CallbackOutcome::NoLoginState,
                 );
             }
@@ -183,13 +182,13 @@ impl WebAuth {
             // reflected.
             tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
             return (
-                failure_page(vec![clear_state]),
+                self.sign_in_failed(vec![clear_state]),
                 CallbackOutcome::PlatformError,
             );
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
             return (
-                failure_page(vec![clear_state]),
+                self.sign_in_failed(vec![clear_state]),
                 CallbackOutcome::MissingCode,
             );
         };
@@ -201,7 +200,7 @@ impl WebAuth {
         {
             tracing::warn!("callback state mismatch");
             return (
-                failure_page(vec![clear_state]),
+                self.sign_in_failed(vec![clear_state]),
                 CallbackOutcome::StateMismatch,
             );
         }
@@ -218,7 +217,7 @@ impl WebAuth {
             Err(err) => {
                 tracing::warn!(error = %err, "code exchange failed");
                 return (
-                    failure_page(vec![clear_state]),
+                    self.sign_in_failed(vec![clear_state]),
                     CallbackOutcome::ExchangeFailed,
                 );
             }
@@ -228,11 +227,7 @@ impl WebAuth {
             && let Err(message) = hook(auth.clone()).await
         {
             tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            let page = WebResponse::Page {
-                status: 403,
-                html: html_page("Sign-in refused", &escape_html(&message)),
-                set_cookies: vec![clear_state],
-            };
+            let page = self.sign_in_refused(message, vec![clear_state]);
             return (page, CallbackOutcome::RefusedByHook);
         }
         let mut set_cookies = vec![clear_state];
@@ -253,7 +248,10 @@ impl WebAuth {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
-                return (failure_page(set_cookies), CallbackOutcome::SessionFailed);
+                return (
+                    self.sign_in_failed(set_cookies),
+                    CallbackOutcome::SessionFailed,
+                );
             }
         }
         let redirect = WebResponse::Redirect {

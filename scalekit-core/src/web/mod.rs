@@ -8,9 +8,11 @@ mod logout;
 mod metadata;
 mod pages;
 mod resolve;
+mod respond;
 
 pub use pages::escape_html;
 pub use resolve::{AuthorizationHeaders, Gate, Mode, Resolution, bearer_token};
+pub use respond::{Answer, Refusal, RefusalKind, Responder};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -136,6 +138,23 @@ impl Authenticated {
     pub fn connection_id(&self) -> Option<&str> {
         self.user().and_then(|u| u.connection_id.as_deref())
     }
+
+    /// When the caller's session ends unless it is used again (Unix
+    /// seconds): its absolute timeout or its idle timeout under `policy`,
+    /// whichever comes first (session callers only).
+    ///
+    /// ```
+    /// # fn show(user: &scalekit_core::web::Authenticated, web: &scalekit_core::web::WebAuth) {
+    /// let ends = user.session_expires_at(web.sessions().session_policy());
+    /// # let _ = ends; }
+    /// ```
+    pub fn session_expires_at(&self, policy: &crate::session::SessionPolicy) -> Option<u64> {
+        self.session.as_deref().map(|session| {
+            let absolute = session.created_at.saturating_add(policy.absolute.as_secs());
+            let idle = session.last_seen.saturating_add(policy.idle.as_secs());
+            absolute.min(idle)
+        })
+    }
 }
 
 /// Why a request could not be authenticated although it carried
@@ -189,6 +208,8 @@ pub struct RequestAuth {
     /// `Set-Cookie` values for the response (a refreshed session, cleared
     /// cookies).
     pub set_cookies: Vec<String>,
+    /// Why the session the request carried has just ended, if it has.
+    pub ended: Option<crate::session::SessionEnd>,
 }
 
 impl std::fmt::Debug for RequestAuth {
@@ -196,6 +217,7 @@ impl std::fmt::Debug for RequestAuth {
         f.debug_struct("RequestAuth")
             .field("result", &self.result)
             .field("set_cookies", &cookie_names(&self.set_cookies))
+            .field("ended", &self.ended)
             .finish()
     }
 }
@@ -237,6 +259,14 @@ pub enum WebResponse {
         /// The page to show instead of the JSON body.
         html: Option<String>,
     },
+    /// The application's own answer to a [`Refusal`] (see
+    /// [`WebAuth::respond_with`]).
+    Custom {
+        /// The answer.
+        answer: Answer,
+        /// `Set-Cookie` values of the default answer, sent with it.
+        set_cookies: Vec<String>,
+    },
 }
 
 impl std::fmt::Debug for WebResponse {
@@ -274,6 +304,15 @@ impl std::fmt::Debug for WebResponse {
                 .debug_struct("Error")
                 .field("outcome", outcome)
                 .field("html", &html.as_ref().map(String::len))
+                .finish(),
+            WebResponse::Custom {
+                answer,
+                set_cookies,
+            } => f
+                .debug_struct("Custom")
+                .field("status", &answer.status)
+                .field("body", &format_args!("<{} bytes>", answer.body.len()))
+                .field("set_cookies", &cookie_names(set_cookies))
                 .finish(),
         }
     }
@@ -345,6 +384,7 @@ pub struct WebAuth {
     after_login: Option<AfterLogin>,
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
+    responder: Option<Responder>,
 }
 
 /// Where a request says it was sent to: its `Host`, and the
@@ -396,6 +436,7 @@ impl WebAuth {
             after_login: None,
             webhooks: None,
             trusted_hosts: Vec::new(),
+            responder: None,
         }
     }
 
@@ -757,6 +798,7 @@ mod tests {
         let auth = RequestAuth {
             result: Ok(None),
             set_cookies: vec!["__Host-sk_session=sealed-secret; Path=/".into()],
+            ended: None,
         };
         let printed = format!("{auth:?}");
         assert!(!printed.contains("secret") && printed.contains("__Host-sk_session"));
@@ -838,6 +880,7 @@ mod tests {
                 RequestAuth {
                     result: Ok(None),
                     set_cookies: vec![format!("sk_session={S}")],
+                    ended: None,
                 }
             ),
             format!(

@@ -1,7 +1,7 @@
 //! The few HTML pages the auth routes answer with (fixed text: nothing
 //! from the request is ever reflected).
 
-use super::{AuthFailure, WebAuth, WebResponse};
+use super::{AuthFailure, Refusal, RefusalKind, WebAuth, WebResponse};
 
 pub(super) fn html_page(title: &str, message: &str) -> String {
     format!(
@@ -10,38 +10,38 @@ pub(super) fn html_page(title: &str, message: &str) -> String {
     )
 }
 
-pub(super) fn failure_page(set_cookies: Vec<String>) -> WebResponse {
-    // Fixed text: the platform's `error_description` is never reflected.
-    WebResponse::Page {
-        status: 400,
-        html: html_page(
-            "Sign-in failed",
-            "The sign-in could not be completed. Please try again.",
-        ),
-        set_cookies,
-    }
-}
-
 impl WebAuth {
     /// The page a browser route answers while authentication is
     /// temporarily unavailable (a session refresh that cannot be made now):
     /// `503`, to be sent with the `Retry-After` of
     /// [`AuthFailure::outcome`]. The session cookie is left untouched.
+    /// Given through the application's responder, when it has one.
     pub fn unavailable_page(&self) -> WebResponse {
-        WebResponse::Error {
-            outcome: AuthFailure::Unavailable.outcome(self.challenge()),
+        self.respond(self.unavailable_refusal())
+    }
+
+    /// The refusal of a browser route while authentication is temporarily
+    /// unavailable: `503` with the retry page by default.
+    pub(super) fn unavailable_refusal(&self) -> Refusal {
+        let outcome = AuthFailure::Unavailable.outcome(self.challenge());
+        let page = WebResponse::Error {
+            outcome: outcome.clone(),
             html: Some(self.unavailable_html()),
-        }
+        };
+        Refusal::browser(RefusalKind::Unavailable, outcome, page)
     }
 
     /// `503` with `Retry-After` and a page (`title`, `message`): the
     /// session store cannot be reached (a login or logout that cannot be
     /// completed now). No cookie is changed.
+    /// Given through the application's responder, when it has one.
     pub(super) fn store_unavailable_page(&self, title: &str, message: &str) -> WebResponse {
-        WebResponse::Error {
-            outcome: AuthFailure::Unavailable.outcome(self.challenge()),
+        let outcome = AuthFailure::Unavailable.outcome(self.challenge());
+        let page = WebResponse::Error {
+            outcome: outcome.clone(),
             html: Some(html_page(title, message)),
-        }
+        };
+        self.respond(Refusal::browser(RefusalKind::Unavailable, outcome, page))
     }
 
     pub(super) fn unavailable_html(&self) -> String {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{AuthFailure, Authenticated, RequestAuth, WebAuth, WebResponse};
+use super::{AuthFailure, Authenticated, Refusal, RefusalKind, RequestAuth, WebAuth, WebResponse};
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{RequestCookies, SessionError};
@@ -89,8 +89,9 @@ pub enum Mode {
 /// request is authenticated once. A failure is left only when the layer
 /// could defer it to the route: a session that cannot be checked right now
 /// (`503`), so that browser routes answer with a page and APIs with JSON.
+/// It also remembers whether the request's session has just ended.
 #[derive(Debug, Clone)]
-pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>);
+pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>, bool);
 
 impl Resolution {
     /// What an auth layer leaves for `caller` (`None`: an anonymous
@@ -98,7 +99,7 @@ impl Resolution {
     /// (feature `test-util`; see `test_util::TestCaller::resolution`).
     #[cfg(feature = "test-util")]
     pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
-        Resolution(Ok(caller))
+        Resolution(Ok(caller), false)
     }
 
     /// The caller, if one was authenticated.
@@ -109,6 +110,24 @@ impl Resolution {
     /// The failure deferred to the route, if any (see [`Resolution`]).
     pub fn failure(&self) -> Option<&AuthFailure> {
         self.0.as_ref().err()
+    }
+
+    /// Whether the session the request carried has just ended (timeout,
+    /// refused refresh, removed elsewhere).
+    pub fn session_ended(&self) -> bool {
+        self.1
+    }
+
+    /// The [`Refusal`] of an `outcome` of this resolution
+    /// ([`Resolution::require`], [`Resolution::check`]):
+    /// [`RefusalKind::SessionEnded`] instead of a missing caller when the
+    /// session has just ended. Answer it with [`WebAuth::respond`].
+    pub fn refusal(&self, outcome: crate::outcome::ErrorOutcome) -> Refusal {
+        let refusal = Refusal::from(outcome);
+        if self.1 && refusal.kind() == RefusalKind::MissingCredentials {
+            return refusal.into_kind(RefusalKind::SessionEnded);
+        }
+        refusal
     }
 
     /// Whether the caller meets `requirement` (no caller: `false`). The
@@ -191,8 +210,8 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         path_and_query: &str,
     ) -> (Gate, Vec<String>) {
-        let (result, set_cookies, via_session) = match outer {
-            Some(Resolution(result)) => (result.clone(), Vec::new(), true),
+        let (result, set_cookies, via_session, ended) = match outer {
+            Some(Resolution(result, ended)) => (result.clone(), Vec::new(), true, *ended),
             None => {
                 let via_session = !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
                 let auth = self.authenticate(authorization, cookies).await;
@@ -200,27 +219,27 @@ impl WebAuth {
                     auth.result.map(|caller| caller.map(Arc::new)),
                     auth.set_cookies,
                     via_session,
+                    auth.ended.is_some(),
                 )
             }
         };
+        // Every answer given here goes through the application's responder.
         let gate = match result {
-            Ok(None) if mode == Mode::RequireApi => Gate::Answer(WebResponse::Error {
-                outcome: ErrorOutcome::missing_credentials(self.challenge()),
-                html: None,
-            }),
+            Ok(None) if mode == Mode::RequireApi => {
+                let missing = ErrorOutcome::missing_credentials(self.challenge());
+                Gate::Answer(self.respond(Resolution(Ok(None), ended).refusal(missing)))
+            }
             Ok(None) if mode == Mode::RequireBrowser => {
-                Gate::Answer(self.login_redirect(path_and_query))
+                Gate::Answer(self.respond(self.sign_in_required(path_and_query, ended)))
             }
-            Ok(caller) => Gate::Serve(Resolution(Ok(caller))),
+            Ok(caller) => Gate::Serve(Resolution(Ok(caller), ended)),
             Err(AuthFailure::Unavailable) if via_session && mode == Mode::Optional => {
-                Gate::Serve(Resolution(Err(AuthFailure::Unavailable)))
+                Gate::Serve(Resolution(Err(AuthFailure::Unavailable), ended))
             }
-            Err(failure) => {
-                let outcome = failure.outcome(self.challenge());
-                let html = (mode == Mode::RequireBrowser && failure == AuthFailure::Unavailable)
-                    .then(|| self.unavailable_html());
-                Gate::Answer(WebResponse::Error { outcome, html })
+            Err(AuthFailure::Unavailable) if mode == Mode::RequireBrowser => {
+                Gate::Answer(self.respond(self.unavailable_refusal()))
             }
+            Err(failure) => Gate::Answer(self.refuse(failure.outcome(self.challenge()))),
         };
         (gate, set_cookies)
     }
@@ -282,6 +301,7 @@ impl WebAuth {
                 return RequestAuth {
                     result: Err(failure),
                     set_cookies: Vec::new(),
+                    ended: None,
                 };
             }
         };
@@ -295,6 +315,7 @@ impl WebAuth {
             return RequestAuth {
                 result,
                 set_cookies: Vec::new(),
+                ended: None,
             };
         }
         let resolved = match self.sessions.resolve(cookies).await {
@@ -312,6 +333,7 @@ impl WebAuth {
                 return RequestAuth {
                     result: Err(AuthFailure::Unavailable),
                     set_cookies: Vec::new(),
+                    ended: None,
                 };
             }
         };
@@ -319,6 +341,7 @@ impl WebAuth {
             return RequestAuth {
                 result: Ok(None),
                 set_cookies: resolved.set_cookies,
+                ended: resolved.ended,
             };
         };
         span.record("via", "session");
@@ -344,6 +367,7 @@ impl WebAuth {
         RequestAuth {
             result,
             set_cookies: resolved.set_cookies,
+            ended: resolved.ended,
         }
     }
 }
