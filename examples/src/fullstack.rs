@@ -235,14 +235,7 @@ pub fn me(user: &Authenticated) -> Me<'_> {
         scopes: {
             // The granted scopes, sorted and unique (as `claims.scopes()`),
             // borrowed.
-            let mut scopes: Vec<&str> = claims
-                .scopes
-                .iter()
-                .chain(claims.scp.0.iter())
-                .map(String::as_str)
-                .chain(claims.scope.iter().flat_map(|s| s.split(' ')))
-                .filter(|s| !s.is_empty())
-                .collect();
+            let mut scopes: Vec<&str> = claims.granted_scopes().collect();
             scopes.sort_unstable();
             scopes.dedup();
             scopes

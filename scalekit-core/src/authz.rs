@@ -225,12 +225,8 @@ impl Requirement {
     pub fn check_claims(&self, claims: &AccessTokenClaims) -> Result<(), Insufficient> {
         let scope = |value: &str| {
             claims
-                .scopes
-                .iter()
-                .chain(claims.scp.0.iter())
-                .map(String::as_str)
-                .chain(claims.scope.iter().flat_map(|s| s.split(' ')))
-                .any(|g| !g.is_empty() && (g == value || wildcard_grants(g, value)))
+                .granted_scopes()
+                .any(|g| g == value || wildcard_grants(g, value))
         };
         let permission = |value: &str| {
             claims

@@ -220,16 +220,19 @@ pub struct AccessTokenClaims {
 impl AccessTokenClaims {
     /// The granted scopes: the union of `scopes`, `scope` and `scp`.
     pub fn scopes(&self) -> ScopeSet {
-        let mut set: ScopeSet = self
-            .scopes
+        self.granted_scopes().collect()
+    }
+
+    /// The granted scopes as sent, borrowed: `scopes`, `scp`, then `scope`
+    /// split on spaces; unsorted, possibly repeated, never empty (what
+    /// [`AccessTokenClaims::scopes`] collects into a set).
+    pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes
             .iter()
             .chain(self.scp.0.iter())
-            .cloned()
-            .collect();
-        if let Some(s) = &self.scope {
-            set.extend_space_separated(s);
-        }
-        set
+            .map(String::as_str)
+            .chain(self.scope.iter().flat_map(|s| s.split(' ')))
+            .filter(|s| !s.is_empty())
     }
 
     /// The organization: `oid`, else `xoid`.

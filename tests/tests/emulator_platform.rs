@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+#[macro_use]
 mod common;
 
 use aws_lc_rs::digest;
@@ -17,29 +18,6 @@ use scalekit_core::oauth::CodeExchange;
 use scalekit_core::{Scalekit, ScalekitConfig};
 use scalekit_emulator::Emulator;
 use serde_json::{Value, json};
-
-/// Each scenario runs against both frameworks: `axum::<name>` and
-/// `actix::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Axum).await
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Actix).await
-                }
-            )*
-        }
-    };
-}
 
 /// OpenID Connect Core 3.3.2.11: base64url of the left half of SHA-256.
 fn half_hash(value: &str) -> String {

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+#[macro_use]
 mod common;
 
 use common::apps::{Framework, FullStack};
@@ -27,29 +28,6 @@ async fn start_with(fw: Framework, access_ttl: Option<Duration>) -> App {
 
 async fn start(fw: Framework) -> App {
     start_with(fw, None).await
-}
-
-/// Each scenario runs against both frameworks: `axum::<name>` and
-/// `actix::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Axum).await
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Actix).await
-                }
-            )*
-        }
-    };
 }
 
 /// A minimal browser: a cookie jar for the application, no automatic

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[macro_use]
 mod common;
 
 use common::apps::{
@@ -33,29 +34,6 @@ const SESSION_SECRET: &str = "scale-out-test-session-secret-of-32-bytes+";
 /// between two refreshes on a loaded machine.
 const REDIS_ACCESS_TTL: Duration = Duration::from_secs(8);
 const WEBHOOK_SECRET: &str = "whsec_c2NhbGUtb3V0LXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
-
-/// Each scenario runs against both frameworks: `axum::<name>` and
-/// `actix::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Axum).await
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Framework::Actix).await
-                }
-            )*
-        }
-    };
-}
 
 /// One instance of a full-stack example: its own address and its auth.
 struct Instance {

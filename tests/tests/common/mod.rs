@@ -1,6 +1,31 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+/// Each scenario runs against both frameworks: `axum::<name>` and
+/// `actix::<name>` (the scenario is an `async fn(Framework)` beside the
+/// macro's call, with `Framework` in scope).
+#[allow(unused_macros)]
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod axum {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Framework::Axum).await
+                }
+            )*
+        }
+        mod actix {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Framework::Actix).await
+                }
+            )*
+        }
+    };
+}
+
 pub mod apps;
 pub mod flow;
 pub mod redis;
