@@ -1,13 +1,16 @@
 //! The actix-web full-stack application of the examples contract
 //! (DESIGN.md): the same routes, answers and HTML as the axum one.
 
-use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, web};
-use scalekit_actix::{AuthUser, MaybeAuthUser, Require, ScalekitAuth, ScalekitWebhook};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use scalekit_actix::{
+    AuthUser, MaybeAuthUser, Require, ScalekitAuth, ScalekitWebhook, SessionValue,
+};
 use scalekit_core::authz::{GrantKind, Match, Requirement};
 use scalekit_core::{ConfigError, ScalekitConfig};
 
-use crate::fullstack;
+use crate::fullstack::{self, JsonAnswer, Preferences};
 
 /// Builds the auth of the application (sessions in the Redis of
 /// `redis_url` when given, else cookie-only).
@@ -54,6 +57,12 @@ pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clon
                     .route(web::get().to(me)),
             )
             .service(
+                web::resource("/api/preferences")
+                    .wrap(auth.require())
+                    .route(web::get().to(preferences))
+                    .route(web::put().to(update_preferences)),
+            )
+            .service(
                 web::resource("/api/admin")
                     .wrap(Require::new(admin))
                     .route(web::get().to(|| async { HttpResponse::Ok().json(fullstack::admin()) })),
@@ -75,6 +84,34 @@ async fn home(MaybeAuthUser(user): MaybeAuthUser) -> HttpResponse {
 
 async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(fullstack::me(&user))
+}
+
+async fn preferences(prefs: SessionValue<Preferences>) -> HttpResponse {
+    HttpResponse::Ok().json(fullstack::preferences(prefs.get()))
+}
+
+async fn update_preferences(
+    mut prefs: SessionValue<Preferences>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let next = match fullstack::update_preferences(prefs.get(), content_type, &body) {
+        Ok(next) => next,
+        Err(answer) => return json_answer(answer),
+    };
+    match prefs.set(next).await {
+        Ok(()) => HttpResponse::Ok().json(fullstack::preferences(prefs.get())),
+        Err(err) => json_answer(fullstack::preferences_not_saved(&err)),
+    }
+}
+
+fn json_answer((status, body): JsonAnswer) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .json(body)
 }
 
 async fn webhook(ScalekitWebhook(event): ScalekitWebhook) -> HttpResponse {

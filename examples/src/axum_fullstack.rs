@@ -1,13 +1,15 @@
 //! The axum full-stack application of the examples contract (DESIGN.md).
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use scalekit_axum::{AuthUser, Require, ScalekitAuth, ScalekitWebhook};
+use scalekit_axum::{AuthUser, Require, ScalekitAuth, ScalekitWebhook, SessionValue};
 use scalekit_core::authz::{GrantKind, Match, Requirement};
 use scalekit_core::{ConfigError, ScalekitConfig};
 
-use crate::fullstack;
+use crate::fullstack::{self, JsonAnswer, Preferences};
 
 /// Builds the auth of the application (sessions in the Redis of
 /// `redis_url` when given, else cookie-only).
@@ -47,6 +49,12 @@ pub fn app(auth: &ScalekitAuth) -> Router {
         )
         .route("/api/me", get(me).route_layer(auth.require()))
         .route(
+            "/api/preferences",
+            get(preferences)
+                .put(update_preferences)
+                .route_layer(auth.require()),
+        )
+        .route(
             "/api/admin",
             get(|| async { Json(fullstack::admin()) }).route_layer(Require::layer(admin)),
         )
@@ -63,6 +71,33 @@ async fn home(user: Option<AuthUser>) -> Html<String> {
 
 async fn me(user: AuthUser) -> Response {
     Json(fullstack::me(&user)).into_response()
+}
+
+async fn preferences(prefs: SessionValue<Preferences>) -> Json<serde_json::Value> {
+    Json(fullstack::preferences(prefs.get()))
+}
+
+async fn update_preferences(
+    mut prefs: SessionValue<Preferences>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let next = match fullstack::update_preferences(prefs.get(), content_type, &body) {
+        Ok(next) => next,
+        Err(answer) => return json_answer(answer),
+    };
+    match prefs.set(next).await {
+        Ok(()) => Json(fullstack::preferences(prefs.get())).into_response(),
+        Err(err) => json_answer(fullstack::preferences_not_saved(&err)),
+    }
+}
+
+fn json_answer((status, body): JsonAnswer) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
 }
 
 async fn webhook(ScalekitWebhook(event): ScalekitWebhook) -> Json<serde_json::Value> {

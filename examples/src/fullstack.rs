@@ -1,11 +1,113 @@
 //! What the two full-stack examples (axum and actix-web) share: their auth
 //! configuration and their pages, so that both answer byte for byte alike.
 
-use scalekit_core::web::{Authenticated, ProtectedResource, WebAuth, escape_html};
+use scalekit_core::session::SessionDataError;
+use scalekit_core::web::{Authenticated, LoginDecision, ProtectedResource, WebAuth, escape_html};
 use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
 use scalekit_core::{ConfigError, ScalekitConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// What the application keeps in each session, sealed with it: set at
+/// sign-in by the after-login hook, changed through
+/// `PUT /api/preferences`, kept across refreshes, gone at logout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// The dashboard's colour theme.
+    pub theme: Theme,
+    /// When this session signed in (Unix seconds).
+    pub signed_in_at: u64,
+}
+
+/// A colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Dark text on light backgrounds.
+    Light,
+    /// Light text on dark backgrounds.
+    Dark,
+}
+
+impl Theme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
+/// The after-login hook: every session starts with the light theme and
+/// the time of its sign-in.
+pub fn start_session_with_preferences(web: WebAuth) -> WebAuth {
+    web.after_login(|_auth| async move {
+        let signed_in_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        LoginDecision::allow().with_data(&Preferences {
+            theme: Theme::Light,
+            signed_in_at,
+        })
+    })
+}
+
+/// An answer of `/api/preferences`: status and JSON body.
+pub type JsonAnswer = (u16, Value);
+
+/// `GET /api/preferences`: the session's preferences (`null` without).
+pub fn preferences(current: Option<&Preferences>) -> Value {
+    json!({ "preferences": current })
+}
+
+/// `PUT /api/preferences` with `{"theme": "light"|"dark"}`: the new
+/// preferences, or `415` unless the body is `application/json` (so a
+/// cross-site form cannot send it), or `400` for another body.
+pub fn update_preferences(
+    current: Option<&Preferences>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Preferences, JsonAnswer> {
+    let is_json = content_type
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err((
+            415,
+            json!({"error": "invalid_request", "error_description": "Send application/json."}),
+        ));
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Update {
+        theme: Theme,
+    }
+    let update: Update = serde_json::from_slice(body).map_err(|_| {
+        (
+            400,
+            json!({"error": "invalid_request", "error_description": "Send {\"theme\": \"light\"} or {\"theme\": \"dark\"}."}),
+        )
+    })?;
+    Ok(Preferences {
+        theme: update.theme,
+        signed_in_at: current.map_or(0, |p| p.signed_in_at),
+    })
+}
+
+/// The answer when the session could not be written.
+pub fn preferences_not_saved(err: &SessionDataError) -> JsonAnswer {
+    tracing::warn!(error = %err, "preferences not saved");
+    let description = match err.status() {
+        401 => "Your session has ended: sign in again.",
+        503 => "The session store is unavailable: try again shortly.",
+        413 => "The preferences are too large.",
+        _ => "The preferences could not be saved.",
+    };
+    (
+        err.status(),
+        json!({"error": "preferences_not_saved", "error_description": description}),
+    )
+}
 
 /// The auth of a full-stack application served at `base_url`: sessions in
 /// the Redis of `redis_url` when given (shared by every instance with the
@@ -38,7 +140,7 @@ pub fn web_auth(
     if let Some(url) = redis_url {
         web = web.redis_sessions(url)?;
     }
-    Ok(web)
+    Ok(start_session_with_preferences(web))
 }
 
 /// The stylesheet of every page: inline, no external assets.
@@ -67,6 +169,8 @@ dd:last-child{margin-bottom:0}\
 .button{display:inline-block;background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font:inherit;cursor:pointer}\
 .button:hover{background:#2f40d8;text-decoration:none}\
 .hero{background:#fff;border:1px solid var(--line);border-radius:12px;padding:36px;text-align:center}\
+body.dark{--ink:#e6e9f2;--muted:#a3abc2;--line:#2c3450;--bg:#121829;color-scheme:dark}\
+body.dark header,body.dark .card,body.dark .hero{background:#1a2136}\
 pre{background:#10152a;color:#d8def5;border-radius:8px;padding:14px;overflow:auto;font-size:.85rem;min-height:3em;margin:12px 0 0}\
 ";
 
@@ -76,15 +180,23 @@ document.getElementById('call-me').addEventListener('click',async()=>{\
 const out=document.getElementById('me-output');out.textContent='Calling /api/me\u{2026}';\
 try{const r=await fetch('/api/me',{credentials:'same-origin',headers:{accept:'application/json'}});\
 const text=await r.text();let shown=text;try{shown=JSON.stringify(JSON.parse(text),null,2)}catch(_){}\
-out.textContent=r.status+' '+r.statusText+'\\n'+shown}catch(_){out.textContent='The request failed.'}});";
+out.textContent=r.status+' '+r.statusText+'\\n'+shown}catch(_){out.textContent='The request failed.'}});\
+const toggle=document.getElementById('toggle-theme');if(toggle){toggle.addEventListener('click',async()=>{\
+const r=await fetch('/api/preferences',{method:'PUT',credentials:'same-origin',headers:{'content-type':'application/json'},\
+body:JSON.stringify({theme:toggle.dataset.next})});if(r.ok){location.reload()}})}";
 
 fn page(title: &str, nav: &str, body: &str) -> String {
+    themed_page(title, nav, body, Theme::Light)
+}
+
+fn themed_page(title: &str, nav: &str, body: &str, theme: Theme) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title} · Scalekit example</title><style>{STYLE}</style></head>\
-         <body><header><span class=\"brand\">Scalekit example</span><nav>{nav}</nav></header>\
-         <main>{body}</main></body></html>"
+         <body class=\"{theme}\"><header><span class=\"brand\">Scalekit example</span><nav>{nav}</nav></header>\
+         <main>{body}</main></body></html>",
+        theme = theme.as_str()
     )
 }
 
@@ -172,6 +284,15 @@ pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> Strin
     let session_end = session_expires_at
         .and_then(|at| i64::try_from(at).ok())
         .map(utc);
+    let prefs = user.session_data::<Preferences>().ok().flatten();
+    let theme = prefs.map_or(Theme::Light, |p| p.theme);
+    let next = match theme {
+        Theme::Light => Theme::Dark,
+        Theme::Dark => Theme::Light,
+    };
+    let signed_in = prefs
+        .and_then(|p| i64::try_from(p.signed_in_at).ok())
+        .map(utc);
     let body = format!(
         "<h1>Dashboard</h1><p class=\"lead\">What this application knows about you, from your verified tokens.</p>\
          <div class=\"grid\">\
@@ -190,6 +311,10 @@ pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> Strin
          <dt>Access token expires</dt><dd id=\"token-expiry\">{token_expiry}</dd>\
          <dt>Session expires</dt><dd id=\"session-expiry\">{session_expiry}</dd>\
          </dl></section>\
+         <section class=\"card\"><h2>Preferences (kept in your session)</h2><dl>\
+         <dt>Signed in</dt><dd id=\"signed-in-at\">{signed_in}</dd>\
+         <dt>Theme</dt><dd id=\"theme\">{theme}</dd>\
+         </dl><p><button class=\"button\" id=\"toggle-theme\" type=\"button\" data-next=\"{next}\">Switch to the {next} theme</button></p></section>\
          </div>\
          <section class=\"card\" style=\"margin-top:16px\"><h2>API</h2>\
          <button class=\"button\" id=\"call-me\" type=\"button\">Call /api/me</button>\
@@ -204,8 +329,11 @@ pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> Strin
         permissions = chips("permissions", &claims.permissions),
         token_expiry = escape_html(&utc(claims.exp)),
         session_expiry = optional(session_end.as_deref()),
+        signed_in = optional(signed_in.as_deref()),
+        theme = theme.as_str(),
+        next = next.as_str(),
     );
-    page("Dashboard", SIGNED_IN_NAV, &body)
+    themed_page("Dashboard", SIGNED_IN_NAV, &body, theme)
 }
 
 /// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,

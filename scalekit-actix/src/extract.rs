@@ -385,3 +385,86 @@ impl FromRequest for ScalekitInterceptor {
         })
     }
 }
+
+/// The application data of the caller's session, as a `T` of your own
+/// (any serde type): read it with [`get`](scalekit_core::web::SessionValue::get),
+/// replace it with [`set`](scalekit_core::web::SessionValue::set) or
+/// [`clear`](scalekit_core::web::SessionValue::clear). The data is sealed
+/// with the session (cookie or server-side record), size-checked, kept
+/// across refreshes and gone at logout; the auth middleware sends the
+/// rewritten session cookies with the response.
+///
+/// Needs the auth middleware and a session caller: without one the request
+/// is refused with `401` (a bearer-token caller has no session to keep
+/// data in).
+///
+/// ```no_run
+/// use actix_web::{HttpResponse, web};
+/// use scalekit_actix::SessionValue;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// struct Preferences { theme: String }
+///
+/// async fn set_theme(
+///     mut prefs: SessionValue<Preferences>,
+///     theme: web::Json<String>,
+/// ) -> HttpResponse {
+///     let next = Preferences { theme: theme.into_inner() };
+///     match prefs.set(next).await {
+///         Ok(()) => HttpResponse::NoContent().finish(),
+///         Err(err) => HttpResponse::build(
+///             actix_web::http::StatusCode::from_u16(err.status())
+///                 .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+///         )
+///         .finish(),
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SessionValue<T>(pub scalekit_core::web::SessionValue<T>);
+
+impl<T> Deref for SessionValue<T> {
+    type Target = scalekit_core::web::SessionValue<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for SessionValue<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<T> FromRequest for SessionValue<T>
+where
+    T: serde::Serialize + DeserializeOwned,
+{
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let no_session = |request: &HttpRequest| {
+            reject(
+                request,
+                ErrorOutcome::missing_credentials(&challenge(request)),
+            )
+        };
+        let value = caller(request).and_then(|caller| {
+            let Some(web) = request.extensions().get::<Arc<WebAuth>>().cloned() else {
+                return Err(no_session(request));
+            };
+            let cookies = request
+                .headers()
+                .get_all(actix_web::http::header::COOKIE)
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect();
+            scalekit_core::web::SessionValue::new(web, caller, cookies)
+                .map(SessionValue)
+                .map_err(|_| no_session(request))
+        });
+        ready(value)
+    }
+}

@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 pub use extract::{
     AccessToken, AuthRejection, AuthUser, Claims, MaybeAuthUser, ScalekitInterceptor,
-    ScalekitWebhook, WebhookRejection,
+    ScalekitWebhook, SessionValue, WebhookRejection,
 };
 pub use guard::{Require, RequirePermissions, RequireRoles, RequireScopes, RequireService};
 pub use middleware::{AuthMiddleware, AuthService, Mode};

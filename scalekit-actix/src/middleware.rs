@@ -119,14 +119,25 @@ where
                     return Ok(request.into_response(response).map_into_right_body());
                 }
             };
+            // A session caller whose handler writes session data: its
+            // cookies replace the middleware's.
+            let mut session_caller = None;
             if resolved_here {
                 // The caller also on its own, for `Extension<Arc<Authenticated>>`
                 // and code that reads the request's extensions.
                 if let Some(caller) = resolution.caller() {
+                    if caller.has_session() {
+                        session_caller = Some(caller.clone());
+                    }
                     request.extensions_mut().insert(caller.clone());
                 }
                 request.extensions_mut().insert(resolution);
             }
+            let set_cookies = move || {
+                session_caller
+                    .and_then(|caller| caller.take_session_cookies())
+                    .unwrap_or(set_cookies)
+            };
             // A de-duplicated webhook whose handler fails is forgotten, so
             // that the platform's retry is processed.
             let delivery = match web.webhook_verifier() {
@@ -144,14 +155,14 @@ where
                     // The error's answer carries the cookies of a refreshed
                     // session all the same: they are never lost.
                     let mut answer = err.error_response();
-                    render::append_cookies(answer.headers_mut(), &set_cookies);
+                    render::append_cookies(answer.headers_mut(), &set_cookies());
                     return Err(actix_web::error::InternalError::from_response(err, answer).into());
                 }
             };
             if let Some((verifier, slot)) = delivery {
                 verifier.settle(&slot, response.status().is_success());
             }
-            render::append_cookies(response.headers_mut(), &set_cookies);
+            render::append_cookies(response.headers_mut(), &set_cookies());
             Ok(response)
         })
     }

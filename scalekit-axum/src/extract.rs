@@ -346,3 +346,80 @@ impl<S: Send + Sync> FromRequest<S> for ScalekitInterceptor {
             })
     }
 }
+
+/// The application data of the caller's session, as a `T` of your own
+/// (any serde type): read it with [`get`](scalekit_core::web::SessionValue::get),
+/// replace it with [`set`](scalekit_core::web::SessionValue::set) or
+/// [`clear`](scalekit_core::web::SessionValue::clear). The data is sealed
+/// with the session (cookie or server-side record), size-checked, kept
+/// across refreshes and gone at logout; the auth layer sends the rewritten
+/// session cookies with the response.
+///
+/// Needs the auth layer and a session caller: without one the request is
+/// refused with `401` (a bearer-token caller has no session to keep data
+/// in).
+///
+/// ```no_run
+/// use axum::Json;
+/// use axum::http::StatusCode;
+/// use scalekit_axum::SessionValue;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// struct Preferences { theme: String }
+///
+/// async fn set_theme(
+///     mut prefs: SessionValue<Preferences>,
+///     Json(theme): Json<String>,
+/// ) -> Result<StatusCode, StatusCode> {
+///     let mut next = prefs.get().map(|p| Preferences { theme: p.theme.clone() }).unwrap_or_default();
+///     next.theme = theme;
+///     prefs.set(next).await.map_err(|err| {
+///         StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+///     })?;
+///     Ok(StatusCode::NO_CONTENT)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SessionValue<T>(pub scalekit_core::web::SessionValue<T>);
+
+impl<T> Deref for SessionValue<T> {
+    type Target = scalekit_core::web::SessionValue<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for SessionValue<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<S, T> FromRequestParts<S> for SessionValue<T>
+where
+    S: Send + Sync,
+    T: serde::Serialize + DeserializeOwned + Send,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let AuthUser(caller) =
+            <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let no_session =
+            |parts: &Parts| reject(parts, ErrorOutcome::missing_credentials(&challenge(parts)));
+        let Some(web) = parts.extensions.get::<Arc<WebAuth>>().cloned() else {
+            return Err(no_session(parts));
+        };
+        let cookies = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        scalekit_core::web::SessionValue::new(web, caller, cookies)
+            .map(SessionValue)
+            .map_err(|_| no_session(parts))
+    }
+}

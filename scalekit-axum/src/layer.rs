@@ -113,10 +113,16 @@ where
                     return Ok(response);
                 }
             };
+            // A session caller whose handler writes session data: its
+            // cookies replace the layer's.
+            let mut session_caller = None;
             if resolved_here {
                 // The caller also on its own, for `Extension<Arc<Authenticated>>`
                 // and code that reads the request's extensions.
                 if let Some(caller) = resolution.caller() {
+                    if caller.has_session() {
+                        session_caller = Some(caller.clone());
+                    }
                     request.extensions_mut().insert(caller.clone());
                 }
                 request.extensions_mut().insert(resolution);
@@ -136,7 +142,10 @@ where
             if let Some((verifier, slot)) = delivery {
                 verifier.settle(&slot, response.status().is_success());
             }
-            render::append_cookies(&mut response, &set_cookies);
+            match session_caller.and_then(|caller| caller.take_session_cookies()) {
+                Some(written) => render::append_cookies(&mut response, &written),
+                None => render::append_cookies(&mut response, &set_cookies),
+            }
             Ok(response)
         })
     }

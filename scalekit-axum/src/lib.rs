@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 pub use extract::{
     AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitInterceptor,
-    ScalekitWebhook, WebhookRejection,
+    ScalekitWebhook, SessionValue, WebhookRejection,
 };
 pub use layer::{AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;

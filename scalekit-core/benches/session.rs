@@ -41,6 +41,7 @@ fn typical_session() -> Session {
         refresh_token: Some("rt_".to_owned() + &"r".repeat(43)),
         id_token: Some(jwt(1200)),
         expires_at: 2_000_000_000,
+        data: None,
         created_at: 1_763_800_000,
         last_seen: 1_763_800_000,
         version: 0,

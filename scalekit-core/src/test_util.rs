@@ -186,6 +186,7 @@ impl TestCaller {
                     refresh_token: None,
                     id_token: None,
                     expires_at,
+                    data: None,
                     created_at: now,
                     last_seen: now,
                     version: 0,

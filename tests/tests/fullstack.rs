@@ -459,20 +459,18 @@ async fn the_after_login_hook_can_refuse_a_login(fw: Framework) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let app = common::apps::fullstack_app(fw, None, None, |web| {
-        web.after_login(std::sync::Arc::new(
-            move |auth: scalekit_core::oauth::AuthenticationResponse| {
-                let log = log.clone();
-                Box::pin(async move {
-                    let email = auth.user.email.clone().unwrap_or_default();
-                    log.lock().unwrap().push(email.clone());
-                    if email.ends_with("@globex.example") {
-                        Err("Globex accounts are not allowed <here>.".to_owned())
-                    } else {
-                        Ok(())
-                    }
-                })
-            },
-        ))
+        web.after_login(move |auth: scalekit_core::oauth::AuthenticationResponse| {
+            let log = log.clone();
+            async move {
+                let email = auth.user.email.clone().unwrap_or_default();
+                log.lock().unwrap().push(email.clone());
+                if email.ends_with("@globex.example") {
+                    Err("Globex accounts are not allowed <here>.".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+        })
     })
     .await;
     let mut b = Browser::new(&app);

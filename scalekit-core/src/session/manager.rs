@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::codec::{CookieCodec, CookieError, CookieSettings, RequestCookies};
 use super::refresh::{Freshness, RefreshCoordinator};
 use super::store::{CookieStore, Replaced, SealedStore, SessionStore, StoreError};
-use super::{Session, SessionEnd, SessionError, SessionPolicy};
+use super::{
+    DEFAULT_MAX_SESSION_DATA, Session, SessionData, SessionDataError, SessionEnd, SessionError,
+    SessionPolicy,
+};
 use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::{AuthenticationResponse, Pkce, TokenError, generate_nonce, generate_state};
@@ -131,7 +134,12 @@ pub struct SessionManager {
     records: SealedStore,
     coordinator: RefreshCoordinator,
     opened: OpenedCookies,
+    max_data: usize,
 }
+
+/// Writes of session data tried before a conflict is reported (each
+/// conflict means another request wrote the same session meanwhile).
+const DATA_WRITE_ATTEMPTS: usize = 4;
 
 /// Largest total size of the opened-cookie cache (sealed values and
 /// sessions), in bytes.
@@ -165,6 +173,7 @@ impl OpenedCookies {
                 .weigher(|_, cookie: &Arc<OpenedCookie>| {
                     let s = &cookie.session;
                     let bytes = cookie.sealed.len()
+                        + s.data.as_ref().map_or(0, SessionData::len)
                         + s.access_token.len()
                         + s.id_token.as_ref().map_or(0, String::len)
                         + s.refresh_token.as_ref().map_or(0, String::len)
@@ -212,6 +221,7 @@ impl SessionManager {
             settings,
             policy: SessionPolicy::default(),
             opened: OpenedCookies::new(SessionPolicy::default().touch_interval),
+            max_data: DEFAULT_MAX_SESSION_DATA,
             records: SealedStore {
                 store: Arc::new(CookieStore),
                 codec: Arc::new(codec),
@@ -231,6 +241,41 @@ impl SessionManager {
         self.policy = policy;
         self.opened = OpenedCookies::new(policy.touch_interval);
         self
+    }
+
+    /// Sets the largest size of a session's application data, as JSON text
+    /// (default [`DEFAULT_MAX_SESSION_DATA`], 4 KiB). Larger data is
+    /// refused with [`SessionDataError::TooLarge`] before anything is
+    /// written. Cookie-only sessions are also bounded by their cookies
+    /// (see [`CookieError::TooLarge`]): keep larger data in a server-side
+    /// store.
+    pub fn max_session_data(mut self, bytes: usize) -> Self {
+        self.max_data = bytes;
+        self
+    }
+
+    /// The largest size of a session's application data.
+    pub fn session_data_limit(&self) -> usize {
+        self.max_data
+    }
+
+    /// `value` as session data within the size limit.
+    ///
+    /// ```
+    /// # fn demo(sessions: scalekit_core::session::SessionManager) {
+    /// let data = sessions.encode_data(&serde_json::json!({"theme": "dark"}));
+    /// assert!(data.is_ok());
+    /// let huge = sessions.encode_data(&"x".repeat(1 << 20));
+    /// assert!(huge.is_err());
+    /// # }
+    /// ```
+    pub fn encode_data<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Result<SessionData, SessionDataError> {
+        let data = SessionData::encode(value)?;
+        data.check_size(self.max_data)?;
+        Ok(data)
     }
 
     /// Whether sessions live in a server-side store (the cookie holds only
@@ -287,6 +332,17 @@ impl SessionManager {
         auth: &AuthenticationResponse,
         request: &RequestCookies<'_>,
     ) -> Result<(Session, Vec<String>), SessionError> {
+        self.start_with(auth, request, None).await
+    }
+
+    /// [`SessionManager::start`] with the application's data already in
+    /// the session (see [`SessionManager::encode_data`]).
+    pub async fn start_with(
+        &self,
+        auth: &AuthenticationResponse,
+        request: &RequestCookies<'_>,
+        data: Option<SessionData>,
+    ) -> Result<(Session, Vec<String>), SessionError> {
         let claims: AccessTokenClaims = self
             .scalekit
             .validate_token(&auth.access_token)
@@ -300,6 +356,7 @@ impl SessionManager {
             refresh_token: auth.refresh_token.clone(),
             id_token: Some(auth.id_token.clone()),
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
+            data,
             created_at: now,
             last_seen: now,
             version: 0,
@@ -358,6 +415,45 @@ impl SessionManager {
             }
         }
         self.cookies(session, ttl, request)
+    }
+
+    /// Replaces the application data of `session` (`None` removes it) and
+    /// writes the session; returns it as written and the `Set-Cookie`
+    /// values that carry it. With a server-side store, a session changed
+    /// meanwhile by another request (a refresh, a touch, another write) is
+    /// read again and the data applied to it: the last data written wins,
+    /// the newest tokens are kept. A session removed meanwhile (logout,
+    /// sign-out everywhere) is not written back
+    /// ([`SessionDataError::session_ended`]).
+    pub async fn set_data(
+        &self,
+        session: &Session,
+        data: Option<SessionData>,
+        request: &RequestCookies<'_>,
+    ) -> Result<(Session, Vec<String>), SessionDataError> {
+        if let Some(data) = &data {
+            data.check_size(self.max_data)?;
+        }
+        let mut next = Session {
+            data: data.clone(),
+            ..session.clone()
+        };
+        for _ in 0..DATA_WRITE_ATTEMPTS {
+            match self.write(&mut next, request).await {
+                Ok(cookies) => return Ok((next, cookies)),
+                Err(SessionError::Store(StoreError::Conflict)) => {
+                    let Some(stored) = self.records.load(&next.id).await? else {
+                        return Err(SessionEnd::Removed.into());
+                    };
+                    next = Session {
+                        data: data.clone(),
+                        ..stored
+                    };
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(SessionError::Store(StoreError::Conflict).into())
     }
 
     /// Opens the session cookie of a request and reads its session.

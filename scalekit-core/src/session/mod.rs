@@ -3,6 +3,7 @@
 //! Redis) and the refresh coordinator.
 
 mod codec;
+mod data;
 mod manager;
 mod memory;
 #[cfg(feature = "redis")]
@@ -19,6 +20,7 @@ pub use codec::{
     CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, CookieSettingsError, DEFAULT_MAX_CHUNKS,
     MIN_SECRET_LEN, RequestCookies, SameSite,
 };
+pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
 pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
@@ -47,6 +49,10 @@ pub struct Session {
     pub id_token: Option<String>,
     /// The access token's `exp` (Unix seconds).
     pub expires_at: u64,
+    /// The application's data (see [`SessionData`]): sealed with the
+    /// session, carried across refreshes, gone with the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<SessionData>,
     /// When the session started (Unix seconds).
     pub created_at: u64,
     /// When the session was last used (Unix seconds).
@@ -68,6 +74,7 @@ impl fmt::Debug for Session {
             .field("expires_at", &self.expires_at)
             .field("created_at", &self.created_at)
             .field("last_seen", &self.last_seen)
+            .field("data", &self.data)
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -77,6 +84,12 @@ impl Session {
     /// A new session id: 256 bits from the OS random source, URL-safe.
     pub fn new_id() -> Result<String, RandomError> {
         crate::oauth::generate_state()
+    }
+
+    /// The application data as a `T`: `Ok(None)` when none was stored,
+    /// [`SessionDataError::Decode`] when it has another shape.
+    pub fn data_as<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, SessionDataError> {
+        self.data.as_ref().map(SessionData::decode).transpose()
     }
 
     /// Whether the access token is expired or expires within `skew`.
@@ -245,6 +258,7 @@ mod tests {
             refresh_token: Some(format!("rt_{SECRET}")),
             id_token: Some(format!("eyJ.{SECRET}.id")),
             expires_at: 1,
+            data: Some(SessionData::encode(&format!("data-{SECRET}")).unwrap()),
             created_at: 1,
             last_seen: 1,
             version: 3,

@@ -524,6 +524,7 @@ impl RefreshCoordinator {
             refresh_token: response.refresh_token,
             id_token: response.id_token.or_else(|| base.id_token.clone()),
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
+            data: base.data.clone(),
             created_at: base.created_at,
             last_seen: crate::unix_time().as_secs().max(base.last_seen),
             version: base.version,
@@ -556,6 +557,8 @@ impl RefreshCoordinator {
                     // Only touched meanwhile: keep our tokens, on its version.
                     refreshed.version = stored.version;
                     refreshed.last_seen = refreshed.last_seen.max(stored.last_seen);
+                    // Data the application wrote meanwhile is kept.
+                    refreshed.data = stored.data;
                 }
                 Replaced::Changed(theirs) => return Ok(theirs),
             }

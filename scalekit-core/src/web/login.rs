@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 
-use super::{RequestOrigin, WebAuth, WebResponse};
-use crate::oauth::{AuthorizationUrlOptions, CodeExchange, safe_return_target, safe_return_to};
-use crate::session::{LoginState, RequestCookies, SessionError, StoreError};
+use super::{Decision, RequestOrigin, WebAuth, WebResponse};
+use crate::oauth::{
+    AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, safe_return_target,
+    safe_return_to,
+};
+use crate::session::{LoginState, RequestCookies, SessionData, SessionError, StoreError};
 use crate::telemetry::CallbackOutcome;
 
 /// Longest accepted login pass-through parameter.
@@ -223,15 +226,12 @@ impl WebAuth {
             }
         };
         span.record("user_id", auth.user.id.as_str());
-        if let Some(hook) = &self.after_login
-            && let Err(message) = hook(auth.clone()).await
-        {
-            tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-            let page = self.sign_in_refused(message, vec![clear_state]);
-            return (page, CallbackOutcome::RefusedByHook);
-        }
+        let (data, redirect) = match self.decide_after_login(&auth, &clear_state).await {
+            Ok(allowed) => allowed,
+            Err(refused) => return (refused, CallbackOutcome::RefusedByHook),
+        };
         let mut set_cookies = vec![clear_state];
-        match self.sessions.start(&auth, cookies).await {
+        match self.sessions.start_with(&auth, cookies, data).await {
             Ok((session, cookies)) => {
                 crate::telemetry::record_session(span, &session.id);
                 set_cookies.extend(cookies);
@@ -255,11 +255,58 @@ impl WebAuth {
             }
         }
         let redirect = WebResponse::Redirect {
-            location: state
-                .return_to
+            location: redirect
+                .or(state.return_to)
                 .unwrap_or_else(|| self.paths.after_login.clone()),
             set_cookies,
         };
         (redirect, CallbackOutcome::SignedIn)
+    }
+
+    /// Runs the after-login hook: the session's data and the redirect
+    /// target it chose, or the answer refusing the sign-in.
+    async fn decide_after_login(
+        &self,
+        auth: &AuthenticationResponse,
+        clear_state: &str,
+    ) -> Result<(Option<SessionData>, Option<String>), WebResponse> {
+        let Some(hook) = &self.after_login else {
+            return Ok((None, None));
+        };
+        let refused = |message: String| self.sign_in_refused(message, vec![clear_state.to_owned()]);
+        match hook(auth.clone()).await.0 {
+            Decision::Allow { data, redirect } => {
+                let limit = self.sessions.session_data_limit();
+                let checked = data
+                    .transpose()
+                    .and_then(|d| d.map(|d| d.check_size(limit).map(|()| d)).transpose());
+                let data = match checked {
+                    Ok(data) => data,
+                    Err(err) => {
+                        tracing::warn!(error = %err, user = %auth.user.id, "the after-login hook's session data was refused");
+                        return Err(self.sign_in_failed(vec![clear_state.to_owned()]));
+                    }
+                };
+                let redirect = redirect.and_then(|target| {
+                    let safe = safe_return_target(&target);
+                    if safe.is_none() {
+                        tracing::warn!(target = ?target.chars().take(64).collect::<String>(), "the after-login hook's redirect target is not a same-site path; ignored");
+                    }
+                    safe
+                });
+                Ok((data, redirect))
+            }
+            Decision::Refuse(message) => {
+                tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
+                Err(refused(message))
+            }
+            Decision::Respond(answer) => {
+                tracing::info!(user = %auth.user.id, "login answered by the after-login hook");
+                Err(WebResponse::Custom {
+                    answer,
+                    set_cookies: vec![clear_state.to_owned()],
+                })
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! all answering plain data that the axum and actix adapters render
 //! identically.
 
+mod data;
 mod login;
 mod logout;
 mod metadata;
@@ -10,6 +11,7 @@ mod pages;
 mod resolve;
 mod respond;
 
+pub use data::SessionValue;
 pub use pages::escape_html;
 pub use resolve::{AuthorizationHeaders, Gate, Mode, Resolution, bearer_token};
 pub use respond::{Answer, Refusal, RefusalKind, Responder};
@@ -63,6 +65,8 @@ pub struct Authenticated {
     token: Arc<str>,
     /// The session (session callers only).
     session: Option<Arc<Session>>,
+    /// Session writes made while the request is handled.
+    writes: data::SessionWrites,
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -84,6 +88,7 @@ impl Authenticated {
             payload: verified.payload,
             token: verified.token,
             session: None,
+            writes: Default::default(),
         }
     }
 
@@ -96,6 +101,7 @@ impl Authenticated {
             payload: verified.payload,
             token: verified.token,
             session: Some(session),
+            writes: Default::default(),
         }
     }
 
@@ -318,13 +324,106 @@ impl std::fmt::Debug for WebResponse {
     }
 }
 
-/// A check run after a successful login, before the session starts: provision
-/// the user, or refuse the login with a message shown to them.
+/// A check run after a successful login, before the session starts (see
+/// [`WebAuth::after_login`]).
 pub type AfterLogin = Arc<
-    dyn Fn(AuthenticationResponse) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+    dyn Fn(AuthenticationResponse) -> Pin<Box<dyn Future<Output = LoginDecision> + Send>>
         + Send
         + Sync,
 >;
+
+/// What the after-login hook decided: start the session (optionally with
+/// application data in it and another redirect target), or refuse the
+/// sign-in with a message on the sign-in failure page or with the
+/// application's own response.
+///
+/// ```
+/// use scalekit_core::web::{Answer, LoginDecision};
+///
+/// #[derive(serde::Serialize)]
+/// struct Preferences { theme: &'static str }
+///
+/// let welcome = LoginDecision::allow()
+///     .with_data(&Preferences { theme: "dark" })
+///     .redirect_to("/welcome");
+/// let refused = LoginDecision::refuse("Your organization has no seat left.");
+/// let own = LoginDecision::respond(Answer::new(403, "text/plain", "Ask your administrator."));
+/// // `Ok(())` allows, `Err(message)` refuses.
+/// let simple: LoginDecision = Ok::<(), String>(()).into();
+/// # let _ = (welcome, refused, own, simple);
+/// ```
+#[derive(Debug)]
+pub struct LoginDecision(Decision);
+
+#[derive(Debug)]
+enum Decision {
+    Allow {
+        data: Option<Result<crate::session::SessionData, crate::session::SessionDataError>>,
+        redirect: Option<String>,
+    },
+    Refuse(String),
+    Respond(Answer),
+}
+
+impl LoginDecision {
+    /// Start the session and go to the login's return target (else the
+    /// after-login path).
+    pub fn allow() -> Self {
+        LoginDecision(Decision::Allow {
+            data: None,
+            redirect: None,
+        })
+    }
+
+    /// Refuse the sign-in: the sign-in failure page (`403`) shows
+    /// `message` (escaped).
+    pub fn refuse(message: impl Into<String>) -> Self {
+        LoginDecision(Decision::Refuse(message.into()))
+    }
+
+    /// Refuse the sign-in with the application's own answer (the login
+    /// state cookie is still cleared).
+    pub fn respond(answer: Answer) -> Self {
+        LoginDecision(Decision::Respond(answer))
+    }
+
+    /// Starts the session with `value` as its application data (see
+    /// [`SessionValue`]). Data that cannot be serialized, or is larger than
+    /// the session data limit, fails the sign-in (failure page, logged).
+    /// No effect on a refusal.
+    pub fn with_data<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        if let Decision::Allow { data, .. } = &mut self.0 {
+            *data = Some(crate::session::SessionData::encode(value));
+        }
+        self
+    }
+
+    /// Sends the user to `target` after sign-in, instead of the login's
+    /// return target. It must be a same-site path (`/…`, checked as
+    /// `return_to` is); another target is ignored with a warning. No
+    /// effect on a refusal.
+    pub fn redirect_to(mut self, target: impl Into<String>) -> Self {
+        if let Decision::Allow { redirect, .. } = &mut self.0 {
+            *redirect = Some(target.into());
+        }
+        self
+    }
+}
+
+impl From<Result<(), String>> for LoginDecision {
+    fn from(result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => LoginDecision::allow(),
+            Err(message) => LoginDecision::refuse(message),
+        }
+    }
+}
+
+impl From<Answer> for LoginDecision {
+    fn from(answer: Answer) -> Self {
+        LoginDecision::respond(answer)
+    }
+}
 
 /// Paths of the auth routes (relative to the application's base URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -730,9 +829,35 @@ impl WebAuth {
         self
     }
 
-    /// Runs `hook` after each login, before the session starts.
-    pub fn after_login(mut self, hook: AfterLogin) -> Self {
-        self.after_login = Some(hook);
+    /// Runs `hook` after each login, before the session starts: provision
+    /// the user, put application data in the session, choose where the
+    /// user lands, or refuse the sign-in (see [`LoginDecision`]). The hook
+    /// may answer a [`LoginDecision`], a `Result<(), String>` (`Err`:
+    /// refused with that message) or an [`Answer`] (refused with it).
+    ///
+    /// ```no_run
+    /// # fn demo(web: scalekit_core::web::WebAuth) -> scalekit_core::web::WebAuth {
+    /// use scalekit_core::web::LoginDecision;
+    ///
+    /// web.after_login(|auth| async move {
+    ///     if auth.user.email.as_deref().is_some_and(|e| e.ends_with("@blocked.example")) {
+    ///         return LoginDecision::refuse("This account is blocked.");
+    ///     }
+    ///     LoginDecision::allow().with_data(&serde_json::json!({"plan": "team"}))
+    /// })
+    /// # }
+    /// ```
+    pub fn after_login<F, Fut, D>(mut self, hook: F) -> Self
+    where
+        F: Fn(AuthenticationResponse) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = D> + Send + 'static,
+        D: Into<LoginDecision>,
+    {
+        let hook = Arc::new(hook);
+        self.after_login = Some(Arc::new(move |auth| {
+            let hook = hook.clone();
+            Box::pin(async move { hook(auth).await.into() })
+        }));
         self
     }
 

@@ -1,0 +1,218 @@
+//! The application's data in the session, from handlers: read it from the
+//! caller, write it through [`WebAuth::write_session_data`] or the typed
+//! [`SessionValue`]; the auth layer sends the rewritten cookies with the
+//! response.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Authenticated, WebAuth};
+use crate::session::{RequestCookies, Session, SessionData, SessionDataError};
+
+/// Session writes made while a request was handled: the session as last
+/// written and the `Set-Cookie` values that carry it, which the auth layer
+/// sends instead of its own. Empty (and never locked) for the requests
+/// that write nothing.
+#[derive(Default)]
+pub(super) struct SessionWrites {
+    written: AtomicBool,
+    latest: Mutex<Option<Written>>,
+}
+
+#[derive(Clone)]
+struct Written {
+    session: Arc<Session>,
+    set_cookies: Option<Vec<String>>,
+}
+
+impl Clone for SessionWrites {
+    fn clone(&self) -> Self {
+        let latest = self.lock().clone();
+        SessionWrites {
+            written: AtomicBool::new(latest.is_some()),
+            latest: Mutex::new(latest),
+        }
+    }
+}
+
+impl SessionWrites {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Authenticated {
+    /// Whether the caller has a session (a signed-in browser), not only a
+    /// bearer token: only then can it keep application data.
+    pub fn has_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The caller's session as last written during this request.
+    fn current_session(&self) -> Option<Arc<Session>> {
+        if self.writes.written.load(Ordering::Acquire)
+            && let Some(written) = self.writes.lock().as_ref()
+        {
+            return Some(written.session.clone());
+        }
+        self.session.clone()
+    }
+
+    /// The application data of the caller's session as a `T` (as last
+    /// written during this request): `Ok(None)` without data or without a
+    /// session, [`SessionDataError::Decode`] when it has another shape.
+    ///
+    /// ```
+    /// # fn show(user: &scalekit_core::web::Authenticated) {
+    /// #[derive(serde::Deserialize)]
+    /// struct Preferences { theme: String }
+    /// if let Ok(Some(prefs)) = user.session_data::<Preferences>() {
+    ///     println!("theme: {}", prefs.theme);
+    /// }
+    /// # }
+    /// ```
+    pub fn session_data<T: DeserializeOwned>(&self) -> Result<Option<T>, SessionDataError> {
+        match self.current_session() {
+            Some(session) => session.data_as(),
+            None => Ok(None),
+        }
+    }
+
+    /// The `Set-Cookie` values of the session writes made while handling
+    /// the request (`None` when nothing was written). For auth layers: they
+    /// replace the layer's own session cookies in the response.
+    pub fn take_session_cookies(&self) -> Option<Vec<String>> {
+        if !self.writes.written.load(Ordering::Acquire) {
+            return None;
+        }
+        self.writes
+            .lock()
+            .as_mut()
+            .and_then(|written| written.set_cookies.take())
+    }
+
+    fn record_write(&self, session: Session, set_cookies: Vec<String>) {
+        *self.writes.lock() = Some(Written {
+            session: Arc::new(session),
+            set_cookies: Some(set_cookies),
+        });
+        self.writes.written.store(true, Ordering::Release);
+    }
+}
+
+impl WebAuth {
+    /// Replaces the application data of `caller`'s session (`None` removes
+    /// it): sealed with the session, written to its store, and carried by
+    /// the cookies the auth layer sends with the response. `request` is
+    /// the request's cookies (for the removal of cookie chunks it no longer
+    /// needs).
+    ///
+    /// Errors: [`SessionDataError::NoSession`] for a bearer caller,
+    /// [`SessionDataError::TooLarge`] above
+    /// [`SessionManager::max_session_data`](crate::session::SessionManager::max_session_data),
+    /// and the session's own failures (store unavailable, session removed
+    /// meanwhile). Nothing is written on error.
+    pub async fn write_session_data(
+        &self,
+        caller: &Authenticated,
+        data: Option<SessionData>,
+        request: &RequestCookies<'_>,
+    ) -> Result<(), SessionDataError> {
+        let session = caller
+            .current_session()
+            .ok_or(SessionDataError::NoSession)?;
+        let (session, set_cookies) = self.sessions.set_data(&session, data, request).await?;
+        caller.record_write(session, set_cookies);
+        Ok(())
+    }
+}
+
+/// Typed application data of the caller's session, for handlers: read it
+/// with [`SessionValue::get`], replace it with [`SessionValue::set`]. The
+/// adapters' `SessionValue<T>` extractors build it; the response then
+/// carries the rewritten session cookies.
+///
+/// Data of another shape than `T` (written by an older version of the
+/// application) reads as absent (with a warning in the log) and is
+/// replaced by the next `set`.
+pub struct SessionValue<T> {
+    web: Arc<WebAuth>,
+    caller: Arc<Authenticated>,
+    cookie_headers: Vec<String>,
+    value: Option<T>,
+}
+
+impl<T> std::fmt::Debug for SessionValue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionValue")
+            .field("caller", &self.caller)
+            .field("present", &self.value.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> SessionValue<T> {
+    /// The data of `caller`'s session; `cookie_headers` are the request's
+    /// `Cookie` header values. [`SessionDataError::NoSession`] for a caller
+    /// without a session.
+    pub fn new(
+        web: Arc<WebAuth>,
+        caller: Arc<Authenticated>,
+        cookie_headers: Vec<String>,
+    ) -> Result<Self, SessionDataError> {
+        let session = caller
+            .current_session()
+            .ok_or(SessionDataError::NoSession)?;
+        let value = session.data_as::<T>().unwrap_or_else(|err| {
+            tracing::warn!(error = %err, user = ?session.user.id, "session data of another shape read as absent");
+            None
+        });
+        Ok(SessionValue {
+            web,
+            caller,
+            cookie_headers,
+            value,
+        })
+    }
+
+    /// The data, if the session has some.
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    /// The authenticated caller.
+    pub fn caller(&self) -> &Authenticated {
+        &self.caller
+    }
+
+    /// Replaces the data and writes the session (see
+    /// [`WebAuth::write_session_data`]). On error the data is unchanged.
+    pub async fn set(&mut self, value: T) -> Result<(), SessionDataError> {
+        let data = self.web.sessions().encode_data(&value)?;
+        self.write(Some(data)).await?;
+        self.value = Some(value);
+        Ok(())
+    }
+
+    /// Removes the data from the session.
+    pub async fn clear(&mut self) -> Result<(), SessionDataError> {
+        self.write(None).await?;
+        self.value = None;
+        Ok(())
+    }
+
+    /// The data, taken out.
+    pub fn into_inner(self) -> Option<T> {
+        self.value
+    }
+
+    async fn write(&self, data: Option<SessionData>) -> Result<(), SessionDataError> {
+        let cookies = RequestCookies::parse(self.cookie_headers.iter().map(String::as_str));
+        self.web
+            .write_session_data(&self.caller, data, &cookies)
+            .await
+    }
+}
