@@ -162,7 +162,19 @@ where
             if let Some((verifier, slot)) = delivery {
                 verifier.settle(&slot, response.status().is_success());
             }
-            render::append_cookies(response.headers_mut(), &set_cookies());
+            let set_cookies = set_cookies();
+            // A response that sets the session cookie itself (logout, a new
+            // session) keeps it: a refresh on the way in must not undo it.
+            if !set_cookies.is_empty()
+                && !web.sessions().sets_session_cookie(
+                    response
+                        .headers()
+                        .get_all(header::SET_COOKIE)
+                        .filter_map(|v| v.to_str().ok()),
+                )
+            {
+                render::append_cookies(response.headers_mut(), &set_cookies);
+            }
             Ok(response)
         })
     }

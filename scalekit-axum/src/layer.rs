@@ -142,9 +142,21 @@ where
             if let Some((verifier, slot)) = delivery {
                 verifier.settle(&slot, response.status().is_success());
             }
-            match session_caller.and_then(|caller| caller.take_session_cookies()) {
-                Some(written) => render::append_cookies(&mut response, &written),
-                None => render::append_cookies(&mut response, &set_cookies),
+            let set_cookies = session_caller
+                .and_then(|caller| caller.take_session_cookies())
+                .unwrap_or(set_cookies);
+            // A response that sets the session cookie itself (logout, a new
+            // session) keeps it: a refresh on the way in must not undo it.
+            if !set_cookies.is_empty()
+                && !web.sessions().sets_session_cookie(
+                    response
+                        .headers()
+                        .get_all(header::SET_COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+            {
+                render::append_cookies(&mut response, &set_cookies);
             }
             Ok(response)
         })

@@ -81,6 +81,23 @@ impl Browser {
         response
     }
 
+    /// `PUT` of `body` (as `content_type`) to a path of the app, with the
+    /// jar's cookies.
+    async fn put(&mut self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("cookie", cookie.join("; "))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&response);
+        response
+    }
+
     /// Follows redirects (applying cookies) until a non-redirect answer or
     /// the emulator's sign-in page.
     async fn follow(&mut self, mut response: reqwest::Response) -> reqwest::Response {
@@ -998,7 +1015,218 @@ async fn both_frameworks_answer_alike() {
     }
 }
 
+async fn logout_with_an_expired_access_token_signs_out(fw: Framework) {
+    // The layer refreshes the session on the way in to the logout route;
+    // the logout's removal of the cookie must win over that refresh.
+    let app = start_with(fw, Some(Duration::from_secs(1))).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(
+        b.sign_in(&app, "/dashboard", "ada@example.com")
+            .await
+            .status(),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let tokens = app.emulator.request_count(EmulatorEndpoint::Token);
+    let logout = b.get("/auth/logout").await;
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    assert!(
+        app.emulator.request_count(EmulatorEndpoint::Token) > tokens,
+        "refreshed on the way in"
+    );
+    let set: Vec<String> = logout
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|v| v.starts_with("sk_session"))
+        .collect();
+    assert!(
+        !set.is_empty() && set.iter().all(|v| v.contains("Max-Age=0")),
+        "{set:?}"
+    );
+    assert!(b.jar.keys().all(|k| !k.contains("sk_session")));
+    assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
+}
+
+async fn preferences_of(b: &mut Browser) -> Value {
+    let r = b.get("/api/preferences").await;
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["preferences"].clone()
+}
+
+async fn session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshes_and_gone_at_logout(
+    fw: Framework,
+) {
+    // Access tokens of 1 s: every request after the first second refreshes.
+    let app = start_with(fw, Some(Duration::from_secs(1))).await;
+    let mut b = Browser::new(&app);
+    let before = common::now();
+    assert_eq!(
+        b.sign_in(&app, "/dashboard", "ada@example.com")
+            .await
+            .status(),
+        200
+    );
+    let prefs = preferences_of(&mut b).await;
+    assert_eq!(prefs["theme"], "light", "set by the after-login hook");
+    let signed_in_at = prefs["signed_in_at"].as_i64().unwrap();
+    assert!(signed_in_at >= before && signed_in_at <= common::now());
+
+    // A handler changes it; the cookie-only session carries it in a new
+    // sealed cookie.
+    let jar = b.jar.clone();
+    let r = b
+        .put(
+            "/api/preferences",
+            "application/json",
+            r#"{"theme":"dark"}"#,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(!header(&r, "set-cookie").is_empty());
+    assert_ne!(b.jar, jar);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["preferences"]["theme"],
+        "dark"
+    );
+    assert_eq!(preferences_of(&mut b).await["theme"], "dark");
+    let dashboard = b.get("/dashboard").await.text().await.unwrap();
+    assert!(dashboard.contains("<body class=\"dark\">"));
+    assert!(dashboard.contains("<dd id=\"theme\">dark</dd>"));
+
+    // Refreshes keep it, and a write in the same request as a refresh
+    // keeps the refreshed tokens.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let tokens = app.emulator.request_count(EmulatorEndpoint::Token);
+    assert_eq!(preferences_of(&mut b).await["theme"], "dark");
+    assert!(
+        app.emulator.request_count(EmulatorEndpoint::Token) > tokens,
+        "refreshed"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = b
+        .put(
+            "/api/preferences",
+            "application/json",
+            r#"{"theme":"light"}"#,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let me = b.get("/api/me").await;
+    assert_eq!(me.status(), 200, "the refreshed refresh token was kept");
+    assert_eq!(preferences_of(&mut b).await["theme"], "light");
+
+    // Bad writes change nothing.
+    let r = b
+        .put("/api/preferences", "text/plain", r#"{"theme":"dark"}"#)
+        .await;
+    assert_eq!(r.status(), 415);
+    let r = b
+        .put(
+            "/api/preferences",
+            "application/json",
+            r#"{"theme":"blue"}"#,
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(preferences_of(&mut b).await["theme"], "light");
+
+    // A bearer caller has no session to keep data in.
+    let token = app.emulator.mint_access_token(json!({})).unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/preferences", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(header(&r, "www-authenticate").starts_with("Bearer"));
+
+    // Logout drops it; the next sign-in starts from the hook's data.
+    let r = b
+        .put(
+            "/api/preferences",
+            "application/json",
+            r#"{"theme":"dark"}"#,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(b.get("/auth/logout").await.status(), StatusCode::FOUND);
+    assert!(b.jar.keys().all(|k| !k.contains("sk_session")));
+    assert_eq!(b.get("/api/preferences").await.status(), 401);
+    assert_eq!(
+        b.sign_in(&app, "/dashboard", "ada@example.com")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(preferences_of(&mut b).await["theme"], "light");
+}
+
+async fn the_after_login_hook_sets_data_chooses_the_landing_page_or_answers_itself(fw: Framework) {
+    use scalekit_core::web::{Answer, LoginDecision};
+    let logins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = logins.clone();
+    let app = common::apps::fullstack_app(fw, None, None, move |web| {
+        web.max_session_data(64).after_login(move |_auth| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match n {
+                    0 => LoginDecision::allow()
+                        .with_data(&json!({"theme": "dark", "signed_in_at": 7}))
+                        .redirect_to("/api/preferences"),
+                    1 => LoginDecision::respond(Answer::new(
+                        402,
+                        "application/json",
+                        r#"{"error":"subscription_required"}"#,
+                    )),
+                    2 => LoginDecision::allow().redirect_to("//evil.example/landing"),
+                    _ => LoginDecision::allow().with_data(&"x".repeat(100)),
+                }
+            }
+        })
+    })
+    .await;
+
+    // Data and landing page from the hook.
+    let mut b = Browser::new(&app);
+    let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(landed.url().path(), "/api/preferences");
+    assert_eq!(
+        landed.json::<Value>().await.unwrap()["preferences"],
+        json!({"theme": "dark", "signed_in_at": 7})
+    );
+
+    // The application's own answer: no session, the login state cleared.
+    let mut b = Browser::new(&app);
+    let own = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(own.status(), 402);
+    assert_eq!(header(&own, "content-type"), "application/json");
+    assert_eq!(
+        own.text().await.unwrap(),
+        r#"{"error":"subscription_required"}"#
+    );
+    assert!(b.jar.is_empty(), "{:?}", b.jar.keys());
+
+    // A landing page on another site is ignored: the return target wins.
+    let mut b = Browser::new(&app);
+    let landed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(landed.status(), 200);
+    assert_eq!(landed.url().path(), "/dashboard");
+
+    // Data over the limit fails the sign-in with the failure page.
+    let mut b = Browser::new(&app);
+    let failed = b.sign_in(&app, "/dashboard", "ada@example.com").await;
+    assert_eq!(failed.status(), 400);
+    assert!(b.jar.keys().all(|k| !k.contains("sk_session")));
+}
+
 scenarios!(
+    logout_with_an_expired_access_token_signs_out,
+    session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshes_and_gone_at_logout,
+    the_after_login_hook_sets_data_chooses_the_landing_page_or_answers_itself,
     fifty_concurrent_requests_on_an_expired_session_refresh_once,
     hostile_headers_and_bodies_get_clear_answers,
     only_access_tokens_for_the_app_authenticate,

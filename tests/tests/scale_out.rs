@@ -75,6 +75,8 @@ struct Cluster {
     balancer: Balancer,
     a: Instance,
     b: Instance,
+    /// The environment of the instances (to start another one).
+    vars: HashMap<&'static str, String>,
 }
 
 struct Options {
@@ -186,6 +188,7 @@ async fn cluster(fw: Framework, options: Options) -> Cluster {
         balancer,
         a,
         b,
+        vars,
     }
 }
 
@@ -569,7 +572,84 @@ async fn cookie_only_lost_race_with_an_expired_token_is_a_503_then_a_sign_out(fw
     );
 }
 
+async fn put_preferences(on: &Instance, cookie: &str, theme: &str) -> reqwest::Response {
+    no_redirects()
+        .put(format!("{}/api/preferences", on.addr))
+        .header("cookie", cookie)
+        .json(&json!({ "theme": theme }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn theme(on: &Instance, cookie: &str) -> serde_json::Value {
+    let r = get(format!("{}/api/preferences", on.addr), Some(cookie), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<serde_json::Value>().await.unwrap()["preferences"]["theme"].clone()
+}
+
+async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(fw: Framework) {
+    let redis = RedisServer::start();
+    // Long enough for the steps before the expiry on a loaded machine.
+    let ttl = Duration::from_secs(6);
+    let c = cluster(
+        fw,
+        Options {
+            access_ttl: ttl,
+            ..Options::redis(&redis)
+        },
+    )
+    .await;
+
+    // The after-login hook put the light theme in the session; a handler
+    // on the other instance changes it.
+    let issued = Instant::now();
+    let cookie = sign_in(&c, &c.a, "ada@example.com").await;
+    assert_eq!(theme(&c.b, &cookie).await, "light");
+    let r = put_preferences(&c.b, &cookie, "dark").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(theme(&c.a, &cookie).await, "dark", "shared through Redis");
+    // Sealed in Redis: the data is not readable there.
+    let dump = redis.dump();
+    assert!(!dump.is_empty());
+    for (key, value) in &dump {
+        assert!(!String::from_utf8_lossy(value).contains("dark"), "{key}");
+    }
+
+    // The access token expires: the next request refreshes the session
+    // (one token call) and the data is still there.
+    until_expired(issued, ttl).await;
+    let refreshes = c.emulator.request_count(EmulatorEndpoint::Token);
+    assert_eq!(theme(&c.a, &cookie).await, "dark");
+    assert_eq!(
+        c.emulator.request_count(EmulatorEndpoint::Token),
+        refreshes + 1,
+        "refreshed once"
+    );
+
+    // A restarted instance (new process state, same environment) reads it.
+    let (listener, _) = loopback().await;
+    let restarted = instance(fw, listener, &c.vars, Duration::ZERO).await;
+    assert_eq!(theme(&restarted, &cookie).await, "dark");
+
+    // Logout drops the session and its data; signing in again starts
+    // afresh from the hook's data.
+    let r = get(
+        format!("{}/auth/logout", restarted.addr),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert!(redis.keys("scalekit:session:*").is_empty());
+    let r = get(format!("{}/api/preferences", c.b.addr), Some(&cookie), None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let cookie = sign_in(&c, &c.b, "ada@example.com").await;
+    assert_eq!(theme(&c.a, &cookie).await, "light");
+}
+
 scenarios!(
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout,
     two_instances_share_sessions_through_redis,
     a_refused_refresh_is_shared_across_instances,
     without_redis_a_refused_refresh_is_one_attempt_for_concurrent_requests,

@@ -305,6 +305,35 @@ impl SessionManager {
         self.settings.session_cookie_name()
     }
 
+    /// Whether one of `set_cookies` (`Set-Cookie` values a handler's
+    /// response already carries: a logout's removals, a new session) sets
+    /// or removes the session cookie or one of its chunks. An auth layer
+    /// then leaves its own session cookies out: a session refreshed on the
+    /// way in must not undo a logout.
+    ///
+    /// ```
+    /// # fn demo(sessions: scalekit_core::session::SessionManager) {
+    /// let name = sessions.session_cookie_name();
+    /// let removal = format!("{name}=; Max-Age=0; Path=/");
+    /// assert!(sessions.sets_session_cookie([removal.as_str()]));
+    /// assert!(!sessions.sets_session_cookie(["theme=dark; Path=/"]));
+    /// # }
+    /// ```
+    pub fn sets_session_cookie<'a, I>(&self, set_cookies: I) -> bool
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let base = self.settings.session_cookie_name();
+        set_cookies.into_iter().any(|value| {
+            let name = value.split_once('=').map_or(value, |(n, _)| n).trim();
+            name == base
+                || name.strip_prefix(base.as_str()).is_some_and(|rest| {
+                    rest.strip_prefix('.')
+                        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+    }
+
     fn login_settings(&self) -> CookieSettings {
         CookieSettings {
             same_site: super::SameSite::Lax,

@@ -691,6 +691,13 @@ impl WebAuth {
         self
     }
 
+    /// Sets the largest size of a session's application data (see
+    /// [`SessionManager::max_session_data`]; default 4 KiB).
+    pub fn max_session_data(mut self, bytes: usize) -> Self {
+        self.sessions = self.sessions.max_session_data(bytes);
+        self
+    }
+
     /// Keeps sessions in `store` (memory, Redis, or a store of your own),
     /// sealed with this application's session secret.
     pub fn session_store(mut self, store: Arc<dyn crate::session::SessionStore>) -> Self {
