@@ -13,7 +13,8 @@ use std::time::Duration;
 use scalekit_core::oauth::{OAuthErrorCode, TokenError};
 use scalekit_core::session::{
     CookieCodec, CookieError, CookieSettings, LoginState, MemoryStore, RedisStore, RequestCookies,
-    Session, SessionEnd, SessionError, SessionManager, SessionPolicy, SessionStore, StoreError,
+    Session, SessionData, SessionDataError, SessionEnd, SessionError, SessionManager,
+    SessionPolicy, SessionStore, StoreError,
 };
 use scalekit_core::web::{AuthFailure, WebAuth};
 use scalekit_core::{Endpoint, JwksOptions, Scalekit, ScalekitConfig};
@@ -1249,4 +1250,76 @@ async fn session_requests_check_no_signature_and_still_expire() {
         .join("; ");
     let auth = web.authenticate(None, &cookies(&stale_header)).await;
     assert!(matches!(auth.result, Ok(None)), "{:?}", auth.result);
+}
+
+// ------------------------------------------------------ application data
+
+#[tokio::test]
+async fn session_data_writes_are_size_checked_merge_concurrent_changes_and_stop_at_logout() {
+    let emulator = emulator_builder().start().await.unwrap();
+    for store in [None, Some(memory_store())] {
+        let server_side = store.is_some();
+        let m = manager(&emulator, store).max_session_data(64);
+        let (session, header) = sign_in(&emulator, &m).await;
+        assert_eq!(session.data_as::<serde_json::Value>(), Ok(None));
+
+        // Too large: refused before anything is written.
+        let huge = SessionData::encode(&"x".repeat(100)).unwrap();
+        assert_eq!(
+            m.set_data(&session, Some(huge), &cookies(&header))
+                .await
+                .unwrap_err(),
+            SessionDataError::TooLarge { size: 102, max: 64 }
+        );
+        assert_eq!(m.encode_data(&"x".repeat(100)).unwrap_err().status(), 413);
+
+        // Written and read back from the cookie (or the store).
+        let data = m.encode_data(&serde_json::json!({"cart": 1})).unwrap();
+        let (written, set) = m
+            .set_data(&session, Some(data), &cookies(&header))
+            .await
+            .unwrap();
+        let header = cookie_header(&set);
+        let resolved = m.resolve(&cookies(&header)).await.unwrap();
+        let read = resolved.session.unwrap();
+        assert_eq!(
+            read.data_as::<serde_json::Value>().unwrap(),
+            Some(serde_json::json!({"cart": 1}))
+        );
+        assert_eq!(read.access_token, written.access_token);
+
+        if server_side {
+            // Two writes from the same (now stale) snapshot: the second
+            // reads the session again and wins; neither fails.
+            let two = m.encode_data(&serde_json::json!({"cart": 2})).unwrap();
+            let three = m.encode_data(&serde_json::json!({"cart": 3})).unwrap();
+            m.set_data(&read, Some(two), &cookies(&header))
+                .await
+                .unwrap();
+            m.set_data(&read, Some(three), &cookies(&header))
+                .await
+                .unwrap();
+            let now = m.load(&cookies(&header)).await.unwrap().unwrap();
+            assert_eq!(
+                now.data_as::<serde_json::Value>().unwrap(),
+                Some(serde_json::json!({"cart": 3}))
+            );
+            // Removed: the data is gone with it and is not written back.
+            m.end(&now, &cookies(&header)).await.unwrap();
+            let late = m.encode_data(&serde_json::json!({"cart": 4})).unwrap();
+            let err = m
+                .set_data(&now, Some(late), &cookies(&header))
+                .await
+                .unwrap_err();
+            assert!(err.session_ended(), "{err:?}");
+            assert_eq!(err.status(), 401);
+            assert!(m.load(&cookies(&header)).await.unwrap().is_none());
+        } else {
+            // Removing the data.
+            let (cleared, set) = m.set_data(&read, None, &cookies(&header)).await.unwrap();
+            assert!(cleared.data.is_none());
+            let resolved = m.resolve(&cookies(&cookie_header(&set))).await.unwrap();
+            assert!(resolved.session.unwrap().data.is_none());
+        }
+    }
 }
