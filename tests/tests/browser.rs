@@ -135,6 +135,42 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
     assert!(answer.starts_with("200"), "{answer}");
     assert!(answer.contains(r#""email": "ada@example.com""#), "{answer}");
 
+    // The theme kept in the session: the button switches it (PUT
+    // /api/preferences, then a reload), and it stays switched.
+    assert_eq!(
+        browser
+            .find(Locator::Id("theme"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "light"
+    );
+    browser
+        .find(Locator::Id("toggle-theme"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("body.dark #theme"))
+        .await
+        .unwrap();
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    assert_eq!(
+        browser
+            .find(Locator::Id("theme"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "dark"
+    );
+
     // Sign out: through the platform logout, back home, signed out.
     browser
         .find(Locator::Id("logout"))
