@@ -61,8 +61,10 @@ pub fn preferences(current: Option<&Preferences>) -> Value {
 }
 
 /// `PUT /api/preferences` with `{"theme": "light"|"dark"}`: the new
-/// preferences, or `415` unless the body is `application/json` (so a
-/// cross-site form cannot send it), or `400` for another body.
+/// preferences, or `415` unless the body is `application/json`, or `400`
+/// for another body. (A cross-site page cannot send it with the session:
+/// a cross-site `PUT` with a JSON body needs a CORS preflight the
+/// application never grants, and the session cookie is `SameSite=Lax`.)
 pub fn update_preferences(
     current: Option<&Preferences>,
     content_type: Option<&str>,

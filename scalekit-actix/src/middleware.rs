@@ -155,7 +155,15 @@ where
                     // The error's answer carries the cookies of a refreshed
                     // session all the same: they are never lost.
                     let mut answer = err.error_response();
-                    render::append_cookies(answer.headers_mut(), &set_cookies());
+                    let set_cookies = set_cookies();
+                    if !web.sessions().sets_session_cookie(
+                        answer
+                            .headers()
+                            .get_all(header::SET_COOKIE)
+                            .filter_map(|v| v.to_str().ok()),
+                    ) {
+                        render::append_cookies(answer.headers_mut(), &set_cookies);
+                    }
                     return Err(actix_web::error::InternalError::from_response(err, answer).into());
                 }
             };

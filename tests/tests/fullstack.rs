@@ -1058,8 +1058,20 @@ async fn preferences_of(b: &mut Browser) -> Value {
 async fn session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshes_and_gone_at_logout(
     fw: Framework,
 ) {
-    // Access tokens of 1 s: every request after the first second refreshes.
-    let app = start_with(fw, Some(Duration::from_secs(1))).await;
+    // Access tokens of 1 s: every request after the first second refreshes;
+    // no refresh grace: a refresh token sent again after its rotation is
+    // refused (and revokes the session's tokens).
+    let app = common::apps::fullstack_app_on(
+        fw,
+        |emulator| {
+            emulator
+                .access_token_ttl(Duration::from_secs(1))
+                .refresh_grace(Duration::ZERO)
+        },
+        None,
+        |web| web,
+    )
+    .await;
     let mut b = Browser::new(&app);
     let before = common::now();
     assert_eq!(
@@ -1113,6 +1125,14 @@ async fn session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshe
         )
         .await;
     assert_eq!(r.status(), 200);
+    let sessions: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|v| v.starts_with("sk_session"))
+        .collect();
+    assert_eq!(sessions.len(), 1, "one session cookie: {sessions:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let me = b.get("/api/me").await;
     assert_eq!(me.status(), 200, "the refreshed refresh token was kept");

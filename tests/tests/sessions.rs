@@ -1323,3 +1323,73 @@ async fn session_data_writes_are_size_checked_merge_concurrent_changes_and_stop_
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_write_during_a_refresh_keeps_both_and_concurrent_updates_are_all_kept() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, Some(memory_store()));
+    let (session, header) = expired_session(&emulator, &m).await;
+
+    // A refresh holding the session's lock (a slow token endpoint) while
+    // a handler writes data from the pre-refresh snapshot: the refresh's
+    // write-back keeps the data, the data write keeps nothing stale.
+    emulator.inject_fault_times(
+        EmulatorEndpoint::Token,
+        Fault::Delay(Duration::from_millis(600)),
+        1,
+    );
+    let refreshing = {
+        let m = m.clone();
+        let header = header.clone();
+        tokio::spawn(async move { m.resolve(&cookies(&header)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let data = m
+        .encode_data(&serde_json::json!({"theme": "dark"}))
+        .unwrap();
+    m.set_data(&session, Some(data), &cookies(&header))
+        .await
+        .unwrap();
+    let refreshed = refreshing.await.unwrap().unwrap().session.unwrap();
+    assert_ne!(refreshed.refresh_token, session.refresh_token, "refreshed");
+    let stored = m.load(&cookies(&header)).await.unwrap().unwrap();
+    assert_eq!(
+        stored.refresh_token, refreshed.refresh_token,
+        "new tokens kept"
+    );
+    assert_eq!(
+        stored.data_as::<serde_json::Value>().unwrap(),
+        Some(serde_json::json!({"theme": "dark"})),
+        "data kept"
+    );
+
+    // Eight updates at once from the same snapshot, each adding an item:
+    // every one is kept.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8u32 {
+        let m = m.clone();
+        let header = header.clone();
+        let snapshot = stored.clone();
+        tasks.spawn(async move {
+            m.update_data(
+                &snapshot,
+                |current| {
+                    let mut items: Vec<u32> = current
+                        .and_then(|d| d.decode::<Vec<u32>>().ok())
+                        .unwrap_or_default();
+                    items.push(i);
+                    SessionData::encode(&items).map(Some)
+                },
+                &cookies(&header),
+            )
+            .await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let stored = m.load(&cookies(&header)).await.unwrap().unwrap();
+    let mut items: Vec<u32> = stored.data_as().unwrap().unwrap();
+    items.sort_unstable();
+    assert_eq!(items, (0..8).collect::<Vec<_>>());
+}

@@ -119,7 +119,8 @@ pub enum SessionDataError {
 impl SessionDataError {
     /// The HTTP status to answer with: `413` too large, `401` without a
     /// session or for a session ended meanwhile, `503` while the session
-    /// store is unavailable (retry), `500` otherwise.
+    /// store is unavailable or the session is being refreshed elsewhere
+    /// (retry), `500` otherwise.
     ///
     /// ```
     /// use scalekit_core::session::SessionDataError;
@@ -131,7 +132,11 @@ impl SessionDataError {
         match self {
             SessionDataError::TooLarge { .. } => 413,
             SessionDataError::NoSession | SessionDataError::Session(SessionError::Ended(_)) => 401,
-            SessionDataError::Session(SessionError::Store(super::StoreError::Unavailable)) => 503,
+            SessionDataError::Session(
+                SessionError::Store(super::StoreError::Unavailable)
+                | SessionError::RefreshUnavailable,
+            ) => 503,
+            SessionDataError::Session(SessionError::DataTooLarge { .. }) => 413,
             SessionDataError::Session(SessionError::Cookie(super::CookieError::TooLarge {
                 ..
             })) => 413,

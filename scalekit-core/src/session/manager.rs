@@ -82,6 +82,11 @@ pub struct Resolved {
     pub set_cookies: Vec<String>,
     /// Why the session the request carried has ended, if it has.
     pub ended: Option<SessionEnd>,
+    /// The session's tokens were rotated by another request or instance
+    /// meanwhile (a cookie-only session that lost a refresh race): it is
+    /// served while its access token is valid, but must not be written
+    /// back, or the browser's newer cookie would be overwritten.
+    pub superseded: bool,
 }
 
 /// The cookie names of `Set-Cookie` values, for `Debug`.
@@ -98,6 +103,7 @@ impl std::fmt::Debug for Resolved {
             .field("session", &self.session)
             .field("set_cookies", &cookie_names(&self.set_cookies))
             .field("ended", &self.ended)
+            .field("superseded", &self.superseded)
             .finish()
     }
 }
@@ -139,7 +145,7 @@ pub struct SessionManager {
 
 /// Writes of session data tried before a conflict is reported (each
 /// conflict means another request wrote the same session meanwhile).
-const DATA_WRITE_ATTEMPTS: usize = 4;
+const DATA_WRITE_ATTEMPTS: usize = 16;
 
 /// Largest total size of the opened-cookie cache (sealed values and
 /// sessions), in bytes.
@@ -372,6 +378,14 @@ impl SessionManager {
         request: &RequestCookies<'_>,
         data: Option<SessionData>,
     ) -> Result<(Session, Vec<String>), SessionError> {
+        if let Some(data) = &data
+            && data.check_size(self.max_data).is_err()
+        {
+            return Err(SessionError::DataTooLarge {
+                size: data.len(),
+                max: self.max_data,
+            });
+        }
         let claims: AccessTokenClaims = self
             .scalekit
             .validate_token(&auth.access_token)
@@ -451,7 +465,8 @@ impl SessionManager {
     /// values that carry it. With a server-side store, a session changed
     /// meanwhile by another request (a refresh, a touch, another write) is
     /// read again and the data applied to it: the last data written wins,
-    /// the newest tokens are kept. A session removed meanwhile (logout,
+    /// the newest tokens are kept (to change the data by what it holds,
+    /// use [`SessionManager::update_data`]). A session removed meanwhile (logout,
     /// sign-out everywhere) is not written back
     /// ([`SessionDataError::session_ended`]).
     pub async fn set_data(
@@ -460,24 +475,39 @@ impl SessionManager {
         data: Option<SessionData>,
         request: &RequestCookies<'_>,
     ) -> Result<(Session, Vec<String>), SessionDataError> {
-        if let Some(data) = &data {
-            data.check_size(self.max_data)?;
-        }
-        let mut next = Session {
-            data: data.clone(),
-            ..session.clone()
-        };
+        self.update_data(session, |_| Ok(data.clone()), request)
+            .await
+    }
+
+    /// Changes the application data of `session` by what it holds:
+    /// `change` gets the current data and returns the new data (`None`
+    /// removes it). With a server-side store, a session changed meanwhile
+    /// by another request is read again and `change` runs again on its
+    /// data, so no concurrent update is lost; otherwise as
+    /// [`SessionManager::set_data`].
+    pub async fn update_data<F>(
+        &self,
+        session: &Session,
+        mut change: F,
+        request: &RequestCookies<'_>,
+    ) -> Result<(Session, Vec<String>), SessionDataError>
+    where
+        F: FnMut(Option<&SessionData>) -> Result<Option<SessionData>, SessionDataError>,
+    {
+        let mut base = session.clone();
         for _ in 0..DATA_WRITE_ATTEMPTS {
+            let data = change(base.data.as_ref())?;
+            if let Some(data) = &data {
+                data.check_size(self.max_data)?;
+            }
+            let mut next = Session { data, ..base };
             match self.write(&mut next, request).await {
                 Ok(cookies) => return Ok((next, cookies)),
                 Err(SessionError::Store(StoreError::Conflict)) => {
                     let Some(stored) = self.records.load(&next.id).await? else {
                         return Err(SessionEnd::Removed.into());
                     };
-                    next = Session {
-                        data: data.clone(),
-                        ..stored
-                    };
+                    base = stored;
                 }
                 Err(err) => return Err(err.into()),
             }
@@ -553,6 +583,7 @@ impl SessionManager {
             session: None,
             set_cookies,
             ended,
+            superseded: false,
         };
         let session = match self.open(request).await {
             Ok(Opened::Found(session)) => session,
@@ -590,12 +621,14 @@ impl SessionManager {
                     session: Some(Arc::new(session)),
                     set_cookies,
                     ended: None,
+                    superseded: false,
                 })
             }
             Ok(Freshness::Untouched(session)) => Ok(Resolved {
                 session: Some(Arc::new(session)),
                 set_cookies: Vec::new(),
                 ended: None,
+                superseded: true,
             }),
             Ok(Freshness::Current(session)) => {
                 if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
@@ -603,6 +636,7 @@ impl SessionManager {
                         session: Some(session),
                         set_cookies: Vec::new(),
                         ended: None,
+                        superseded: false,
                     });
                 }
                 Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request)).await
@@ -631,6 +665,7 @@ impl SessionManager {
                         session: Some(Arc::new(stored)),
                         set_cookies: Vec::new(),
                         ended: None,
+                        superseded: false,
                     });
                 }
                 Replaced::Removed => {
@@ -641,6 +676,7 @@ impl SessionManager {
                             .settings
                             .clear_family(&self.settings.session_cookie_name(), request),
                         ended: Some(SessionEnd::Removed),
+                        superseded: false,
                     });
                 }
             }
@@ -650,6 +686,7 @@ impl SessionManager {
             session: Some(Arc::new(session)),
             set_cookies,
             ended: None,
+            superseded: false,
         })
     }
 

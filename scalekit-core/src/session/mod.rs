@@ -242,6 +242,15 @@ pub enum SessionError {
     /// the request should be answered `503` with `Retry-After`.
     #[error("the session cannot be refreshed right now; it is kept")]
     RefreshUnavailable,
+    /// The application data to start a session with is larger than the
+    /// limit ([`SessionManager::max_session_data`]).
+    #[error("the session data is too large ({size} bytes, at most {max})")]
+    DataTooLarge {
+        /// Its size, as JSON text.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 #[cfg(test)]
@@ -281,6 +290,7 @@ mod tests {
             session: Some(std::sync::Arc::new(session())),
             set_cookies: vec![format!("sk_session=sealed-{SECRET}; Path=/")],
             ended: None,
+            superseded: false,
         };
         let stored = StoredSession {
             sealed: format!("sealed-{SECRET}").into_bytes(),

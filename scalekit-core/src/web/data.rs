@@ -14,31 +14,30 @@ use crate::session::{RequestCookies, Session, SessionData, SessionDataError};
 
 /// Session writes made while a request was handled: the session as last
 /// written and the `Set-Cookie` values that carry it, which the auth layer
-/// sends instead of its own. Empty (and never locked) for the requests
-/// that write nothing.
+/// sends instead of its own. Shared by every clone of the caller; never
+/// locked for the requests that write nothing.
 #[derive(Default)]
 pub(super) struct SessionWrites {
     written: AtomicBool,
+    /// The session lost a refresh race: writing it back would overwrite
+    /// the newer cookie the browser holds.
+    superseded: bool,
     latest: Mutex<Option<Written>>,
 }
 
-#[derive(Clone)]
 struct Written {
     session: Arc<Session>,
     set_cookies: Option<Vec<String>>,
 }
 
-impl Clone for SessionWrites {
-    fn clone(&self) -> Self {
-        let latest = self.lock().clone();
-        SessionWrites {
-            written: AtomicBool::new(latest.is_some()),
-            latest: Mutex::new(latest),
-        }
-    }
-}
-
 impl SessionWrites {
+    pub(super) fn new(superseded: bool) -> Arc<Self> {
+        Arc::new(SessionWrites {
+            superseded,
+            ..SessionWrites::default()
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
         self.latest.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -53,8 +52,9 @@ impl Authenticated {
 
     /// The caller's session as last written during this request.
     fn current_session(&self) -> Option<Arc<Session>> {
-        if self.writes.written.load(Ordering::Acquire)
-            && let Some(written) = self.writes.lock().as_ref()
+        if let Some(writes) = &self.writes
+            && writes.written.load(Ordering::Acquire)
+            && let Some(written) = writes.lock().as_ref()
         {
             return Some(written.session.clone());
         }
@@ -85,21 +85,22 @@ impl Authenticated {
     /// the request (`None` when nothing was written). For auth layers: they
     /// replace the layer's own session cookies in the response.
     pub fn take_session_cookies(&self) -> Option<Vec<String>> {
-        if !self.writes.written.load(Ordering::Acquire) {
+        let writes = self.writes.as_ref()?;
+        if !writes.written.load(Ordering::Acquire) {
             return None;
         }
-        self.writes
+        writes
             .lock()
             .as_mut()
             .and_then(|written| written.set_cookies.take())
     }
 
-    fn record_write(&self, session: Session, set_cookies: Vec<String>) {
-        *self.writes.lock() = Some(Written {
+    fn record_write(&self, writes: &SessionWrites, session: Session, set_cookies: Vec<String>) {
+        *writes.lock() = Some(Written {
             session: Arc::new(session),
             set_cookies: Some(set_cookies),
         });
-        self.writes.written.store(true, Ordering::Release);
+        writes.written.store(true, Ordering::Release);
     }
 }
 
@@ -108,24 +109,49 @@ impl WebAuth {
     /// it): sealed with the session, written to its store, and carried by
     /// the cookies the auth layer sends with the response. `request` is
     /// the request's cookies (for the removal of cookie chunks it no longer
-    /// needs).
+    /// needs). The last write wins; to change the data by what it holds,
+    /// use [`WebAuth::update_session_data`].
     ///
     /// Errors: [`SessionDataError::NoSession`] for a bearer caller,
     /// [`SessionDataError::TooLarge`] above
     /// [`SessionManager::max_session_data`](crate::session::SessionManager::max_session_data),
     /// and the session's own failures (store unavailable, session removed
-    /// meanwhile). Nothing is written on error.
+    /// meanwhile; a cookie-only session whose tokens another request has
+    /// just rotated answers [`SessionError::RefreshUnavailable`](crate::session::SessionError::RefreshUnavailable),
+    /// `503`: retry). Nothing is written on error.
     pub async fn write_session_data(
         &self,
         caller: &Authenticated,
         data: Option<SessionData>,
         request: &RequestCookies<'_>,
     ) -> Result<(), SessionDataError> {
-        let session = caller
-            .current_session()
-            .ok_or(SessionDataError::NoSession)?;
-        let (session, set_cookies) = self.sessions.set_data(&session, data, request).await?;
-        caller.record_write(session, set_cookies);
+        self.update_session_data(caller, |_| Ok(data.clone()), request)
+            .await
+    }
+
+    /// Changes the application data of `caller`'s session by what it
+    /// holds: `change` gets the current data and returns the new data. With
+    /// a server-side store, a write that meets a concurrent change of the
+    /// same session runs `change` again on the data as it is now, so no
+    /// update is lost. Errors as [`WebAuth::write_session_data`].
+    pub async fn update_session_data<F>(
+        &self,
+        caller: &Authenticated,
+        change: F,
+        request: &RequestCookies<'_>,
+    ) -> Result<(), SessionDataError>
+    where
+        F: FnMut(Option<&SessionData>) -> Result<Option<SessionData>, SessionDataError>,
+    {
+        let (Some(session), Some(writes)) = (caller.current_session(), caller.writes.as_ref())
+        else {
+            return Err(SessionDataError::NoSession);
+        };
+        if writes.superseded && !self.sessions.is_server_side() {
+            return Err(crate::session::SessionError::RefreshUnavailable.into());
+        }
+        let (session, set_cookies) = self.sessions.update_data(&session, change, request).await?;
+        caller.record_write(writes, session, set_cookies);
         Ok(())
     }
 }
@@ -189,11 +215,54 @@ impl<T: Serialize + DeserializeOwned> SessionValue<T> {
     }
 
     /// Replaces the data and writes the session (see
-    /// [`WebAuth::write_session_data`]). On error the data is unchanged.
+    /// [`WebAuth::write_session_data`]; the last write wins: to change the
+    /// data by what it holds, use [`SessionValue::update`]). On error the
+    /// data is unchanged.
     pub async fn set(&mut self, value: T) -> Result<(), SessionDataError> {
         let data = self.web.sessions().encode_data(&value)?;
         self.write(Some(data)).await?;
         self.value = Some(value);
+        Ok(())
+    }
+
+    /// Changes the data by what it holds: `change` gets the current value
+    /// (`None` without data, or with data of another shape) and returns
+    /// the new one. With a server-side store it runs again on the value as
+    /// it is now if another request changed the session meanwhile, so
+    /// concurrent updates (two items added to a cart at once) are all
+    /// kept.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut cart: scalekit_core::web::SessionValue<Vec<String>>) -> Result<(), scalekit_core::session::SessionDataError> {
+    /// cart.update(|items| {
+    ///     let mut items = items.unwrap_or_default();
+    ///     items.push("book".to_owned());
+    ///     items
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update<F>(&mut self, mut change: F) -> Result<(), SessionDataError>
+    where
+        F: FnMut(Option<T>) -> T,
+    {
+        let limit = self.web.sessions().session_data_limit();
+        let mut last = None;
+        let cookies = RequestCookies::parse(self.cookie_headers.iter().map(String::as_str));
+        self.web
+            .update_session_data(
+                &self.caller,
+                |current| {
+                    let value = change(current.and_then(|d| d.decode::<T>().ok()));
+                    let data = SessionData::encode(&value)?;
+                    data.check_size(limit)?;
+                    last = Some(value);
+                    Ok(Some(data))
+                },
+                &cookies,
+            )
+            .await?;
+        self.value = last;
         Ok(())
     }
 

@@ -228,7 +228,7 @@ impl WebAuth {
         span.record("user_id", auth.user.id.as_str());
         let (data, redirect) = match self.decide_after_login(&auth, &clear_state).await {
             Ok(allowed) => allowed,
-            Err(refused) => return (refused, CallbackOutcome::RefusedByHook),
+            Err(refused) => return refused,
         };
         let mut set_cookies = vec![clear_state];
         match self.sessions.start_with(&auth, cookies, data).await {
@@ -269,7 +269,7 @@ impl WebAuth {
         &self,
         auth: &AuthenticationResponse,
         clear_state: &str,
-    ) -> Result<(Option<SessionData>, Option<String>), WebResponse> {
+    ) -> Result<(Option<SessionData>, Option<String>), (WebResponse, CallbackOutcome)> {
         let Some(hook) = &self.after_login else {
             return Ok((None, None));
         };
@@ -284,7 +284,10 @@ impl WebAuth {
                     Ok(data) => data,
                     Err(err) => {
                         tracing::warn!(error = %err, user = %auth.user.id, "the after-login hook's session data was refused");
-                        return Err(self.sign_in_failed(vec![clear_state.to_owned()]));
+                        return Err((
+                            self.sign_in_failed(vec![clear_state.to_owned()]),
+                            CallbackOutcome::SessionFailed,
+                        ));
                     }
                 };
                 let redirect = redirect.and_then(|target| {
@@ -298,14 +301,17 @@ impl WebAuth {
             }
             Decision::Refuse(message) => {
                 tracing::info!(user = %auth.user.id, "login refused by the after-login hook");
-                Err(refused(message))
+                Err((refused(message), CallbackOutcome::RefusedByHook))
             }
             Decision::Respond(answer) => {
                 tracing::info!(user = %auth.user.id, "login answered by the after-login hook");
-                Err(WebResponse::Custom {
-                    answer,
-                    set_cookies: vec![clear_state.to_owned()],
-                })
+                Err((
+                    WebResponse::Custom {
+                        answer,
+                        set_cookies: vec![clear_state.to_owned()],
+                    },
+                    CallbackOutcome::RefusedByHook,
+                ))
             }
         }
     }

@@ -65,8 +65,9 @@ pub struct Authenticated {
     token: Arc<str>,
     /// The session (session callers only).
     session: Option<Arc<Session>>,
-    /// Session writes made while the request is handled.
-    writes: data::SessionWrites,
+    /// Session writes made while the request is handled (session callers
+    /// only; shared by clones).
+    writes: Option<Arc<data::SessionWrites>>,
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -88,20 +89,24 @@ impl Authenticated {
             payload: verified.payload,
             token: verified.token,
             session: None,
-            writes: Default::default(),
+            writes: None,
         }
     }
 
     /// A caller authenticated by its session (whose access token is
-    /// `verified`).
-    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
+    /// `verified`); `superseded`: see [`crate::session::Resolved::superseded`].
+    pub(crate) fn session(
+        verified: VerifiedClaims,
+        session: Arc<Session>,
+        superseded: bool,
+    ) -> Self {
         Authenticated {
             claims: verified.claims,
             via: Via::Session,
             payload: verified.payload,
             token: verified.token,
             session: Some(session),
-            writes: Default::default(),
+            writes: Some(data::SessionWrites::new(superseded)),
         }
     }
 

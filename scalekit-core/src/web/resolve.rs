@@ -357,7 +357,11 @@ impl WebAuth {
             .validator()
             .trusted_access_claims(&session.access_token)
         {
-            Ok(verified) => Ok(Some(Authenticated::session(verified, session))),
+            Ok(verified) => Ok(Some(Authenticated::session(
+                verified,
+                session,
+                resolved.superseded,
+            ))),
             Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
             Err(err) => {
                 tracing::info!(error = %err, "session access token refused");

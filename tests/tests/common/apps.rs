@@ -69,11 +69,27 @@ pub async fn fullstack_app(
     webhook_secret: Option<&str>,
     customize: impl FnOnce(scalekit_core::web::WebAuth) -> scalekit_core::web::WebAuth,
 ) -> FullStack {
-    let (listener, base, mut builder) = bind().await;
-    if let Some(ttl) = access_ttl {
-        builder = builder.access_token_ttl(ttl);
-    }
-    let emulator = builder.start().await.unwrap();
+    fullstack_app_on(
+        framework,
+        |builder| match access_ttl {
+            Some(ttl) => builder.access_token_ttl(ttl),
+            None => builder,
+        },
+        webhook_secret,
+        customize,
+    )
+    .await
+}
+
+/// [`fullstack_app`] with its emulator configured by `emulator`.
+pub async fn fullstack_app_on(
+    framework: Framework,
+    emulator: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
+    webhook_secret: Option<&str>,
+    customize: impl FnOnce(scalekit_core::web::WebAuth) -> scalekit_core::web::WebAuth,
+) -> FullStack {
+    let (listener, base, builder) = bind().await;
+    let emulator = emulator(builder).start().await.unwrap();
     let config = scalekit_core::ScalekitConfig::new(
         emulator.url(),
         emulator.client_id(),
