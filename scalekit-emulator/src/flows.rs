@@ -740,6 +740,7 @@ pub(crate) fn authorization_code_grant(
     let sid = ids::id("ses");
     let family = ids::id("rtf");
     state.flows.record_session(&sid, &user);
+    state.management.signed_in(&user.id, &user.organization_id);
     issue_user_tokens(
         state,
         &user,

@@ -249,6 +249,14 @@ async fn organizations_are_created_read_updated_and_deleted() {
             .starts_with(api.emulator.url())
     );
     assert!(body["expire_time"].as_str().is_some());
+    // The link opens the admin portal page, with the features it names.
+    let portal = body["location"].as_str().unwrap().to_owned();
+    let response = api.http.get(&portal).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Initrode"), "{html}");
+    assert!(html.contains("id=\"sso\""));
+    assert!(!html.contains("id=\"dir_sync\""));
 
     let (status, body) = api.get("/api/v1/organizations?external_id=tenant-7").await;
     assert_eq!(status, StatusCode::OK);
@@ -257,6 +265,8 @@ async fn organizations_are_created_read_updated_and_deleted() {
     let (status, body) = api.delete(&format!("/api/v1/organizations/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(!api.emulator.organizations().iter().any(|o| o.id == id));
+    let gone = api.http.get(&portal).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 
     // Not found, for every operation on the organization.
     assert_not_found(api.get(&format!("/api/v1/organizations/{id}")).await);
@@ -960,6 +970,53 @@ async fn connected_accounts_are_created_authorized_and_run_tools() {
     );
     assert!(body["execution_id"].as_str().is_some());
 
+    // The magic link's page authorizes an account.
+    let (status, _) = api
+        .post(base, json!({"connector": "slack", "identifier": "user_42"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = api
+        .post(
+            &format!("{base}/magic_link"),
+            json!({"connector": "slack", "identifier": "user_42"}),
+        )
+        .await;
+    let link = url::Url::parse(body["link"].as_str().unwrap()).unwrap();
+    let page = api.http.get(link.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let link_id = link
+        .query_pairs()
+        .find(|(k, _)| k == "link_id")
+        .unwrap()
+        .1
+        .into_owned();
+    let forged = api
+        .http
+        .post(format!("{}{}", api.emulator.url(), link.path()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("link_id", "lnk_000000000000000001")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    let authorized = api
+        .http
+        .post(format!("{}{}", api.emulator.url(), link.path()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("link_id", &link_id)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorized.status(), StatusCode::OK);
+    let (status, body) = api
+        .post(
+            "/api/v1/execute_tool",
+            json!({"tool_name": "slack_send", "identifier": "user_42", "connection_name": "slack"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["connector"], "slack");
+
     let (status, body) = api.get(&format!("{base}?connector=gmail")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["connected_accounts"].as_array().unwrap().len(), 1);
@@ -972,7 +1029,7 @@ async fn connected_accounts_are_created_authorized_and_run_tools() {
         api.call(
             Method::PUT,
             base,
-            Some(json!({"connector": "slack", "identifier": "user_42", "authorization_details": {"api_key": "k"}})),
+            Some(json!({"connector": "notion", "identifier": "user_42", "authorization_details": {"api_key": "k"}})),
         )
         .await,
     );
@@ -1230,5 +1287,43 @@ async fn sessions_are_listed_and_revoking_them_refuses_refresh_tokens() {
         api.post("/api/v1/users/someone/sessions/revoke", json!({}))
             .await,
         "user_id",
+    );
+}
+
+#[tokio::test]
+async fn an_invited_user_accepts_the_invitation_by_signing_in() {
+    let api = Api::start().await;
+    let org = api.create_org("Stark").await;
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/organizations/{org}/users?send_invitation_email=true"),
+            json!({"email": "pepper@stark.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["user"]["memberships"][0]["membership_status"],
+        "PENDING_INVITE"
+    );
+    assert_eq!(body["user"]["memberships"][0]["roles"][0]["name"], "member");
+    let resend = format!("/api/v1/invites/organizations/{org}/users/{id}/resend");
+    let (status, _) = api.patch(&resend, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let tokens = api.sign_in(&org, "pepper@stark.example").await;
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["roles"], json!(["member"]));
+    let (_, body) = api.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(
+        body["user"]["memberships"][0]["membership_status"],
+        "ACTIVE"
+    );
+    let (status, body) = api.patch(&resend, json!({})).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "FAILED_PRECONDITION",
     );
 }

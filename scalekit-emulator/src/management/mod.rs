@@ -9,6 +9,7 @@
 //! `{"code": "NOT_FOUND", "message": "…", "details": [{"@type": "…ErrorInfo", "error_code": "NOT_FOUND", …}]}`.
 
 mod accounts;
+mod links;
 mod organizations;
 mod users;
 
@@ -77,6 +78,8 @@ pub(crate) struct Store {
     roles: HashMap<String, Vec<RoleRecord>>,
     domains: Vec<DomainRecord>,
     accounts: Vec<AccountRecord>,
+    portal_links: HashMap<String, links::PortalLink>,
+    magic_links: HashMap<String, links::MagicLink>,
 }
 
 impl Management {
@@ -539,6 +542,7 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
         .route("/api/v1/execute_tool", post(accounts::execute_tool))
         .route("/api/v1/{*rest}", axum::routing::any(no_such_endpoint))
         .layer(axum::middleware::from_fn_with_state(state, authenticate))
+        .merge(links::routes())
 }
 
 #[cfg(test)]

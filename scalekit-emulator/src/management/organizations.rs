@@ -313,7 +313,8 @@ pub(super) async fn settings(
     ok(org_response(&state, &org))
 }
 
-/// `PUT /api/v1/organizations/{id}/portal_links?features=sso&features=dir_sync`.
+/// `PUT /api/v1/organizations/{id}/portal_links?features=sso&features=dir_sync`:
+/// a link to the admin portal page (`/portal/{link_id}`), valid 7 days.
 pub(super) async fn portal_link(
     AxumState(state): AxumState<Shared>,
     Path(id): Path<String>,
@@ -334,12 +335,21 @@ pub(super) async fn portal_link(
     }
     find_organization(&state, &id)?;
     let link_id = ids::id("lnk");
+    let expires = now() + PORTAL_LINK_TTL;
+    state.management.store().portal_links.insert(
+        link_id.clone(),
+        super::links::PortalLink {
+            organization_id: id.clone(),
+            features: features.iter().map(|(_, f)| (*f).to_owned()).collect(),
+            expires,
+        },
+    );
     let location =
         crate::flows::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
     ok(json!({
         "id": link_id,
         "location": location,
-        "expire_time": rfc3339(now() + PORTAL_LINK_TTL),
+        "expire_time": rfc3339(expires),
     }))
 }
 

@@ -162,6 +162,20 @@ fn sync_user(state: &State, store: &mut Store, id: &str) {
     });
 }
 
+impl super::Management {
+    /// A user signed in to an organization: a pending invitation to it is
+    /// accepted.
+    pub(crate) fn signed_in(&self, user_id: &str, organization_id: &str) {
+        if let Some(extra) = self.store().users.get_mut(user_id) {
+            for m in &mut extra.memberships {
+                if m.organization_id == organization_id && m.status == "PENDING_INVITE" {
+                    m.status = "ACTIVE";
+                }
+            }
+        }
+    }
+}
+
 /// Removes every membership in a deleted organization.
 pub(super) fn remove_all_memberships_of(state: &State, organization_id: &str) {
     let mut store = state.management.store();
