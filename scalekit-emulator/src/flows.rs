@@ -88,6 +88,8 @@ pub(crate) struct SessionRecord {
 }
 
 pub(crate) struct FlowState {
+    /// The first seeded user, as seeded.
+    first: SeedUser,
     users: Mutex<Vec<SeedUser>>,
     sessions: Mutex<Vec<SessionRecord>>,
     organizations: Mutex<Vec<Organization>>,
@@ -122,27 +124,27 @@ impl FlowState {
             domain: "globex.example".into(),
             connection_id: ids::id("conn"),
         };
-        let users = vec![
-            SeedUser {
-                id: ids::id("usr"),
-                email: "ada@example.com".into(),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                organization_id: acme.id.clone(),
-                roles: vec!["admin".into()],
-                permissions: vec!["admin:read".into(), "projects:read".into()],
-            },
-            SeedUser {
-                id: ids::id("usr"),
-                email: "grace@globex.example".into(),
-                given_name: "Grace".into(),
-                family_name: "Hopper".into(),
-                organization_id: globex.id.clone(),
-                roles: vec!["member".into()],
-                permissions: vec!["projects:read".into()],
-            },
-        ];
+        let ada = SeedUser {
+            id: ids::id("usr"),
+            email: "ada@example.com".into(),
+            given_name: "Ada".into(),
+            family_name: "Lovelace".into(),
+            organization_id: acme.id.clone(),
+            roles: vec!["admin".into()],
+            permissions: vec!["admin:read".into(), "projects:read".into()],
+        };
+        let grace = SeedUser {
+            id: ids::id("usr"),
+            email: "grace@globex.example".into(),
+            given_name: "Grace".into(),
+            family_name: "Hopper".into(),
+            organization_id: globex.id.clone(),
+            roles: vec!["member".into()],
+            permissions: vec!["projects:read".into()],
+        };
+        let users = vec![ada.clone(), grace];
         FlowState {
+            first: ada,
             users: Mutex::new(users),
             sessions: Mutex::new(Vec::new()),
             organizations: Mutex::new(vec![acme, globex]),
@@ -161,8 +163,14 @@ impl FlowState {
         self.code_ttl
     }
 
+    /// The first seeded user as they are now (as seeded if the management
+    /// API deleted them).
     pub(crate) fn first_user(&self) -> SeedUser {
-        lock(&self.users)[0].clone()
+        lock(&self.users)
+            .iter()
+            .find(|u| u.id == self.first.id)
+            .cloned()
+            .unwrap_or_else(|| self.first.clone())
     }
 
     pub(crate) fn users(&self) -> Vec<SeedUser> {

@@ -830,6 +830,25 @@ async fn users_are_created_with_a_membership_read_listed_updated_and_deleted() {
     );
     let (status, body) = api.post(&users, json!({"email": "ada@example.com"})).await;
     assert_error(status, &body, StatusCode::CONFLICT, "ALREADY_EXISTS");
+
+    // With every seeded user and organization deleted, the library API
+    // still mints tokens for the seeded user.
+    for user in api.emulator.users() {
+        let (status, _) = api.delete(&format!("/api/v1/users/{}", user.id)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for org in api.emulator.organizations() {
+        let (status, _) = api
+            .delete(&format!("/api/v1/organizations/{}", org.id))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    assert!(api.emulator.users().is_empty());
+    let (_, body) = api.get("/api/v1/users").await;
+    assert_eq!(body["total_size"], 0);
+    assert_eq!(body["next_page_token"], "");
+    assert!(api.emulator.mint_id_token(json!({})).is_ok());
+    assert!(api.emulator.mint_access_token(json!({})).is_ok());
 }
 
 #[tokio::test]
