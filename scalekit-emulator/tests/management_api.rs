@@ -185,6 +185,13 @@ async fn calls_without_a_valid_client_token_are_unauthenticated() {
     assert_eq!(status, StatusCode::OK);
     // Unknown management paths answer in the platform's shape too.
     assert_not_found(api.get("/api/v1/no_such_thing").await);
+    let (status, body) = api.delete("/api/v1/connections").await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "UNIMPLEMENTED",
+    );
 }
 
 #[tokio::test]
@@ -608,6 +615,7 @@ async fn directories_list_the_users_and_groups_provisioned_over_scim() {
     let (status, body) = api.get(&format!("{base}/{}", directory.id)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["directory_type"], "SCIM");
+    assert!(body["last_sync_time"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["enabled"], true);
 
     let (status, body) = api.get(&format!("{base}/{}/users", directory.id)).await;

@@ -459,9 +459,17 @@ pub(super) async fn toggle_connection(
 }
 
 fn directory_view(state: &State, dir: &Directory) -> Value {
-    let users = state.directories.users(&dir.id).unwrap_or_default().len();
-    let groups = state.directories.groups(&dir.id).unwrap_or_default().len();
-    json!({
+    let users = state.directories.users(&dir.id).unwrap_or_default();
+    let groups = state.directories.groups(&dir.id).unwrap_or_default();
+    // The last provisioning change (RFC 3339 UTC strings sort by time).
+    let last_sync = users
+        .iter()
+        .chain(groups.iter())
+        .filter_map(|r| r["meta"]["lastModified"].as_str())
+        .max()
+        .map(str::to_owned);
+    let (users, groups) = (users.len(), groups.len());
+    let mut view = json!({
         "id": dir.id,
         "name": "SCIM directory",
         "organization_id": dir.organization_id,
@@ -472,7 +480,11 @@ fn directory_view(state: &State, dir: &Directory) -> Value {
         "enabled": dir.enabled,
         "total_users": users,
         "total_groups": groups,
-    })
+    });
+    if let (Some(at), Some(map)) = (last_sync, view.as_object_mut()) {
+        map.insert("last_sync_time".into(), json!(at));
+    }
+    view
 }
 
 fn find_directory(state: &State, org_id: &str, id: &str) -> Result<Directory, ApiError> {
