@@ -1291,6 +1291,28 @@ async fn sessions_are_listed_and_revoking_them_refuses_refresh_tokens() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["total_revoked"], 1);
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=active",
+            ada.id
+        ))
+        .await;
+    assert_eq!(body["total_size"], 0);
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=revoked",
+            ada.id
+        ))
+        .await;
+    assert_eq!(body["total_size"], 2);
+    assert_invalid(
+        api.get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=sleeping",
+            ada.id
+        ))
+        .await,
+        "filter.status",
+    );
     for token in [&second["refresh_token"], &renewed["refresh_token"]] {
         let (status, body) = api.refresh(token.as_str().unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

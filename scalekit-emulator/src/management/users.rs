@@ -888,18 +888,33 @@ pub(super) async fn revoke_session(
     ok(json!({"revoked_session": session_view(&session)}))
 }
 
-/// `GET /api/v1/users/{user_id}/sessions`.
+/// `GET /api/v1/users/{user_id}/sessions` (`filter.status=active`, …,
+/// repeatable, keeps sessions in those states).
 pub(super) async fn user_sessions(
     AxumState(state): AxumState<Shared>,
     Path(id): Path<String>,
     Pairs(pairs): Pairs,
 ) -> ApiResult {
     check_id(&id, "usr", "user_id")?;
+    let mut statuses = Vec::new();
+    for (name, value) in &pairs {
+        if name != "filter.status" {
+            continue;
+        }
+        if !matches!(value.as_str(), "active" | "expired" | "revoked" | "logout") {
+            return Err(ApiError::invalid(
+                "filter.status",
+                "a status is active, expired, revoked or logout",
+            ));
+        }
+        statuses.push(value.as_str());
+    }
     find_user(&state, &id)?;
     let sessions: Vec<Value> = state
         .flows
         .sessions_of(&id)
         .iter()
+        .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
         .map(session_view)
         .collect();
     let page = paginate(sessions, &pairs, "sessions")?;
