@@ -177,7 +177,10 @@ impl EmulatorEndpoint {
 /// A fault the emulator injects into an endpoint's answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer with this HTTP status and a JSON error body.
+    /// Answer with this HTTP status and a JSON error body: on
+    /// [`EmulatorEndpoint::Management`], the platform's error shape
+    /// (`{"code": "UNAVAILABLE", "message", "details"}`), with
+    /// `Retry-After: 0` for `429` and `503`.
     Status(u16),
     /// Wait this long, then answer normally.
     Delay(Duration),

@@ -196,14 +196,16 @@ pub(super) async fn create(AxumState(state): AxumState<Shared>, body: Bytes) -> 
         if let Some(external) = &external_id {
             check_external_id(&state, &store, external, None)?;
         }
+        state.directories.add(&state.issuer, &org.id).map_err(|_| {
+            ApiError::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the directory's bearer secret could not be generated",
+            )
+        })?;
         let mut extra = OrgExtra::new(now());
         extra.external_id = external_id;
         extra.metadata = metadata;
         store.orgs.insert(org.id.clone(), extra.clone());
-        state
-            .directories
-            .add(&state.issuer, &org.id)
-            .map_err(|_| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
         state.flows.add_organization(org.clone());
         organization_view(&org, &extra)
     };
