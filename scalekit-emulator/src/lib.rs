@@ -438,6 +438,11 @@ impl State {
         keys::sign_jwt(key, header, claims)
     }
 
+    /// Whether the key `kid` is published at `/keys`.
+    pub(crate) fn is_published(&self, kid: &str) -> bool {
+        lock(&self.keys).iter().any(|k| k.kid == kid && k.published)
+    }
+
     /// Verifies an RS256 signature with the key `kid` (published or not).
     pub(crate) fn verify_with_kid(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
         lock(&self.keys)

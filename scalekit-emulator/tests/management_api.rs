@@ -25,6 +25,16 @@ impl Api {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let token = Api::client_token(&emulator, &http).await;
+        Api {
+            emulator,
+            http,
+            token,
+        }
+    }
+
+    /// A client-credentials access token of the environment's client.
+    async fn client_token(emulator: &Emulator, http: &reqwest::Client) -> String {
         let answer: Value = http
             .post(format!("{}/oauth/token", emulator.url()))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -39,12 +49,7 @@ impl Api {
             .json()
             .await
             .unwrap();
-        let token = answer["access_token"].as_str().unwrap().to_owned();
-        Api {
-            emulator,
-            http,
-            token,
-        }
+        answer["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn call_with(
@@ -181,6 +186,19 @@ async fn calls_without_a_valid_client_token_are_unauthenticated() {
     let m2m = api.emulator.mint_m2m_token("m2morg_1", json!({})).unwrap();
     let (status, body) = api.call_with(Method::GET, path, Some(&m2m), None).await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let (status, _) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK);
+    // A token signed by a withdrawn key no longer authenticates.
+    api.emulator
+        .rotate_keys(scalekit_emulator::Rotation::WithdrawOld)
+        .await
+        .unwrap();
+    let (status, body) = api.get(path).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let api = Api {
+        token: Api::client_token(&api.emulator, &api.http).await,
+        ..api
+    };
     let (status, _) = api.get(path).await;
     assert_eq!(status, StatusCode::OK);
     // Unknown management paths answer in the platform's shape too.

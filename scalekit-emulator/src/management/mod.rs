@@ -410,8 +410,16 @@ fn bearer(request: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The `kid` of a JWT's header.
+fn signing_kid(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
+}
+
 /// Lets through requests with an access token the emulator issued to the
-/// environment's client by `client_credentials`, unexpired.
+/// environment's client by `client_credentials`: signed by a published
+/// key of the emulator, unexpired.
 async fn authenticate(
     AxumState(state): AxumState<Shared>,
     request: Request,
@@ -423,6 +431,11 @@ async fn authenticate(
     let Some(claims) = crate::flows::verify_own_token(&state, token) else {
         return ApiError::unauthenticated("the access token is invalid").into_response();
     };
+    // Signed by a key still published (a withdrawn key signs nothing valid).
+    if !signing_kid(token).is_some_and(|kid| state.is_published(&kid)) {
+        return ApiError::unauthenticated("the access token's signing key was withdrawn")
+            .into_response();
+    }
     let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
     if claims
         .get("exp")
