@@ -531,10 +531,14 @@ pub(crate) async fn authorize_page(
             })
         });
     let hint = get(&params, "login_hint");
+    // The members of the organization asked for (as its members), or all.
     let mut users: Vec<SeedUser> = flows
         .users()
         .into_iter()
-        .filter(|u| org_filter.as_deref().is_none_or(|o| u.organization_id == o))
+        .filter_map(|u| match org_filter.as_deref() {
+            Some(o) => state.management.as_member_of(&u, o),
+            None => Some(u),
+        })
         .collect();
     users.sort_by_key(|u| Some(u.email.as_str()) != hint);
 
@@ -644,10 +648,25 @@ pub(crate) async fn authorize_submit(
         }
         _ => {
             let id = get(&params, "user_id").unwrap_or_default();
-            match flows.users().into_iter().find(|u| u.id == id) {
-                Some(user) => user,
-                None => return request.fail("access_denied", "Unknown user."),
-            }
+            let Some(user) = flows.users().into_iter().find(|u| u.id == id) else {
+                return request.fail("access_denied", "Unknown user.");
+            };
+            // Signing in to a named organization the user is a member of:
+            // that membership's roles.
+            let named = get(&params, "organization_id")
+                .map(str::to_owned)
+                .or_else(|| {
+                    get(&params, "connection_id").and_then(|c| {
+                        flows
+                            .organizations()
+                            .into_iter()
+                            .find(|o| o.connection_id == c)
+                            .map(|o| o.id)
+                    })
+                });
+            named
+                .and_then(|o| state.management.as_member_of(&user, &o))
+                .unwrap_or(user)
         }
     };
     if !state.connection_enabled_for(&user) {
@@ -736,14 +755,10 @@ pub(crate) fn authorization_code_grant(
         (None, None) => {}
     }
     // The user as they are now (roles may have changed since the sign-in);
-    // a user deleted in between gets no tokens.
-    let Some(user) = state
-        .flows
-        .users()
-        .into_iter()
-        .find(|u| u.id == record.user.id)
-    else {
-        return invalid_grant("the user no longer exists");
+    // a user deleted, or removed from the organization, in between gets no
+    // tokens.
+    let Some(user) = current_member(state, &record.user) else {
+        return invalid_grant("the user is no longer a member of the organization");
     };
     let sid = ids::id("ses");
     let family = ids::id("rtf");
@@ -804,11 +819,20 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
     };
     // The user as they are now: roles changed through the management API
     // show in the refreshed tokens.
-    let Some(user) = flows.users().into_iter().find(|u| u.id == user.id) else {
-        return invalid_grant("the user no longer exists");
+    let Some(user) = current_member(state, &user) else {
+        return invalid_grant("the user is no longer a member of the organization");
     };
     flows.touch_session(&sid);
     issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
+}
+
+/// `user` (as signed in to their organization then) as they are now:
+/// `None` if deleted or no longer a member of that organization.
+fn current_member(state: &State, user: &SeedUser) -> Option<SeedUser> {
+    let current = state.flows.users().into_iter().find(|u| u.id == user.id)?;
+    state
+        .management
+        .as_member_of(&current, &user.organization_id)
 }
 
 /// `at_hash` / `c_hash` (OpenID Connect Core 3.3.2.11): the base64url

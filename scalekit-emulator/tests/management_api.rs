@@ -919,9 +919,24 @@ async fn memberships_and_invitations_are_added_updated_resent_and_removed() {
         .find(|u| u.id == ada.id)
         .unwrap();
     assert_eq!(now.organization_id, ada.organization_id);
+    // Signing in to the new organization: that membership's roles, and the
+    // invitation accepted.
+    let tokens = api.sign_in(&org, &ada.email).await;
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["oid"], org.as_str());
+    assert_eq!(access["roles"], json!(["admin"]));
+    let (_, body) = api.get(&format!("/api/v1/users/{}", ada.id)).await;
+    assert_eq!(
+        body["user"]["memberships"][1]["membership_status"],
+        "ACTIVE"
+    );
 
     let (status, _) = api.delete(&path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // Removed from the organization: its refresh tokens fail.
+    let (status, body) = api.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
     assert_not_found(api.delete(&path).await);
     assert_not_found(api.patch(&path, json!({"roles": ["admin"]})).await);
     assert_not_found(api.patch(&resend, json!({})).await);

@@ -2,7 +2,8 @@
 //!
 //! The users are the sign-in page's: a user created through the API is
 //! listed there and signs in to the organization of their first
-//! membership, with that membership's roles (and those roles'
+//! membership (or, when the sign-in names an organization, to that one if
+//! they are a member), with that membership's roles (and those roles'
 //! permissions) in their tokens. Deleting a user removes them from the
 //! page and ends their sessions; revoking sessions makes their refresh
 //! tokens fail with `invalid_grant`.
@@ -163,6 +164,29 @@ fn sync_user(state: &State, store: &mut Store, id: &str) {
 }
 
 impl super::Management {
+    /// `user` as they sign in to `organization_id`: with that membership's
+    /// roles and their permissions; `None` if they are not a member.
+    pub(crate) fn as_member_of(&self, user: &SeedUser, organization_id: &str) -> Option<SeedUser> {
+        if user.organization_id == organization_id {
+            return Some(user.clone());
+        }
+        let mut store = self.store();
+        let membership = store
+            .users
+            .get(&user.id)?
+            .memberships
+            .iter()
+            .find(|m| m.organization_id == organization_id)?
+            .clone();
+        let permissions = store.permissions_of(organization_id, &membership.roles);
+        Some(SeedUser {
+            organization_id: membership.organization_id,
+            roles: membership.roles,
+            permissions,
+            ..user.clone()
+        })
+    }
+
     /// A user signed in to an organization: a pending invitation to it is
     /// accepted.
     pub(crate) fn signed_in(&self, user_id: &str, organization_id: &str) {
