@@ -70,8 +70,28 @@ struct RefreshRecord {
     rotated_at: Option<Instant>,
 }
 
+/// A signed-in session: created by a code exchange, ended by logout or
+/// revocation (which also revokes its refresh tokens).
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRecord {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) organization_id: String,
+    pub(crate) created_at: u64,
+    pub(crate) last_active_at: u64,
+    /// `active`, `revoked` or `logout`.
+    pub(crate) status: &'static str,
+    /// When it was revoked.
+    pub(crate) expired_at: Option<u64>,
+    /// When the user logged out.
+    pub(crate) logout_at: Option<u64>,
+}
+
 pub(crate) struct FlowState {
+    /// The first seeded user, as seeded.
+    first: SeedUser,
     users: Mutex<Vec<SeedUser>>,
+    sessions: Mutex<Vec<SessionRecord>>,
     organizations: Mutex<Vec<Organization>>,
     redirect_uris: Mutex<Vec<String>>,
     post_logout_redirect_uris: Mutex<Vec<String>>,
@@ -104,28 +124,29 @@ impl FlowState {
             domain: "globex.example".into(),
             connection_id: ids::id("conn"),
         };
-        let users = vec![
-            SeedUser {
-                id: ids::id("usr"),
-                email: "ada@example.com".into(),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                organization_id: acme.id.clone(),
-                roles: vec!["admin".into()],
-                permissions: vec!["admin:read".into(), "projects:read".into()],
-            },
-            SeedUser {
-                id: ids::id("usr"),
-                email: "grace@globex.example".into(),
-                given_name: "Grace".into(),
-                family_name: "Hopper".into(),
-                organization_id: globex.id.clone(),
-                roles: vec!["member".into()],
-                permissions: vec!["projects:read".into()],
-            },
-        ];
+        let ada = SeedUser {
+            id: ids::id("usr"),
+            email: "ada@example.com".into(),
+            given_name: "Ada".into(),
+            family_name: "Lovelace".into(),
+            organization_id: acme.id.clone(),
+            roles: vec!["admin".into()],
+            permissions: vec!["admin:read".into(), "projects:read".into()],
+        };
+        let grace = SeedUser {
+            id: ids::id("usr"),
+            email: "grace@globex.example".into(),
+            given_name: "Grace".into(),
+            family_name: "Hopper".into(),
+            organization_id: globex.id.clone(),
+            roles: vec!["member".into()],
+            permissions: vec!["projects:read".into()],
+        };
+        let users = vec![ada.clone(), grace];
         FlowState {
+            first: ada,
             users: Mutex::new(users),
+            sessions: Mutex::new(Vec::new()),
             organizations: Mutex::new(vec![acme, globex]),
             redirect_uris: Mutex::new(redirect_uris),
             post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
@@ -142,8 +163,14 @@ impl FlowState {
         self.code_ttl
     }
 
+    /// The first seeded user as they are now (as seeded if the management
+    /// API deleted them).
     pub(crate) fn first_user(&self) -> SeedUser {
-        lock(&self.users)[0].clone()
+        lock(&self.users)
+            .iter()
+            .find(|u| u.id == self.first.id)
+            .cloned()
+            .unwrap_or_else(|| self.first.clone())
     }
 
     pub(crate) fn users(&self) -> Vec<SeedUser> {
@@ -156,6 +183,151 @@ impl FlowState {
 
     pub(crate) fn add_user(&self, user: SeedUser) {
         lock(&self.users).push(user);
+    }
+
+    /// Changes the user `id`; false when there is none.
+    pub(crate) fn update_user(&self, id: &str, change: impl FnOnce(&mut SeedUser)) -> bool {
+        match lock(&self.users).iter_mut().find(|u| u.id == id) {
+            Some(user) => {
+                change(user);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the user `id` from the sign-in page and ends their sessions.
+    pub(crate) fn remove_user(&self, id: &str) -> Option<SeedUser> {
+        let removed = {
+            let mut users = lock(&self.users);
+            let index = users.iter().position(|u| u.id == id)?;
+            users.remove(index)
+        };
+        self.revoke_user_sessions(id);
+        Some(removed)
+    }
+
+    pub(crate) fn add_organization(&self, organization: Organization) {
+        lock(&self.organizations).push(organization);
+    }
+
+    /// Changes the organization `id`; false when there is none.
+    pub(crate) fn update_organization(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Organization),
+    ) -> bool {
+        match lock(&self.organizations).iter_mut().find(|o| o.id == id) {
+            Some(organization) => {
+                change(organization);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn remove_organization(&self, id: &str) -> Option<Organization> {
+        let mut organizations = lock(&self.organizations);
+        let index = organizations.iter().position(|o| o.id == id)?;
+        Some(organizations.remove(index))
+    }
+
+    fn record_session(&self, sid: &str, user: &SeedUser) {
+        let now = now();
+        lock(&self.sessions).push(SessionRecord {
+            id: sid.to_owned(),
+            user_id: user.id.clone(),
+            organization_id: user.organization_id.clone(),
+            created_at: now,
+            last_active_at: now,
+            status: "active",
+            expired_at: None,
+            logout_at: None,
+        });
+    }
+
+    fn touch_session(&self, sid: &str) {
+        if let Some(session) = lock(&self.sessions).iter_mut().find(|s| s.id == sid) {
+            session.last_active_at = now();
+        }
+    }
+
+    /// The session `id`.
+    pub(crate) fn session(&self, id: &str) -> Option<SessionRecord> {
+        lock(&self.sessions).iter().find(|s| s.id == id).cloned()
+    }
+
+    /// The sessions of user `user_id`, oldest first.
+    pub(crate) fn sessions_of(&self, user_id: &str) -> Vec<SessionRecord> {
+        lock(&self.sessions)
+            .iter()
+            .filter(|s| s.user_id == user_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Revokes the refresh tokens issued in session `sid`.
+    fn revoke_refresh_tokens_of(&self, sid: &str) {
+        let families: Vec<String> = lock(&self.refresh_tokens)
+            .values()
+            .filter(|r| r.sid == sid)
+            .map(|r| r.family.clone())
+            .collect();
+        lock(&self.revoked_families).extend(families);
+    }
+
+    /// Revokes session `id` if it is active: its refresh tokens stop
+    /// working. The session as it is afterwards, or `None` if unknown.
+    pub(crate) fn revoke_session(&self, id: &str) -> Option<SessionRecord> {
+        let session = {
+            let mut sessions = lock(&self.sessions);
+            let session = sessions.iter_mut().find(|s| s.id == id)?;
+            if session.status == "active" {
+                session.status = "revoked";
+                session.expired_at = Some(now());
+            }
+            session.clone()
+        };
+        self.revoke_refresh_tokens_of(id);
+        Some(session)
+    }
+
+    /// Revokes every active session of `user_id` and returns them.
+    pub(crate) fn revoke_user_sessions(&self, user_id: &str) -> Vec<SessionRecord> {
+        let revoked: Vec<SessionRecord> = {
+            let mut sessions = lock(&self.sessions);
+            let now = now();
+            sessions
+                .iter_mut()
+                .filter(|s| s.user_id == user_id && s.status == "active")
+                .map(|s| {
+                    s.status = "revoked";
+                    s.expired_at = Some(now);
+                    s.clone()
+                })
+                .collect()
+        };
+        // Every refresh token of the user, whatever its session's state.
+        let sids: Vec<String> = lock(&self.sessions)
+            .iter()
+            .filter(|s| s.user_id == user_id)
+            .map(|s| s.id.clone())
+            .collect();
+        for sid in sids {
+            self.revoke_refresh_tokens_of(&sid);
+        }
+        revoked
+    }
+
+    fn end_session_by_logout(&self, sid: &str) {
+        if let Some(session) = lock(&self.sessions)
+            .iter_mut()
+            .find(|s| s.id == sid && s.status == "active")
+        {
+            session.status = "logout";
+            session.logout_at = Some(now());
+        }
+        self.revoke_refresh_tokens_of(sid);
     }
 
     pub(crate) fn add_redirect_uri(&self, uri: String) {
@@ -188,14 +360,14 @@ impl FlowState {
             .map(|o| o.connection_id)
     }
 
-    fn user_by_email(&self, email: &str) -> Option<SeedUser> {
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<SeedUser> {
         lock(&self.users)
             .iter()
             .find(|u| u.email.eq_ignore_ascii_case(email))
             .cloned()
     }
 
-    fn organization(&self, id: &str) -> Option<Organization> {
+    pub(crate) fn organization(&self, id: &str) -> Option<Organization> {
         lock(&self.organizations)
             .iter()
             .find(|o| o.id == id)
@@ -359,10 +531,14 @@ pub(crate) async fn authorize_page(
             })
         });
     let hint = get(&params, "login_hint");
+    // The members of the organization asked for (as its members), or all.
     let mut users: Vec<SeedUser> = flows
         .users()
         .into_iter()
-        .filter(|u| org_filter.as_deref().is_none_or(|o| u.organization_id == o))
+        .filter_map(|u| match org_filter.as_deref() {
+            Some(o) => state.management.as_member_of(&u, o),
+            None => Some(u),
+        })
         .collect();
     users.sort_by_key(|u| Some(u.email.as_str()) != hint);
 
@@ -472,10 +648,25 @@ pub(crate) async fn authorize_submit(
         }
         _ => {
             let id = get(&params, "user_id").unwrap_or_default();
-            match flows.users().into_iter().find(|u| u.id == id) {
-                Some(user) => user,
-                None => return request.fail("access_denied", "Unknown user."),
-            }
+            let Some(user) = flows.users().into_iter().find(|u| u.id == id) else {
+                return request.fail("access_denied", "Unknown user.");
+            };
+            // Signing in to a named organization the user is a member of:
+            // that membership's roles.
+            let named = get(&params, "organization_id")
+                .map(str::to_owned)
+                .or_else(|| {
+                    get(&params, "connection_id").and_then(|c| {
+                        flows
+                            .organizations()
+                            .into_iter()
+                            .find(|o| o.connection_id == c)
+                            .map(|o| o.id)
+                    })
+                });
+            named
+                .and_then(|o| state.management.as_member_of(&user, &o))
+                .unwrap_or(user)
         }
     };
     if !state.connection_enabled_for(&user) {
@@ -563,11 +754,19 @@ pub(crate) fn authorization_code_grant(
         (None, Some(_)) => return invalid_grant("no PKCE challenge was sent for this code"),
         (None, None) => {}
     }
+    // The user as they are now (roles may have changed since the sign-in);
+    // a user deleted, or removed from the organization, in between gets no
+    // tokens.
+    let Some(user) = current_member(state, &record.user) else {
+        return invalid_grant("the user is no longer a member of the organization");
+    };
     let sid = ids::id("ses");
     let family = ids::id("rtf");
+    state.flows.record_session(&sid, &user);
+    state.management.signed_in(&user.id, &user.organization_id);
     issue_user_tokens(
         state,
-        &record.user,
+        &user,
         &sid,
         &record.scope,
         record.nonce.as_deref(),
@@ -618,7 +817,22 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
             record.family.clone(),
         )
     };
+    // The user as they are now: roles changed through the management API
+    // show in the refreshed tokens.
+    let Some(user) = current_member(state, &user) else {
+        return invalid_grant("the user is no longer a member of the organization");
+    };
+    flows.touch_session(&sid);
     issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
+}
+
+/// `user` (as signed in to their organization then) as they are now:
+/// `None` if deleted or no longer a member of that organization.
+fn current_member(state: &State, user: &SeedUser) -> Option<SeedUser> {
+    let current = state.flows.users().into_iter().find(|u| u.id == user.id)?;
+    state
+        .management
+        .as_member_of(&current, &user.organization_id)
 }
 
 /// `at_hash` / `c_hash` (OpenID Connect Core 3.3.2.11): the base64url
@@ -724,7 +938,7 @@ fn issue_user_tokens(
 
 /// Verifies a token signed by the emulator's keys (published or not) and
 /// returns its claims.
-fn verify_own_token(state: &State, token: &str) -> Option<Value> {
+pub(crate) fn verify_own_token(state: &State, token: &str) -> Option<Value> {
     let (input, signature) = token.rsplit_once('.')?;
     let (header, payload) = input.split_once('.')?;
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
@@ -761,12 +975,7 @@ pub(crate) async fn logout(
     }
     if let Some(sid) = &sid {
         // End the session: its refresh tokens stop working.
-        let families: Vec<String> = lock(&state.flows.refresh_tokens)
-            .values()
-            .filter(|r| &r.sid == sid)
-            .map(|r| r.family.clone())
-            .collect();
-        lock(&state.flows.revoked_families).extend(families);
+        state.flows.end_session_by_logout(sid);
     }
     match target {
         Some(target) => {
