@@ -70,8 +70,26 @@ struct RefreshRecord {
     rotated_at: Option<Instant>,
 }
 
+/// A signed-in session: created by a code exchange, ended by logout or
+/// revocation (which also revokes its refresh tokens).
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRecord {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) organization_id: String,
+    pub(crate) created_at: u64,
+    pub(crate) last_active_at: u64,
+    /// `active`, `revoked` or `logout`.
+    pub(crate) status: &'static str,
+    /// When it was revoked.
+    pub(crate) expired_at: Option<u64>,
+    /// When the user logged out.
+    pub(crate) logout_at: Option<u64>,
+}
+
 pub(crate) struct FlowState {
     users: Mutex<Vec<SeedUser>>,
+    sessions: Mutex<Vec<SessionRecord>>,
     organizations: Mutex<Vec<Organization>>,
     redirect_uris: Mutex<Vec<String>>,
     post_logout_redirect_uris: Mutex<Vec<String>>,
@@ -126,6 +144,7 @@ impl FlowState {
         ];
         FlowState {
             users: Mutex::new(users),
+            sessions: Mutex::new(Vec::new()),
             organizations: Mutex::new(vec![acme, globex]),
             redirect_uris: Mutex::new(redirect_uris),
             post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
@@ -158,6 +177,151 @@ impl FlowState {
         lock(&self.users).push(user);
     }
 
+    /// Changes the user `id`; false when there is none.
+    pub(crate) fn update_user(&self, id: &str, change: impl FnOnce(&mut SeedUser)) -> bool {
+        match lock(&self.users).iter_mut().find(|u| u.id == id) {
+            Some(user) => {
+                change(user);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the user `id` from the sign-in page and ends their sessions.
+    pub(crate) fn remove_user(&self, id: &str) -> Option<SeedUser> {
+        let removed = {
+            let mut users = lock(&self.users);
+            let index = users.iter().position(|u| u.id == id)?;
+            users.remove(index)
+        };
+        self.revoke_user_sessions(id);
+        Some(removed)
+    }
+
+    pub(crate) fn add_organization(&self, organization: Organization) {
+        lock(&self.organizations).push(organization);
+    }
+
+    /// Changes the organization `id`; false when there is none.
+    pub(crate) fn update_organization(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Organization),
+    ) -> bool {
+        match lock(&self.organizations).iter_mut().find(|o| o.id == id) {
+            Some(organization) => {
+                change(organization);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn remove_organization(&self, id: &str) -> Option<Organization> {
+        let mut organizations = lock(&self.organizations);
+        let index = organizations.iter().position(|o| o.id == id)?;
+        Some(organizations.remove(index))
+    }
+
+    fn record_session(&self, sid: &str, user: &SeedUser) {
+        let now = now();
+        lock(&self.sessions).push(SessionRecord {
+            id: sid.to_owned(),
+            user_id: user.id.clone(),
+            organization_id: user.organization_id.clone(),
+            created_at: now,
+            last_active_at: now,
+            status: "active",
+            expired_at: None,
+            logout_at: None,
+        });
+    }
+
+    fn touch_session(&self, sid: &str) {
+        if let Some(session) = lock(&self.sessions).iter_mut().find(|s| s.id == sid) {
+            session.last_active_at = now();
+        }
+    }
+
+    /// The session `id`.
+    pub(crate) fn session(&self, id: &str) -> Option<SessionRecord> {
+        lock(&self.sessions).iter().find(|s| s.id == id).cloned()
+    }
+
+    /// The sessions of user `user_id`, oldest first.
+    pub(crate) fn sessions_of(&self, user_id: &str) -> Vec<SessionRecord> {
+        lock(&self.sessions)
+            .iter()
+            .filter(|s| s.user_id == user_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Revokes the refresh tokens issued in session `sid`.
+    fn revoke_refresh_tokens_of(&self, sid: &str) {
+        let families: Vec<String> = lock(&self.refresh_tokens)
+            .values()
+            .filter(|r| r.sid == sid)
+            .map(|r| r.family.clone())
+            .collect();
+        lock(&self.revoked_families).extend(families);
+    }
+
+    /// Revokes session `id` if it is active: its refresh tokens stop
+    /// working. The session as it is afterwards, or `None` if unknown.
+    pub(crate) fn revoke_session(&self, id: &str) -> Option<SessionRecord> {
+        let session = {
+            let mut sessions = lock(&self.sessions);
+            let session = sessions.iter_mut().find(|s| s.id == id)?;
+            if session.status == "active" {
+                session.status = "revoked";
+                session.expired_at = Some(now());
+            }
+            session.clone()
+        };
+        self.revoke_refresh_tokens_of(id);
+        Some(session)
+    }
+
+    /// Revokes every active session of `user_id` and returns them.
+    pub(crate) fn revoke_user_sessions(&self, user_id: &str) -> Vec<SessionRecord> {
+        let revoked: Vec<SessionRecord> = {
+            let mut sessions = lock(&self.sessions);
+            let now = now();
+            sessions
+                .iter_mut()
+                .filter(|s| s.user_id == user_id && s.status == "active")
+                .map(|s| {
+                    s.status = "revoked";
+                    s.expired_at = Some(now);
+                    s.clone()
+                })
+                .collect()
+        };
+        // Every refresh token of the user, whatever its session's state.
+        let sids: Vec<String> = lock(&self.sessions)
+            .iter()
+            .filter(|s| s.user_id == user_id)
+            .map(|s| s.id.clone())
+            .collect();
+        for sid in sids {
+            self.revoke_refresh_tokens_of(&sid);
+        }
+        revoked
+    }
+
+    fn end_session_by_logout(&self, sid: &str) {
+        if let Some(session) = lock(&self.sessions)
+            .iter_mut()
+            .find(|s| s.id == sid && s.status == "active")
+        {
+            session.status = "logout";
+            session.logout_at = Some(now());
+        }
+        self.revoke_refresh_tokens_of(sid);
+    }
+
     pub(crate) fn add_redirect_uri(&self, uri: String) {
         lock(&self.redirect_uris).push(uri);
     }
@@ -188,14 +352,14 @@ impl FlowState {
             .map(|o| o.connection_id)
     }
 
-    fn user_by_email(&self, email: &str) -> Option<SeedUser> {
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<SeedUser> {
         lock(&self.users)
             .iter()
             .find(|u| u.email.eq_ignore_ascii_case(email))
             .cloned()
     }
 
-    fn organization(&self, id: &str) -> Option<Organization> {
+    pub(crate) fn organization(&self, id: &str) -> Option<Organization> {
         lock(&self.organizations)
             .iter()
             .find(|o| o.id == id)
@@ -563,11 +727,22 @@ pub(crate) fn authorization_code_grant(
         (None, Some(_)) => return invalid_grant("no PKCE challenge was sent for this code"),
         (None, None) => {}
     }
+    // The user as they are now (roles may have changed since the sign-in);
+    // a user deleted in between gets no tokens.
+    let Some(user) = state
+        .flows
+        .users()
+        .into_iter()
+        .find(|u| u.id == record.user.id)
+    else {
+        return invalid_grant("the user no longer exists");
+    };
     let sid = ids::id("ses");
     let family = ids::id("rtf");
+    state.flows.record_session(&sid, &user);
     issue_user_tokens(
         state,
-        &record.user,
+        &user,
         &sid,
         &record.scope,
         record.nonce.as_deref(),
@@ -618,6 +793,12 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
             record.family.clone(),
         )
     };
+    // The user as they are now: roles changed through the management API
+    // show in the refreshed tokens.
+    let Some(user) = flows.users().into_iter().find(|u| u.id == user.id) else {
+        return invalid_grant("the user no longer exists");
+    };
+    flows.touch_session(&sid);
     issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
 }
 
@@ -724,7 +905,7 @@ fn issue_user_tokens(
 
 /// Verifies a token signed by the emulator's keys (published or not) and
 /// returns its claims.
-fn verify_own_token(state: &State, token: &str) -> Option<Value> {
+pub(crate) fn verify_own_token(state: &State, token: &str) -> Option<Value> {
     let (input, signature) = token.rsplit_once('.')?;
     let (header, payload) = input.split_once('.')?;
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
@@ -761,12 +942,7 @@ pub(crate) async fn logout(
     }
     if let Some(sid) = &sid {
         // End the session: its refresh tokens stop working.
-        let families: Vec<String> = lock(&state.flows.refresh_tokens)
-            .values()
-            .filter(|r| &r.sid == sid)
-            .map(|r| r.family.clone())
-            .collect();
-        lock(&state.flows.revoked_families).extend(families);
+        state.flows.end_session_by_logout(sid);
     }
     match target {
         Some(target) => {

@@ -35,6 +35,7 @@ mod deliveries;
 mod flows;
 mod ids;
 mod keys;
+mod management;
 mod mcp;
 mod scim;
 mod server;
@@ -124,16 +125,19 @@ pub enum EmulatorEndpoint {
     Logout,
     /// Any other path.
     Other,
+    /// The management API: every path under `/api/v1/`.
+    Management,
 }
 
 impl EmulatorEndpoint {
-    const ALL: [EmulatorEndpoint; 6] = [
+    const ALL: [EmulatorEndpoint; 7] = [
         EmulatorEndpoint::Keys,
         EmulatorEndpoint::Discovery,
         EmulatorEndpoint::Token,
         EmulatorEndpoint::Authorize,
         EmulatorEndpoint::Logout,
         EmulatorEndpoint::Other,
+        EmulatorEndpoint::Management,
     ];
 
     pub(crate) fn of_path(path: &str) -> Self {
@@ -143,6 +147,7 @@ impl EmulatorEndpoint {
             "/oauth/token" => EmulatorEndpoint::Token,
             "/oauth/authorize" => EmulatorEndpoint::Authorize,
             "/oidc/logout" => EmulatorEndpoint::Logout,
+            _ if path.starts_with("/api/v1/") => EmulatorEndpoint::Management,
             _ => EmulatorEndpoint::Other,
         }
     }
@@ -267,7 +272,7 @@ pub(crate) struct State {
     keys: Mutex<Vec<SigningKey>>,
     pub(crate) m2m_clients: Mutex<HashMap<String, M2mClient>>,
     faults: Mutex<HashMap<EmulatorEndpoint, FaultSlot>>,
-    counters: [AtomicU64; 6],
+    counters: [AtomicU64; 7],
     pub(crate) keys_cache_control: Mutex<Option<String>>,
     pub(crate) flows: flows::FlowState,
     pub(crate) deliveries: deliveries::Deliveries,
@@ -275,6 +280,7 @@ pub(crate) struct State {
     /// Connections disabled through [`Emulator::set_connection_enabled`].
     disabled_connections: Mutex<std::collections::HashSet<String>>,
     pub(crate) mcp: mcp::McpState,
+    pub(crate) management: management::Management,
 }
 
 impl State {
@@ -284,6 +290,86 @@ impl State {
         self.flows
             .connection_of(user)
             .is_none_or(|c| !lock(&self.disabled_connections).contains(&c))
+    }
+}
+
+impl State {
+    /// See [`Emulator::set_directory_enabled`].
+    pub(crate) fn set_directory_enabled(
+        &self,
+        directory_id: &str,
+        enabled: bool,
+    ) -> Result<(), EmulatorError> {
+        let (directory, changed) = self.directories.set_enabled(directory_id, enabled)?;
+        if changed {
+            let event_type = if enabled {
+                "organization.directory_enabled"
+            } else {
+                "organization.directory_disabled"
+            };
+            self.deliveries.emit(
+                event_type,
+                "Directory",
+                &directory.organization_id,
+                json!({
+                    "directory_type": "SCIM",
+                    "enabled": enabled,
+                    "id": directory.id,
+                    "organization_id": directory.organization_id,
+                    "provider": "OKTA",
+                    "updated_at": webhooks::occurred_at_now(),
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// See [`Emulator::set_connection_enabled`].
+    pub(crate) fn set_connection_enabled(
+        &self,
+        connection_id: &str,
+        enabled: bool,
+    ) -> Result<(), EmulatorError> {
+        let organization = self
+            .flows
+            .organizations()
+            .into_iter()
+            .find(|o| o.connection_id == connection_id)
+            .ok_or(EmulatorError::UnknownConnection)?;
+        let changed = {
+            let mut disabled = lock(&self.disabled_connections);
+            if enabled {
+                disabled.remove(connection_id)
+            } else {
+                disabled.insert(connection_id.to_owned())
+            }
+        };
+        if changed {
+            let event_type = if enabled {
+                "organization.sso_enabled"
+            } else {
+                "organization.sso_disabled"
+            };
+            self.deliveries.emit(
+                event_type,
+                "Connection",
+                &organization.id,
+                json!({
+                    "connection_type": "OIDC",
+                    "enabled": enabled,
+                    "id": connection_id,
+                    "provider": "OKTA",
+                    "organization_id": organization.id,
+                    "status": "COMPLETED",
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether a connection is enabled (connections start enabled).
+    pub(crate) fn connection_enabled(&self, connection_id: &str) -> bool {
+        !lock(&self.disabled_connections).contains(connection_id)
     }
 }
 
@@ -574,6 +660,7 @@ impl EmulatorBuilder {
             directories,
             disabled_connections: Mutex::new(std::collections::HashSet::new()),
             mcp: mcp::McpState::default(),
+            management: management::Management::new(),
         });
         for server in self.mcp_servers {
             state.mcp.register(&issuer, server);
@@ -999,85 +1086,31 @@ impl Emulator {
 
     /// Enables or disables a directory; a change emits
     /// `organization.directory_enabled` or `organization.directory_disabled`
-    /// (the management API's directory toggles use this).
+    /// (the management API's directory toggles do the same).
     pub fn set_directory_enabled(
         &self,
         directory_id: &str,
         enabled: bool,
     ) -> Result<(), EmulatorError> {
-        let (directory, changed) = self.state.directories.set_enabled(directory_id, enabled)?;
-        if changed {
-            let event_type = if enabled {
-                "organization.directory_enabled"
-            } else {
-                "organization.directory_disabled"
-            };
-            self.emit_event(
-                event_type,
-                "Directory",
-                &directory.organization_id,
-                json!({
-                    "directory_type": "SCIM",
-                    "enabled": enabled,
-                    "id": directory.id,
-                    "organization_id": directory.organization_id,
-                    "provider": "OKTA",
-                    "updated_at": webhooks::occurred_at_now(),
-                }),
-            );
-        }
-        Ok(())
+        self.state.set_directory_enabled(directory_id, enabled)
     }
 
     /// Enables or disables an organization's SSO connection; a change emits
     /// `organization.sso_enabled` or `organization.sso_disabled` (the
-    /// management API's connection toggles use this). Its users cannot sign
-    /// in (`access_denied`), nor be sent IdP-initiated logins, while it is
-    /// disabled.
+    /// management API's connection toggles do the same). Its users cannot
+    /// sign in (`access_denied`), nor be sent IdP-initiated logins, while it
+    /// is disabled.
     pub fn set_connection_enabled(
         &self,
         connection_id: &str,
         enabled: bool,
     ) -> Result<(), EmulatorError> {
-        let organization = self
-            .organizations()
-            .into_iter()
-            .find(|o| o.connection_id == connection_id)
-            .ok_or(EmulatorError::UnknownConnection)?;
-        let changed = {
-            let mut disabled = lock(&self.state.disabled_connections);
-            if enabled {
-                disabled.remove(connection_id)
-            } else {
-                disabled.insert(connection_id.to_owned())
-            }
-        };
-        if changed {
-            let event_type = if enabled {
-                "organization.sso_enabled"
-            } else {
-                "organization.sso_disabled"
-            };
-            self.emit_event(
-                event_type,
-                "Connection",
-                &organization.id,
-                json!({
-                    "connection_type": "OIDC",
-                    "enabled": enabled,
-                    "id": connection_id,
-                    "provider": "OKTA",
-                    "organization_id": organization.id,
-                    "status": "COMPLETED",
-                }),
-            );
-        }
-        Ok(())
+        self.state.set_connection_enabled(connection_id, enabled)
     }
 
     /// Whether a connection is enabled (connections start enabled).
     pub fn connection_enabled(&self, connection_id: &str) -> bool {
-        !lock(&self.state.disabled_connections).contains(connection_id)
+        self.state.connection_enabled(connection_id)
     }
 
     /// Resets every request counter to zero.

@@ -194,6 +194,33 @@ impl Directories {
         })
     }
 
+    /// Adds a directory for a new organization.
+    pub(crate) fn add(
+        &self,
+        issuer: &str,
+        organization_id: &str,
+    ) -> Result<Directory, EmulatorError> {
+        let id = ids::id("dir");
+        let info = Directory {
+            endpoint: format!("{issuer}/directory/{id}/scim/v2"),
+            id,
+            organization_id: organization_id.to_owned(),
+            bearer_token: ids::secret()?,
+            enabled: true,
+        };
+        lock(&self.dirs).push(DirectoryState {
+            info: info.clone(),
+            users: Vec::new(),
+            groups: Vec::new(),
+        });
+        Ok(info)
+    }
+
+    /// Removes the directories of a deleted organization.
+    pub(crate) fn remove_organization(&self, organization_id: &str) {
+        lock(&self.dirs).retain(|d| d.info.organization_id != organization_id);
+    }
+
     pub(crate) fn list(&self) -> Vec<Directory> {
         lock(&self.dirs).iter().map(|d| d.info.clone()).collect()
     }

@@ -82,6 +82,9 @@ async fn handle(
     state.count(endpoint);
     if let Some(fault) = state.take_fault(endpoint) {
         match fault {
+            Fault::Status(code) if endpoint == EmulatorEndpoint::Management => {
+                return Ok(crate::management::fault_response(code));
+            }
             Fault::Status(code) => {
                 let status =
                     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -144,6 +147,7 @@ fn router(state: Shared) -> Router {
                 .delete(crate::scim::delete_one),
         )
         .merge(crate::mcp::routes())
+        .merge(crate::management::routes(state.clone()))
         .with_state(state)
 }
 

@@ -179,6 +179,11 @@ fn occurred_at() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// RFC 3339 (UTC, whole seconds) of a Unix time.
+pub(crate) fn rfc3339(secs: u64) -> String {
     // RFC 3339 in UTC from Unix seconds (civil-from-days).
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
