@@ -499,7 +499,8 @@ mod tests {
             id: String,
         }
         let wrapped: Thing = decode_wrapped(br#"{"thing":{"id":"a"}}"#, "thing").unwrap();
-        let bare: Thing = decode_wrapped(br#"{"id":"b","thing":"not an object"}"#, "thing").unwrap();
+        let bare: Thing =
+            decode_wrapped(br#"{"id":"b","thing":"not an object"}"#, "thing").unwrap();
         assert_eq!((wrapped.id.as_str(), bare.id.as_str()), ("a", "b"));
         let err = decode_wrapped::<Thing>(b"{", "thing").unwrap_err();
         assert!(matches!(err, ManagementError::Decode(ref m) if m.starts_with("not valid JSON")));

@@ -263,9 +263,13 @@ mod tests {
 
     #[test]
     fn a_toggle_answer_is_read_bare_or_as_the_connection() {
-        let bare: ToggleConnectionResponse = decode_wrapped(br#"{"enabled":true}"#, "connection").unwrap();
-        let wrapped: ToggleConnectionResponse =
-            decode_wrapped(br#"{"connection":{"id":"conn_1","enabled":true}}"#, "connection").unwrap();
+        let bare: ToggleConnectionResponse =
+            decode_wrapped(br#"{"enabled":true}"#, "connection").unwrap();
+        let wrapped: ToggleConnectionResponse = decode_wrapped(
+            br#"{"connection":{"id":"conn_1","enabled":true}}"#,
+            "connection",
+        )
+        .unwrap();
         assert!(bare.enabled && wrapped.enabled);
     }
 }

@@ -165,7 +165,12 @@ impl Domains<'_> {
             _ => {}
         }
         let bytes = self.client.call(Method::GET, &path, &query, None).await?;
-        Ok(decode_page(&bytes, "domains")?.items)
+        let mut domains: Vec<Domain> = decode_page(&bytes, "domains")?.items;
+        // Also filtered here, for a platform that ignores the parameter.
+        if let Some(wanted) = domain_type.filter(|t| *t != DomainType::Unknown) {
+            domains.retain(|d| d.domain_type == wanted);
+        }
+        Ok(domains)
     }
 
     /// Removes a domain from an organization (the SDK's `deleteDomain`).
@@ -201,10 +206,15 @@ mod tests {
         assert_eq!(bare.domain, "acme.com");
         assert_eq!(bare.domain_type, DomainType::OrganizationDomain);
         assert_eq!(bare.verification_status, VerificationStatus::Verified);
-        let wrapped: Domain =
-            decode_wrapped(br#"{"domain":{"id":"dom_2","domain":"b.com","verification_status":"NEW"}}"#, "domain")
-                .unwrap();
-        assert_eq!((wrapped.id.as_str(), wrapped.domain.as_str()), ("dom_2", "b.com"));
+        let wrapped: Domain = decode_wrapped(
+            br#"{"domain":{"id":"dom_2","domain":"b.com","verification_status":"NEW"}}"#,
+            "domain",
+        )
+        .unwrap();
+        assert_eq!(
+            (wrapped.id.as_str(), wrapped.domain.as_str()),
+            ("dom_2", "b.com")
+        );
         assert_eq!(wrapped.verification_status, VerificationStatus::Unknown);
     }
 }

@@ -276,7 +276,10 @@ mod tests {
             details[0].type_url.as_deref(),
             Some("type.googleapis.com/scalekit.v1.errdetails.ErrorInfo")
         );
-        assert_eq!(details[0].error_code.as_deref(), Some("INVALID_DISPLAY_NAME"));
+        assert_eq!(
+            details[0].error_code.as_deref(),
+            Some("INVALID_DISPLAY_NAME")
+        );
         assert_eq!(
             details[0].fields["validation_error_info"]["field_violations"][0]["field"],
             "display_name"
@@ -319,7 +322,10 @@ mod tests {
             401,
             br#"{"error":"invalid_token","error_description":"expired"}"#,
         );
-        assert_eq!((code.as_str(), message.as_str()), ("invalid_token", "expired"));
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("invalid_token", "expired")
+        );
     }
 
     #[test]

@@ -311,10 +311,16 @@ mod tests {
 
     #[test]
     fn a_portal_link_is_read_bare_or_wrapped() {
-        let bare: PortalLink =
-            decode_wrapped(br#"{"location":"https://x/portal","expire_time":"t"}"#, "link").unwrap();
-        let wrapped: PortalLink =
-            decode_wrapped(br#"{"link":{"id":"lnk_1","location":"https://x/portal"}}"#, "link").unwrap();
+        let bare: PortalLink = decode_wrapped(
+            br#"{"location":"https://x/portal","expire_time":"t"}"#,
+            "link",
+        )
+        .unwrap();
+        let wrapped: PortalLink = decode_wrapped(
+            br#"{"link":{"id":"lnk_1","location":"https://x/portal"}}"#,
+            "link",
+        )
+        .unwrap();
         assert_eq!(bare.location, wrapped.location);
         assert_eq!(wrapped.id.as_deref(), Some("lnk_1"));
     }

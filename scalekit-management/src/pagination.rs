@@ -199,7 +199,8 @@ mod tests {
             Some(PageOptions::new().page_size(3).page_token("n"))
         );
 
-        let last: Page<u32> = decode_page(br#"{"next_page_token":"","total_size":7}"#, "things").unwrap();
+        let last: Page<u32> =
+            decode_page(br#"{"next_page_token":"","total_size":7}"#, "things").unwrap();
         assert!(last.items.is_empty());
         assert!(!last.has_next());
         assert_eq!(last.next_page(&options), None);
@@ -222,14 +223,20 @@ mod tests {
             .push_query(&mut query);
         assert_eq!(
             query,
-            [("page_size", "5".to_owned()), ("page_token", "abc".to_owned())]
+            [
+                ("page_size", "5".to_owned()),
+                ("page_token", "abc".to_owned())
+            ]
         );
         let mut query = Vec::new();
         PageOptions::new().page_token("").push_query(&mut query);
         assert!(query.is_empty());
     }
 
-    fn pages(n: u32, size: u32) -> impl FnMut(Option<String>) -> std::future::Ready<Result<Page<u32>, ManagementError>> {
+    fn pages(
+        n: u32,
+        size: u32,
+    ) -> impl FnMut(Option<String>) -> std::future::Ready<Result<Page<u32>, ManagementError>> {
         move |token| {
             let start: u32 = token.map_or(0, |t| t.parse().unwrap());
             let end = (start + size).min(n);
@@ -290,9 +297,6 @@ mod tests {
             })
         };
         let results: Vec<Result<u32, ManagementError>> = paginate(None, failing).collect().await;
-        assert_eq!(
-            results,
-            [Ok(1), Ok(2), Err(ManagementError::Timeout)]
-        );
+        assert_eq!(results, [Ok(1), Ok(2), Err(ManagementError::Timeout)]);
     }
 }

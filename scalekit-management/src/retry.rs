@@ -200,8 +200,14 @@ mod tests {
             }
         }
         assert!(seen.len() > 100, "the jitter varies: {}", seen.len());
-        assert_eq!(jittered(Duration::from_secs(2), 0.0), Duration::from_secs(1));
-        assert_eq!(jittered(Duration::from_secs(2), 1.0), Duration::from_secs(2));
+        assert_eq!(
+            jittered(Duration::from_secs(2), 0.0),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            jittered(Duration::from_secs(2), 1.0),
+            Duration::from_secs(2)
+        );
         assert_eq!(
             jittered(Duration::from_secs(2), f64::NAN),
             Duration::from_secs(2)
