@@ -1228,3 +1228,32 @@ async fn a_redirect_is_refused_and_errors_never_show_the_secret() {
     assert!(matches!(err, ManagementError::Token(_)), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("wrong-secret"));
 }
+
+#[tokio::test]
+async fn the_management_example_creates_adds_links_and_lists() {
+    let (_emulator, client) = setup().await;
+    let report =
+        scalekit_examples::management::run(&client, "Acme Rockets", "ada@acme-rockets.example")
+            .await
+            .unwrap();
+    assert_eq!(report.organization.display_name, "Acme Rockets");
+    assert_eq!(report.user.email, "ada@acme-rockets.example");
+    assert!(report.portal_link.location.starts_with("http"));
+    assert_eq!(report.members.len(), 1);
+    assert_eq!(report.members[0].id, report.user.id);
+    assert_eq!(
+        report.members[0]
+            .membership(&report.organization.id)
+            .unwrap()
+            .role_names()
+            .collect::<Vec<_>>(),
+        [scalekit_examples::management::ROLE]
+    );
+    // The same address again: the platform's answer, typed.
+    let err =
+        scalekit_examples::management::run(&client, "Acme Rockets", "ada@acme-rockets.example")
+            .await
+            .unwrap_err();
+    assert_eq!(err.status(), Some(409), "{err:?}");
+    assert_eq!(err.code(), Some("ALREADY_EXISTS"));
+}
