@@ -88,6 +88,8 @@ pub(crate) struct SessionRecord {
 }
 
 pub(crate) struct FlowState {
+    /// The first seeded user, as seeded.
+    first: SeedUser,
     users: Mutex<Vec<SeedUser>>,
     sessions: Mutex<Vec<SessionRecord>>,
     organizations: Mutex<Vec<Organization>>,
@@ -122,27 +124,27 @@ impl FlowState {
             domain: "globex.example".into(),
             connection_id: ids::id("conn"),
         };
-        let users = vec![
-            SeedUser {
-                id: ids::id("usr"),
-                email: "ada@example.com".into(),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                organization_id: acme.id.clone(),
-                roles: vec!["admin".into()],
-                permissions: vec!["admin:read".into(), "projects:read".into()],
-            },
-            SeedUser {
-                id: ids::id("usr"),
-                email: "grace@globex.example".into(),
-                given_name: "Grace".into(),
-                family_name: "Hopper".into(),
-                organization_id: globex.id.clone(),
-                roles: vec!["member".into()],
-                permissions: vec!["projects:read".into()],
-            },
-        ];
+        let ada = SeedUser {
+            id: ids::id("usr"),
+            email: "ada@example.com".into(),
+            given_name: "Ada".into(),
+            family_name: "Lovelace".into(),
+            organization_id: acme.id.clone(),
+            roles: vec!["admin".into()],
+            permissions: vec!["admin:read".into(), "projects:read".into()],
+        };
+        let grace = SeedUser {
+            id: ids::id("usr"),
+            email: "grace@globex.example".into(),
+            given_name: "Grace".into(),
+            family_name: "Hopper".into(),
+            organization_id: globex.id.clone(),
+            roles: vec!["member".into()],
+            permissions: vec!["projects:read".into()],
+        };
+        let users = vec![ada.clone(), grace];
         FlowState {
+            first: ada,
             users: Mutex::new(users),
             sessions: Mutex::new(Vec::new()),
             organizations: Mutex::new(vec![acme, globex]),
@@ -161,8 +163,14 @@ impl FlowState {
         self.code_ttl
     }
 
+    /// The first seeded user as they are now (as seeded if the management
+    /// API deleted them).
     pub(crate) fn first_user(&self) -> SeedUser {
-        lock(&self.users)[0].clone()
+        lock(&self.users)
+            .iter()
+            .find(|u| u.id == self.first.id)
+            .cloned()
+            .unwrap_or_else(|| self.first.clone())
     }
 
     pub(crate) fn users(&self) -> Vec<SeedUser> {
@@ -523,10 +531,14 @@ pub(crate) async fn authorize_page(
             })
         });
     let hint = get(&params, "login_hint");
+    // The members of the organization asked for (as its members), or all.
     let mut users: Vec<SeedUser> = flows
         .users()
         .into_iter()
-        .filter(|u| org_filter.as_deref().is_none_or(|o| u.organization_id == o))
+        .filter_map(|u| match org_filter.as_deref() {
+            Some(o) => state.management.as_member_of(&u, o),
+            None => Some(u),
+        })
         .collect();
     users.sort_by_key(|u| Some(u.email.as_str()) != hint);
 
@@ -636,10 +648,25 @@ pub(crate) async fn authorize_submit(
         }
         _ => {
             let id = get(&params, "user_id").unwrap_or_default();
-            match flows.users().into_iter().find(|u| u.id == id) {
-                Some(user) => user,
-                None => return request.fail("access_denied", "Unknown user."),
-            }
+            let Some(user) = flows.users().into_iter().find(|u| u.id == id) else {
+                return request.fail("access_denied", "Unknown user.");
+            };
+            // Signing in to a named organization the user is a member of:
+            // that membership's roles.
+            let named = get(&params, "organization_id")
+                .map(str::to_owned)
+                .or_else(|| {
+                    get(&params, "connection_id").and_then(|c| {
+                        flows
+                            .organizations()
+                            .into_iter()
+                            .find(|o| o.connection_id == c)
+                            .map(|o| o.id)
+                    })
+                });
+            named
+                .and_then(|o| state.management.as_member_of(&user, &o))
+                .unwrap_or(user)
         }
     };
     if !state.connection_enabled_for(&user) {
@@ -728,18 +755,15 @@ pub(crate) fn authorization_code_grant(
         (None, None) => {}
     }
     // The user as they are now (roles may have changed since the sign-in);
-    // a user deleted in between gets no tokens.
-    let Some(user) = state
-        .flows
-        .users()
-        .into_iter()
-        .find(|u| u.id == record.user.id)
-    else {
-        return invalid_grant("the user no longer exists");
+    // a user deleted, or removed from the organization, in between gets no
+    // tokens.
+    let Some(user) = current_member(state, &record.user) else {
+        return invalid_grant("the user is no longer a member of the organization");
     };
     let sid = ids::id("ses");
     let family = ids::id("rtf");
     state.flows.record_session(&sid, &user);
+    state.management.signed_in(&user.id, &user.organization_id);
     issue_user_tokens(
         state,
         &user,
@@ -795,11 +819,20 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
     };
     // The user as they are now: roles changed through the management API
     // show in the refreshed tokens.
-    let Some(user) = flows.users().into_iter().find(|u| u.id == user.id) else {
-        return invalid_grant("the user no longer exists");
+    let Some(user) = current_member(state, &user) else {
+        return invalid_grant("the user is no longer a member of the organization");
     };
     flows.touch_session(&sid);
     issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
+}
+
+/// `user` (as signed in to their organization then) as they are now:
+/// `None` if deleted or no longer a member of that organization.
+fn current_member(state: &State, user: &SeedUser) -> Option<SeedUser> {
+    let current = state.flows.users().into_iter().find(|u| u.id == user.id)?;
+    state
+        .management
+        .as_member_of(&current, &user.organization_id)
 }
 
 /// `at_hash` / `c_hash` (OpenID Connect Core 3.3.2.11): the base64url

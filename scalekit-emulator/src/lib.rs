@@ -12,7 +12,8 @@
 //! through, `c_hash` and `at_hash`), IdP-initiated logins sent to the
 //! application's initiate-login URL, a SCIM 2.0 endpoint per directory, and
 //! one webhook delivery queue (signed as the platform signs, retried with
-//! backoff, listed at `/deliveries`) for every event it emits. Tokens are
+//! backoff, listed at `/deliveries`) for every event it emits, and the
+//! management REST API under `/api/v1/` (see below). Tokens are
 //! signed by the `jsonwebtoken` crate, so tests check tokens made by an
 //! implementation independent of the verifier under test.
 //!
@@ -28,6 +29,22 @@
 //! assert_eq!(emulator.request_count(EmulatorEndpoint::Keys), 0);
 //! # Ok(()) }
 //! ```
+//!
+//! # Management API
+//!
+//! `/api/v1/…` serves organizations (list, create, get, update, delete,
+//! settings, portal links), connections (list, per organization, get,
+//! `:enable`/`:disable`), directories (list, get, `:enable`/`:disable`,
+//! users, groups), domains, organization roles, users (create with a
+//! membership, get, list, update, delete, an organization's users),
+//! memberships and invitations, sessions (get, a user's, revoke one, revoke
+//! a user's), connected accounts (list, create, update credentials, magic
+//! link) and tool execution, from the same state as the sign-in page. Calls
+//! need a bearer token from the `client_credentials` grant of the
+//! environment's client ([`Emulator::client_id`]); errors have the
+//! platform's shape (`{"code": "NOT_FOUND", "message": …, "details": […]}`).
+//! The README lists every path. [`EmulatorEndpoint::Management`] counts
+//! and faults every `/api/v1/` request.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -160,7 +177,10 @@ impl EmulatorEndpoint {
 /// A fault the emulator injects into an endpoint's answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer with this HTTP status and a JSON error body.
+    /// Answer with this HTTP status and a JSON error body: on
+    /// [`EmulatorEndpoint::Management`], the platform's error shape
+    /// (`{"code": "UNAVAILABLE", "message", "details"}`), with
+    /// `Retry-After: 0` for `429` and `503`.
     Status(u16),
     /// Wait this long, then answer normally.
     Delay(Duration),
@@ -416,6 +436,11 @@ impl State {
         let keys = lock(&self.keys);
         let key = keys.last().ok_or(EmulatorError::UnknownKey)?;
         keys::sign_jwt(key, header, claims)
+    }
+
+    /// Whether the key `kid` is published at `/keys`.
+    pub(crate) fn is_published(&self, kid: &str) -> bool {
+        lock(&self.keys).iter().any(|k| k.kid == kid && k.published)
     }
 
     /// Verifies an RS256 signature with the key `kid` (published or not).

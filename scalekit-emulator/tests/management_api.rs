@@ -25,6 +25,16 @@ impl Api {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let token = Api::client_token(&emulator, &http).await;
+        Api {
+            emulator,
+            http,
+            token,
+        }
+    }
+
+    /// A client-credentials access token of the environment's client.
+    async fn client_token(emulator: &Emulator, http: &reqwest::Client) -> String {
         let answer: Value = http
             .post(format!("{}/oauth/token", emulator.url()))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -39,12 +49,7 @@ impl Api {
             .json()
             .await
             .unwrap();
-        let token = answer["access_token"].as_str().unwrap().to_owned();
-        Api {
-            emulator,
-            http,
-            token,
-        }
+        answer["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn call_with(
@@ -183,8 +188,28 @@ async fn calls_without_a_valid_client_token_are_unauthenticated() {
     assert_error(status, &body, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
     let (status, _) = api.get(path).await;
     assert_eq!(status, StatusCode::OK);
+    // A token signed by a withdrawn key no longer authenticates.
+    api.emulator
+        .rotate_keys(scalekit_emulator::Rotation::WithdrawOld)
+        .await
+        .unwrap();
+    let (status, body) = api.get(path).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let api = Api {
+        token: Api::client_token(&api.emulator, &api.http).await,
+        ..api
+    };
+    let (status, _) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK);
     // Unknown management paths answer in the platform's shape too.
     assert_not_found(api.get("/api/v1/no_such_thing").await);
+    let (status, body) = api.delete("/api/v1/connections").await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "UNIMPLEMENTED",
+    );
 }
 
 #[tokio::test]
@@ -249,6 +274,14 @@ async fn organizations_are_created_read_updated_and_deleted() {
             .starts_with(api.emulator.url())
     );
     assert!(body["expire_time"].as_str().is_some());
+    // The link opens the admin portal page, with the features it names.
+    let portal = body["location"].as_str().unwrap().to_owned();
+    let response = api.http.get(&portal).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Initrode"), "{html}");
+    assert!(html.contains("id=\"sso\""));
+    assert!(!html.contains("id=\"dir_sync\""));
 
     let (status, body) = api.get("/api/v1/organizations?external_id=tenant-7").await;
     assert_eq!(status, StatusCode::OK);
@@ -257,6 +290,8 @@ async fn organizations_are_created_read_updated_and_deleted() {
     let (status, body) = api.delete(&format!("/api/v1/organizations/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(!api.emulator.organizations().iter().any(|o| o.id == id));
+    let gone = api.http.get(&portal).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 
     // Not found, for every operation on the organization.
     assert_not_found(api.get(&format!("/api/v1/organizations/{id}")).await);
@@ -598,6 +633,7 @@ async fn directories_list_the_users_and_groups_provisioned_over_scim() {
     let (status, body) = api.get(&format!("{base}/{}", directory.id)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["directory_type"], "SCIM");
+    assert!(body["last_sync_time"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["enabled"], true);
 
     let (status, body) = api.get(&format!("{base}/{}/users", directory.id)).await;
@@ -820,6 +856,25 @@ async fn users_are_created_with_a_membership_read_listed_updated_and_deleted() {
     );
     let (status, body) = api.post(&users, json!({"email": "ada@example.com"})).await;
     assert_error(status, &body, StatusCode::CONFLICT, "ALREADY_EXISTS");
+
+    // With every seeded user and organization deleted, the library API
+    // still mints tokens for the seeded user.
+    for user in api.emulator.users() {
+        let (status, _) = api.delete(&format!("/api/v1/users/{}", user.id)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for org in api.emulator.organizations() {
+        let (status, _) = api
+            .delete(&format!("/api/v1/organizations/{}", org.id))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    assert!(api.emulator.users().is_empty());
+    let (_, body) = api.get("/api/v1/users").await;
+    assert_eq!(body["total_size"], 0);
+    assert_eq!(body["next_page_token"], "");
+    assert!(api.emulator.mint_id_token(json!({})).is_ok());
+    assert!(api.emulator.mint_access_token(json!({})).is_ok());
 }
 
 #[tokio::test]
@@ -864,9 +919,24 @@ async fn memberships_and_invitations_are_added_updated_resent_and_removed() {
         .find(|u| u.id == ada.id)
         .unwrap();
     assert_eq!(now.organization_id, ada.organization_id);
+    // Signing in to the new organization: that membership's roles, and the
+    // invitation accepted.
+    let tokens = api.sign_in(&org, &ada.email).await;
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["oid"], org.as_str());
+    assert_eq!(access["roles"], json!(["admin"]));
+    let (_, body) = api.get(&format!("/api/v1/users/{}", ada.id)).await;
+    assert_eq!(
+        body["user"]["memberships"][1]["membership_status"],
+        "ACTIVE"
+    );
 
     let (status, _) = api.delete(&path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // Removed from the organization: its refresh tokens fail.
+    let (status, body) = api.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
     assert_not_found(api.delete(&path).await);
     assert_not_found(api.patch(&path, json!({"roles": ["admin"]})).await);
     assert_not_found(api.patch(&resend, json!({})).await);
@@ -960,6 +1030,53 @@ async fn connected_accounts_are_created_authorized_and_run_tools() {
     );
     assert!(body["execution_id"].as_str().is_some());
 
+    // The magic link's page authorizes an account.
+    let (status, _) = api
+        .post(base, json!({"connector": "slack", "identifier": "user_42"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = api
+        .post(
+            &format!("{base}/magic_link"),
+            json!({"connector": "slack", "identifier": "user_42"}),
+        )
+        .await;
+    let link = url::Url::parse(body["link"].as_str().unwrap()).unwrap();
+    let page = api.http.get(link.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let link_id = link
+        .query_pairs()
+        .find(|(k, _)| k == "link_id")
+        .unwrap()
+        .1
+        .into_owned();
+    let forged = api
+        .http
+        .post(format!("{}{}", api.emulator.url(), link.path()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("link_id", "lnk_000000000000000001")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    let authorized = api
+        .http
+        .post(format!("{}{}", api.emulator.url(), link.path()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("link_id", &link_id)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorized.status(), StatusCode::OK);
+    let (status, body) = api
+        .post(
+            "/api/v1/execute_tool",
+            json!({"tool_name": "slack_send", "identifier": "user_42", "connection_name": "slack"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["connector"], "slack");
+
     let (status, body) = api.get(&format!("{base}?connector=gmail")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["connected_accounts"].as_array().unwrap().len(), 1);
@@ -972,7 +1089,7 @@ async fn connected_accounts_are_created_authorized_and_run_tools() {
         api.call(
             Method::PUT,
             base,
-            Some(json!({"connector": "slack", "identifier": "user_42", "authorization_details": {"api_key": "k"}})),
+            Some(json!({"connector": "notion", "identifier": "user_42", "authorization_details": {"api_key": "k"}})),
         )
         .await,
     );
@@ -1207,6 +1324,28 @@ async fn sessions_are_listed_and_revoking_them_refuses_refresh_tokens() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["total_revoked"], 1);
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=active",
+            ada.id
+        ))
+        .await;
+    assert_eq!(body["total_size"], 0);
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=revoked",
+            ada.id
+        ))
+        .await;
+    assert_eq!(body["total_size"], 2);
+    assert_invalid(
+        api.get(&format!(
+            "/api/v1/users/{}/sessions?filter.status=sleeping",
+            ada.id
+        ))
+        .await,
+        "filter.status",
+    );
     for token in [&second["refresh_token"], &renewed["refresh_token"]] {
         let (status, body) = api.refresh(token.as_str().unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -1230,5 +1369,43 @@ async fn sessions_are_listed_and_revoking_them_refuses_refresh_tokens() {
         api.post("/api/v1/users/someone/sessions/revoke", json!({}))
             .await,
         "user_id",
+    );
+}
+
+#[tokio::test]
+async fn an_invited_user_accepts_the_invitation_by_signing_in() {
+    let api = Api::start().await;
+    let org = api.create_org("Stark").await;
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/organizations/{org}/users?send_invitation_email=true"),
+            json!({"email": "pepper@stark.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["user"]["memberships"][0]["membership_status"],
+        "PENDING_INVITE"
+    );
+    assert_eq!(body["user"]["memberships"][0]["roles"][0]["name"], "member");
+    let resend = format!("/api/v1/invites/organizations/{org}/users/{id}/resend");
+    let (status, _) = api.patch(&resend, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let tokens = api.sign_in(&org, "pepper@stark.example").await;
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["roles"], json!(["member"]));
+    let (_, body) = api.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(
+        body["user"]["memberships"][0]["membership_status"],
+        "ACTIVE"
+    );
+    let (status, body) = api.patch(&resend, json!({})).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "FAILED_PRECONDITION",
     );
 }

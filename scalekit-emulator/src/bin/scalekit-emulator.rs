@@ -19,7 +19,8 @@ use clap::Parser;
 use scalekit_emulator::{Emulator, EmulatorBuilder, M2mClient};
 
 /// A local Scalekit environment: keys, tokens, the hosted sign-in page,
-/// IdP-initiated logins, SCIM provisioning and signed webhook deliveries.
+/// IdP-initiated logins, SCIM provisioning, signed webhook deliveries and
+/// the management REST API.
 #[derive(Debug, Parser)]
 #[command(name = "scalekit-emulator", version, about)]
 struct Cli {
@@ -197,6 +198,10 @@ async fn main() {
     } else {
         println!("  webhooks: {}", webhooks.join(", "));
     }
+    println!(
+        "  management API: {}/api/v1 (Bearer token from client_credentials with the client above)",
+        emulator.url()
+    );
     println!("  deliveries: {}/deliveries", emulator.url());
     if let Ok(token) = emulator.mint_access_token(serde_json::json!({})) {
         println!(

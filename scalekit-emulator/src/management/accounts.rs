@@ -66,6 +66,30 @@ impl AccountRecord {
     }
 }
 
+impl super::Management {
+    /// The connector and identifier of account `id`.
+    pub(super) fn account_key(&self, id: &str) -> Option<(String, String)> {
+        self.store()
+            .accounts
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| (a.connector.clone(), a.identifier.clone()))
+    }
+
+    /// Gives account `id` credentials (it becomes `ACTIVE`); false when
+    /// there is no such account.
+    pub(super) fn authorize_account(&self, id: &str, details: Map<String, Value>) -> bool {
+        match self.store().accounts.iter_mut().find(|a| a.id == id) {
+            Some(account) => {
+                account.authorization_details = details;
+                account.update_time = now();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// `connector` and `identifier`, both required.
 fn key(map: &Map<String, Value>) -> Result<(String, String), ApiError> {
     Ok((req_str(map, "connector")?, req_str(map, "identifier")?))
@@ -146,24 +170,32 @@ pub(super) async fn update_credentials(
     ok(account.view())
 }
 
-/// `POST /api/v1/connected_accounts/magic_link`: a link through which the
-/// account's owner authorizes it.
+/// `POST /api/v1/connected_accounts/magic_link`: a link (valid 10 minutes)
+/// to the page on which the account's owner authorizes it.
 pub(super) async fn magic_link(AxumState(state): AxumState<Shared>, body: Bytes) -> ApiResult {
     let map = body_object(&body)?;
     let (connector, identifier) = key(&map)?;
-    let account_id = state
-        .management
-        .store()
+    let mut store = state.management.store();
+    let account_id = store
         .accounts
         .iter()
         .find(|a| a.connector == connector && a.identifier == identifier)
         .map(|a| a.id.clone())
         .ok_or_else(|| ApiError::not_found("connected_account"))?;
+    let link_id = ids::id("lnk");
+    let expires = now() + MAGIC_LINK_TTL;
+    store.magic_links.insert(
+        link_id.clone(),
+        super::links::MagicLink {
+            account_id: account_id.clone(),
+            expires,
+        },
+    );
     let link = crate::flows::with_query(
         &format!("{}/connect/{account_id}", state.issuer),
-        &[("link_id", &ids::id("lnk"))],
+        &[("link_id", &link_id)],
     );
-    ok(json!({"link": link, "expire_time": rfc3339(now() + MAGIC_LINK_TTL)}))
+    ok(json!({"link": link, "expire_time": rfc3339(expires)}))
 }
 
 /// A tool name: letters, digits, `_`, `-` and `.`, at most 128.

@@ -9,6 +9,7 @@
 //! `{"code": "NOT_FOUND", "message": "…", "details": [{"@type": "…ErrorInfo", "error_code": "NOT_FOUND", …}]}`.
 
 mod accounts;
+mod links;
 mod organizations;
 mod users;
 
@@ -20,7 +21,7 @@ use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{MethodRouter, get, patch, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -77,6 +78,8 @@ pub(crate) struct Store {
     roles: HashMap<String, Vec<RoleRecord>>,
     domains: Vec<DomainRecord>,
     accounts: Vec<AccountRecord>,
+    portal_links: HashMap<String, links::PortalLink>,
+    magic_links: HashMap<String, links::MagicLink>,
 }
 
 impl Management {
@@ -176,6 +179,7 @@ fn code_of(status: StatusCode) -> &'static str {
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
+        405 => "UNIMPLEMENTED",
         409 => "ALREADY_EXISTS",
         412 => "FAILED_PRECONDITION",
         429 => "RESOURCE_EXHAUSTED",
@@ -406,8 +410,16 @@ fn bearer(request: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The `kid` of a JWT's header.
+fn signing_kid(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
+}
+
 /// Lets through requests with an access token the emulator issued to the
-/// environment's client by `client_credentials`, unexpired.
+/// environment's client by `client_credentials`: signed by a published
+/// key of the emulator, unexpired.
 async fn authenticate(
     AxumState(state): AxumState<Shared>,
     request: Request,
@@ -419,6 +431,11 @@ async fn authenticate(
     let Some(claims) = crate::flows::verify_own_token(&state, token) else {
         return ApiError::unauthenticated("the access token is invalid").into_response();
     };
+    // Signed by a key still published (a withdrawn key signs nothing valid).
+    if !signing_kid(token).is_some_and(|kid| state.is_published(&kid)) {
+        return ApiError::unauthenticated("the access token's signing key was withdrawn")
+            .into_response();
+    }
     let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
     if claims
         .get("exp")
@@ -440,105 +457,127 @@ async fn no_such_endpoint() -> ApiError {
     ApiError::not_found("endpoint")
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "the endpoint does not serve this method",
+    )
+}
+
+/// A route's methods; other methods answer `405` in the platform's shape.
+fn api(methods: MethodRouter<Shared>) -> MethodRouter<Shared> {
+    methods.fallback(method_not_allowed)
+}
+
 /// The `/api/v1` routes.
 pub(crate) fn routes(state: Shared) -> Router<Shared> {
     Router::new()
         .route(
             "/api/v1/organizations",
-            get(organizations::list).post(organizations::create),
+            api(get(organizations::list).post(organizations::create)),
         )
         .route(
             "/api/v1/organizations/{org}",
-            get(organizations::get_one)
+            api(get(organizations::get_one)
                 .patch(organizations::update)
-                .delete(organizations::delete),
+                .delete(organizations::delete)),
         )
         .route(
             "/api/v1/organizations/{org}/settings",
-            patch(organizations::settings),
+            api(patch(organizations::settings)),
         )
         .route(
             "/api/v1/organizations/{org}/portal_links",
-            put(organizations::portal_link),
+            api(put(organizations::portal_link)),
         )
-        .route("/api/v1/connections", get(organizations::list_connections))
+        .route(
+            "/api/v1/connections",
+            api(get(organizations::list_connections)),
+        )
         .route(
             "/api/v1/organizations/{org}/connections",
-            get(organizations::organization_connections),
+            api(get(organizations::organization_connections)),
         )
         .route(
             "/api/v1/organizations/{org}/connections/{id}",
-            get(organizations::get_connection).patch(organizations::toggle_connection),
+            api(get(organizations::get_connection).patch(organizations::toggle_connection)),
         )
         .route(
             "/api/v1/organizations/{org}/directories",
-            get(organizations::list_directories),
+            api(get(organizations::list_directories)),
         )
         .route(
             "/api/v1/organizations/{org}/directories/{id}",
-            get(organizations::get_directory).patch(organizations::toggle_directory),
+            api(get(organizations::get_directory).patch(organizations::toggle_directory)),
         )
         .route(
             "/api/v1/organizations/{org}/directories/{id}/users",
-            get(organizations::directory_users),
+            api(get(organizations::directory_users)),
         )
         .route(
             "/api/v1/organizations/{org}/directories/{id}/groups",
-            get(organizations::directory_groups),
+            api(get(organizations::directory_groups)),
         )
         .route(
             "/api/v1/organizations/{org}/domains",
-            get(organizations::list_domains).post(organizations::create_domain),
+            api(get(organizations::list_domains).post(organizations::create_domain)),
         )
         .route(
             "/api/v1/organizations/{org}/domains/{id}",
-            get(organizations::get_domain).delete(organizations::delete_domain),
+            api(get(organizations::get_domain).delete(organizations::delete_domain)),
         )
         .route(
             "/api/v1/organizations/{org}/roles",
-            get(users::list_roles).post(users::create_role),
+            api(get(users::list_roles).post(users::create_role)),
         )
         .route(
             "/api/v1/organizations/{org}/users",
-            get(users::organization_users).post(users::create_user),
+            api(get(users::organization_users).post(users::create_user)),
         )
         .route(
             "/api/v1/memberships/organizations/{org}/users/{id}",
-            post(users::add_membership)
+            api(post(users::add_membership)
                 .patch(users::update_membership)
-                .delete(users::remove_membership),
+                .delete(users::remove_membership)),
         )
         .route(
             "/api/v1/invites/organizations/{org}/users/{id}/resend",
-            patch(users::resend_invite),
+            api(patch(users::resend_invite)),
         )
-        .route("/api/v1/users", get(users::list_users))
+        .route("/api/v1/users", api(get(users::list_users)))
         .route(
             "/api/v1/users/{id}",
-            get(users::get_user)
+            api(get(users::get_user)
                 .patch(users::update_user)
-                .delete(users::delete_user),
+                .delete(users::delete_user)),
         )
-        .route("/api/v1/users/{id}/sessions", get(users::user_sessions))
+        .route(
+            "/api/v1/users/{id}/sessions",
+            api(get(users::user_sessions)),
+        )
         .route(
             "/api/v1/users/{id}/sessions/revoke",
-            post(users::revoke_user_sessions),
+            api(post(users::revoke_user_sessions)),
         )
-        .route("/api/v1/sessions/{id}", get(users::get_session))
-        .route("/api/v1/sessions/{id}/revoke", post(users::revoke_session))
+        .route("/api/v1/sessions/{id}", api(get(users::get_session)))
+        .route(
+            "/api/v1/sessions/{id}/revoke",
+            api(post(users::revoke_session)),
+        )
         .route(
             "/api/v1/connected_accounts",
-            get(accounts::list)
+            api(get(accounts::list)
                 .post(accounts::create)
-                .put(accounts::update_credentials),
+                .put(accounts::update_credentials)),
         )
         .route(
             "/api/v1/connected_accounts/magic_link",
-            post(accounts::magic_link),
+            api(post(accounts::magic_link)),
         )
-        .route("/api/v1/execute_tool", post(accounts::execute_tool))
+        .route("/api/v1/execute_tool", api(post(accounts::execute_tool)))
         .route("/api/v1/{*rest}", axum::routing::any(no_such_endpoint))
         .layer(axum::middleware::from_fn_with_state(state, authenticate))
+        .merge(links::routes())
 }
 
 #[cfg(test)]

@@ -196,14 +196,16 @@ pub(super) async fn create(AxumState(state): AxumState<Shared>, body: Bytes) -> 
         if let Some(external) = &external_id {
             check_external_id(&state, &store, external, None)?;
         }
+        state.directories.add(&state.issuer, &org.id).map_err(|_| {
+            ApiError::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the directory's bearer secret could not be generated",
+            )
+        })?;
         let mut extra = OrgExtra::new(now());
         extra.external_id = external_id;
         extra.metadata = metadata;
         store.orgs.insert(org.id.clone(), extra.clone());
-        state
-            .directories
-            .add(&state.issuer, &org.id)
-            .map_err(|_| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
         state.flows.add_organization(org.clone());
         organization_view(&org, &extra)
     };
@@ -313,7 +315,8 @@ pub(super) async fn settings(
     ok(org_response(&state, &org))
 }
 
-/// `PUT /api/v1/organizations/{id}/portal_links?features=sso&features=dir_sync`.
+/// `PUT /api/v1/organizations/{id}/portal_links?features=sso&features=dir_sync`:
+/// a link to the admin portal page (`/portal/{link_id}`), valid 7 days.
 pub(super) async fn portal_link(
     AxumState(state): AxumState<Shared>,
     Path(id): Path<String>,
@@ -334,12 +337,21 @@ pub(super) async fn portal_link(
     }
     find_organization(&state, &id)?;
     let link_id = ids::id("lnk");
+    let expires = now() + PORTAL_LINK_TTL;
+    state.management.store().portal_links.insert(
+        link_id.clone(),
+        super::links::PortalLink {
+            organization_id: id.clone(),
+            features: features.iter().map(|(_, f)| (*f).to_owned()).collect(),
+            expires,
+        },
+    );
     let location =
         crate::flows::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
     ok(json!({
         "id": link_id,
         "location": location,
-        "expire_time": rfc3339(now() + PORTAL_LINK_TTL),
+        "expire_time": rfc3339(expires),
     }))
 }
 
@@ -449,9 +461,17 @@ pub(super) async fn toggle_connection(
 }
 
 fn directory_view(state: &State, dir: &Directory) -> Value {
-    let users = state.directories.users(&dir.id).unwrap_or_default().len();
-    let groups = state.directories.groups(&dir.id).unwrap_or_default().len();
-    json!({
+    let users = state.directories.users(&dir.id).unwrap_or_default();
+    let groups = state.directories.groups(&dir.id).unwrap_or_default();
+    // The last provisioning change (RFC 3339 UTC strings sort by time).
+    let last_sync = users
+        .iter()
+        .chain(groups.iter())
+        .filter_map(|r| r["meta"]["lastModified"].as_str())
+        .max()
+        .map(str::to_owned);
+    let (users, groups) = (users.len(), groups.len());
+    let mut view = json!({
         "id": dir.id,
         "name": "SCIM directory",
         "organization_id": dir.organization_id,
@@ -462,7 +482,11 @@ fn directory_view(state: &State, dir: &Directory) -> Value {
         "enabled": dir.enabled,
         "total_users": users,
         "total_groups": groups,
-    })
+    });
+    if let (Some(at), Some(map)) = (last_sync, view.as_object_mut()) {
+        map.insert("last_sync_time".into(), json!(at));
+    }
+    view
 }
 
 fn find_directory(state: &State, org_id: &str, id: &str) -> Result<Directory, ApiError> {

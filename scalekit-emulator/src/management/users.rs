@@ -2,7 +2,8 @@
 //!
 //! The users are the sign-in page's: a user created through the API is
 //! listed there and signs in to the organization of their first
-//! membership, with that membership's roles (and those roles'
+//! membership (or, when the sign-in names an organization, to that one if
+//! they are a member), with that membership's roles (and those roles'
 //! permissions) in their tokens. Deleting a user removes them from the
 //! page and ends their sessions; revoking sessions makes their refresh
 //! tokens fail with `invalid_grant`.
@@ -160,6 +161,43 @@ fn sync_user(state: &State, store: &mut Store, id: &str) {
         u.roles = roles;
         u.permissions = permissions;
     });
+}
+
+impl super::Management {
+    /// `user` as they sign in to `organization_id`: with that membership's
+    /// roles and their permissions; `None` if they are not a member.
+    pub(crate) fn as_member_of(&self, user: &SeedUser, organization_id: &str) -> Option<SeedUser> {
+        if user.organization_id == organization_id {
+            return Some(user.clone());
+        }
+        let mut store = self.store();
+        let membership = store
+            .users
+            .get(&user.id)?
+            .memberships
+            .iter()
+            .find(|m| m.organization_id == organization_id)?
+            .clone();
+        let permissions = store.permissions_of(organization_id, &membership.roles);
+        Some(SeedUser {
+            organization_id: membership.organization_id,
+            roles: membership.roles,
+            permissions,
+            ..user.clone()
+        })
+    }
+
+    /// A user signed in to an organization: a pending invitation to it is
+    /// accepted.
+    pub(crate) fn signed_in(&self, user_id: &str, organization_id: &str) {
+        if let Some(extra) = self.store().users.get_mut(user_id) {
+            for m in &mut extra.memberships {
+                if m.organization_id == organization_id && m.status == "PENDING_INVITE" {
+                    m.status = "ACTIVE";
+                }
+            }
+        }
+    }
 }
 
 /// Removes every membership in a deleted organization.
@@ -874,18 +912,33 @@ pub(super) async fn revoke_session(
     ok(json!({"revoked_session": session_view(&session)}))
 }
 
-/// `GET /api/v1/users/{user_id}/sessions`.
+/// `GET /api/v1/users/{user_id}/sessions` (`filter.status=active`, …,
+/// repeatable, keeps sessions in those states).
 pub(super) async fn user_sessions(
     AxumState(state): AxumState<Shared>,
     Path(id): Path<String>,
     Pairs(pairs): Pairs,
 ) -> ApiResult {
     check_id(&id, "usr", "user_id")?;
+    let mut statuses = Vec::new();
+    for (name, value) in &pairs {
+        if name != "filter.status" {
+            continue;
+        }
+        if !matches!(value.as_str(), "active" | "expired" | "revoked" | "logout") {
+            return Err(ApiError::invalid(
+                "filter.status",
+                "a status is active, expired, revoked or logout",
+            ));
+        }
+        statuses.push(value.as_str());
+    }
     find_user(&state, &id)?;
     let sessions: Vec<Value> = state
         .flows
         .sessions_of(&id)
         .iter()
+        .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
         .map(session_view)
         .collect();
     let page = paginate(sessions, &pairs, "sessions")?;
