@@ -108,6 +108,17 @@ pub struct DirectoryGroup {
     pub group_detail: Option<Value>,
 }
 
+/// What enabling or disabling a directory answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ToggleDirectoryResponse {
+    /// Whether the directory is now enabled.
+    pub enabled: bool,
+    /// Why it could not be changed, if the platform says.
+    pub error_message: Option<String>,
+}
+
 /// Which directory users or groups to list, and which page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListDirectoryMembersOptions {
@@ -194,6 +205,42 @@ impl Directories<'_> {
             .await?
             .into_iter()
             .next())
+    }
+
+    /// Starts syncing a directory (the SDK's `enableDirectory`).
+    pub async fn enable_directory(
+        &self,
+        organization_id: &str,
+        directory_id: &str,
+    ) -> Result<ToggleDirectoryResponse, ManagementError> {
+        self.toggle(organization_id, directory_id, "enable").await
+    }
+
+    /// Stops syncing a directory; what it provisioned stays (the SDK's
+    /// `disableDirectory`).
+    pub async fn disable_directory(
+        &self,
+        organization_id: &str,
+        directory_id: &str,
+    ) -> Result<ToggleDirectoryResponse, ManagementError> {
+        self.toggle(organization_id, directory_id, "disable").await
+    }
+
+    async fn toggle(
+        &self,
+        organization_id: &str,
+        directory_id: &str,
+        verb: &str,
+    ) -> Result<ToggleDirectoryResponse, ManagementError> {
+        let path = format!("{}:{verb}", directory_path(organization_id, directory_id)?);
+        let bytes = self.client.call(Method::PATCH, &path, &[], None).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ToggleDirectoryResponse {
+                enabled: verb == "enable",
+                error_message: None,
+            });
+        }
+        decode_wrapped(&bytes, "directory")
     }
 
     /// One page of a directory's users (the SDK's `listDirectoryUsers`).

@@ -78,7 +78,7 @@ pub use connections::{
 };
 pub use directories::{
     Directories, Directory, DirectoryGroup, DirectoryStatus, DirectoryUser,
-    ListDirectoryMembersOptions,
+    ListDirectoryMembersOptions, ToggleDirectoryResponse,
 };
 pub use domains::{CreateDomainRequest, Domain, DomainType, Domains, VerificationStatus};
 pub use error::{ErrorDetail, ManagementError, TransportFailure};

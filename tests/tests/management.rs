@@ -441,7 +441,37 @@ async fn directories_are_listed_and_read_with_their_users_and_groups() {
         .unwrap();
     assert_eq!(streamed, groups.items);
 
+    let off = directories
+        .disable_directory(&acme.id, &directory.id)
+        .await
+        .unwrap();
+    assert!(!off.enabled);
+    assert!(
+        !directories
+            .get_directory(&acme.id, &directory.id)
+            .await
+            .unwrap()
+            .enabled
+    );
+    let on = directories
+        .enable_directory(&acme.id, &directory.id)
+        .await
+        .unwrap();
+    assert!(on.enabled);
+    assert!(
+        emulator
+            .directories()
+            .iter()
+            .any(|d| d.id == directory.id && d.enabled)
+    );
+
     assert_not_found(directories.get_directory(&acme.id, "dir_404").await);
+    assert_not_found(directories.enable_directory(&acme.id, "dir_404").await);
+    assert_not_found(
+        directories
+            .disable_directory("org_404", &directory.id)
+            .await,
+    );
     assert_not_found(directories.list_directories("org_404").await);
     assert_not_found(
         directories
