@@ -340,3 +340,66 @@ async fn redirects_are_refused_and_odd_error_bodies_still_typed() {
     orgs.delete_organization("org_1").await.unwrap();
     assert_eq!(stub.calls.load(Ordering::SeqCst), 5, "nothing was retried");
 }
+
+#[tokio::test]
+async fn a_post_that_could_not_connect_is_sent_once_the_platform_is_up() {
+    // Tokens come from a live stub; the management calls go to a port where
+    // nothing listens yet, and where the platform comes up a little later.
+    let (stub, _) = start(Arc::new(|_, method, _, _, _| {
+        assert_eq!(method, Method::POST);
+        json(
+            201,
+            r#"{"organization":{"id":"org_9","display_name":"Late"}}"#,
+        )
+    }))
+    .await;
+    let token_config = {
+        let live = stub.clone();
+        let app = Router::new()
+            .route("/oauth/token", post(token))
+            .with_state(live);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        ScalekitConfig::new(&format!("http://{addr}"), "skc_1", "the-secret").unwrap()
+    };
+    let tokens = Arc::new(scalekit_core::oauth::ClientCredentialsCache::new(
+        Scalekit::new(token_config).unwrap(),
+    ));
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = parked.local_addr().unwrap();
+    drop(parked);
+    let later = stub.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let app = Router::new()
+            .route("/api/v1/{*rest}", any(api))
+            .with_state(later);
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        axum::serve(listener, app).await
+    });
+    let base = ScalekitConfig::new(&format!("http://{addr}"), "skc_1", "the-secret").unwrap();
+    let client = ManagementClient::with_token_cache(
+        &Scalekit::new(base).unwrap(),
+        scalekit_core::platform_http_client(Duration::from_secs(5)).unwrap(),
+        tokens,
+    )
+    .retry_policy(
+        RetryPolicy::default()
+            .max_attempts(10)
+            .base_delay(Duration::from_millis(10))
+            .max_delay(Duration::from_millis(100)),
+    );
+    let org = client
+        .organizations()
+        .create_organization(&CreateOrganizationRequest::new("Late"))
+        .await
+        .unwrap();
+    assert_eq!(org.id, "org_9");
+    // It waited for the platform: the attempts before failed to connect.
+    assert!(started.elapsed() >= Duration::from_millis(40));
+    // Only the attempt that connected reached the platform.
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(stub.tokens.load(Ordering::SeqCst), 1);
+}
