@@ -22,4 +22,5 @@ pub mod axum_mcp;
 pub mod environment;
 pub mod fullstack;
 pub mod m2m;
+pub mod management;
 pub mod problem;

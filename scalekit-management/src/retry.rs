@@ -1,0 +1,241 @@
+//! [`RetryPolicy`]: how many times, and how long apart, a management call
+//! is tried again after a `429`, a `503` or a connection failure.
+
+use std::hash::BuildHasher;
+use std::time::Duration;
+
+/// When and how often a failed call is tried again.
+///
+/// A call is tried again only after an answer that says the platform did not
+/// process it — `429 Too Many Requests` and `503 Service Unavailable` — or
+/// after a connection failure: for `GET`, `PUT` and `DELETE`, any; for
+/// `POST` and `PATCH`, only a failure to connect (the request never left),
+/// never a connection that broke after the request was sent. Other `4xx`
+/// answers are never retried. A `401` is answered separately: the cached
+/// token is dropped and the call is repeated once with a new one.
+///
+/// The wait before retry *n* (1-based) is drawn between half and all of
+/// `min(cap, base × 2ⁿ⁻¹)`; a `Retry-After: <seconds>` answer replaces it,
+/// capped at `cap`.
+///
+/// ```
+/// use std::time::Duration;
+/// use scalekit_management::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_attempts(3)
+///     .base_delay(Duration::from_millis(50))
+///     .max_delay(Duration::from_secs(2));
+/// assert_eq!(policy.attempts(), 3);
+/// assert!(policy.backoff(1) <= Duration::from_millis(50));
+/// assert!(policy.backoff(10) <= Duration::from_secs(2));
+/// assert_eq!(RetryPolicy::none().attempts(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base: Duration,
+    cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, 100 ms base delay, 5 s cap.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt: nothing is retried (the one re-authentication after a
+    /// `401` still happens).
+    pub fn none() -> Self {
+        RetryPolicy::default().max_attempts(1)
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait before the first retry; it doubles for each one after.
+    pub fn base_delay(mut self, base: Duration) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// The longest wait between two attempts, `Retry-After` included.
+    pub fn max_delay(mut self, cap: Duration) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    /// Attempts in all.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The longest wait between two attempts.
+    pub fn cap(&self) -> Duration {
+        self.cap
+    }
+
+    /// The exponential delay before retry `retry` (1-based), without
+    /// jitter: `min(cap, base × 2^(retry-1))`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exponent = retry.saturating_sub(1).min(31);
+        self.base
+            .checked_mul(1u32 << exponent)
+            .unwrap_or(self.cap)
+            .min(self.cap)
+    }
+
+    /// The wait before retry `retry`: `Retry-After` (capped) when the
+    /// platform sent one, otherwise [`backoff`](Self::backoff) with jitter
+    /// (between half and all of it).
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(after) => after.min(self.cap),
+            None => jittered(self.backoff(retry), random_unit()),
+        }
+    }
+}
+
+/// `delay × (1 + unit) / 2`: between half and all of `delay`.
+fn jittered(delay: Duration, unit: f64) -> Duration {
+    let unit = if unit.is_finite() {
+        unit.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    delay.mul_f64(0.5 + unit / 2.0)
+}
+
+/// A number in `[0, 1)` from the standard library's randomly keyed hasher
+/// (fresh keys for each call) and the clock: enough to spread retries, not
+/// meant for secrets.
+fn random_unit() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let bits = std::collections::hash_map::RandomState::new().hash_one(nanos);
+    // 53 random bits make an exactly representable fraction.
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The delay of a `Retry-After` header given in seconds. An HTTP date, a
+/// negative or otherwise malformed value gives `None` (the client then backs
+/// off on its own).
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Very long digit strings are clamped rather than refused.
+    let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_is_read_and_everything_else_ignored() {
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for bad in [
+            "",
+            " ",
+            "-1",
+            "1.5",
+            "+3",
+            "soon",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_secs(1));
+        assert_eq!(policy.backoff(1), Duration::from_millis(100));
+        assert_eq!(policy.backoff(2), Duration::from_millis(200));
+        assert_eq!(policy.backoff(3), Duration::from_millis(400));
+        assert_eq!(policy.backoff(4), Duration::from_millis(800));
+        assert_eq!(policy.backoff(5), Duration::from_secs(1));
+        assert_eq!(policy.backoff(40), Duration::from_secs(1));
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(1));
+        // A huge base never overflows.
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::from_secs(u64::MAX / 2))
+            .max_delay(Duration::from_secs(3));
+        assert_eq!(huge.backoff(30), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn jittered_delays_stay_between_half_and_all_of_the_backoff() {
+        let policy = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_secs(2));
+        let mut seen = std::collections::HashSet::new();
+        for retry in 1..=8 {
+            let full = policy.backoff(retry);
+            for _ in 0..200 {
+                let d = policy.delay(retry, None);
+                assert!(d >= full / 2 && d <= full, "{d:?} for {full:?}");
+                seen.insert(d);
+            }
+        }
+        assert!(seen.len() > 100, "the jitter varies: {}", seen.len());
+        assert_eq!(
+            jittered(Duration::from_secs(2), 0.0),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            jittered(Duration::from_secs(2), 1.0),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            jittered(Duration::from_secs(2), f64::NAN),
+            Duration::from_secs(2)
+        );
+        for _ in 0..1000 {
+            let u = random_unit();
+            assert!((0.0..1.0).contains(&u));
+        }
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_the_cap() {
+        let policy = RetryPolicy::default().max_delay(Duration::from_secs(5));
+        assert_eq!(policy.delay(1, Some(Duration::ZERO)), Duration::ZERO);
+        assert_eq!(
+            policy.delay(3, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn at_least_one_attempt() {
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().attempts(), 5);
+    }
+}
