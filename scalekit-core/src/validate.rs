@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -862,10 +862,8 @@ impl TokenValidator {
             return None;
         }
         let hash = cache.hasher.hash_one(token);
-        let entry = cache.entries.get(&hash)?;
-        if *entry.token != *token {
-            return None;
-        }
+        let now = now_secs();
+        let entry = cache.get(hash, token, now)?;
         if !options.algorithms.contains(entry.alg) {
             return Some(Err(ValidationError::UnsupportedAlgorithm));
         }
@@ -877,10 +875,10 @@ impl TokenValidator {
         ) {
             // The signing key left the key set (or the set was refetched):
             // verify again, from scratch.
-            cache.entries.invalidate(&hash);
+            cache.invalidate(hash);
             return None;
         }
-        if let Err(err) = entry.facts.check(options, now_secs()) {
+        if let Err(err) = entry.facts.check(options, now) {
             tracing::debug!(reason = %err, "token refused");
             return Some(Err(err));
         }
@@ -910,6 +908,7 @@ impl TokenValidator {
             facts: fresh.facts,
             payload: fresh.payload.into(),
             claims,
+            cached_until: AtomicI64::new(0),
         });
         if let Some(cache) = &self.verified {
             cache.insert(cache.hasher.hash_one(token), entry.clone(), options.leeway);
@@ -987,6 +986,9 @@ struct CachedToken {
     payload: Arc<[u8]>,
     /// The payload as [`AccessTokenClaims`], parsed on first use.
     claims: OnceLock<Result<Arc<AccessTokenClaims>, Malformed>>,
+    /// When its time in the cache ends (Unix seconds; set at insertion):
+    /// the per-thread fronts stop serving it then too.
+    cached_until: AtomicI64,
 }
 
 impl CachedToken {
@@ -1014,6 +1016,90 @@ struct VerifiedCache {
     entries: moka::sync::Cache<u64, Arc<CachedToken>, foldhash::fast::RandomState>,
     hasher: foldhash::fast::RandomState,
     max_ttl: Duration,
+    /// This cache's identity in the per-thread fronts (shared by clones,
+    /// which share the entries).
+    id: u64,
+}
+
+/// Entries of each thread's front of the verified-token caches.
+const FRONT_SLOTS: usize = 64;
+/// One front hit in this many also reads the shared cache, so that a
+/// token served from the fronts keeps its frequency in the shared cache's
+/// admission policy.
+const FRONT_TOUCH_EVERY: u32 = 16;
+
+/// Identities of verified-token caches (see [`VerifiedCache::id`]).
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A thread's front of the verified-token caches: the entries it found
+/// last, direct-mapped by hash, read without touching the shared cache's
+/// bookkeeping. It only ever holds entries that were in a shared cache (a
+/// forged token never gets here); a hit compares the whole token and runs
+/// every check a shared-cache hit runs (algorithm, signing key still in
+/// the key set, every claim), so serving from it answers exactly what the
+/// shared cache would. At most [`FRONT_SLOTS`] entries per thread.
+struct Front {
+    slots: Vec<Option<(u64, u64, Arc<CachedToken>)>>,
+    hits: u32,
+}
+
+thread_local! {
+    static FRONT: std::cell::RefCell<Front> = std::cell::RefCell::new(Front {
+        slots: (0..FRONT_SLOTS).map(|_| None).collect(),
+        hits: 0,
+    });
+}
+
+impl Front {
+    fn slot(hash: u64) -> usize {
+        // The low bits of a seeded hash.
+        usize::try_from(hash % FRONT_SLOTS as u64).unwrap_or(0)
+    }
+
+    /// The entry of `token` in this thread's front, and whether this hit
+    /// should also read the shared cache.
+    fn get(id: u64, hash: u64, token: &str, now: i64) -> Option<(Arc<CachedToken>, bool)> {
+        FRONT
+            .try_with(|front| {
+                let mut front = front.try_borrow_mut().ok()?;
+                let found = match front.slots.get(Self::slot(hash)) {
+                    Some(Some((owner, h, entry)))
+                        if *owner == id
+                            && *h == hash
+                            && now < entry.cached_until.load(Ordering::Relaxed)
+                            && *entry.token == *token =>
+                    {
+                        entry.clone()
+                    }
+                    _ => return None,
+                };
+                front.hits = front.hits.wrapping_add(1);
+                Some((found, front.hits % FRONT_TOUCH_EVERY == 0))
+            })
+            .ok()
+            .flatten()
+    }
+
+    fn put(id: u64, hash: u64, entry: Arc<CachedToken>) {
+        let _ = FRONT.try_with(|front| {
+            if let Ok(mut front) = front.try_borrow_mut()
+                && let Some(slot) = front.slots.get_mut(Self::slot(hash))
+            {
+                *slot = Some((id, hash, entry));
+            }
+        });
+    }
+
+    fn remove(id: u64, hash: u64) {
+        let _ = FRONT.try_with(|front| {
+            if let Ok(mut front) = front.try_borrow_mut()
+                && let Some(slot) = front.slots.get_mut(Self::slot(hash))
+                && matches!(slot, Some((owner, h, _)) if *owner == id && *h == hash)
+            {
+                *slot = None;
+            }
+        });
+    }
 }
 
 impl std::fmt::Debug for VerifiedCache {
@@ -1050,7 +1136,31 @@ impl VerifiedCache {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             hasher: foldhash::fast::RandomState::default(),
             max_ttl,
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// The entry of `token` (hashed `hash`): from this thread's front, else
+    /// from the shared cache (and then put in the front).
+    fn get(&self, hash: u64, token: &str, now: i64) -> Option<Arc<CachedToken>> {
+        if let Some((entry, touch)) = Front::get(self.id, hash, token, now) {
+            if touch {
+                let _ = self.entries.get(&hash);
+            }
+            return Some(entry);
+        }
+        let entry = self.entries.get(&hash)?;
+        if *entry.token != *token {
+            return None;
+        }
+        Front::put(self.id, hash, entry.clone());
+        Some(entry)
+    }
+
+    /// Forgets the entry of `hash` (its signing key left the key set).
+    fn invalidate(&self, hash: u64) {
+        Front::remove(self.id, hash);
+        self.entries.invalidate(&hash);
     }
 
     /// Remembers `entry` for at most the maximum, and never past its `exp`
@@ -1061,6 +1171,10 @@ impl VerifiedCache {
             return;
         }
         entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
+        entry.cached_until.store(
+            now_secs().saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
+            Ordering::Relaxed,
+        );
         self.entries.insert(hash, entry);
     }
 }

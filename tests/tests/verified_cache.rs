@@ -289,3 +289,25 @@ async fn tokens_refused_for_their_claims_cost_no_signature_check_or_key_fetch() 
         fetches
     );
 }
+
+/// An entry lives at most the cache's maximum, also where it is served
+/// from the calling thread's front of the cache (the hits below).
+#[tokio::test]
+async fn a_cached_token_is_verified_again_after_the_cache_maximum() {
+    let emulator = common::emulator().await;
+    let validator = common::validator(&emulator, JwksOptions::default())
+        .with_verified_cache(100, Duration::from_secs(1));
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    for _ in 0..3 {
+        validate(&validator, &token).await.unwrap();
+    }
+    assert_eq!(validator.signature_checks(), 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    validate(&validator, &token).await.unwrap();
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(
+        validator.signature_checks(),
+        2,
+        "verified again, then a hit"
+    );
+}
