@@ -458,8 +458,7 @@ where
             let cookies = request
                 .headers()
                 .get_all(actix_web::http::header::COOKIE)
-                .filter_map(|v| v.to_str().ok())
-                .map(str::to_owned)
+                .filter_map(|v| String::from_utf8(v.as_bytes().to_vec()).ok())
                 .collect();
             scalekit_core::web::SessionValue::new(web, caller, cookies)
                 .map(SessionValue)

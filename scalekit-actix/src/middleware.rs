@@ -98,10 +98,8 @@ where
                         .get_all(header::AUTHORIZATION)
                         .map(|v| v.to_str().ok()),
                 );
-                let cookies = RequestCookies::parse(
-                    headers
-                        .get_all(header::COOKIE)
-                        .filter_map(|v| v.to_str().ok()),
+                let cookies = RequestCookies::parse_bytes(
+                    headers.get_all(header::COOKIE).map(|v| v.as_bytes()),
                 );
                 let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
                 let outer = request.extensions().get::<Resolution>().cloned();

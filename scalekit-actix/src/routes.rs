@@ -11,11 +11,11 @@ use scalekit_core::web::{RequestOrigin, WebAuth};
 use crate::render;
 
 fn cookies(request: &HttpRequest) -> RequestCookies<'_> {
-    RequestCookies::parse(
+    RequestCookies::parse_bytes(
         request
             .headers()
             .get_all(header::COOKIE)
-            .filter_map(|v| v.to_str().ok()),
+            .map(|v| v.as_bytes()),
     )
 }
 

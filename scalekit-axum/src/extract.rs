@@ -415,8 +415,7 @@ where
             .headers
             .get_all(axum::http::header::COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_owned)
+            .filter_map(|v| String::from_utf8(v.as_bytes().to_vec()).ok())
             .collect();
         scalekit_core::web::SessionValue::new(web, caller, cookies)
             .map(SessionValue)

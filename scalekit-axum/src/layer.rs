@@ -86,11 +86,8 @@ where
                         .iter()
                         .map(|v| v.to_str().ok()),
                 );
-                let cookies = RequestCookies::parse(
-                    headers
-                        .get_all(header::COOKIE)
-                        .iter()
-                        .filter_map(|v| v.to_str().ok()),
+                let cookies = RequestCookies::parse_bytes(
+                    headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
                 );
                 // The full path, also under `Router::nest` (which strips the
                 // prefix from `uri()`).

@@ -14,12 +14,7 @@ use scalekit_core::web::{RequestOrigin, WebAuth};
 use crate::render;
 
 fn cookies(headers: &HeaderMap) -> RequestCookies<'_> {
-    RequestCookies::parse(
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    )
+    RequestCookies::parse_bytes(headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()))
 }
 
 type Params = Query<HashMap<String, String>>;

@@ -2223,6 +2223,33 @@ proptest! {
     /// reads: `get` returns the first value of each name (borrowed from the
     /// input), and `family` returns names, borrowed from the input, that
     /// are the name or a numbered chunk of it, in order.
+    /// Parsing header bytes finds exactly what parsing the same text
+    /// finds; in bytes that are not UTF-8 it finds the pairs of the parts
+    /// that are, and never panics.
+    #[test]
+    fn cookie_header_bytes_parse_like_their_text(
+        headers in proptest::collection::vec(cookie_header(), 0..4),
+        noise in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..3),
+    ) {
+        let text = scalekit_core::session::RequestCookies::parse(headers.iter().map(String::as_str));
+        let bytes = scalekit_core::session::RequestCookies::parse_bytes(headers.iter().map(String::as_bytes));
+        prop_assert_eq!(format!("{text:?}"), format!("{bytes:?}"));
+        let mut names: Vec<String> = reference_cookies(&headers).into_iter().map(|(n, _)| n).collect();
+        names.push("sk_session".to_owned());
+        for name in &names {
+            prop_assert_eq!(text.get(name), bytes.get(name));
+            prop_assert_eq!(text.family(name), bytes.family(name));
+        }
+        let mut raw: Vec<Vec<u8>> = headers.iter().map(|h| h.as_bytes().to_vec()).collect();
+        raw.extend(noise);
+        let mixed = scalekit_core::session::RequestCookies::parse_bytes(raw.iter().map(Vec::as_slice));
+        for (name, _) in reference_cookies(&headers) {
+            // The text headers' pairs are all there (a noise header may
+            // add a later pair of the same name, never remove one).
+            prop_assert!(mixed.get(&name).is_some(), "{:?}", name);
+        }
+    }
+
     #[test]
     fn cookie_headers_parse_like_the_reference(
         headers in proptest::collection::vec(cookie_header(), 0..4),

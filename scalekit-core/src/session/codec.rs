@@ -321,18 +321,57 @@ impl<'a> RequestCookies<'a> {
     {
         let mut pairs = Vec::new();
         for header in headers {
-            for part in header.split(';') {
-                if let Some((name, value)) = part.split_once('=') {
-                    let value = value.trim();
-                    let value = value
-                        .strip_prefix('"')
-                        .and_then(|v| v.strip_suffix('"'))
-                        .unwrap_or(value);
-                    pairs.push((name.trim(), value));
+            Self::push_pairs(&mut pairs, header);
+        }
+        RequestCookies { pairs }
+    }
+
+    /// Parses `Cookie` header values as HTTP libraries hold them (bytes).
+    /// A header that is not UTF-8 as a whole still gives its pairs that
+    /// are; nothing is refused for bytes the cookies of this library never
+    /// hold (a sealed value that is not base64url does not open anyway).
+    /// Cheaper than checking each header with `HeaderValue::to_str`, which
+    /// reads a session cookie of several kilobytes byte by byte.
+    ///
+    /// ```
+    /// use scalekit_core::session::RequestCookies;
+    ///
+    /// let cookies = RequestCookies::parse_bytes([&b"a=1; b=\"2\"; bad=\xff; c=3"[..]]);
+    /// assert_eq!(cookies.get("b"), Some("2"));
+    /// assert_eq!(cookies.get("c"), Some("3"));
+    /// assert_eq!(cookies.get("bad"), None);
+    /// ```
+    pub fn parse_bytes<I>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut pairs = Vec::new();
+        for header in headers {
+            match std::str::from_utf8(header) {
+                Ok(text) => Self::push_pairs(&mut pairs, text),
+                Err(_) => {
+                    for part in header.split(|b| *b == b';') {
+                        if let Ok(text) = std::str::from_utf8(part) {
+                            Self::push_pairs(&mut pairs, text);
+                        }
+                    }
                 }
             }
         }
         RequestCookies { pairs }
+    }
+
+    fn push_pairs(pairs: &mut Vec<(&'a str, &'a str)>, header: &'a str) {
+        for part in header.split(';') {
+            if let Some((name, value)) = part.split_once('=') {
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                pairs.push((name.trim(), value));
+            }
+        }
     }
 
     /// The first cookie named `name`.
