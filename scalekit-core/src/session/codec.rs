@@ -362,8 +362,16 @@ impl<'a> RequestCookies<'a> {
     }
 
     fn push_pairs(pairs: &mut Vec<(&'a str, &'a str)>, header: &'a str) {
-        for part in header.split(';') {
-            if let Some((name, value)) = part.split_once('=') {
+        // `;` and `=` found with SIMD (a session cookie is kilobytes long);
+        // both are ASCII, so every cut is on a character boundary.
+        let ends = memchr::memchr_iter(b';', header.as_bytes()).chain([header.len()]);
+        let mut start = 0;
+        for end in ends {
+            let part = header.get(start..end).unwrap_or_default();
+            start = end + 1;
+            let split = memchr::memchr(b'=', part.as_bytes())
+                .and_then(|eq| Some((part.get(..eq)?, part.get(eq + 1..)?)));
+            if let Some((name, value)) = split {
                 let value = value.trim();
                 let value = value
                     .strip_prefix('"')
