@@ -1393,3 +1393,31 @@ async fn a_data_write_during_a_refresh_keeps_both_and_concurrent_updates_are_all
     items.sort_unstable();
     assert_eq!(items, (0..8).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_cookie_sent_again_after_its_session_was_rewritten_gets_the_same_answer() {
+    // A client that ignores `Set-Cookie` (or overlapping requests): once
+    // its session was touched, the old cookie is answered with the cookie
+    // already made, not sealed again per request.
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, None)
+        .policy(SessionPolicy::default().touch_interval(Duration::from_secs(1)));
+    let (session, header) = sign_in(&emulator, &m).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let first = m.resolve(&cookies(&header)).await.unwrap();
+    assert!(!first.set_cookies.is_empty(), "touched");
+    let again = m.resolve(&cookies(&header)).await.unwrap();
+    assert_eq!(
+        again.set_cookies, first.set_cookies,
+        "the same sealed value"
+    );
+    assert_eq!(again.session.as_ref().unwrap().id, session.id);
+    assert!(again.session.unwrap().last_seen > session.last_seen);
+    // The new cookie is a current session: nothing to write.
+    let next = m
+        .resolve(&cookies(&cookie_header(&first.set_cookies)))
+        .await
+        .unwrap();
+    assert!(next.set_cookies.is_empty());
+    assert!(next.session.is_some());
+}

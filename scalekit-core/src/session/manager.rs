@@ -156,6 +156,18 @@ struct OpenedCookie {
     /// The whole sealed value: a hit compares it, not just its hash.
     sealed: Box<str>,
     session: Arc<Session>,
+    /// What this cookie was answered with when its session was last
+    /// written (touched or refreshed): the session and its new cookies. A
+    /// client that sends this cookie again (it ignored the `Set-Cookie`, or
+    /// its requests overlapped) gets the same answer instead of a new seal
+    /// per request.
+    replaced_by: std::sync::OnceLock<Replacement>,
+}
+
+/// See [`OpenedCookie::replaced_by`].
+struct Replacement {
+    session: Arc<Session>,
+    set_cookies: Vec<String>,
 }
 
 /// Session cookies that opened recently (cookie-only sessions): a request
@@ -184,7 +196,8 @@ impl OpenedCookies {
                         + s.id_token.as_ref().map_or(0, String::len)
                         + s.refresh_token.as_ref().map_or(0, String::len)
                         + 512;
-                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                    // Twice: the entry may come to remember its replacement.
+                    u32::try_from(bytes.saturating_mul(2)).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl.max(Duration::from_secs(1)))
                 .build_with_hasher(foldhash::fast::RandomState::default()),
@@ -209,8 +222,23 @@ enum Opened {
     NoCookie,
     /// The cookie opened but its session no longer exists.
     Gone,
-    /// The session.
-    Found(Arc<Session>),
+    /// The session (and, for a cookie-only session, its opened-cookie
+    /// entry).
+    Found(Arc<Session>, Option<Arc<OpenedCookie>>),
+}
+
+/// Remembers, in the opened-cookie entry of a cookie-only session, what its
+/// cookie was answered with when the session was written.
+fn remember(opened: Option<&OpenedCookie>, resolved: Resolved) -> Resolved {
+    if let (Some(opened), Some(session)) = (opened, &resolved.session)
+        && !resolved.set_cookies.is_empty()
+    {
+        let _ = opened.replaced_by.set(Replacement {
+            session: session.clone(),
+            set_cookies: resolved.set_cookies.clone(),
+        });
+    }
+    resolved
 }
 
 impl SessionManager {
@@ -528,7 +556,7 @@ impl SessionManager {
             let payload = codec.open(&name, &sealed)?;
             let id = std::str::from_utf8(&payload).map_err(|_| StoreError::Corrupt)?;
             let session = Box::pin(self.records.load(id)).await?;
-            return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Arc::new(s))));
+            return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Arc::new(s), None)));
         }
         // The end of a sealed value is its AES-GCM tag: as good a key as the
         // whole, without hashing kilobytes (a hit compares the whole value).
@@ -539,20 +567,19 @@ impl SessionManager {
         if let Some(hit) = self.opened.entries.get(&hash)
             && *hit.sealed == *sealed
         {
-            return Ok(Opened::Found(hit.session.clone()));
+            return Ok(Opened::Found(hit.session.clone(), Some(hit)));
         }
         let payload = codec.open(&name, &sealed)?;
         let session: Arc<Session> = serde_json::from_slice::<Session>(&payload)
             .map(Arc::new)
             .map_err(|_| StoreError::Corrupt)?;
-        self.opened.entries.insert(
-            hash,
-            Arc::new(OpenedCookie {
-                sealed: sealed.as_ref().into(),
-                session: session.clone(),
-            }),
-        );
-        Ok(Opened::Found(session))
+        let entry = Arc::new(OpenedCookie {
+            sealed: sealed.as_ref().into(),
+            session: session.clone(),
+            replaced_by: std::sync::OnceLock::new(),
+        });
+        self.opened.entries.insert(hash, entry.clone());
+        Ok(Opened::Found(session, Some(entry)))
     }
 
     /// The session a request's cookie refers to, as stored: not refreshed,
@@ -563,7 +590,7 @@ impl SessionManager {
         request: &RequestCookies<'_>,
     ) -> Result<Option<Session>, SessionError> {
         match self.open(request).await {
-            Ok(Opened::Found(session)) => Ok(Some(Arc::unwrap_or_clone(session))),
+            Ok(Opened::Found(session, _)) => Ok(Some(Arc::unwrap_or_clone(session))),
             Ok(_)
             | Err(SessionError::Cookie(_))
             | Err(SessionError::Store(StoreError::Corrupt)) => Ok(None),
@@ -590,8 +617,8 @@ impl SessionManager {
             ended,
             superseded: false,
         };
-        let session = match self.open(request).await {
-            Ok(Opened::Found(session)) => session,
+        let (session, opened) = match self.open(request).await {
+            Ok(Opened::Found(session, opened)) => (session, opened),
             Ok(Opened::NoCookie) => return Ok(none(Vec::new(), None)),
             Ok(Opened::Gone) => return Ok(none(clear(), None)),
             Err(SessionError::Cookie(err)) => {
@@ -605,6 +632,22 @@ impl SessionManager {
         if let Err(end) = self.policy.check(&session, now) {
             let _ended = Box::pin(self.records.end(&session, end.clone())).await;
             return Ok(none(clear(), Some(end)));
+        }
+        // A cookie whose session was written since it opened (its client
+        // ignored the `Set-Cookie`, or its requests overlapped): the same
+        // answer again, not a new seal per request.
+        if let Some(replacement) = opened.as_ref().and_then(|o| o.replaced_by.get())
+            && !replacement
+                .session
+                .needs_refresh(now, self.policy.refresh_skew)
+            && self.policy.check(&replacement.session, now).is_ok()
+        {
+            return Ok(Resolved {
+                session: Some(replacement.session.clone()),
+                set_cookies: replacement.set_cookies.clone(),
+                ended: None,
+                superseded: false,
+            });
         }
         // The usual case, a current session seen within the touch interval,
         // awaits nothing more; the refresh and the touch are boxed so that
@@ -622,12 +665,15 @@ impl SessionManager {
             Ok(Freshness::Refreshed(session)) => {
                 let ttl = self.policy.remaining(&session, now);
                 let set_cookies = self.cookies(&session, ttl, request)?;
-                Ok(Resolved {
-                    session: Some(Arc::new(session)),
-                    set_cookies,
-                    ended: None,
-                    superseded: false,
-                })
+                Ok(remember(
+                    opened.as_deref(),
+                    Resolved {
+                        session: Some(Arc::new(session)),
+                        set_cookies,
+                        ended: None,
+                        superseded: false,
+                    },
+                ))
             }
             Ok(Freshness::Untouched(session)) => Ok(Resolved {
                 session: Some(Arc::new(session)),
@@ -644,7 +690,9 @@ impl SessionManager {
                         superseded: false,
                     });
                 }
-                Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request)).await
+                Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request))
+                    .await
+                    .map(|resolved| remember(opened.as_deref(), resolved))
             }
             Err(SessionError::Ended(end)) => Ok(none(clear(), Some(end))),
             Err(err) => Err(err),
