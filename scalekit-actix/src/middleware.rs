@@ -153,34 +153,14 @@ where
                     // The error's answer carries the cookies of a refreshed
                     // session all the same: they are never lost.
                     let mut answer = err.error_response();
-                    let set_cookies = set_cookies();
-                    if !web.sessions().sets_session_cookie(
-                        answer
-                            .headers()
-                            .get_all(header::SET_COOKIE)
-                            .filter_map(|v| v.to_str().ok()),
-                    ) {
-                        render::append_cookies(answer.headers_mut(), &set_cookies);
-                    }
+                    render::append_layer_cookies(answer.headers_mut(), &web, &set_cookies());
                     return Err(actix_web::error::InternalError::from_response(err, answer).into());
                 }
             };
             if let Some((verifier, slot)) = delivery {
                 verifier.settle(&slot, response.status().is_success());
             }
-            let set_cookies = set_cookies();
-            // A response that sets the session cookie itself (logout, a new
-            // session) keeps it: a refresh on the way in must not undo it.
-            if !set_cookies.is_empty()
-                && !web.sessions().sets_session_cookie(
-                    response
-                        .headers()
-                        .get_all(header::SET_COOKIE)
-                        .filter_map(|v| v.to_str().ok()),
-                )
-            {
-                render::append_cookies(response.headers_mut(), &set_cookies);
-            }
+            render::append_layer_cookies(response.headers_mut(), &web, &set_cookies());
             Ok(response)
         })
     }

@@ -22,6 +22,22 @@ pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
     }
 }
 
+/// Appends the auth middleware's own `Set-Cookie` values to a response,
+/// unless the response sets the session cookie itself (logout, a new
+/// session): a refresh on the way in must not undo it.
+pub(crate) fn append_layer_cookies(headers: &mut HeaderMap, web: &WebAuth, set_cookies: &[String]) {
+    if set_cookies.is_empty()
+        || web.sessions().sets_session_cookie(
+            headers
+                .get_all(header::SET_COOKIE)
+                .filter_map(|v| v.to_str().ok()),
+        )
+    {
+        return;
+    }
+    append_cookies(headers, set_cookies);
+}
+
 /// The answer to a refusal: the application's responder's, else the
 /// default (also when no auth middleware put its `WebAuth` in the request).
 pub(crate) fn refusal(web: Option<&WebAuth>, refusal: Refusal) -> WebResponse {

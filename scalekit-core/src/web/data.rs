@@ -219,7 +219,8 @@ impl<T: Serialize + DeserializeOwned> SessionValue<T> {
     /// data by what it holds, use [`SessionValue::update`]). On error the
     /// data is unchanged.
     pub async fn set(&mut self, value: T) -> Result<(), SessionDataError> {
-        let data = self.web.sessions().encode_data(&value)?;
+        // The size is checked where the session is written.
+        let data = SessionData::encode(&value)?;
         self.write(Some(data)).await?;
         self.value = Some(value);
         Ok(())
@@ -246,20 +247,18 @@ impl<T: Serialize + DeserializeOwned> SessionValue<T> {
     where
         F: FnMut(Option<T>) -> T,
     {
-        let limit = self.web.sessions().session_data_limit();
         let mut last = None;
-        let cookies = RequestCookies::parse(self.cookie_headers.iter().map(String::as_str));
         self.web
             .update_session_data(
                 &self.caller,
                 |current| {
+                    // The size is checked where the session is written.
                     let value = change(current.and_then(|d| d.decode::<T>().ok()));
                     let data = SessionData::encode(&value)?;
-                    data.check_size(limit)?;
                     last = Some(value);
                     Ok(Some(data))
                 },
-                &cookies,
+                &self.request_cookies(),
             )
             .await?;
         self.value = last;
@@ -279,9 +278,12 @@ impl<T: Serialize + DeserializeOwned> SessionValue<T> {
     }
 
     async fn write(&self, data: Option<SessionData>) -> Result<(), SessionDataError> {
-        let cookies = RequestCookies::parse(self.cookie_headers.iter().map(String::as_str));
         self.web
-            .write_session_data(&self.caller, data, &cookies)
+            .write_session_data(&self.caller, data, &self.request_cookies())
             .await
+    }
+
+    fn request_cookies(&self) -> RequestCookies<'_> {
+        RequestCookies::parse(self.cookie_headers.iter().map(String::as_str))
     }
 }

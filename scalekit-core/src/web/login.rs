@@ -276,11 +276,8 @@ impl WebAuth {
         let refused = |message: String| self.sign_in_refused(message, vec![clear_state.to_owned()]);
         match hook(auth.clone()).await.0 {
             Decision::Allow { data, redirect } => {
-                let limit = self.sessions.session_data_limit();
-                let checked = data
-                    .transpose()
-                    .and_then(|d| d.map(|d| d.check_size(limit).map(|()| d)).transpose());
-                let data = match checked {
+                // Its size is checked where the session starts.
+                let data = match data.transpose() {
                     Ok(data) => data,
                     Err(err) => {
                         tracing::warn!(error = %err, user = %auth.user.id, "the after-login hook's session data was refused");
