@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -660,9 +660,11 @@ impl TokenValidator {
     /// the algorithm allow-list, `exp`, `nbf`, issuer, audience, token kind
     /// — is checked on every call, and an entry is unusable as soon as the
     /// key that signed it has left the key set. Only tokens whose signature
-    /// verified are remembered; the cache admits new entries by frequency
-    /// (TinyLFU), so a flood of distinct tokens cannot flush out the ones
-    /// in use.
+    /// verified are remembered. A token seen once waits in the calling
+    /// thread's small front of the cache; its second use admits it to the
+    /// shared cache, which admits new entries by frequency (TinyLFU), so a
+    /// flood of distinct tokens, each used once, costs the shared cache
+    /// nothing and cannot flush out the ones in use.
     ///
     /// ```
     /// use std::time::Duration;
@@ -689,8 +691,9 @@ impl TokenValidator {
         self.verified.is_some()
     }
 
-    /// Number of entries in the verified-token cache (0 when it is off),
-    /// after pending evictions have been applied.
+    /// Number of entries in the shared verified-token cache (0 when it is
+    /// off), after pending evictions have been applied: the tokens used at
+    /// least twice (see [`TokenValidator::with_verified_cache`]).
     pub fn verified_cache_entries(&self) -> u64 {
         self.verified.as_ref().map_or(0, |cache| {
             cache.entries.run_pending_tasks();
@@ -909,11 +912,12 @@ impl TokenValidator {
             payload: fresh.payload.into(),
             claims,
             cached_until: AtomicI64::new(0),
+            admitted: AtomicBool::new(false),
         });
         if let Some(cache) = &self.verified {
-            cache.insert(
+            cache.remember(
                 cache.hasher.hash_one(cache_key(token)),
-                entry.clone(),
+                &entry,
                 options.leeway,
             );
         }
@@ -990,9 +994,11 @@ struct CachedToken {
     payload: Arc<[u8]>,
     /// The payload as [`AccessTokenClaims`], parsed on first use.
     claims: OnceLock<Result<Arc<AccessTokenClaims>, Malformed>>,
-    /// When its time in the cache ends (Unix seconds; set at insertion):
-    /// the per-thread fronts stop serving it then too.
+    /// When its time in the cache ends (Unix seconds; set when it is first
+    /// remembered): the per-thread fronts stop serving it then too.
     cached_until: AtomicI64,
+    /// Whether it went into the shared cache (at its second use).
+    admitted: AtomicBool,
 }
 
 impl CachedToken {
@@ -1023,7 +1029,17 @@ struct VerifiedCache {
     /// This cache's identity in the per-thread fronts (shared by clones,
     /// which share the entries).
     id: u64,
+    /// The admission's doorkeeper: the hashes of tokens verified once
+    /// lately, direct-mapped (a slot holds the last one). A token verified
+    /// again while its hash is still here goes into the shared cache.
+    seen: Arc<[AtomicU64]>,
 }
+
+/// Slots of the doorkeeper per entry of capacity (a power of two, between
+/// the bounds below): 8 bytes each.
+const SEEN_PER_ENTRY: u64 = 2;
+const SEEN_MIN: u64 = 1 << 10;
+const SEEN_MAX: u64 = 1 << 18;
 
 /// Entries of each thread's front of the verified-token caches.
 const FRONT_SLOTS: usize = 64;
@@ -1035,10 +1051,10 @@ const FRONT_TOUCH_EVERY: u32 = 16;
 /// Identities of verified-token caches (see [`VerifiedCache::id`]).
 static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A thread's front of the verified-token caches: the entries it found
-/// last, direct-mapped by hash, read without touching the shared cache's
-/// bookkeeping. It only ever holds entries that were in a shared cache (a
-/// forged token never gets here); a hit compares the whole token and runs
+/// A thread's front of the verified-token caches: the entries it verified
+/// or found last, direct-mapped by hash, read without touching the shared
+/// cache's bookkeeping. It only ever holds tokens whose signature verified
+/// (a forged token never gets here); a hit compares the whole token and runs
 /// every check a shared-cache hit runs (algorithm, signing key still in
 /// the key set, every claim), so serving from it answers exactly what the
 /// shared cache would. At most [`FRONT_SLOTS`] entries per thread.
@@ -1141,6 +1157,12 @@ impl VerifiedCache {
             hasher: foldhash::fast::RandomState::default(),
             max_ttl,
             id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            seen: (0..capacity
+                .saturating_mul(SEEN_PER_ENTRY)
+                .clamp(SEEN_MIN, SEEN_MAX)
+                .next_power_of_two())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         }
     }
 
@@ -1148,7 +1170,10 @@ impl VerifiedCache {
     /// from the shared cache (and then put in the front).
     fn get(&self, hash: u64, token: &str, now: i64) -> Option<Arc<CachedToken>> {
         if let Some((entry, touch)) = Front::get(self.id, hash, token, now) {
-            if touch {
+            if !entry.admitted.load(Ordering::Relaxed) {
+                // Its second use: into the shared cache.
+                self.admit(hash, &entry);
+            } else if touch {
                 let _ = self.entries.get(&hash);
             }
             return Some(entry);
@@ -1167,9 +1192,13 @@ impl VerifiedCache {
         self.entries.invalidate(&hash);
     }
 
-    /// Remembers `entry` for at most the maximum, and never past its `exp`
-    /// plus `leeway` (after which every call would refuse it anyway).
-    fn insert(&self, hash: u64, entry: Arc<CachedToken>, leeway: Duration) {
+    /// Remembers a token that just verified, for at most the maximum and
+    /// never past its `exp` plus `leeway` (after which every call would
+    /// refuse it anyway): in this thread's front, and in the shared cache
+    /// when the doorkeeper saw it verified before (a second use on another
+    /// thread). A token used once never reaches the shared cache, whose
+    /// insertions and evictions cost more than the lookup they save.
+    fn remember(&self, hash: u64, entry: &Arc<CachedToken>, leeway: Duration) {
         let lifetime = entry.facts.lifetime_within(self.max_ttl, leeway);
         if lifetime == 0 {
             return;
@@ -1179,7 +1208,22 @@ impl VerifiedCache {
             now_secs().saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
             Ordering::Relaxed,
         );
-        self.entries.insert(hash, entry);
+        let mask = self.seen.len().saturating_sub(1) as u64;
+        let seen_before = self
+            .seen
+            .get(usize::try_from(hash & mask).unwrap_or(0))
+            .is_some_and(|slot| slot.swap(hash, Ordering::Relaxed) == hash);
+        if seen_before {
+            self.admit(hash, entry);
+        }
+        Front::put(self.id, hash, entry.clone());
+    }
+
+    /// Puts `entry` in the shared cache (once).
+    fn admit(&self, hash: u64, entry: &Arc<CachedToken>) {
+        if !entry.admitted.swap(true, Ordering::Relaxed) {
+            self.entries.insert(hash, entry.clone());
+        }
     }
 }
 

@@ -311,3 +311,51 @@ async fn a_cached_token_is_verified_again_after_the_cache_maximum() {
         "verified again, then a hit"
     );
 }
+
+/// A token used once stays out of the shared cache (the verifying thread's
+/// small front holds it); its second use admits it, on the same thread
+/// from the front, on another thread by verifying it there once more.
+/// After that, every thread finds it.
+#[tokio::test]
+async fn a_token_enters_the_shared_cache_at_its_second_use() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    for i in 0..20 {
+        let token = emulator
+            .mint_access_token(json!({"jti": format!("once_{i}")}))
+            .unwrap();
+        validate(&validator, &token).await.unwrap();
+    }
+    assert_eq!(validator.signature_checks(), 20);
+    assert_eq!(validator.verified_cache_entries(), 0, "used once each");
+
+    let twice = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &twice).await.unwrap();
+    validate(&validator, &twice).await.unwrap();
+    assert_eq!(validator.signature_checks(), 21);
+    assert_eq!(validator.verified_cache_entries(), 1);
+
+    // On other threads (each with its own front).
+    let on_another_thread = |token: String| {
+        let validator = validator.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async { validate(&validator, &token).await })
+        })
+        .join()
+        .unwrap()
+    };
+    on_another_thread(twice.clone()).unwrap();
+    assert_eq!(validator.signature_checks(), 21, "found in the shared cache");
+
+    let elsewhere = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &elsewhere).await.unwrap();
+    on_another_thread(elsewhere.clone()).unwrap();
+    assert_eq!(validator.signature_checks(), 23, "verified again there");
+    assert_eq!(validator.verified_cache_entries(), 2);
+    on_another_thread(elsewhere).unwrap();
+    assert_eq!(validator.signature_checks(), 23, "then shared");
+}
