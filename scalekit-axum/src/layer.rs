@@ -64,43 +64,51 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // An inner layer of the same auth finds everything in place.
+        let same_web = request
+            .extensions()
+            .get::<Arc<WebAuth>>()
+            .is_some_and(|outer| Arc::ptr_eq(outer, &self.web));
+        if !same_web {
+            request.extensions_mut().insert(self.web.clone());
+        }
+        // Most requests are decided without waiting (a cached bearer token,
+        // no credentials, an outer layer's resolution): the inner service
+        // is called at once.
+        let decided = {
+            let (authorization, cookies, target) = credentials(&request);
+            let outer = request.extensions().get::<Resolution>();
+            self.web
+                .gate_now(self.mode, outer, authorization, &cookies, target)
+                .map(|(gate, set_cookies)| (gate, set_cookies, outer.is_none()))
+        };
+        if let Some((gate, set_cookies, resolved_here)) = decided {
+            let resolution = match gate {
+                Gate::Serve(resolution) => resolution,
+                Gate::Answer(answer) => {
+                    let mut response = render::web(answer);
+                    render::append_cookies(&mut response, &set_cookies);
+                    return Box::pin(async move { Ok(response) });
+                }
+            };
+            let after = After::prepare(&self.web, &mut request, resolution, resolved_here);
+            let response = self.inner.call(request);
+            let web = self.web.clone();
+            return Box::pin(async move {
+                let response = response.await?;
+                Ok(after.finish(&web, response, set_cookies))
+            });
+        }
         // The clone that was polled ready serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let web = self.web.clone();
         let mode = self.mode;
         Box::pin(async move {
-            // An inner layer of the same auth finds everything in place.
-            let same_web = request
-                .extensions()
-                .get::<Arc<WebAuth>>()
-                .is_some_and(|outer| Arc::ptr_eq(outer, &web));
-            if !same_web {
-                request.extensions_mut().insert(web.clone());
-            }
-            let (gate, set_cookies, resolved_here) = {
-                let headers = request.headers();
-                let authorization = AuthorizationHeaders::from_values(
-                    headers
-                        .get_all(header::AUTHORIZATION)
-                        .iter()
-                        .map(|v| v.to_str().ok()),
-                );
-                let cookies = RequestCookies::parse_bytes(
-                    headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
-                );
-                // The full path, also under `Router::nest` (which strips the
-                // prefix from `uri()`).
-                let uri = request
-                    .extensions()
-                    .get::<axum::extract::OriginalUri>()
-                    .map_or(request.uri(), |original| &original.0);
-                let target = uri.path_and_query().map_or("/", |p| p.as_str());
-                let outer = request.extensions().get::<Resolution>();
-                let resolved_here = outer.is_none();
-                let (gate, set_cookies) =
-                    web.gate(mode, outer, authorization, &cookies, target).await;
-                (gate, set_cookies, resolved_here)
+            let (gate, set_cookies) = {
+                let (authorization, cookies, target) = credentials(&request);
+                web.gate_pending(mode, authorization, &cookies, target)
+                    .await
             };
             let resolution = match gate {
                 Gate::Serve(resolution) => resolution,
@@ -110,52 +118,102 @@ where
                     return Ok(response);
                 }
             };
-            // A session caller whose handler writes session data: its
-            // cookies replace the layer's.
-            let mut session_caller = None;
-            if resolved_here {
-                // The caller also on its own, for `Extension<Arc<Authenticated>>`
-                // and code that reads the request's extensions.
-                if let Some(caller) = resolution.caller() {
-                    if caller.has_session() {
-                        session_caller = Some(caller.clone());
-                    }
-                    request.extensions_mut().insert(caller.clone());
-                }
-                request.extensions_mut().insert(resolution);
-            }
-            // A de-duplicated webhook whose handler fails is forgotten, so
-            // that the platform's retry is processed.
-            let delivery = match web.webhook_verifier() {
-                Some(verifier) if request.method() == Method::POST => verifier
-                    .delivery_slot()
-                    .map(|slot| (verifier.clone(), slot)),
-                _ => None,
-            };
-            if let Some((_, slot)) = &delivery {
-                request.extensions_mut().insert(slot.clone());
-            }
-            let mut response = inner.call(request).await?;
-            if let Some((verifier, slot)) = delivery {
-                verifier.settle(&slot, response.status().is_success());
-            }
-            let set_cookies = session_caller
-                .and_then(|caller| caller.take_session_cookies())
-                .unwrap_or(set_cookies);
-            // A response that sets the session cookie itself (logout, a new
-            // session) keeps it: a refresh on the way in must not undo it.
-            if !set_cookies.is_empty()
-                && !web.sessions().sets_session_cookie(
-                    response
-                        .headers()
-                        .get_all(header::SET_COOKIE)
-                        .iter()
-                        .filter_map(|v| v.to_str().ok()),
-                )
-            {
-                render::append_cookies(&mut response, &set_cookies);
-            }
-            Ok(response)
+            let after = After::prepare(&web, &mut request, resolution, true);
+            let response = inner.call(request).await?;
+            Ok(after.finish(&web, response, set_cookies))
         })
+    }
+}
+
+/// The credentials of a request and its full path and query (also under
+/// `Router::nest`, which strips the prefix from `uri()`).
+fn credentials(request: &Request<Body>) -> (AuthorizationHeaders<'_>, RequestCookies<'_>, &str) {
+    let headers = request.headers();
+    let authorization = AuthorizationHeaders::from_values(
+        headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .map(|v| v.to_str().ok()),
+    );
+    let cookies =
+        RequestCookies::parse_bytes(headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()));
+    let uri = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(request.uri(), |original| &original.0);
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    (authorization, cookies, target)
+}
+
+/// What the layer does after the inner service answered.
+struct After {
+    /// A session caller whose handler writes session data: its cookies
+    /// replace the layer's.
+    session_caller: Option<Arc<scalekit_core::web::Authenticated>>,
+    /// A de-duplicated webhook whose handler fails is forgotten, so that
+    /// the platform's retry is processed.
+    delivery: Option<(
+        scalekit_core::webhook::WebhookVerifier,
+        scalekit_core::webhook::DeliverySlot,
+    )>,
+}
+
+impl After {
+    /// Leaves what the layer resolved in the request's extensions.
+    fn prepare(
+        web: &WebAuth,
+        request: &mut Request<Body>,
+        resolution: Resolution,
+        resolved_here: bool,
+    ) -> After {
+        let mut session_caller = None;
+        if resolved_here {
+            // The caller also on its own, for `Extension<Arc<Authenticated>>`
+            // and code that reads the request's extensions.
+            if let Some(caller) = resolution.caller() {
+                if caller.has_session() {
+                    session_caller = Some(caller.clone());
+                }
+                request.extensions_mut().insert(caller.clone());
+            }
+            request.extensions_mut().insert(resolution);
+        }
+        let delivery = match web.webhook_verifier() {
+            Some(verifier) if request.method() == Method::POST => verifier
+                .delivery_slot()
+                .map(|slot| (verifier.clone(), slot)),
+            _ => None,
+        };
+        if let Some((_, slot)) = &delivery {
+            request.extensions_mut().insert(slot.clone());
+        }
+        After {
+            session_caller,
+            delivery,
+        }
+    }
+
+    fn finish(self, web: &WebAuth, mut response: Response, set_cookies: Vec<String>) -> Response {
+        if let Some((verifier, slot)) = self.delivery {
+            verifier.settle(&slot, response.status().is_success());
+        }
+        let set_cookies = self
+            .session_caller
+            .and_then(|caller| caller.take_session_cookies())
+            .unwrap_or(set_cookies);
+        // A response that sets the session cookie itself (logout, a new
+        // session) keeps it: a refresh on the way in must not undo it.
+        if !set_cookies.is_empty()
+            && !web.sessions().sets_session_cookie(
+                response
+                    .headers()
+                    .get_all(header::SET_COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+        {
+            render::append_cookies(&mut response, &set_cookies);
+        }
+        response
     }
 }

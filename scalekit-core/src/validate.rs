@@ -787,6 +787,35 @@ impl TokenValidator {
         result
     }
 
+    /// A verified-token cache hit for an access token under the default
+    /// options, decided without waiting: the claims, or why the cached
+    /// token is refused now; `None` on a miss (or without the cache), for
+    /// [`TokenValidator::verify_access_uncached`].
+    pub(crate) fn cached_access(
+        &self,
+        token: &str,
+    ) -> Option<Result<VerifiedClaims, ValidationError>> {
+        let result = self
+            .cached(token, &self.options)?
+            .and_then(|entry| entry.access_claims());
+        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        Some(result)
+    }
+
+    /// The rest of [`TokenValidator::validate_access`] after
+    /// [`TokenValidator::cached_access`] missed: the full check, and the
+    /// token remembered.
+    pub(crate) async fn verify_access_uncached(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedClaims, ValidationError> {
+        let result = Box::pin(self.verify_and_remember(token, &self.options, true))
+            .await
+            .and_then(|entry| entry.access_claims());
+        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        result
+    }
+
     /// The claims of an access token that this application verified itself
     /// earlier and kept where nobody else can change it: the access token
     /// of a sealed session (cookie or sealed server-side record), verified

@@ -349,7 +349,11 @@ async fn a_token_enters_the_shared_cache_at_its_second_use() {
         .unwrap()
     };
     on_another_thread(twice.clone()).unwrap();
-    assert_eq!(validator.signature_checks(), 21, "found in the shared cache");
+    assert_eq!(
+        validator.signature_checks(),
+        21,
+        "found in the shared cache"
+    );
 
     let elsewhere = emulator.mint_access_token(json!({})).unwrap();
     validate(&validator, &elsewhere).await.unwrap();

@@ -3,6 +3,7 @@
 //! cookie name as associated data, chunking, and `Set-Cookie` rendering.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
@@ -260,8 +261,13 @@ impl CookieCodec {
             return Some(std::borrow::Cow::Borrowed(value));
         }
         let mut sealed = String::new();
+        // `name.0`, `name.1`, … in one buffer.
+        let mut chunk_name = String::with_capacity(name.len() + 4);
         for i in 0..self.max_chunks {
-            match cookies.get(&format!("{name}.{i}")) {
+            chunk_name.clear();
+            chunk_name.push_str(name);
+            let _ = write!(chunk_name, ".{i}");
+            match cookies.get(&chunk_name) {
                 Some(chunk) => sealed.push_str(chunk),
                 None => break,
             }

@@ -582,6 +582,14 @@ impl SessionManager {
         Ok(Opened::Found(session, Some(entry)))
     }
 
+    /// Whether a request carries a session cookie (whole or in chunks),
+    /// whatever its value: without one, [`SessionManager::resolve`] has
+    /// nothing to do.
+    pub fn carries_session_cookie(&self, request: &RequestCookies<'_>) -> bool {
+        let name = self.settings.session_cookie_name();
+        self.records.codec.sealed_value(&name, request).is_some()
+    }
+
     /// The session a request's cookie refers to, as stored: not refreshed,
     /// timeouts not enforced (for logout and the like). `None` when there is
     /// no cookie, it does not open, or its session no longer exists.

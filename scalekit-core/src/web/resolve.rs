@@ -210,21 +210,99 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         path_and_query: &str,
     ) -> (Gate, Vec<String>) {
-        let (result, set_cookies, via_session, ended) = match outer {
-            Some(Resolution(result, ended)) => (result.clone(), Vec::new(), true, *ended),
+        match self.gate_now(mode, outer, authorization, cookies, path_and_query) {
+            Some(decided) => decided,
             None => {
-                let via_session = !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
-                let auth = self.authenticate(authorization, cookies).await;
-                (
-                    auth.result.map(|caller| caller.map(Arc::new)),
-                    auth.set_cookies,
-                    via_session,
-                    auth.ended.is_some(),
-                )
+                self.gate_pending(mode, authorization, cookies, path_and_query)
+                    .await
             }
-        };
+        }
+    }
+
+    /// [`WebAuth::gate`] when it can be decided without waiting: an outer
+    /// layer's resolution, a bearer token found in the verified-token
+    /// cache, a request with neither a bearer token nor a session cookie,
+    /// or one refused for its headers alone. `None` otherwise (a signature
+    /// check, a key fetch, a session): then call
+    /// [`WebAuth::gate_pending`]. An adapter that gets an answer here calls
+    /// its inner service at once, without boxing the request's future.
+    ///
+    /// ```
+    /// use scalekit_core::ScalekitConfig;
+    /// use scalekit_core::session::RequestCookies;
+    /// use scalekit_core::web::{AuthorizationHeaders, Gate, Mode, WebAuth, WebResponse};
+    ///
+    /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
+    /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "0123456789abcdef0123456789abcdef").unwrap();
+    /// let no_cookies = RequestCookies::parse(Vec::<&str>::new());
+    /// // No credentials: decided at once (`401` for an API route).
+    /// let (gate, _) = web.gate_now(Mode::RequireApi, None, AuthorizationHeaders::default(), &no_cookies, "/api").unwrap();
+    /// assert!(matches!(gate, Gate::Answer(WebResponse::Error { outcome, .. }) if outcome.status == 401));
+    /// // A bearer token never seen: its signature must be checked first.
+    /// let bearer = AuthorizationHeaders::from(Some("Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
+    /// assert!(web.gate_now(Mode::RequireApi, None, bearer, &no_cookies, "/api").is_none());
+    /// ```
+    pub fn gate_now(
+        &self,
+        mode: Mode,
+        outer: Option<&Resolution>,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+        path_and_query: &str,
+    ) -> Option<(Gate, Vec<String>)> {
+        if let Some(Resolution(result, ended)) = outer {
+            return Some((
+                self.decide(mode, result.clone(), true, *ended, path_and_query),
+                Vec::new(),
+            ));
+        }
+        let auth = self.authenticate_now(authorization, cookies)?;
+        Some(self.decide_auth(mode, auth, authorization, path_and_query))
+    }
+
+    /// The rest of [`WebAuth::gate`] for a request that
+    /// [`WebAuth::gate_now`] could not decide (and that no outer layer
+    /// resolved): authenticates it, waiting for what it needs.
+    pub async fn gate_pending(
+        &self,
+        mode: Mode,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+        path_and_query: &str,
+    ) -> (Gate, Vec<String>) {
+        let auth = self.authenticate_pending(authorization, cookies).await;
+        self.decide_auth(mode, auth, authorization, path_and_query)
+    }
+
+    fn decide_auth(
+        &self,
+        mode: Mode,
+        auth: RequestAuth,
+        authorization: AuthorizationHeaders<'_>,
+        path_and_query: &str,
+    ) -> (Gate, Vec<String>) {
+        let via_session =
+            !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
+        let gate = self.decide(
+            mode,
+            auth.result.map(|caller| caller.map(Arc::new)),
+            via_session,
+            auth.ended.is_some(),
+            path_and_query,
+        );
+        (gate, auth.set_cookies)
+    }
+
+    fn decide(
+        &self,
+        mode: Mode,
+        result: Result<Option<Arc<Authenticated>>, AuthFailure>,
+        via_session: bool,
+        ended: bool,
+        path_and_query: &str,
+    ) -> Gate {
         // Every answer given here goes through the application's responder.
-        let gate = match result {
+        match result {
             Ok(None) if mode == Mode::RequireApi => {
                 let missing = ErrorOutcome::missing_credentials(self.challenge());
                 Gate::Answer(self.respond(Resolution(Ok(None), ended).refusal(missing)))
@@ -240,11 +318,7 @@ impl WebAuth {
                 Gate::Answer(self.respond(self.unavailable_refusal()))
             }
             Err(failure) => Gate::Answer(self.refuse(failure.outcome(self.challenge()))),
-        };
-        (gate, set_cookies)
-    }
-    async fn verify_access_token(&self, token: &str) -> Result<VerifiedClaims, ValidationError> {
-        self.scalekit.validator().validate_access(token).await
+        }
     }
 
     /// Authenticates a request from its `Authorization` headers and
@@ -260,32 +334,70 @@ impl WebAuth {
         authorization: impl Into<AuthorizationHeaders<'_>>,
         cookies: &RequestCookies<'_>,
     ) -> RequestAuth {
+        let authorization = authorization.into();
+        match self.authenticate_now(authorization, cookies) {
+            Some(auth) => auth,
+            None => self.authenticate_pending(authorization, cookies).await,
+        }
+    }
+
+    /// [`WebAuth::authenticate`] when it needs no waiting (see
+    /// [`WebAuth::gate_now`]); `None` otherwise.
+    pub fn authenticate_now<'a>(
+        &self,
+        authorization: impl Into<AuthorizationHeaders<'a>>,
+        cookies: &RequestCookies<'_>,
+    ) -> Option<RequestAuth> {
+        let (auth, via) = self.resolve_caller_now(authorization.into(), cookies)?;
+        let span = authenticate_span();
+        if let Some(via) = via {
+            span.record("via", via);
+        }
+        record_outcome(&span, &auth);
+        Some(auth)
+    }
+
+    /// The caller when no waiting is needed, and how it came (for the
+    /// span): several or unreadable `Authorization` headers, a bearer token
+    /// the verified-token cache answers for, no credentials at all.
+    fn resolve_caller_now(
+        &self,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+    ) -> Option<(RequestAuth, Option<&'static str>)> {
+        let authorization = match authorization.single() {
+            Ok(value) => value,
+            Err(failure) => return Some((RequestAuth::refused(failure), None)),
+        };
+        if let Some(token) = authorization.and_then(bearer_token) {
+            let found = self.scalekit.validator().cached_access(token)?;
+            return Some((bearer_auth(found), Some("bearer")));
+        }
+        if self.sessions.carries_session_cookie(cookies) {
+            return None;
+        }
+        Some((
+            RequestAuth {
+                result: Ok(None),
+                set_cookies: Vec::new(),
+                ended: None,
+            },
+            None,
+        ))
+    }
+
+    async fn authenticate_pending(
+        &self,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+    ) -> RequestAuth {
         use tracing::Instrument;
-        use tracing::field::Empty;
-        let span = tracing::debug_span!(
-            "scalekit.authenticate",
-            via = Empty,
-            user_id = Empty,
-            session = Empty,
-            outcome = Empty,
-        );
+        let span = authenticate_span();
         let auth = self
-            .resolve_caller(authorization.into(), cookies, &span)
+            .resolve_caller(authorization, cookies, &span)
             .instrument(span.clone())
             .await;
-        if !span.is_disabled() {
-            let outcome = match &auth.result {
-                Ok(Some(caller)) => {
-                    span.record("user_id", caller.subject());
-                    "authenticated"
-                }
-                Ok(None) => "anonymous",
-                Err(AuthFailure::InvalidToken(err)) => err.reason(),
-                Err(AuthFailure::Unavailable) => "unavailable",
-                Err(AuthFailure::InvalidRequest) => "invalid_request",
-            };
-            span.record("outcome", outcome);
-        }
+        record_outcome(&span, &auth);
         auth
     }
 
@@ -297,26 +409,17 @@ impl WebAuth {
     ) -> RequestAuth {
         let authorization = match authorization.single() {
             Ok(value) => value,
-            Err(failure) => {
-                return RequestAuth {
-                    result: Err(failure),
-                    set_cookies: Vec::new(),
-                    ended: None,
-                };
-            }
+            Err(failure) => return RequestAuth::refused(failure),
         };
         if let Some(token) = authorization.and_then(bearer_token) {
             span.record("via", "bearer");
-            let result = match self.verify_access_token(token).await {
-                Ok(verified) => Ok(Some(Authenticated::bearer(verified))),
-                Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
-                Err(err) => Err(AuthFailure::InvalidToken(err)),
-            };
-            return RequestAuth {
-                result,
-                set_cookies: Vec::new(),
-                ended: None,
-            };
+            // The cache was asked already (`resolve_caller_now`).
+            let verified = self
+                .scalekit
+                .validator()
+                .verify_access_uncached(token)
+                .await;
+            return bearer_auth(verified);
         }
         let resolved = match self.sessions.resolve(cookies).await {
             Ok(resolved) => resolved,
@@ -372,6 +475,58 @@ impl WebAuth {
             result,
             set_cookies: resolved.set_cookies,
             ended: resolved.ended,
+        }
+    }
+}
+
+fn authenticate_span() -> tracing::Span {
+    use tracing::field::Empty;
+    tracing::debug_span!(
+        "scalekit.authenticate",
+        via = Empty,
+        user_id = Empty,
+        session = Empty,
+        outcome = Empty,
+    )
+}
+
+fn record_outcome(span: &tracing::Span, auth: &RequestAuth) {
+    if span.is_disabled() {
+        return;
+    }
+    let outcome = match &auth.result {
+        Ok(Some(caller)) => {
+            span.record("user_id", caller.subject());
+            "authenticated"
+        }
+        Ok(None) => "anonymous",
+        Err(AuthFailure::InvalidToken(err)) => err.reason(),
+        Err(AuthFailure::Unavailable) => "unavailable",
+        Err(AuthFailure::InvalidRequest) => "invalid_request",
+    };
+    span.record("outcome", outcome);
+}
+
+/// What a bearer token's validation makes of the request.
+fn bearer_auth(verified: Result<VerifiedClaims, ValidationError>) -> RequestAuth {
+    let result = match verified {
+        Ok(verified) => Ok(Some(Authenticated::bearer(verified))),
+        Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
+        Err(err) => Err(AuthFailure::InvalidToken(err)),
+    };
+    RequestAuth {
+        result,
+        set_cookies: Vec::new(),
+        ended: None,
+    }
+}
+
+impl RequestAuth {
+    fn refused(failure: AuthFailure) -> Self {
+        RequestAuth {
+            result: Err(failure),
+            set_cookies: Vec::new(),
+            ended: None,
         }
     }
 }
