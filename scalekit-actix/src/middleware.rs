@@ -79,89 +79,154 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
+        // An inner middleware of the same auth finds everything in place.
+        let same_web = request
+            .extensions()
+            .get::<Arc<WebAuth>>()
+            .is_some_and(|outer| Arc::ptr_eq(outer, &self.web));
+        if !same_web {
+            request.extensions_mut().insert(self.web.clone());
+        }
+        // Most requests are decided without waiting (a cached bearer token,
+        // a current session, no credentials, an outer middleware's
+        // resolution): the inner service is called at once.
+        let decided = {
+            let (authorization, cookies, target) = credentials(&request);
+            let outer = request.extensions().get::<Resolution>().cloned();
+            self.web
+                .gate_now(self.mode, outer.as_ref(), authorization, &cookies, target)
+                .map(|(gate, set_cookies)| (gate, set_cookies, outer.is_none()))
+        };
+        if let Some((gate, set_cookies, resolved_here)) = decided {
+            let resolution = match gate {
+                Gate::Serve(resolution) => resolution,
+                Gate::Answer(answer) => {
+                    let response = answer_now(request, answer, &set_cookies);
+                    return Box::pin(async move { Ok(response) });
+                }
+            };
+            let after = After::prepare(&self.web, &request, resolution, resolved_here);
+            let response = self.service.call(request);
+            let web = self.web.clone();
+            return Box::pin(async move { after.finish(&web, response.await, set_cookies) });
+        }
         let service = self.service.clone();
         let web = self.web.clone();
         let mode = self.mode;
         Box::pin(async move {
-            // An inner middleware of the same auth finds everything in place.
-            let same_web = request
-                .extensions()
-                .get::<Arc<WebAuth>>()
-                .is_some_and(|outer| Arc::ptr_eq(outer, &web));
-            if !same_web {
-                request.extensions_mut().insert(web.clone());
-            }
-            let (gate, set_cookies, resolved_here) = {
-                let headers = request.headers();
-                let authorization = AuthorizationHeaders::from_values(
-                    headers
-                        .get_all(header::AUTHORIZATION)
-                        .map(|v| v.to_str().ok()),
-                );
-                let cookies = RequestCookies::parse_bytes(
-                    headers.get_all(header::COOKIE).map(|v| v.as_bytes()),
-                );
-                let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                let outer = request.extensions().get::<Resolution>().cloned();
-                let resolved_here = outer.is_none();
-                let (gate, set_cookies) = web
-                    .gate(mode, outer.as_ref(), authorization, &cookies, target)
-                    .await;
-                (gate, set_cookies, resolved_here)
+            let (gate, set_cookies) = {
+                let (authorization, cookies, target) = credentials(&request);
+                web.gate_pending(mode, authorization, &cookies, target)
+                    .await
             };
             let resolution = match gate {
                 Gate::Serve(resolution) => resolution,
-                Gate::Answer(answer) => {
-                    let mut response = render::web(answer);
-                    render::append_cookies(response.headers_mut(), &set_cookies);
-                    return Ok(request.into_response(response).map_into_right_body());
-                }
+                Gate::Answer(answer) => return Ok(answer_now(request, answer, &set_cookies)),
             };
-            // A session caller whose handler writes session data: its
-            // cookies replace the middleware's.
-            let mut session_caller = None;
-            if resolved_here {
-                // The caller also on its own, for `Extension<Arc<Authenticated>>`
-                // and code that reads the request's extensions.
-                if let Some(caller) = resolution.caller() {
-                    if caller.has_session() {
-                        session_caller = Some(caller.clone());
-                    }
-                    request.extensions_mut().insert(caller.clone());
-                }
-                request.extensions_mut().insert(resolution);
-            }
-            let set_cookies = move || {
-                session_caller
-                    .and_then(|caller| caller.take_session_cookies())
-                    .unwrap_or(set_cookies)
-            };
-            // A de-duplicated webhook whose handler fails is forgotten, so
-            // that the platform's retry is processed.
-            let delivery = match web.webhook_verifier() {
-                Some(verifier) if request.method() == Method::POST => verifier
-                    .delivery_slot()
-                    .map(|slot| (verifier.clone(), slot)),
-                _ => None,
-            };
-            if let Some((_, slot)) = &delivery {
-                request.extensions_mut().insert(slot.clone());
-            }
-            let mut response = match service.call(request).await {
-                Ok(response) => response.map_into_left_body(),
-                Err(err) => {
-                    // The error's answer carries the cookies of a refreshed
-                    // session all the same: they are never lost.
-                    let mut answer = err.error_response();
-                    render::append_layer_cookies(answer.headers_mut(), &web, &set_cookies());
-                    return Err(actix_web::error::InternalError::from_response(err, answer).into());
-                }
-            };
-            if let Some((verifier, slot)) = delivery {
-                verifier.settle(&slot, response.status().is_success());
-            }
-            render::append_layer_cookies(response.headers_mut(), &web, &set_cookies());
-            Ok(response)
+            let after = After::prepare(&web, &request, resolution, true);
+            let response = service.call(request).await;
+            after.finish(&web, response, set_cookies)
         })
+    }
+}
+
+/// The credentials of a request and its path and query.
+fn credentials(request: &ServiceRequest) -> (AuthorizationHeaders<'_>, RequestCookies<'_>, &str) {
+    let headers = request.headers();
+    let authorization = AuthorizationHeaders::from_values(
+        headers
+            .get_all(header::AUTHORIZATION)
+            .map(|v| v.to_str().ok()),
+    );
+    let cookies =
+        RequestCookies::parse_bytes(headers.get_all(header::COOKIE).map(|v| v.as_bytes()));
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    (authorization, cookies, target)
+}
+
+/// The gate's own answer, with its cookies.
+fn answer_now<B>(
+    request: ServiceRequest,
+    answer: scalekit_core::web::WebResponse,
+    set_cookies: &[String],
+) -> ServiceResponse<EitherBody<B>> {
+    let mut response = render::web(answer);
+    render::append_cookies(response.headers_mut(), set_cookies);
+    request.into_response(response).map_into_right_body()
+}
+
+/// What the middleware does after the inner service answered.
+struct After {
+    /// A session caller whose handler writes session data: its cookies
+    /// replace the middleware's.
+    session_caller: Option<Arc<scalekit_core::web::Authenticated>>,
+    /// A de-duplicated webhook whose handler fails is forgotten, so that
+    /// the platform's retry is processed.
+    delivery: Option<(
+        scalekit_core::webhook::WebhookVerifier,
+        scalekit_core::webhook::DeliverySlot,
+    )>,
+}
+
+impl After {
+    /// Leaves what the middleware resolved in the request's extensions.
+    fn prepare(
+        web: &WebAuth,
+        request: &ServiceRequest,
+        resolution: Resolution,
+        resolved_here: bool,
+    ) -> After {
+        let mut session_caller = None;
+        if resolved_here {
+            // The caller also on its own, for `Extension<Arc<Authenticated>>`
+            // and code that reads the request's extensions.
+            if let Some(caller) = resolution.caller() {
+                if caller.has_session() {
+                    session_caller = Some(caller.clone());
+                }
+                request.extensions_mut().insert(caller.clone());
+            }
+            request.extensions_mut().insert(resolution);
+        }
+        let delivery = match web.webhook_verifier() {
+            Some(verifier) if request.method() == Method::POST => verifier
+                .delivery_slot()
+                .map(|slot| (verifier.clone(), slot)),
+            _ => None,
+        };
+        if let Some((_, slot)) = &delivery {
+            request.extensions_mut().insert(slot.clone());
+        }
+        After {
+            session_caller,
+            delivery,
+        }
+    }
+
+    fn finish<B>(
+        self,
+        web: &WebAuth,
+        response: Result<ServiceResponse<B>, actix_web::Error>,
+        set_cookies: Vec<String>,
+    ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+        let set_cookies = self
+            .session_caller
+            .and_then(|caller| caller.take_session_cookies())
+            .unwrap_or(set_cookies);
+        let mut response = match response {
+            Ok(response) => response.map_into_left_body(),
+            Err(err) => {
+                // The error's answer carries the cookies of a refreshed
+                // session all the same: they are never lost.
+                let mut answer = err.error_response();
+                render::append_layer_cookies(answer.headers_mut(), web, &set_cookies);
+                return Err(actix_web::error::InternalError::from_response(err, answer).into());
+            }
+        };
+        if let Some((verifier, slot)) = self.delivery {
+            verifier.settle(&slot, response.status().is_success());
+        }
+        render::append_layer_cookies(response.headers_mut(), web, &set_cookies);
+        Ok(response)
     }
 }

@@ -441,6 +441,61 @@ async fn two_instances_sharing_redis_refresh_once() {
     );
 }
 
+/// The usual request is resolved without waiting (what lets the adapters
+/// call the route at once): a current cookie-only session seen lately, no
+/// cookie, a cookie that does not open (cleared). A session due for a
+/// refresh, or a server-side session, waits for `resolve`; where both
+/// decide, they decide alike.
+#[tokio::test]
+async fn a_current_cookie_session_resolves_without_waiting_and_the_rest_waits() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, None);
+    let (session, header) = sign_in(&emulator, &m).await;
+    let now = m.resolve_now(&cookies(&header)).expect("decided").unwrap();
+    assert_eq!(now.session.as_ref().map(|s| &s.id), Some(&session.id));
+    assert!(now.set_cookies.is_empty());
+    let waited = m.resolve(&cookies(&header)).await.unwrap();
+    assert_eq!(waited.session.as_ref().map(|s| &s.id), Some(&session.id));
+    assert!(waited.set_cookies.is_empty());
+
+    let anonymous = m
+        .resolve_now(&cookies("theme=dark"))
+        .expect("decided")
+        .unwrap();
+    assert!(anonymous.session.is_none() && anonymous.set_cookies.is_empty());
+
+    let (name, value) = header.split_once('=').unwrap();
+    let damaged = format!("{name}=x{value}");
+    let cleared = m.resolve_now(&cookies(&damaged)).expect("decided").unwrap();
+    assert!(cleared.session.is_none());
+    assert!(cleared.set_cookies.iter().any(|c| c.contains("Max-Age=0")));
+
+    let (_, due) = expired_session(&emulator, &m).await;
+    assert!(m.resolve_now(&cookies(&due)).is_none(), "a refresh is due");
+    let refreshed = m.resolve(&cookies(&due)).await.unwrap();
+    assert!(refreshed.session.is_some() && !refreshed.set_cookies.is_empty());
+
+    let server_side = manager(&emulator, Some(memory_store()));
+    let (_, header) = sign_in(&emulator, &server_side).await;
+    assert!(
+        server_side.resolve_now(&cookies(&header)).is_none(),
+        "the record must be read"
+    );
+    assert!(
+        server_side
+            .resolve(&cookies(&header))
+            .await
+            .unwrap()
+            .session
+            .is_some()
+    );
+    let anonymous = server_side
+        .resolve_now(&cookies("theme=dark"))
+        .expect("decided")
+        .unwrap();
+    assert!(anonymous.session.is_none());
+}
+
 #[tokio::test]
 async fn a_refused_refresh_ends_the_session() {
     let emulator = emulator_builder()

@@ -227,6 +227,18 @@ enum Opened {
     Found(Arc<Session>, Option<Arc<OpenedCookie>>),
 }
 
+/// What [`SessionManager::settle`] made of an opened session.
+enum Settled {
+    /// Decided.
+    Done(Result<Resolved, SessionError>),
+    /// Past a timeout: to be ended.
+    Ended(Arc<Session>, SessionEnd),
+    /// Its access token is due for a refresh (at this time).
+    Refresh(Arc<Session>, Option<Arc<OpenedCookie>>, u64),
+    /// Current, not seen within the touch interval: `last_seen` to write.
+    Touch(Arc<Session>, Option<Arc<OpenedCookie>>, u64),
+}
+
 /// Remembers, in the opened-cookie entry of a cookie-only session, what its
 /// cookie was answered with when the session was written.
 fn remember(opened: Option<&OpenedCookie>, resolved: Resolved) -> Resolved {
@@ -558,36 +570,45 @@ impl SessionManager {
             let session = Box::pin(self.records.load(id)).await?;
             return Ok(session.map_or(Opened::Gone, |s| Opened::Found(Arc::new(s), None)));
         }
+        self.open_sealed(&name, &sealed)
+    }
+
+    /// [`SessionManager::open`] for a cookie-only session, which needs no
+    /// waiting; `None` for a server-side session cookie (its record must be
+    /// read).
+    fn open_now(&self, request: &RequestCookies<'_>) -> Option<Result<Opened, SessionError>> {
+        let name = self.settings.session_cookie_name();
+        let Some(sealed) = self.records.codec.sealed_value(&name, request) else {
+            return Some(Ok(Opened::NoCookie));
+        };
+        (!self.records.is_server_side()).then(|| self.open_sealed(&name, &sealed))
+    }
+
+    /// Opens the sealed value of a cookie-only session (or finds it opened).
+    fn open_sealed(&self, name: &str, sealed: &str) -> Result<Opened, SessionError> {
+        let codec = &self.records.codec;
         // The end of a sealed value is its AES-GCM tag: as good a key as the
         // whole, without hashing kilobytes (a hit compares the whole value).
         let hash = self
             .opened
             .hasher
-            .hash_one(crate::validate::cache_key(&sealed));
+            .hash_one(crate::validate::cache_key(sealed));
         if let Some(hit) = self.opened.entries.get(&hash)
             && *hit.sealed == *sealed
         {
             return Ok(Opened::Found(hit.session.clone(), Some(hit)));
         }
-        let payload = codec.open(&name, &sealed)?;
+        let payload = codec.open(name, sealed)?;
         let session: Arc<Session> = serde_json::from_slice::<Session>(&payload)
             .map(Arc::new)
             .map_err(|_| StoreError::Corrupt)?;
         let entry = Arc::new(OpenedCookie {
-            sealed: sealed.as_ref().into(),
+            sealed: sealed.into(),
             session: session.clone(),
             replaced_by: std::sync::OnceLock::new(),
         });
         self.opened.entries.insert(hash, entry.clone());
         Ok(Opened::Found(session, Some(entry)))
-    }
-
-    /// Whether a request carries a session cookie (whole or in chunks),
-    /// whatever its value: without one, [`SessionManager::resolve`] has
-    /// nothing to do.
-    pub fn carries_session_cookie(&self, request: &RequestCookies<'_>) -> bool {
-        let name = self.settings.session_cookie_name();
-        self.records.codec.sealed_value(&name, request).is_some()
     }
 
     /// The session a request's cookie refers to, as stored: not refreshed,
@@ -617,29 +638,120 @@ impl SessionManager {
     /// ([`SessionError::RefreshUnavailable`]): the session and its cookie
     /// are kept; answer `503` with `Retry-After`.
     pub async fn resolve(&self, request: &RequestCookies<'_>) -> Result<Resolved, SessionError> {
-        let name = self.settings.session_cookie_name();
-        let clear = || self.settings.clear_family(&name, request);
-        let none = |set_cookies, ended| Resolved {
+        let opened = self.open(request).await;
+        match self.settle(opened, request) {
+            Settled::Done(resolved) => resolved,
+            Settled::Ended(session, end) => {
+                let _ended = Box::pin(self.records.end(&session, end.clone())).await;
+                Ok(self.ended(request, Some(end)))
+            }
+            Settled::Refresh(session, opened, now) => {
+                // Boxed, as the touch below: the future of every request
+                // stays small.
+                let freshness = Box::pin(self.coordinator.ensure_fresh(
+                    &self.records,
+                    &self.policy,
+                    session,
+                ))
+                .await;
+                match freshness {
+                    Ok(Freshness::Refreshed(session)) => {
+                        let ttl = self.policy.remaining(&session, now);
+                        let set_cookies = self.cookies(&session, ttl, request)?;
+                        Ok(remember(
+                            opened.as_deref(),
+                            Resolved {
+                                session: Some(Arc::new(session)),
+                                set_cookies,
+                                ended: None,
+                                superseded: false,
+                            },
+                        ))
+                    }
+                    Ok(Freshness::Untouched(session)) => Ok(Resolved {
+                        session: Some(Arc::new(session)),
+                        set_cookies: Vec::new(),
+                        ended: None,
+                        superseded: true,
+                    }),
+                    Ok(Freshness::Current(session)) => match self.seen_lately(session, now) {
+                        Ok(resolved) => Ok(resolved),
+                        Err(session) => {
+                            Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request))
+                                .await
+                                .map(|resolved| remember(opened.as_deref(), resolved))
+                        }
+                    },
+                    Err(SessionError::Ended(end)) => Ok(self.ended(request, Some(end))),
+                    Err(err) => Err(err),
+                }
+            }
+            Settled::Touch(session, opened, now) => {
+                Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request))
+                    .await
+                    .map(|resolved| remember(opened.as_deref(), resolved))
+            }
+        }
+    }
+
+    /// [`SessionManager::resolve`] when it needs no waiting: no session
+    /// cookie, or a cookie-only session that is current, was seen within
+    /// the touch interval and is within its timeouts (the usual request),
+    /// or a cookie that does not open. `None` otherwise (a server-side
+    /// session, a refresh, a touch, a session ending): then call
+    /// [`SessionManager::resolve`].
+    pub fn resolve_now(
+        &self,
+        request: &RequestCookies<'_>,
+    ) -> Option<Result<Resolved, SessionError>> {
+        match self.settle(self.open_now(request)?, request) {
+            Settled::Done(resolved) => Some(resolved),
+            _ => None,
+        }
+    }
+
+    /// No session, and the cookies to send (the session cookie's family
+    /// cleared when the request carried one).
+    fn ended(&self, request: &RequestCookies<'_>, end: Option<SessionEnd>) -> Resolved {
+        Resolved {
             session: None,
-            set_cookies,
-            ended,
+            set_cookies: self
+                .settings
+                .clear_family(&self.settings.session_cookie_name(), request),
+            ended: end,
             superseded: false,
-        };
-        let (session, opened) = match self.open(request).await {
+        }
+    }
+
+    /// What can be decided about an opened session without waiting.
+    fn settle(
+        &self,
+        opened: Result<Opened, SessionError>,
+        request: &RequestCookies<'_>,
+    ) -> Settled {
+        let (session, opened) = match opened {
             Ok(Opened::Found(session, opened)) => (session, opened),
-            Ok(Opened::NoCookie) => return Ok(none(Vec::new(), None)),
-            Ok(Opened::Gone) => return Ok(none(clear(), None)),
+            Ok(Opened::NoCookie) => {
+                return Settled::Done(Ok(Resolved {
+                    session: None,
+                    set_cookies: Vec::new(),
+                    ended: None,
+                    superseded: false,
+                }));
+            }
+            Ok(Opened::Gone) => return Settled::Done(Ok(self.ended(request, None))),
             Err(SessionError::Cookie(err)) => {
                 tracing::info!(error = %err, "session cookie refused");
-                return Ok(none(clear(), None));
+                return Settled::Done(Ok(self.ended(request, None)));
             }
-            Err(SessionError::Store(StoreError::Corrupt)) => return Ok(none(clear(), None)),
-            Err(err) => return Err(err),
+            Err(SessionError::Store(StoreError::Corrupt)) => {
+                return Settled::Done(Ok(self.ended(request, None)));
+            }
+            Err(err) => return Settled::Done(Err(err)),
         };
         let now = crate::unix_time().as_secs();
         if let Err(end) = self.policy.check(&session, now) {
-            let _ended = Box::pin(self.records.end(&session, end.clone())).await;
-            return Ok(none(clear(), Some(end)));
+            return Settled::Ended(session, end);
         }
         // A cookie whose session was written since it opened (its client
         // ignored the `Set-Cookie`, or its requests overlapped): the same
@@ -650,61 +762,34 @@ impl SessionManager {
                 .needs_refresh(now, self.policy.refresh_skew)
             && self.policy.check(&replacement.session, now).is_ok()
         {
-            return Ok(Resolved {
+            return Settled::Done(Ok(Resolved {
                 session: Some(replacement.session.clone()),
                 set_cookies: replacement.set_cookies.clone(),
                 ended: None,
                 superseded: false,
-            });
+            }));
         }
-        // The usual case, a current session seen within the touch interval,
-        // awaits nothing more; the refresh and the touch are boxed so that
-        // the future of every request stays small.
-        let freshness = if session.needs_refresh(now, self.policy.refresh_skew) {
-            Box::pin(
-                self.coordinator
-                    .ensure_fresh(&self.records, &self.policy, session),
-            )
-            .await
-        } else {
-            Ok(Freshness::Current(session))
-        };
-        match freshness {
-            Ok(Freshness::Refreshed(session)) => {
-                let ttl = self.policy.remaining(&session, now);
-                let set_cookies = self.cookies(&session, ttl, request)?;
-                Ok(remember(
-                    opened.as_deref(),
-                    Resolved {
-                        session: Some(Arc::new(session)),
-                        set_cookies,
-                        ended: None,
-                        superseded: false,
-                    },
-                ))
-            }
-            Ok(Freshness::Untouched(session)) => Ok(Resolved {
-                session: Some(Arc::new(session)),
+        if session.needs_refresh(now, self.policy.refresh_skew) {
+            return Settled::Refresh(session, opened, now);
+        }
+        match self.seen_lately(session, now) {
+            Ok(resolved) => Settled::Done(Ok(resolved)),
+            Err(session) => Settled::Touch(session, opened, now),
+        }
+    }
+
+    /// A current session seen within the touch interval, as it is; else
+    /// the session back, to be touched.
+    fn seen_lately(&self, session: Arc<Session>, now: u64) -> Result<Resolved, Arc<Session>> {
+        if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
+            return Ok(Resolved {
+                session: Some(session),
                 set_cookies: Vec::new(),
                 ended: None,
-                superseded: true,
-            }),
-            Ok(Freshness::Current(session)) => {
-                if now.saturating_sub(session.last_seen) < self.policy.touch_interval.as_secs() {
-                    return Ok(Resolved {
-                        session: Some(session),
-                        set_cookies: Vec::new(),
-                        ended: None,
-                        superseded: false,
-                    });
-                }
-                Box::pin(self.touch(Arc::unwrap_or_clone(session), now, request))
-                    .await
-                    .map(|resolved| remember(opened.as_deref(), resolved))
-            }
-            Err(SessionError::Ended(end)) => Ok(none(clear(), Some(end))),
-            Err(err) => Err(err),
+                superseded: false,
+            });
         }
+        Err(session)
     }
 
     /// Writes `last_seen`: conditionally with a server-side store. Another

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{AuthFailure, Authenticated, Refusal, RefusalKind, RequestAuth, WebAuth, WebResponse};
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{RequestCookies, SessionError};
+use crate::session::{RequestCookies, Resolved, SessionError};
 use crate::validate::{ValidationError, VerifiedClaims};
 
 /// The `Authorization` headers of a request, as the adapters found them:
@@ -221,9 +221,11 @@ impl WebAuth {
 
     /// [`WebAuth::gate`] when it can be decided without waiting: an outer
     /// layer's resolution, a bearer token found in the verified-token
-    /// cache, a request with neither a bearer token nor a session cookie,
-    /// or one refused for its headers alone. `None` otherwise (a signature
-    /// check, a key fetch, a session): then call
+    /// cache, a cookie-only session that is current and was seen lately
+    /// ([`SessionManager::resolve_now`](crate::session::SessionManager::resolve_now)),
+    /// a request without credentials, or one refused for its headers alone.
+    /// `None` otherwise (a signature check, a key fetch, a session to
+    /// refresh, touch or read from its store): then call
     /// [`WebAuth::gate_pending`]. An adapter that gets an answer here calls
     /// its inner service at once, without boxing the request's future.
     ///
@@ -348,42 +350,39 @@ impl WebAuth {
         authorization: impl Into<AuthorizationHeaders<'a>>,
         cookies: &RequestCookies<'_>,
     ) -> Option<RequestAuth> {
-        let (auth, via) = self.resolve_caller_now(authorization.into(), cookies)?;
+        let now = self.resolve_caller_now(authorization.into(), cookies)?;
         let span = authenticate_span();
-        if let Some(via) = via {
-            span.record("via", via);
-        }
+        let auth = match now {
+            Now::Auth(auth, via) => {
+                if let Some(via) = via {
+                    span.record("via", via);
+                }
+                auth
+            }
+            Now::Session(resolved) => self.session_auth(resolved, &span),
+        };
         record_outcome(&span, &auth);
         Some(auth)
     }
 
-    /// The caller when no waiting is needed, and how it came (for the
-    /// span): several or unreadable `Authorization` headers, a bearer token
-    /// the verified-token cache answers for, no credentials at all.
+    /// The caller when no waiting is needed: several or unreadable
+    /// `Authorization` headers, a bearer token the verified-token cache
+    /// answers for, no credentials at all, a cookie-only session that is
+    /// current and was seen lately.
     fn resolve_caller_now(
         &self,
         authorization: AuthorizationHeaders<'_>,
         cookies: &RequestCookies<'_>,
-    ) -> Option<(RequestAuth, Option<&'static str>)> {
+    ) -> Option<Now> {
         let authorization = match authorization.single() {
             Ok(value) => value,
-            Err(failure) => return Some((RequestAuth::refused(failure), None)),
+            Err(failure) => return Some(Now::Auth(RequestAuth::refused(failure), None)),
         };
         if let Some(token) = authorization.and_then(bearer_token) {
             let found = self.scalekit.validator().cached_access(token)?;
-            return Some((bearer_auth(found), Some("bearer")));
+            return Some(Now::Auth(bearer_auth(found), Some("bearer")));
         }
-        if self.sessions.carries_session_cookie(cookies) {
-            return None;
-        }
-        Some((
-            RequestAuth {
-                result: Ok(None),
-                set_cookies: Vec::new(),
-                ended: None,
-            },
-            None,
-        ))
+        self.sessions.resolve_now(cookies).map(Now::Session)
     }
 
     async fn authenticate_pending(
@@ -421,7 +420,17 @@ impl WebAuth {
                 .await;
             return bearer_auth(verified);
         }
-        let resolved = match self.sessions.resolve(cookies).await {
+        let resolved = self.sessions.resolve(cookies).await;
+        self.session_auth(resolved, span)
+    }
+
+    /// What a request's session makes of it.
+    fn session_auth(
+        &self,
+        resolved: Result<Resolved, SessionError>,
+        span: &tracing::Span,
+    ) -> RequestAuth {
+        let resolved = match resolved {
             Ok(resolved) => resolved,
             Err(err) => {
                 // The session is kept and its cookie left untouched: a
@@ -477,6 +486,14 @@ impl WebAuth {
             ended: resolved.ended,
         }
     }
+}
+
+/// A caller resolved without waiting.
+enum Now {
+    /// Decided from the headers or the verified-token cache (and how).
+    Auth(RequestAuth, Option<&'static str>),
+    /// The session, resolved without waiting.
+    Session(Result<Resolved, SessionError>),
 }
 
 fn authenticate_span() -> tracing::Span {
