@@ -37,6 +37,7 @@ pub mod authz;
 pub mod claims;
 mod client;
 pub mod config;
+mod front;
 pub mod jwk;
 pub mod jwks;
 pub mod oauth;

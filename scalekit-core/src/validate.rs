@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::claims::{AccessTokenClaims, StringOrList};
+use crate::front::{self, Front};
 use crate::jwk::{KeySet, SignatureError, VerifyingKey};
 use crate::jwks::{JwksCache, KeyLookupError};
 use crate::outcome::{Challenge, ErrorOutcome};
@@ -834,10 +835,9 @@ impl TokenValidator {
     ) -> Result<VerifiedClaims, ValidationError> {
         let options = &self.options;
         let hash = self.trusted.hasher.hash_one(cache_key(token));
-        if let Some(entry) = self.trusted.entries.get(&hash)
-            && *entry.token == *token
-        {
-            entry.facts.check(options, now_secs())?;
+        let now = now_secs();
+        if let Some(entry) = self.trusted.get(hash, token, now) {
+            entry.facts.check(options, now)?;
             return entry.access_claims();
         }
         let payload = token
@@ -846,7 +846,7 @@ impl TokenValidator {
             .ok_or(Malformed::NotCompact)
             .and_then(b64)?;
         let facts = ClaimFacts::parse(&payload)?;
-        facts.check(options, now_secs())?;
+        facts.check(options, now)?;
         let claims = serde_json::from_slice::<AccessTokenClaims>(&payload)
             .map(Arc::new)
             .map_err(|_| Malformed::Claims)?;
@@ -855,17 +855,17 @@ impl TokenValidator {
             payload: payload.into(),
             token: token.into(),
         };
-        let entry = Arc::new(TrustedToken {
-            token: verified.token.clone(),
-            facts,
-            claims,
-            payload: verified.payload.clone(),
-        });
-        let lifetime = entry
-            .facts
-            .lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, options.leeway);
+        let lifetime = facts.lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, options.leeway);
         if lifetime > 0 {
-            entry.facts.lifetime.store(lifetime, Ordering::Relaxed);
+            facts.lifetime.store(lifetime, Ordering::Relaxed);
+            let entry = Arc::new(TrustedToken {
+                token: verified.token.clone(),
+                facts,
+                claims,
+                payload: verified.payload.clone(),
+                until: now.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
+            });
+            self.trusted.put_in_front(hash, &entry);
             self.trusted.entries.insert(hash, entry);
         }
         Ok(verified)
@@ -1070,85 +1070,14 @@ const SEEN_PER_ENTRY: u64 = 2;
 const SEEN_MIN: u64 = 1 << 10;
 const SEEN_MAX: u64 = 1 << 18;
 
-/// Entries of each thread's front of the verified-token caches.
-const FRONT_SLOTS: usize = 64;
-/// One front hit in this many also reads the shared cache, so that a
-/// token served from the fronts keeps its frequency in the shared cache's
-/// admission policy.
-const FRONT_TOUCH_EVERY: u32 = 16;
-
-/// Identities of verified-token caches (see [`VerifiedCache::id`]).
-static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A thread's front of the verified-token caches: the entries it verified
-/// or found last, direct-mapped by hash, read without touching the shared
-/// cache's bookkeeping. It only ever holds tokens whose signature verified
-/// (a forged token never gets here); a hit compares the whole token and runs
-/// every check a shared-cache hit runs (algorithm, signing key still in
-/// the key set, every claim), so serving from it answers exactly what the
-/// shared cache would. At most [`FRONT_SLOTS`] entries per thread.
-struct Front {
-    slots: Vec<Option<(u64, u64, Arc<CachedToken>)>>,
-    hits: u32,
-}
-
 thread_local! {
-    static FRONT: std::cell::RefCell<Front> = std::cell::RefCell::new(Front {
-        slots: (0..FRONT_SLOTS).map(|_| None).collect(),
-        hits: 0,
-    });
-}
-
-impl Front {
-    fn slot(hash: u64) -> usize {
-        // The low bits of a seeded hash.
-        usize::try_from(hash % FRONT_SLOTS as u64).unwrap_or(0)
-    }
-
-    /// The entry of `token` in this thread's front, and whether this hit
-    /// should also read the shared cache.
-    fn get(id: u64, hash: u64, token: &str, now: i64) -> Option<(Arc<CachedToken>, bool)> {
-        FRONT
-            .try_with(|front| {
-                let mut front = front.try_borrow_mut().ok()?;
-                let found = match front.slots.get(Self::slot(hash)) {
-                    Some(Some((owner, h, entry)))
-                        if *owner == id
-                            && *h == hash
-                            && now < entry.cached_until.load(Ordering::Relaxed)
-                            && *entry.token == *token =>
-                    {
-                        entry.clone()
-                    }
-                    _ => return None,
-                };
-                front.hits = front.hits.wrapping_add(1);
-                Some((found, front.hits % FRONT_TOUCH_EVERY == 0))
-            })
-            .ok()
-            .flatten()
-    }
-
-    fn put(id: u64, hash: u64, entry: Arc<CachedToken>) {
-        let _ = FRONT.try_with(|front| {
-            if let Ok(mut front) = front.try_borrow_mut()
-                && let Some(slot) = front.slots.get_mut(Self::slot(hash))
-            {
-                *slot = Some((id, hash, entry));
-            }
-        });
-    }
-
-    fn remove(id: u64, hash: u64) {
-        let _ = FRONT.try_with(|front| {
-            if let Ok(mut front) = front.try_borrow_mut()
-                && let Some(slot) = front.slots.get_mut(Self::slot(hash))
-                && matches!(slot, Some((owner, h, _)) if *owner == id && *h == hash)
-            {
-                *slot = None;
-            }
-        });
-    }
+    /// Each thread's front of the verified-token caches (see
+    /// [`crate::front`]): it only ever holds tokens whose signature
+    /// verified, and a hit runs every check a shared-cache hit runs
+    /// (algorithm, signing key still in the key set, every claim).
+    static TOKEN_FRONT: std::cell::RefCell<Front<CachedToken>> = std::cell::RefCell::default();
+    /// Each thread's front of the trusted-token caches.
+    static TRUSTED_FRONT: std::cell::RefCell<Front<TrustedToken>> = std::cell::RefCell::default();
 }
 
 impl std::fmt::Debug for VerifiedCache {
@@ -1185,7 +1114,7 @@ impl VerifiedCache {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             hasher: foldhash::fast::RandomState::default(),
             max_ttl,
-            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            id: front::new_owner(),
             seen: (0..capacity
                 .saturating_mul(SEEN_PER_ENTRY)
                 .clamp(SEEN_MIN, SEEN_MAX)
@@ -1198,26 +1127,26 @@ impl VerifiedCache {
     /// The entry of `token` (hashed `hash`): from this thread's front, else
     /// from the shared cache (and then put in the front).
     fn get(&self, hash: u64, token: &str, now: i64) -> Option<Arc<CachedToken>> {
-        if let Some((entry, touch)) = Front::get(self.id, hash, token, now) {
-            if !entry.admitted.load(Ordering::Relaxed) {
-                // Its second use: into the shared cache.
-                self.admit(hash, &entry);
-            } else if touch {
-                let _ = self.entries.get(&hash);
-            }
-            return Some(entry);
+        let (entry, from_front) = front::lookup(
+            &TOKEN_FRONT,
+            &self.entries,
+            (self.id, hash, now),
+            |e| *e.token == *token,
+            |e| e.cached_until.load(Ordering::Relaxed),
+        )?;
+        if from_front && !entry.admitted.load(Ordering::Relaxed) {
+            // Its second use: into the shared cache.
+            self.admit(hash, &entry);
         }
-        let entry = self.entries.get(&hash)?;
-        if *entry.token != *token {
-            return None;
-        }
-        Front::put(self.id, hash, entry.clone());
         Some(entry)
     }
 
     /// Forgets the entry of `hash` (its signing key left the key set).
     fn invalidate(&self, hash: u64) {
-        Front::remove(self.id, hash);
+        front::with(&TOKEN_FRONT, |f| {
+            f.remove(self.id, hash);
+            Some(())
+        });
         self.entries.invalidate(&hash);
     }
 
@@ -1245,7 +1174,15 @@ impl VerifiedCache {
         if seen_before {
             self.admit(hash, entry);
         }
-        Front::put(self.id, hash, entry.clone());
+        self.put_in_front(hash, entry);
+    }
+
+    fn put_in_front(&self, hash: u64, entry: &Arc<CachedToken>) {
+        let until = entry.cached_until.load(Ordering::Relaxed);
+        front::with(&TOKEN_FRONT, |f| {
+            f.put(self.id, hash, until, entry.clone());
+            Some(())
+        });
     }
 
     /// Puts `entry` in the shared cache (once).
@@ -1262,6 +1199,8 @@ struct TrustedToken {
     facts: ClaimFacts,
     claims: Arc<AccessTokenClaims>,
     payload: Arc<[u8]>,
+    /// When its time in the cache ends (Unix seconds).
+    until: i64,
 }
 
 impl TrustedToken {
@@ -1295,6 +1234,8 @@ const TRUSTED_CACHE_CAPACITY: u64 = 10_000;
 struct TrustedCache {
     entries: moka::sync::Cache<u64, Arc<TrustedToken>, foldhash::fast::RandomState>,
     hasher: foldhash::fast::RandomState,
+    /// This cache's identity in the per-thread fronts.
+    id: u64,
 }
 
 impl std::fmt::Debug for TrustedCache {
@@ -1311,7 +1252,28 @@ impl TrustedCache {
                 .expire_after(UntilDeadline)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             hasher: foldhash::fast::RandomState::default(),
+            id: front::new_owner(),
         }
+    }
+
+    /// The entry of `token` (hashed `hash`): from this thread's front, else
+    /// from the shared cache (and then put in the front).
+    fn get(&self, hash: u64, token: &str, now: i64) -> Option<Arc<TrustedToken>> {
+        front::lookup(
+            &TRUSTED_FRONT,
+            &self.entries,
+            (self.id, hash, now),
+            |e| *e.token == *token,
+            |e| e.until,
+        )
+        .map(|(entry, _)| entry)
+    }
+
+    fn put_in_front(&self, hash: u64, entry: &Arc<TrustedToken>) {
+        front::with(&TRUSTED_FRONT, |f| {
+            f.put(self.id, hash, entry.until, entry.clone());
+            Some(())
+        });
     }
 }
 

@@ -162,6 +162,16 @@ struct OpenedCookie {
     /// its requests overlapped) gets the same answer instead of a new seal
     /// per request.
     replaced_by: std::sync::OnceLock<Replacement>,
+    /// When its time in the cache ends (Unix seconds): the per-thread
+    /// fronts stop serving it then too.
+    until: i64,
+}
+
+thread_local! {
+    /// Each thread's front of the opened-cookie caches (see
+    /// [`crate::front`]).
+    static OPENED_FRONT: std::cell::RefCell<crate::front::Front<OpenedCookie>> =
+        std::cell::RefCell::default();
 }
 
 /// See [`OpenedCookie::replaced_by`].
@@ -176,15 +186,22 @@ struct Replacement {
 /// which never change in a process, so a hit answers exactly what opening
 /// would; only cookies that opened are remembered (a forged one never is),
 /// each for at most the touch interval (after which its session is written
-/// again under a new sealed value anyway), within a byte budget.
+/// again under a new sealed value anyway), within a byte budget, plus each
+/// thread's front of the last 64 it used ([`crate::front`]), which skips the
+/// shared cache's bookkeeping.
 #[derive(Clone)]
 struct OpenedCookies {
     entries: moka::sync::Cache<u64, Arc<OpenedCookie>, foldhash::fast::RandomState>,
     hasher: foldhash::fast::RandomState,
+    /// How long an entry is kept, in seconds.
+    ttl: i64,
+    /// This cache's identity in the per-thread fronts.
+    id: u64,
 }
 
 impl OpenedCookies {
     fn new(ttl: Duration) -> Self {
+        let ttl = ttl.max(Duration::from_secs(1));
         OpenedCookies {
             entries: moka::sync::Cache::builder()
                 .max_capacity(OPENED_COOKIES_BYTES)
@@ -199,9 +216,11 @@ impl OpenedCookies {
                     // Twice: the entry may come to remember its replacement.
                     u32::try_from(bytes.saturating_mul(2)).unwrap_or(u32::MAX)
                 })
-                .time_to_live(ttl.max(Duration::from_secs(1)))
+                .time_to_live(ttl)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             hasher: foldhash::fast::RandomState::default(),
+            ttl: i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+            id: crate::front::new_owner(),
         }
     }
 }
@@ -593,9 +612,14 @@ impl SessionManager {
             .opened
             .hasher
             .hash_one(crate::validate::cache_key(sealed));
-        if let Some(hit) = self.opened.entries.get(&hash)
-            && *hit.sealed == *sealed
-        {
+        let now = i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX);
+        if let Some((hit, _)) = crate::front::lookup(
+            &OPENED_FRONT,
+            &self.opened.entries,
+            (self.opened.id, hash, now),
+            |e| *e.sealed == *sealed,
+            |e| e.until,
+        ) {
             return Ok(Opened::Found(hit.session.clone(), Some(hit)));
         }
         let payload = codec.open(name, sealed)?;
@@ -606,6 +630,7 @@ impl SessionManager {
             sealed: sealed.into(),
             session: session.clone(),
             replaced_by: std::sync::OnceLock::new(),
+            until: now.saturating_add(self.opened.ttl),
         });
         self.opened.entries.insert(hash, entry.clone());
         Ok(Opened::Found(session, Some(entry)))
