@@ -107,9 +107,9 @@ impl<V> Front<V> {
 /// being torn down or the front is in use further up the stack).
 pub(crate) fn with<V: 'static, R>(
     key: &'static std::thread::LocalKey<std::cell::RefCell<Front<V>>>,
-    f: impl FnOnce(&mut Front<V>) -> Option<R>,
+    f: impl FnOnce(&mut Front<V>) -> R,
 ) -> Option<R> {
-    key.try_with(|front| f(&mut *front.try_borrow_mut().ok()?))
+    key.try_with(|front| Some(f(&mut *front.try_borrow_mut().ok()?)))
         .ok()
         .flatten()
 }
@@ -124,7 +124,7 @@ pub(crate) fn lookup<V: Send + Sync + 'static>(
     matches: impl Fn(&V) -> bool,
     until: impl FnOnce(&V) -> i64,
 ) -> Option<(Arc<V>, bool)> {
-    if let Some((entry, touch)) = with(key, |f| f.get(owner, hash, now, &matches)) {
+    if let Some((entry, touch)) = with(key, |f| f.get(owner, hash, now, &matches)).flatten() {
         if touch {
             let _ = shared.get(&hash);
         }
@@ -135,9 +135,6 @@ pub(crate) fn lookup<V: Send + Sync + 'static>(
         return None;
     }
     let deadline = until(&entry);
-    with(key, |f| {
-        f.put(owner, hash, deadline, entry.clone());
-        Some(())
-    });
+    with(key, |f| f.put(owner, hash, deadline, entry.clone()));
     Some((entry, false))
 }

@@ -776,28 +776,23 @@ impl TokenValidator {
         token: &str,
         options: &ValidationOptions,
     ) -> Result<VerifiedClaims, ValidationError> {
-        let result = match self.cached(token, options) {
+        match self.cached_access(token, options) {
             Some(hit) => hit,
-            // Boxed: the miss (a key fetch, a signature check) is the rare
-            // and slow path; the future of a hit stays small, and so do the
-            // futures of the web layers that await it.
-            None => Box::pin(self.verify_and_remember(token, options, true)).await,
+            None => self.verify_access_uncached(token, options).await,
         }
-        .and_then(|entry| entry.access_claims());
-        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
-        result
     }
 
-    /// A verified-token cache hit for an access token under the default
-    /// options, decided without waiting: the claims, or why the cached
-    /// token is refused now; `None` on a miss (or without the cache), for
+    /// A verified-token cache hit for an access token under `options`,
+    /// decided without waiting: the claims, or why the cached token is
+    /// refused now; `None` on a miss (or without the cache), for
     /// [`TokenValidator::verify_access_uncached`].
     pub(crate) fn cached_access(
         &self,
         token: &str,
+        options: &ValidationOptions,
     ) -> Option<Result<VerifiedClaims, ValidationError>> {
         let result = self
-            .cached(token, &self.options)?
+            .cached(token, options)?
             .and_then(|entry| entry.access_claims());
         crate::telemetry::token_validation(result.as_ref().map(|_| ()));
         Some(result)
@@ -809,8 +804,12 @@ impl TokenValidator {
     pub(crate) async fn verify_access_uncached(
         &self,
         token: &str,
+        options: &ValidationOptions,
     ) -> Result<VerifiedClaims, ValidationError> {
-        let result = Box::pin(self.verify_and_remember(token, &self.options, true))
+        // Boxed: the miss (a key fetch, a signature check) is the rare and
+        // slow path; the future of a hit stays small, and so do the futures
+        // of the web layers that await it.
+        let result = Box::pin(self.verify_and_remember(token, options, true))
             .await
             .and_then(|entry| entry.access_claims());
         crate::telemetry::token_validation(result.as_ref().map(|_| ()));
@@ -1143,10 +1142,7 @@ impl VerifiedCache {
 
     /// Forgets the entry of `hash` (its signing key left the key set).
     fn invalidate(&self, hash: u64) {
-        front::with(&TOKEN_FRONT, |f| {
-            f.remove(self.id, hash);
-            Some(())
-        });
+        front::with(&TOKEN_FRONT, |f| f.remove(self.id, hash));
         self.entries.invalidate(&hash);
     }
 
@@ -1179,10 +1175,7 @@ impl VerifiedCache {
 
     fn put_in_front(&self, hash: u64, entry: &Arc<CachedToken>) {
         let until = entry.cached_until.load(Ordering::Relaxed);
-        front::with(&TOKEN_FRONT, |f| {
-            f.put(self.id, hash, until, entry.clone());
-            Some(())
-        });
+        front::with(&TOKEN_FRONT, |f| f.put(self.id, hash, until, entry.clone()));
     }
 
     /// Puts `entry` in the shared cache (once).
@@ -1271,8 +1264,7 @@ impl TrustedCache {
 
     fn put_in_front(&self, hash: u64, entry: &Arc<TrustedToken>) {
         front::with(&TRUSTED_FRONT, |f| {
-            f.put(self.id, hash, entry.until, entry.clone());
-            Some(())
+            f.put(self.id, hash, entry.until, entry.clone())
         });
     }
 }

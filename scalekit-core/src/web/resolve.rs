@@ -379,7 +379,10 @@ impl WebAuth {
             Err(failure) => return Some(Now::Auth(RequestAuth::refused(failure), None)),
         };
         if let Some(token) = authorization.and_then(bearer_token) {
-            let found = self.scalekit.validator().cached_access(token)?;
+            let found = {
+                let validator = self.scalekit.validator();
+                validator.cached_access(token, validator.options())?
+            };
             return Some(Now::Auth(bearer_auth(found), Some("bearer")));
         }
         self.sessions.resolve_now(cookies).map(Now::Session)
@@ -413,10 +416,9 @@ impl WebAuth {
         if let Some(token) = authorization.and_then(bearer_token) {
             span.record("via", "bearer");
             // The cache was asked already (`resolve_caller_now`).
-            let verified = self
-                .scalekit
-                .validator()
-                .verify_access_uncached(token)
+            let validator = self.scalekit.validator();
+            let verified = validator
+                .verify_access_uncached(token, validator.options())
                 .await;
             return bearer_auth(verified);
         }
