@@ -363,3 +363,53 @@ async fn a_token_enters_the_shared_cache_at_its_second_use() {
     on_another_thread(elsewhere).unwrap();
     assert_eq!(validator.signature_checks(), 23, "then shared");
 }
+
+/// A thread reads the shared cache only for a token whose hash the
+/// doorkeeper holds (a token seen for the first time costs no shared-cache
+/// miss). A cached token whose doorkeeper slot other tokens took since is
+/// verified at most once more, then found by every thread again.
+#[tokio::test]
+async fn a_cached_token_survives_a_flood_of_other_valid_tokens() {
+    let emulator = common::emulator().await;
+    let validator = cached_validator(&emulator, 100);
+    let on_another_thread = |token: String| {
+        let validator = validator.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async { validate(&validator, &token).await })
+        })
+        .join()
+        .unwrap()
+    };
+    let popular = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &popular).await.unwrap();
+    validate(&validator, &popular).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    assert_eq!(validator.verified_cache_entries(), 1);
+
+    // Distinct valid tokens, each used once, on this thread: they overwrite
+    // the doorkeeper's slots (and this thread's front), never the shared
+    // cache.
+    for i in 0..3000 {
+        let token = emulator
+            .mint_access_token(json!({"jti": format!("flood_{i}")}))
+            .unwrap();
+        validate(&validator, &token).await.unwrap();
+    }
+    assert_eq!(validator.signature_checks(), 3001);
+    assert_eq!(validator.verified_cache_entries(), 1, "used once each");
+
+    for _ in 0..3 {
+        on_another_thread(popular.clone()).unwrap();
+    }
+    validate(&validator, &popular).await.unwrap();
+    assert!(
+        validator.signature_checks() <= 3002,
+        "verified again at most once: {}",
+        validator.signature_checks()
+    );
+    assert_eq!(validator.verified_cache_entries(), 1);
+}

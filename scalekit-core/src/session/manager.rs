@@ -617,6 +617,7 @@ impl SessionManager {
             &OPENED_FRONT,
             &self.opened.entries,
             (self.opened.id, hash, now),
+            true,
             |e| *e.sealed == *sealed,
             |e| e.until,
         ) {
