@@ -51,11 +51,10 @@ pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clon
                         }
                     })),
             )
-            .service(
-                web::resource("/api/me")
-                    .wrap(auth.require())
-                    .route(web::get().to(me)),
-            )
+            // The `AuthUser` argument is the guard: without a caller the
+            // extractor answers 401 with the challenge, as `auth.require()`
+            // does (used on the next resource), at no extra middleware.
+            .route("/api/me", web::get().to(me))
             .service(
                 web::resource("/api/preferences")
                     .wrap(auth.require())

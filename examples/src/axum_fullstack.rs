@@ -47,7 +47,10 @@ pub fn app(auth: &ScalekitAuth) -> Router {
             })
             .route_layer(auth.require_browser()),
         )
-        .route("/api/me", get(me).route_layer(auth.require()))
+        // The `AuthUser` argument is the guard: without a caller the
+        // extractor answers 401 with the challenge, as `auth.require()`
+        // does (used on the next route), at no extra layer.
+        .route("/api/me", get(me))
         .route(
             "/api/preferences",
             get(preferences)

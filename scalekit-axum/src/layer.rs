@@ -10,6 +10,7 @@ use axum::http::{Method, Request, header};
 use axum::response::Response;
 use scalekit_core::session::RequestCookies;
 use scalekit_core::web::{AuthorizationHeaders, Gate, Resolution, WebAuth};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::render;
@@ -57,7 +58,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = AuthFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -74,7 +75,8 @@ where
         }
         // Most requests are decided without waiting (a cached bearer token,
         // no credentials, an outer layer's resolution): the inner service
-        // is called at once.
+        // is called at once, and the future is the inner one's (nothing
+        // boxed on this path).
         let decided = {
             let (authorization, cookies, target) = credentials(&request);
             let outer = request.extensions().get::<Resolution>();
@@ -88,40 +90,114 @@ where
                 Gate::Answer(answer) => {
                     let mut response = render::web(answer);
                     render::append_cookies(&mut response, &set_cookies);
-                    return Box::pin(async move { Ok(response) });
+                    return AuthFuture::answered(response);
                 }
             };
             let after = After::prepare(&self.web, &mut request, resolution, resolved_here);
-            let response = self.inner.call(request);
-            let web = self.web.clone();
-            return Box::pin(async move {
-                let response = response.await?;
-                Ok(after.finish(&web, response, set_cookies))
-            });
+            return AuthFuture {
+                state: State::Inner {
+                    future: self.inner.call(request),
+                    finish: Some((after, self.web.clone(), set_cookies)),
+                },
+            };
         }
         // The clone that was polled ready serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let web = self.web.clone();
         let mode = self.mode;
-        Box::pin(async move {
-            let (gate, set_cookies) = {
-                let (authorization, cookies, target) = credentials(&request);
-                web.gate_pending(mode, authorization, &cookies, target)
-                    .await
-            };
-            let resolution = match gate {
-                Gate::Serve(resolution) => resolution,
-                Gate::Answer(answer) => {
-                    let mut response = render::web(answer);
-                    render::append_cookies(&mut response, &set_cookies);
-                    return Ok(response);
-                }
-            };
-            let after = After::prepare(&web, &mut request, resolution, true);
-            let response = inner.call(request).await?;
-            Ok(after.finish(&web, response, set_cookies))
-        })
+        AuthFuture {
+            state: State::Pending {
+                future: Box::pin(async move {
+                    let (gate, set_cookies) = {
+                        let (authorization, cookies, target) = credentials(&request);
+                        web.gate_pending(mode, authorization, &cookies, target)
+                            .await
+                    };
+                    let resolution = match gate {
+                        Gate::Serve(resolution) => resolution,
+                        Gate::Answer(answer) => {
+                            let mut response = render::web(answer);
+                            render::append_cookies(&mut response, &set_cookies);
+                            return Ok(response);
+                        }
+                    };
+                    let after = After::prepare(&web, &mut request, resolution, true);
+                    let response = inner.call(request).await?;
+                    Ok(after.finish(&web, response, set_cookies))
+                }),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`AuthService`]: the inner service's future
+    /// when the request was decided at once (a cached token, an opened
+    /// session, no credentials), a boxed one when the decision waits (a key
+    /// fetch, a signature check, a refresh, a session store).
+    pub struct AuthFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, E> {
+        Answered {
+            response: Option<Response>,
+        },
+        Inner {
+            #[pin]
+            future: F,
+            finish: Option<(After, Arc<WebAuth>, Vec<String>)>,
+        },
+        Pending {
+            future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
+        },
+    }
+}
+
+impl<F, E> AuthFuture<F, E> {
+    fn answered(response: Response) -> Self {
+        AuthFuture {
+            state: State::Answered {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, E> std::fmt::Debug for AuthFuture<F, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, E> Future for AuthFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Answered { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled again after it answered: a caller's bug, answered
+                // without a panic.
+                None => Poll::Pending,
+            },
+            StateProj::Inner { future, finish } => {
+                let response = std::task::ready!(future.poll(cx))?;
+                Poll::Ready(Ok(match finish.take() {
+                    Some((after, web, set_cookies)) => after.finish(&web, response, set_cookies),
+                    None => response,
+                }))
+            }
+            StateProj::Pending { future } => future.as_mut().poll(cx),
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub use extract::{
     AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitInterceptor,
     ScalekitWebhook, SessionValue, WebhookRejection,
 };
-pub use layer::{AuthLayer, AuthService, Mode};
+pub use layer::{AuthFuture, AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;
 pub use scope::{Require, RequirePermissions, RequireRoles, RequireScopes};
 

@@ -1,0 +1,134 @@
+//! The axum full-stack example's router called in-process (no sockets, no
+//! HTTP parsing): what a protected route costs on top of the unprotected
+//! `/health`, in nanoseconds, with the machine's network stack out of the
+//! figure. `scripts/bench-http` measures the same routes over HTTP.
+//!
+//! Run: `cargo bench -p scalekit-examples --bench router`
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use scalekit_core::ScalekitConfig;
+use scalekit_emulator::Emulator;
+use scalekit_examples::axum_fullstack;
+use tower::ServiceExt;
+
+const BASE: &str = "http://127.0.0.1:9";
+
+fn request(path: &str, header: &(HeaderName, HeaderValue)) -> Request<Body> {
+    let mut request = Request::get(path).body(Body::empty()).expect("request");
+    request
+        .headers_mut()
+        .insert(header.0.clone(), header.1.clone());
+    request
+}
+
+/// Signs Ada in through the router and the emulator; her session cookie.
+async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue {
+    let none = (header::USER_AGENT, HeaderValue::from_static("bench"));
+    let login = app.clone().oneshot(request("/auth/login", &none)).await.expect("login");
+    let state = login.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("state")
+        .to_owned();
+    let authorize = url::Url::parse(login.headers()[header::LOCATION].to_str().expect("location"))
+        .expect("authorize url");
+    let ada = emulator
+        .users()
+        .into_iter()
+        .find(|u| u.email == "ada@example.com")
+        .expect("ada");
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("user_id".into(), ada.id.clone()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let consent = client
+        .post(format!("{}/oauth/authorize", emulator.url()))
+        .form(&form)
+        .send()
+        .await
+        .expect("authorize");
+    let callback = url::Url::parse(consent.headers()["location"].to_str().expect("location"))
+        .expect("callback url");
+    let path = format!("{}?{}", callback.path(), callback.query().unwrap_or(""));
+    let cookie = (header::COOKIE, HeaderValue::from_str(&state).expect("state"));
+    let signed_in = app.clone().oneshot(request(&path, &cookie)).await.expect("callback");
+    let cookies: Vec<&str> = signed_in
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|c| !c.contains("Max-Age=0"))
+        .filter_map(|c| c.split(';').next())
+        .collect();
+    HeaderValue::from_str(&cookies.join("; ")).expect("session cookie")
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (app, emulator, token) = rt.block_on(async {
+        let emulator = Emulator::builder()
+            .access_token_ttl(Duration::from_secs(3600))
+            .redirect_uri(format!("{BASE}/auth/callback"))
+            .start()
+            .await
+            .expect("emulator");
+        let config =
+            ScalekitConfig::new(emulator.url(), emulator.client_id(), emulator.client_secret())
+                .expect("config");
+        let auth = axum_fullstack::auth(
+            config,
+            BASE,
+            "bench-session-secret-of-at-least-32-bytes",
+            None,
+            None,
+        )
+        .expect("auth");
+        let token = emulator
+            .mint_access_token(serde_json::json!({}))
+            .expect("token");
+        (axum_fullstack::app(&auth), emulator, token)
+    });
+    let bearer = (
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).expect("bearer"),
+    );
+    let session = (header::COOKIE, rt.block_on(session_cookie(&app, &emulator)));
+    // Every case answers 200 (the first call also fetches the key set).
+    for (path, header) in [
+        ("/health", &bearer),
+        ("/api/me", &bearer),
+        ("/api/me", &session),
+        ("/api/admin", &session),
+    ] {
+        let response = rt
+            .block_on(app.clone().oneshot(request(path, header)))
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+
+    let mut group = c.benchmark_group("axum router, in-process");
+    for (name, path, header) in [
+        ("/health (unprotected), bearer header", "/health", &bearer),
+        ("/api/me, bearer", "/api/me", &bearer),
+        ("/health (unprotected), session cookie", "/health", &session),
+        ("/api/me, session", "/api/me", &session),
+        ("/api/admin (scope guard), session", "/api/admin", &session),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter(|| app.clone().oneshot(request(path, header)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
