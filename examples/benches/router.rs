@@ -4,12 +4,21 @@
 //! figure. `scripts/bench-http` measures the same routes over HTTP.
 //!
 //! Run: `cargo bench -p scalekit-examples --bench router`
+//!
+//! With `ROUTER_LOOP=<case>:<n>` (case: `health`, `bearer`, `session`,
+//! `admin`) it calls one case `n` times instead, for an instruction count
+//! that this machine's noise does not move (see BENCHMARKS.md):
+//!
+//! ```sh
+//! cargo bench -p scalekit-examples --bench router --no-run
+//! ROUTER_LOOP=bearer:1000 valgrind --tool=callgrind --toggle-collect='*drive*' target/release/deps/router-<hash>
+//! ```
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use scalekit_core::ScalekitConfig;
 use scalekit_emulator::Emulator;
 use scalekit_examples::axum_fullstack;
@@ -28,7 +37,11 @@ fn request(path: &str, header: &(HeaderName, HeaderValue)) -> Request<Body> {
 /// Signs Ada in through the router and the emulator; her session cookie.
 async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue {
     let none = (header::USER_AGENT, HeaderValue::from_static("bench"));
-    let login = app.clone().oneshot(request("/auth/login", &none)).await.expect("login");
+    let login = app
+        .clone()
+        .oneshot(request("/auth/login", &none))
+        .await
+        .expect("login");
     let state = login.headers()[header::SET_COOKIE]
         .to_str()
         .expect("cookie")
@@ -36,8 +49,12 @@ async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue 
         .next()
         .expect("state")
         .to_owned();
-    let authorize = url::Url::parse(login.headers()[header::LOCATION].to_str().expect("location"))
-        .expect("authorize url");
+    let authorize = url::Url::parse(
+        login.headers()[header::LOCATION]
+            .to_str()
+            .expect("location"),
+    )
+    .expect("authorize url");
     let ada = emulator
         .users()
         .into_iter()
@@ -58,8 +75,15 @@ async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue 
     let callback = url::Url::parse(consent.headers()["location"].to_str().expect("location"))
         .expect("callback url");
     let path = format!("{}?{}", callback.path(), callback.query().unwrap_or(""));
-    let cookie = (header::COOKIE, HeaderValue::from_str(&state).expect("state"));
-    let signed_in = app.clone().oneshot(request(&path, &cookie)).await.expect("callback");
+    let cookie = (
+        header::COOKIE,
+        HeaderValue::from_str(&state).expect("state"),
+    );
+    let signed_in = app
+        .clone()
+        .oneshot(request(&path, &cookie))
+        .await
+        .expect("callback");
     let cookies: Vec<&str> = signed_in
         .headers()
         .get_all(header::SET_COOKIE)
@@ -71,7 +95,19 @@ async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue 
     HeaderValue::from_str(&cookies.join("; ")).expect("session cookie")
 }
 
-fn bench(c: &mut Criterion) {
+/// The example's router, signed in: the router, a bearer header, a session
+/// cookie header; every case checked to answer 200 (the first call also
+/// fetches the key set).
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    app: axum::Router,
+    bearer: (HeaderName, HeaderValue),
+    session: (HeaderName, HeaderValue),
+    // Kept running for the key set and the sign-in.
+    _emulator: Emulator,
+}
+
+fn setup() -> Setup {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (app, emulator, token) = rt.block_on(async {
         let emulator = Emulator::builder()
@@ -80,9 +116,12 @@ fn bench(c: &mut Criterion) {
             .start()
             .await
             .expect("emulator");
-        let config =
-            ScalekitConfig::new(emulator.url(), emulator.client_id(), emulator.client_secret())
-                .expect("config");
+        let config = ScalekitConfig::new(
+            emulator.url(),
+            emulator.client_id(),
+            emulator.client_secret(),
+        )
+        .expect("config");
         let auth = axum_fullstack::auth(
             config,
             BASE,
@@ -101,7 +140,6 @@ fn bench(c: &mut Criterion) {
         HeaderValue::from_str(&format!("Bearer {token}")).expect("bearer"),
     );
     let session = (header::COOKIE, rt.block_on(session_cookie(&app, &emulator)));
-    // Every case answers 200 (the first call also fetches the key set).
     for (path, header) in [
         ("/health", &bearer),
         ("/api/me", &bearer),
@@ -113,7 +151,54 @@ fn bench(c: &mut Criterion) {
             .expect("response");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
+    Setup {
+        rt,
+        app,
+        bearer,
+        session,
+        _emulator: emulator,
+    }
+}
 
+/// `ROUTER_LOOP=<case>:<n>`: one case, `n` times.
+fn run_loop(spec: &str) {
+    let (case, n) = spec.split_once(':').expect("ROUTER_LOOP=<case>:<n>");
+    let n: u64 = n.parse().expect("a count");
+    let setup = setup();
+    let (path, header) = match case {
+        "health" => ("/health", &setup.bearer),
+        "bearer" => ("/api/me", &setup.bearer),
+        "session" => ("/api/me", &setup.session),
+        "admin" => ("/api/admin", &setup.session),
+        other => panic!("unknown case {other}"),
+    };
+    drive(&setup, path, header, n);
+}
+
+/// The loop alone (`valgrind --toggle-collect='*drive*'` counts only this).
+#[inline(never)]
+fn drive(setup: &Setup, path: &str, header: &(HeaderName, HeaderValue), n: u64) {
+    setup.rt.block_on(async {
+        for _ in 0..n {
+            let response = setup
+                .app
+                .clone()
+                .oneshot(request(path, header))
+                .await
+                .expect("response");
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    });
+}
+
+fn bench(c: &mut Criterion) {
+    let Setup {
+        rt,
+        app,
+        bearer,
+        session,
+        _emulator,
+    } = setup();
     let mut group = c.benchmark_group("axum router, in-process");
     for (name, path, header) in [
         ("/health (unprotected), bearer header", "/health", &bearer),
@@ -131,4 +216,12 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("ROUTER_LOOP") {
+        run_loop(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

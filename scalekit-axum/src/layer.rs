@@ -8,9 +8,9 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use axum::response::Response;
+use pin_project_lite::pin_project;
 use scalekit_core::session::RequestCookies;
 use scalekit_core::web::{AuthorizationHeaders, Gate, Resolution, WebAuth};
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::render;
