@@ -116,14 +116,11 @@ pub(crate) fn with<V: 'static, R>(
 
 /// The entry under `hash` that `matches`: from this thread's front in
 /// `key`, else from the `shared` cache (then kept in the front until the
-/// deadline `until` gives it) unless the caller knows that the shared
-/// cache cannot hold it (`may_be_shared` false: a miss there would still
-/// cost the cache's bookkeeping). `true` with an entry the front answered.
+/// deadline `until` gives it). `true` with an entry the front answered.
 pub(crate) fn lookup<V: Send + Sync + 'static>(
     key: &'static std::thread::LocalKey<std::cell::RefCell<Front<V>>>,
     shared: &moka::sync::Cache<u64, Arc<V>, foldhash::fast::RandomState>,
     (owner, hash, now): (u64, u64, i64),
-    may_be_shared: bool,
     matches: impl Fn(&V) -> bool,
     until: impl FnOnce(&V) -> i64,
 ) -> Option<(Arc<V>, bool)> {
@@ -132,9 +129,6 @@ pub(crate) fn lookup<V: Send + Sync + 'static>(
             let _ = shared.get(&hash);
         }
         return Some((entry, true));
-    }
-    if !may_be_shared {
-        return None;
     }
     let entry = shared.get(&hash)?;
     if !matches(&entry) {

@@ -665,10 +665,7 @@ impl TokenValidator {
     /// thread's small front of the cache; its second use admits it to the
     /// shared cache, which admits new entries by frequency (TinyLFU), so a
     /// flood of distinct tokens, each used once, costs the shared cache
-    /// nothing and cannot flush out the ones in use: a token the
-    /// admission's doorkeeper has not seen is not even looked up there. A
-    /// cached token whose doorkeeper slot such a flood took is verified
-    /// once more on a thread whose front lost it, then shared again.
+    /// nothing and cannot flush out the ones in use.
     ///
     /// ```
     /// use std::time::Duration;
@@ -1127,20 +1124,12 @@ impl VerifiedCache {
     }
 
     /// The entry of `token` (hashed `hash`): from this thread's front, else
-    /// from the shared cache (and then put in the front). The shared cache
-    /// is read only when the doorkeeper holds the hash: every entry there
-    /// was verified once with its hash put in the doorkeeper, so a token
-    /// seen for the first time (each request of a flood of fresh tokens)
-    /// costs no shared-cache miss. A cached token whose doorkeeper slot
-    /// was taken since, and that this thread's front does not hold, is
-    /// verified again and takes its slot back.
+    /// from the shared cache (and then put in the front).
     fn get(&self, hash: u64, token: &str, now: i64) -> Option<Arc<CachedToken>> {
         let (entry, from_front) = front::lookup(
             &TOKEN_FRONT,
             &self.entries,
             (self.id, hash, now),
-            self.seen_slot(hash)
-                .is_some_and(|slot| slot.load(Ordering::Relaxed) == hash),
             |e| *e.token == *token,
             |e| e.cached_until.load(Ordering::Relaxed),
         )?;
@@ -1173,19 +1162,15 @@ impl VerifiedCache {
             now_secs().saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
             Ordering::Relaxed,
         );
+        let mask = self.seen.len().saturating_sub(1) as u64;
         let seen_before = self
-            .seen_slot(hash)
+            .seen
+            .get(usize::try_from(hash & mask).unwrap_or(0))
             .is_some_and(|slot| slot.swap(hash, Ordering::Relaxed) == hash);
         if seen_before {
             self.admit(hash, entry);
         }
         self.put_in_front(hash, entry);
-    }
-
-    /// The doorkeeper's slot of `hash`.
-    fn seen_slot(&self, hash: u64) -> Option<&AtomicU64> {
-        let mask = self.seen.len().saturating_sub(1) as u64;
-        self.seen.get(usize::try_from(hash & mask).unwrap_or(0))
     }
 
     fn put_in_front(&self, hash: u64, entry: &Arc<CachedToken>) {
@@ -1271,7 +1256,6 @@ impl TrustedCache {
             &TRUSTED_FRONT,
             &self.entries,
             (self.id, hash, now),
-            true,
             |e| *e.token == *token,
             |e| e.until,
         )

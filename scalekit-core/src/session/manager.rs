@@ -617,7 +617,6 @@ impl SessionManager {
             &OPENED_FRONT,
             &self.opened.entries,
             (self.opened.id, hash, now),
-            true,
             |e| *e.sealed == *sealed,
             |e| e.until,
         ) {
