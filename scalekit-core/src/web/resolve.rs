@@ -283,8 +283,10 @@ impl WebAuth {
         authorization: AuthorizationHeaders<'_>,
         path_and_query: &str,
     ) -> (Gate, Vec<String>) {
-        let via_session =
-            !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
+        // Read only for an unavailable platform (`decide`): the header is
+        // not parsed again for every other request.
+        let via_session = matches!(auth.result, Err(AuthFailure::Unavailable))
+            && !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
         let gate = self.decide(
             mode,
             auth.result.map(|caller| caller.map(Arc::new)),
