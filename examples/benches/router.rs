@@ -5,9 +5,10 @@
 //!
 //! Run: `cargo bench -p scalekit-examples --bench router`
 //!
-//! With `ROUTER_LOOP=<case>:<n>` (case: `health`, `bearer`, `session`,
-//! `admin`) it calls one case `n` times instead, for an instruction count
-//! that this machine's noise does not move (see BENCHMARKS.md):
+//! With `ROUTER_LOOP=<case>:<n>` (case: `health`, `bearer`,
+//! `health-session`, `session`, `admin`) it calls one case `n` times
+//! instead, for an instruction count that this machine's noise does not
+//! move (see BENCHMARKS.md):
 //!
 //! ```sh
 //! cargo bench -p scalekit-examples --bench router --no-run
@@ -26,7 +27,10 @@ use tower::ServiceExt;
 
 const BASE: &str = "http://127.0.0.1:9";
 
-fn request(path: &str, header: &(HeaderName, HeaderValue)) -> Request<Body> {
+/// A request header carrying the credentials.
+type Credentials = (HeaderName, HeaderValue);
+
+fn request(path: &str, header: &Credentials) -> Request<Body> {
     let mut request = Request::get(path).body(Body::empty()).expect("request");
     request
         .headers_mut()
@@ -101,8 +105,8 @@ async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue 
 struct Setup {
     rt: tokio::runtime::Runtime,
     app: axum::Router,
-    bearer: (HeaderName, HeaderValue),
-    session: (HeaderName, HeaderValue),
+    bearer: Credentials,
+    session: Credentials,
     // Kept running for the key set and the sign-in.
     _emulator: Emulator,
 }
@@ -140,24 +144,48 @@ fn setup() -> Setup {
         HeaderValue::from_str(&format!("Bearer {token}")).expect("bearer"),
     );
     let session = (header::COOKIE, rt.block_on(session_cookie(&app, &emulator)));
-    for (path, header) in [
-        ("/health", &bearer),
-        ("/api/me", &bearer),
-        ("/api/me", &session),
-        ("/api/admin", &session),
-    ] {
-        let response = rt
-            .block_on(app.clone().oneshot(request(path, header)))
-            .expect("response");
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-    }
-    Setup {
+    let setup = Setup {
         rt,
         app,
         bearer,
         session,
         _emulator: emulator,
+    };
+    for (_, _, path, header) in cases(&setup) {
+        let response = setup
+            .rt
+            .block_on(setup.app.clone().oneshot(request(path, header)))
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
+    setup
+}
+
+/// The measured cases: the `ROUTER_LOOP` name, the criterion name, the
+/// path, the credentials.
+fn cases(setup: &Setup) -> [(&'static str, &'static str, &'static str, &Credentials); 5] {
+    [
+        (
+            "health",
+            "/health (unprotected), bearer header",
+            "/health",
+            &setup.bearer,
+        ),
+        ("bearer", "/api/me, bearer", "/api/me", &setup.bearer),
+        (
+            "health-session",
+            "/health (unprotected), session cookie",
+            "/health",
+            &setup.session,
+        ),
+        ("session", "/api/me, session", "/api/me", &setup.session),
+        (
+            "admin",
+            "/api/admin (scope guard), session",
+            "/api/admin",
+            &setup.session,
+        ),
+    ]
 }
 
 /// `ROUTER_LOOP=<case>:<n>`: one case, `n` times.
@@ -165,19 +193,15 @@ fn run_loop(spec: &str) {
     let (case, n) = spec.split_once(':').expect("ROUTER_LOOP=<case>:<n>");
     let n: u64 = n.parse().expect("a count");
     let setup = setup();
-    let (path, header) = match case {
-        "health" => ("/health", &setup.bearer),
-        "bearer" => ("/api/me", &setup.bearer),
-        "session" => ("/api/me", &setup.session),
-        "admin" => ("/api/admin", &setup.session),
-        other => panic!("unknown case {other}"),
+    let Some((_, _, path, header)) = cases(&setup).into_iter().find(|c| c.0 == case) else {
+        panic!("unknown case {case}");
     };
     drive(&setup, path, header, n);
 }
 
 /// The loop alone (`valgrind --toggle-collect='*drive*'` counts only this).
 #[inline(never)]
-fn drive(setup: &Setup, path: &str, header: &(HeaderName, HeaderValue), n: u64) {
+fn drive(setup: &Setup, path: &str, header: &Credentials, n: u64) {
     setup.rt.block_on(async {
         for _ in 0..n {
             let response = setup
@@ -192,24 +216,12 @@ fn drive(setup: &Setup, path: &str, header: &(HeaderName, HeaderValue), n: u64) 
 }
 
 fn bench(c: &mut Criterion) {
-    let Setup {
-        rt,
-        app,
-        bearer,
-        session,
-        _emulator,
-    } = setup();
+    let setup = setup();
     let mut group = c.benchmark_group("axum router, in-process");
-    for (name, path, header) in [
-        ("/health (unprotected), bearer header", "/health", &bearer),
-        ("/api/me, bearer", "/api/me", &bearer),
-        ("/health (unprotected), session cookie", "/health", &session),
-        ("/api/me, session", "/api/me", &session),
-        ("/api/admin (scope guard), session", "/api/admin", &session),
-    ] {
+    for (_, name, path, header) in cases(&setup) {
         group.bench_function(name, |b| {
-            b.to_async(&rt)
-                .iter(|| app.clone().oneshot(request(path, header)));
+            b.to_async(&setup.rt)
+                .iter(|| setup.app.clone().oneshot(request(path, header)));
         });
     }
     group.finish();
