@@ -107,6 +107,13 @@ where
             };
             let after = After::prepare(&self.web, &request, resolution, resolved_here);
             let response = self.service.call(request);
+            // Most requests (a bearer caller, none) have nothing to do
+            // after the inner service: no handle on the auth is kept.
+            if !after.has_work() && set_cookies.is_empty() {
+                return Box::pin(
+                    async move { response.await.map(ServiceResponse::map_into_left_body) },
+                );
+            }
             let web = self.web.clone();
             return Box::pin(async move { after.finish(&web, response.await, set_cookies) });
         }
@@ -133,10 +140,8 @@ where
 /// The credentials of a request and its path and query.
 fn credentials(request: &ServiceRequest) -> (AuthorizationHeaders<'_>, RequestCookies<'_>, &str) {
     let headers = request.headers();
-    let authorization = AuthorizationHeaders::from_values(
-        headers
-            .get_all(header::AUTHORIZATION)
-            .map(|v| v.to_str().ok()),
+    let authorization = AuthorizationHeaders::from_bytes(
+        headers.get_all(header::AUTHORIZATION).map(|v| v.as_bytes()),
     );
     let cookies =
         RequestCookies::parse_bytes(headers.get_all(header::COOKIE).map(|v| v.as_bytes()));
@@ -201,6 +206,12 @@ impl After {
             session_caller,
             delivery,
         }
+    }
+
+    /// Whether [`After::finish`] could change the response or settle a
+    /// delivery (else, with no cookies to set, it is skipped).
+    fn has_work(&self) -> bool {
+        self.session_caller.is_some() || self.delivery.is_some()
     }
 
     fn finish<B>(

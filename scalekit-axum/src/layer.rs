@@ -94,10 +94,14 @@ where
                 }
             };
             let after = After::prepare(&self.web, &mut request, resolution, resolved_here);
+            // Most requests (a bearer caller, none) have nothing to do
+            // after the inner service: no handle on the auth is kept.
+            let finish = (after.has_work() || !set_cookies.is_empty())
+                .then(|| (after, self.web.clone(), set_cookies));
             return AuthFuture {
                 state: State::Inner {
                     future: self.inner.call(request),
-                    finish: Some((after, self.web.clone(), set_cookies)),
+                    finish,
                 },
             };
         }
@@ -205,11 +209,11 @@ where
 /// `Router::nest`, which strips the prefix from `uri()`).
 fn credentials(request: &Request<Body>) -> (AuthorizationHeaders<'_>, RequestCookies<'_>, &str) {
     let headers = request.headers();
-    let authorization = AuthorizationHeaders::from_values(
+    let authorization = AuthorizationHeaders::from_bytes(
         headers
             .get_all(header::AUTHORIZATION)
             .iter()
-            .map(|v| v.to_str().ok()),
+            .map(|v| v.as_bytes()),
     );
     let cookies =
         RequestCookies::parse_bytes(headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()));
@@ -267,6 +271,12 @@ impl After {
             session_caller,
             delivery,
         }
+    }
+
+    /// Whether [`After::finish`] could change the response or settle a
+    /// delivery (else, with no cookies to set, it is skipped).
+    fn has_work(&self) -> bool {
+        self.session_caller.is_some() || self.delivery.is_some()
     }
 
     fn finish(self, web: &WebAuth, mut response: Response, set_cookies: Vec<String>) -> Response {

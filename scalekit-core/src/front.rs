@@ -10,6 +10,7 @@
 //! caller, which then reads the shared cache too, so that a hot entry keeps
 //! its frequency in the shared cache's admission policy.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,6 +33,11 @@ pub(crate) struct Front<V> {
     hits: u32,
 }
 
+/// A value one thread made from a front entry, kept in the entry's slot
+/// and dropped with it: the thread's later hits hand it out again, so that
+/// they share no reference count with the other threads' hits.
+pub(crate) type Local = Arc<dyn Any + Send + Sync>;
+
 /// An entry of cache `owner` under `hash`, served until `until` (Unix
 /// seconds).
 struct Slot<V> {
@@ -39,6 +45,7 @@ struct Slot<V> {
     hash: u64,
     until: i64,
     entry: Arc<V>,
+    local: Option<Local>,
 }
 
 impl<V> Default for Front<V> {
@@ -65,14 +72,29 @@ impl<V> Front<V> {
         now: i64,
         matches: impl FnOnce(&V) -> bool,
     ) -> Option<(Arc<V>, bool)> {
-        let found = match self.slots.get(Self::slot(hash)) {
+        self.visit(owner, hash, now, matches, |entry, _| entry.clone())
+    }
+
+    /// [`Front::get`], handing `f` the entry and the value this thread
+    /// keeps with it ([`Local`]; `f` may set it) instead of a clone of the
+    /// entry: `f`'s result, and whether this hit should also read the
+    /// shared cache.
+    pub(crate) fn visit<R>(
+        &mut self,
+        owner: u64,
+        hash: u64,
+        now: i64,
+        matches: impl FnOnce(&V) -> bool,
+        f: impl FnOnce(&Arc<V>, &mut Option<Local>) -> R,
+    ) -> Option<(R, bool)> {
+        let found = match self.slots.get_mut(Self::slot(hash)) {
             Some(Some(slot))
                 if slot.owner == owner
                     && slot.hash == hash
                     && now < slot.until
                     && matches(&slot.entry) =>
             {
-                slot.entry.clone()
+                f(&slot.entry, &mut slot.local)
             }
             _ => return None,
         };
@@ -89,6 +111,7 @@ impl<V> Front<V> {
                 hash,
                 until,
                 entry,
+                local: None,
             });
         }
     }

@@ -429,7 +429,9 @@ pub enum JwksParseError {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
-    by_kid: HashMap<Arc<str>, Arc<VerifyingKey>>,
+    /// Hashed with seeded foldhash: looked up on every request (a cached
+    /// token's key still in the set), and a set holds a handful of keys.
+    by_kid: HashMap<Arc<str>, Arc<VerifyingKey>, foldhash::fast::RandomState>,
     without_kid: Vec<Arc<VerifyingKey>>,
     rejected: Vec<RejectedKey>,
 }

@@ -798,6 +798,69 @@ impl TokenValidator {
         Some(result)
     }
 
+    /// [`TokenValidator::cached_access`] for a value that `make` builds
+    /// from the claims (the web layer's bearer caller): built once per
+    /// thread and cached token, and kept in the thread's front of the
+    /// cache with the token, so that a hit clones the thread's own `Arc`
+    /// and shares no reference count with other threads' hits. Every check
+    /// of a hit runs on every call.
+    pub(crate) fn cached_access_local<T: std::any::Any + Send + Sync>(
+        &self,
+        token: &str,
+        options: &ValidationOptions,
+        make: impl Fn(VerifiedClaims) -> T,
+    ) -> Option<Result<Arc<T>, ValidationError>> {
+        let cache = self.verified.as_ref()?;
+        if token.len() > options.max_token_bytes {
+            return None;
+        }
+        let hash = cache.hasher.hash_one(cache_key(token));
+        let now = now_secs();
+        let visited = front::with(&TOKEN_FRONT, |front| {
+            front.visit(
+                cache.id,
+                hash,
+                now,
+                |e| *e.token == *token,
+                |entry, local| {
+                    if !entry.admitted.load(Ordering::Relaxed) {
+                        // Its second use: into the shared cache.
+                        cache.admit(hash, entry);
+                    }
+                    match self.recheck(entry, options, now) {
+                        Recheck::Stale => None,
+                        Recheck::Refused(err) => Some(Err(err)),
+                        Recheck::Valid => Some(local_value(entry, local, &make)),
+                    }
+                },
+            )
+        })
+        .flatten();
+        let result = match visited {
+            Some((Some(result), touch)) => {
+                if touch {
+                    let _ = cache.entries.get(&hash);
+                }
+                result
+            }
+            Some((None, _)) => {
+                // The signing key left the key set: verify again.
+                cache.invalidate(hash);
+                crate::telemetry::verified_cache_lookup(false);
+                return None;
+            }
+            // Not in this thread's front: from the shared cache, if there.
+            None => {
+                return self
+                    .cached_access(token, options)
+                    .map(|found| found.map(|claims| Arc::new(make(claims))));
+            }
+        };
+        crate::telemetry::verified_cache_lookup(true);
+        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        Some(result)
+    }
+
     /// The rest of [`TokenValidator::validate_access`] after
     /// [`TokenValidator::cached_access`] missed: the full check, and the
     /// token remembered.
@@ -895,8 +958,22 @@ impl TokenValidator {
         let hash = cache.hasher.hash_one(cache_key(token));
         let now = now_secs();
         let entry = cache.get(hash, token, now)?;
+        match self.recheck(&entry, options, now) {
+            Recheck::Valid => Some(Ok(entry)),
+            Recheck::Refused(err) => Some(Err(err)),
+            Recheck::Stale => {
+                // The signing key left the key set (or the set was
+                // refetched): verify again, from scratch.
+                cache.invalidate(hash);
+                None
+            }
+        }
+    }
+
+    /// The checks of a verified-token cache hit under `options` at `now`.
+    fn recheck(&self, entry: &CachedToken, options: &ValidationOptions, now: i64) -> Recheck {
         if !options.algorithms.contains(entry.alg) {
-            return Some(Err(ValidationError::UnsupportedAlgorithm));
+            return Recheck::Refused(ValidationError::UnsupportedAlgorithm);
         }
         if !self.keys.holds(
             entry.facts.iss.as_deref(),
@@ -904,16 +981,15 @@ impl TokenValidator {
             entry.alg,
             &entry.key,
         ) {
-            // The signing key left the key set (or the set was refetched):
-            // verify again, from scratch.
-            cache.invalidate(hash);
-            return None;
+            return Recheck::Stale;
         }
-        if let Err(err) = entry.facts.check(options, now) {
-            tracing::debug!(reason = %err, "token refused");
-            return Some(Err(err));
+        match entry.facts.check(options, now) {
+            Ok(()) => Recheck::Valid,
+            Err(err) => {
+                tracing::debug!(reason = %err, "token refused");
+                Recheck::Refused(err)
+            }
         }
-        Some(Ok(entry))
     }
 
     /// Verifies `token` and remembers it in the verified-token cache.
@@ -1027,6 +1103,31 @@ struct CachedToken {
     cached_until: AtomicI64,
     /// Whether it went into the shared cache (at its second use).
     admitted: AtomicBool,
+}
+
+/// What the checks of a verified-token cache hit make of it.
+enum Recheck {
+    Valid,
+    Refused(ValidationError),
+    /// Its signing key left the key set: the entry is dropped and the
+    /// token verified again.
+    Stale,
+}
+
+/// This thread's `T` made from `entry` (see
+/// [`TokenValidator::cached_access_local`]): the one kept in the front's
+/// `local`, else a new one, then kept there.
+fn local_value<T: std::any::Any + Send + Sync>(
+    entry: &CachedToken,
+    local: &mut Option<front::Local>,
+    make: impl Fn(VerifiedClaims) -> T,
+) -> Result<Arc<T>, ValidationError> {
+    if let Some(mine) = local.clone().and_then(|l| l.downcast::<T>().ok()) {
+        return Ok(mine);
+    }
+    let made = Arc::new(make(entry.access_claims()?));
+    *local = Some(made.clone());
+    Ok(made)
 }
 
 impl CachedToken {

@@ -399,3 +399,125 @@ async fn a_cached_token_survives_a_flood_of_other_valid_tokens() {
     assert_eq!(validator.signature_checks(), 3001, "never verified again");
     assert_eq!(validator.verified_cache_entries(), 1);
 }
+
+/// What a web layer's gate makes of `authorization` now, without waiting
+/// (`None`: the token must be verified first).
+fn gate_now(
+    web: &scalekit_core::web::WebAuth,
+    authorization: &str,
+) -> Option<scalekit_core::web::Gate> {
+    let cookies = scalekit_core::session::RequestCookies::default();
+    web.gate_now(
+        scalekit_core::web::Mode::RequireApi,
+        None,
+        scalekit_core::web::AuthorizationHeaders::from(Some(authorization)),
+        &cookies,
+        "/api",
+    )
+    .map(|(gate, _)| gate)
+}
+
+/// What a web layer's gate makes of `authorization`, waiting if it must.
+async fn gate(web: &scalekit_core::web::WebAuth, authorization: &str) -> scalekit_core::web::Gate {
+    let cookies = scalekit_core::session::RequestCookies::default();
+    web.gate(
+        scalekit_core::web::Mode::RequireApi,
+        None,
+        scalekit_core::web::AuthorizationHeaders::from(Some(authorization)),
+        &cookies,
+        "/api",
+    )
+    .await
+    .0
+}
+
+/// The caller a gate serves, or the status it answers with.
+fn served(
+    gate: scalekit_core::web::Gate,
+) -> Result<std::sync::Arc<scalekit_core::web::Authenticated>, u16> {
+    use scalekit_core::web::{Gate, WebResponse};
+    match gate {
+        Gate::Serve(resolution) => Ok(resolution.caller().cloned().expect("a caller")),
+        Gate::Answer(WebResponse::Error { outcome, .. }) => Err(outcome.status),
+        Gate::Answer(other) => panic!("unexpected answer {other:?}"),
+    }
+}
+
+/// A web layer's bearer caller from the cache is the thread's own (one
+/// per thread and token, so that requests on different threads share no
+/// reference count), and every check of a hit still runs on it: it is
+/// refused after its `exp`, and once its key is withdrawn.
+#[tokio::test]
+async fn a_bearer_caller_is_the_threads_own_and_checked_on_every_request() {
+    use scalekit_core::session::{CookieCodec, CookieSettings, SessionManager};
+    use scalekit_core::web::WebAuth;
+    use std::sync::Arc;
+
+    let emulator = common::emulator().await;
+    let config = scalekit_core::ScalekitConfig::new(
+        emulator.url(),
+        emulator.client_id(),
+        emulator.client_secret(),
+    )
+    .unwrap();
+    let scalekit = scalekit_core::Scalekit::new(config)
+        .unwrap()
+        .with_validation_options(
+            ValidationOptions::new(emulator.url())
+                .audience(emulator.client_id())
+                .leeway(Duration::ZERO),
+        );
+    let codec = CookieCodec::new(["0123456789abcdef0123456789abcdef"]).unwrap();
+    let sessions = SessionManager::new(
+        scalekit.clone(),
+        codec,
+        CookieSettings::for_base_url("http://localhost:3000"),
+    );
+    let web = Arc::new(WebAuth::new(scalekit, sessions, "http://localhost:3000"));
+    let long = format!("Bearer {}", emulator.mint_access_token(json!({})).unwrap());
+    let short = format!(
+        "Bearer {}",
+        emulator
+            .mint_access_token(json!({"exp": common::now() + 1}))
+            .unwrap()
+    );
+    let checks = || web.scalekit().validator().signature_checks();
+
+    // First use: verified (the gate waits for it), then served at once.
+    assert!(gate_now(&web, &long).is_none());
+    let first = served(gate(&web, &long).await).unwrap();
+    let again = served(gate_now(&web, &long).unwrap()).unwrap();
+    let third = served(gate_now(&web, &long).unwrap()).unwrap();
+    assert!(Arc::ptr_eq(&again, &third), "the thread's own caller");
+    assert_eq!(again.subject(), first.subject());
+    // Another thread: its own caller, the same shared claims, no check.
+    let elsewhere = {
+        let (web, long) = (web.clone(), long.clone());
+        std::thread::spawn(move || served(gate_now(&web, &long).expect("a hit")).unwrap())
+            .join()
+            .unwrap()
+    };
+    assert!(!Arc::ptr_eq(&elsewhere, &again));
+    assert!(Arc::ptr_eq(&elsewhere.claims, &again.claims));
+    assert_eq!(checks(), 1);
+
+    // Expired: the token and the thread's caller for it are refused.
+    served(gate(&web, &short).await).unwrap();
+    served(gate_now(&web, &short).unwrap()).unwrap();
+    assert_eq!(checks(), 2);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(served(gate(&web, &short).await).unwrap_err(), 401);
+    assert_eq!(checks(), 2, "refused for its claims, before the signature");
+    let still = served(gate_now(&web, &long).unwrap()).unwrap();
+    assert!(Arc::ptr_eq(&still, &again));
+
+    // Its key withdrawn: not served from the thread's caller; verified
+    // again, and refused.
+    emulator.rotate_keys(Rotation::WithdrawOld).await.unwrap();
+    let KeySource::Remote(cache) = web.scalekit().validator().keys() else {
+        panic!("a remote key source");
+    };
+    cache.refresh().await.unwrap();
+    assert!(gate_now(&web, &long).is_none());
+    assert_eq!(served(gate(&web, &long).await).unwrap_err(), 401);
+}

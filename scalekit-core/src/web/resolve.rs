@@ -7,7 +7,7 @@ use super::{AuthFailure, Authenticated, Refusal, RefusalKind, RequestAuth, WebAu
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::session::{RequestCookies, Resolved, SessionError};
-use crate::validate::{ValidationError, VerifiedClaims};
+use crate::validate::ValidationError;
 
 /// The `Authorization` headers of a request, as the adapters found them:
 /// none, one (as text, or `None` when its bytes are not text), or several.
@@ -52,6 +52,27 @@ impl<'a> AuthorizationHeaders<'a> {
         }
     }
 
+    /// From the raw bytes of every `Authorization` header value of a
+    /// request, in order: a value is text when it is visible ASCII, spaces
+    /// and tabs, as `http::HeaderValue::to_str` decides, checked with SIMD
+    /// (the header of a bearer request is most of a kilobyte).
+    ///
+    /// ```
+    /// use scalekit_core::web::AuthorizationHeaders;
+    ///
+    /// let one = AuthorizationHeaders::from_bytes([&b"Bearer abc"[..]]);
+    /// assert_eq!(one.single(), Ok(Some("Bearer abc")));
+    /// // Not text: refused as `invalid_request`, as by `from_values`.
+    /// let latin = AuthorizationHeaders::from_bytes([&b"Bearer \xe9"[..]]);
+    /// assert!(latin.single().is_err());
+    /// ```
+    pub fn from_bytes<I>(values: I) -> Self
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        AuthorizationHeaders::from_values(values.into_iter().map(header_text))
+    }
+
     /// The one header's text, `None` without a header, or
     /// [`AuthFailure::InvalidRequest`] for several headers or one that is
     /// not text.
@@ -63,6 +84,20 @@ impl<'a> AuthorizationHeaders<'a> {
             Some(None) => Err(AuthFailure::InvalidRequest),
         }
     }
+}
+
+/// `value` as text when every byte is visible ASCII, a space or a tab
+/// (what `http::HeaderValue::to_str` accepts): one pass without an early
+/// exit, which the compiler vectorizes (32 bytes a step), then a SIMD UTF-8
+/// check gives the `&str` (ASCII is always UTF-8).
+fn header_text(value: &[u8]) -> Option<&str> {
+    let refused = value.iter().fold(0u8, |refused, &b| {
+        refused | u8::from(!(b' '..=b'~').contains(&b) & (b != b'\t'))
+    });
+    if refused != 0 {
+        return None;
+    }
+    simdutf8::basic::from_utf8(value).ok()
 }
 
 impl<'a> From<Option<&'a str>> for AuthorizationHeaders<'a> {
@@ -258,7 +293,7 @@ impl WebAuth {
                 Vec::new(),
             ));
         }
-        let auth = self.authenticate_now(authorization, cookies)?;
+        let auth = self.shared_now(authorization, cookies)?;
         Some(self.decide_auth(mode, auth, authorization, path_and_query))
     }
 
@@ -279,7 +314,7 @@ impl WebAuth {
     fn decide_auth(
         &self,
         mode: Mode,
-        auth: RequestAuth,
+        auth: SharedAuth,
         authorization: AuthorizationHeaders<'_>,
         path_and_query: &str,
     ) -> (Gate, Vec<String>) {
@@ -289,7 +324,7 @@ impl WebAuth {
             && !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
         let gate = self.decide(
             mode,
-            auth.result.map(|caller| caller.map(Arc::new)),
+            auth.result,
             via_session,
             auth.ended.is_some(),
             path_and_query,
@@ -339,10 +374,11 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
     ) -> RequestAuth {
         let authorization = authorization.into();
-        match self.authenticate_now(authorization, cookies) {
+        match self.shared_now(authorization, cookies) {
             Some(auth) => auth,
             None => self.authenticate_pending(authorization, cookies).await,
         }
+        .into_request_auth()
     }
 
     /// [`WebAuth::authenticate`] when it needs no waiting (see
@@ -352,7 +388,17 @@ impl WebAuth {
         authorization: impl Into<AuthorizationHeaders<'a>>,
         cookies: &RequestCookies<'_>,
     ) -> Option<RequestAuth> {
-        let now = self.resolve_caller_now(authorization.into(), cookies)?;
+        self.shared_now(authorization.into(), cookies)
+            .map(SharedAuth::into_request_auth)
+    }
+
+    /// [`WebAuth::authenticate_now`], with the caller shared.
+    fn shared_now(
+        &self,
+        authorization: AuthorizationHeaders<'_>,
+        cookies: &RequestCookies<'_>,
+    ) -> Option<SharedAuth> {
+        let now = self.resolve_caller_now(authorization, cookies)?;
         let span = authenticate_span();
         let auth = match now {
             Now::Auth(auth, via) => {
@@ -363,7 +409,7 @@ impl WebAuth {
             }
             Now::Session(resolved) => self.session_auth(resolved, &span),
         };
-        record_outcome(&span, &auth);
+        record_outcome(&span, &auth.result);
         Some(auth)
     }
 
@@ -378,12 +424,14 @@ impl WebAuth {
     ) -> Option<Now> {
         let authorization = match authorization.single() {
             Ok(value) => value,
-            Err(failure) => return Some(Now::Auth(RequestAuth::refused(failure), None)),
+            Err(failure) => return Some(Now::Auth(SharedAuth::refused(failure), None)),
         };
         if let Some(token) = authorization.and_then(bearer_token) {
+            // This thread's own caller for the token (no reference count
+            // shared with other threads' requests).
             let found = {
                 let validator = self.scalekit.validator();
-                validator.cached_access(token, validator.options())?
+                validator.cached_access_local(token, validator.options(), Authenticated::bearer)?
             };
             return Some(Now::Auth(bearer_auth(found), Some("bearer")));
         }
@@ -394,14 +442,14 @@ impl WebAuth {
         &self,
         authorization: AuthorizationHeaders<'_>,
         cookies: &RequestCookies<'_>,
-    ) -> RequestAuth {
+    ) -> SharedAuth {
         use tracing::Instrument;
         let span = authenticate_span();
         let auth = self
             .resolve_caller(authorization, cookies, &span)
             .instrument(span.clone())
             .await;
-        record_outcome(&span, &auth);
+        record_outcome(&span, &auth.result);
         auth
     }
 
@@ -410,10 +458,10 @@ impl WebAuth {
         authorization: AuthorizationHeaders<'_>,
         cookies: &RequestCookies<'_>,
         span: &tracing::Span,
-    ) -> RequestAuth {
+    ) -> SharedAuth {
         let authorization = match authorization.single() {
             Ok(value) => value,
-            Err(failure) => return RequestAuth::refused(failure),
+            Err(failure) => return SharedAuth::refused(failure),
         };
         if let Some(token) = authorization.and_then(bearer_token) {
             span.record("via", "bearer");
@@ -422,7 +470,7 @@ impl WebAuth {
             let verified = validator
                 .verify_access_uncached(token, validator.options())
                 .await;
-            return bearer_auth(verified);
+            return bearer_auth(verified.map(|claims| Arc::new(Authenticated::bearer(claims))));
         }
         let resolved = self.sessions.resolve(cookies).await;
         self.session_auth(resolved, span)
@@ -433,7 +481,7 @@ impl WebAuth {
         &self,
         resolved: Result<Resolved, SessionError>,
         span: &tracing::Span,
-    ) -> RequestAuth {
+    ) -> SharedAuth {
         let resolved = match resolved {
             Ok(resolved) => resolved,
             Err(err) => {
@@ -446,15 +494,11 @@ impl WebAuth {
                     }
                     err => tracing::warn!(error = %err, "session unavailable"),
                 }
-                return RequestAuth {
-                    result: Err(AuthFailure::Unavailable),
-                    set_cookies: Vec::new(),
-                    ended: None,
-                };
+                return SharedAuth::refused(AuthFailure::Unavailable);
             }
         };
         let Some(session) = resolved.session else {
-            return RequestAuth {
+            return SharedAuth {
                 result: Ok(None),
                 set_cookies: resolved.set_cookies,
                 ended: resolved.ended,
@@ -473,18 +517,18 @@ impl WebAuth {
             .validator()
             .trusted_access_claims(&session.access_token)
         {
-            Ok(verified) => Ok(Some(Authenticated::session(
+            Ok(verified) => Ok(Some(Arc::new(Authenticated::session(
                 verified,
                 session,
                 resolved.superseded,
-            ))),
+            )))),
             Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
             Err(err) => {
                 tracing::info!(error = %err, "session access token refused");
                 Ok(None)
             }
         };
-        RequestAuth {
+        SharedAuth {
             result,
             set_cookies: resolved.set_cookies,
             ended: resolved.ended,
@@ -492,10 +536,36 @@ impl WebAuth {
     }
 }
 
+/// [`RequestAuth`] with the caller shared: what the gate hands on (a bearer
+/// caller is the thread's own, from the verified-token cache's front).
+struct SharedAuth {
+    result: Result<Option<Arc<Authenticated>>, AuthFailure>,
+    set_cookies: Vec<String>,
+    ended: Option<crate::session::SessionEnd>,
+}
+
+impl SharedAuth {
+    fn refused(failure: AuthFailure) -> Self {
+        SharedAuth {
+            result: Err(failure),
+            set_cookies: Vec::new(),
+            ended: None,
+        }
+    }
+
+    fn into_request_auth(self) -> RequestAuth {
+        RequestAuth {
+            result: self.result.map(|caller| caller.map(Arc::unwrap_or_clone)),
+            set_cookies: self.set_cookies,
+            ended: self.ended,
+        }
+    }
+}
+
 /// A caller resolved without waiting.
 enum Now {
     /// Decided from the headers or the verified-token cache (and how).
-    Auth(RequestAuth, Option<&'static str>),
+    Auth(SharedAuth, Option<&'static str>),
     /// The session, resolved without waiting.
     Session(Result<Resolved, SessionError>),
 }
@@ -511,11 +581,11 @@ fn authenticate_span() -> tracing::Span {
     )
 }
 
-fn record_outcome(span: &tracing::Span, auth: &RequestAuth) {
+fn record_outcome(span: &tracing::Span, result: &Result<Option<Arc<Authenticated>>, AuthFailure>) {
     if span.is_disabled() {
         return;
     }
-    let outcome = match &auth.result {
+    let outcome = match result {
         Ok(Some(caller)) => {
             span.record("user_id", caller.subject());
             "authenticated"
@@ -529,26 +599,15 @@ fn record_outcome(span: &tracing::Span, auth: &RequestAuth) {
 }
 
 /// What a bearer token's validation makes of the request.
-fn bearer_auth(verified: Result<VerifiedClaims, ValidationError>) -> RequestAuth {
-    let result = match verified {
-        Ok(verified) => Ok(Some(Authenticated::bearer(verified))),
-        Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
-        Err(err) => Err(AuthFailure::InvalidToken(err)),
-    };
-    RequestAuth {
-        result,
-        set_cookies: Vec::new(),
-        ended: None,
-    }
-}
-
-impl RequestAuth {
-    fn refused(failure: AuthFailure) -> Self {
-        RequestAuth {
-            result: Err(failure),
+fn bearer_auth(verified: Result<Arc<Authenticated>, ValidationError>) -> SharedAuth {
+    match verified {
+        Ok(caller) => SharedAuth {
+            result: Ok(Some(caller)),
             set_cookies: Vec::new(),
             ended: None,
-        }
+        },
+        Err(ValidationError::KeysUnavailable) => SharedAuth::refused(AuthFailure::Unavailable),
+        Err(err) => SharedAuth::refused(AuthFailure::InvalidToken(err)),
     }
 }
 
@@ -563,6 +622,28 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text is what `http::HeaderValue::to_str` accepts (visible ASCII,
+    /// space, tab), whatever byte is out of place and wherever it is in a
+    /// long value.
+    #[test]
+    fn header_text_accepts_what_to_str_accepts() {
+        let token = "Bearer ".to_owned() + &"eyJh.bGci-_Oi".repeat(70);
+        assert_eq!(header_text(token.as_bytes()), Some(token.as_str()));
+        for b in 0..=u8::MAX {
+            let expected = (0x20..0x7f).contains(&b) || b == b'\t';
+            for at in [0, 31, 32, 500, token.len() - 1] {
+                let mut value = token.clone().into_bytes();
+                value[at] = b;
+                assert_eq!(
+                    header_text(&value).is_some(),
+                    expected,
+                    "byte {b:#x} at {at}"
+                );
+            }
+        }
+        assert_eq!(header_text(b""), Some(""));
+    }
 
     /// Every request's future holds the gate's future; a refresh, a touch,
     /// a store read or a key fetch are boxed where they happen, so that a
