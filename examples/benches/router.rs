@@ -14,6 +14,12 @@
 //! cargo bench -p scalekit-examples --bench router --no-run
 //! ROUTER_LOOP=bearer:1000 valgrind --tool=callgrind --toggle-collect='*drive*' target/release/deps/router-<hash>
 //! ```
+//!
+//! With `ROUTER_THREADS=<k>` as well, `k` threads run the loop at once
+//! (each on its own runtime, as a server's workers do) and it prints the
+//! nanoseconds per request of each thread: what requests on several cores
+//! cost each other (shared reference counts, shared cache lines), which an
+//! instruction count does not show.
 
 use std::time::Duration;
 
@@ -196,23 +202,46 @@ fn run_loop(spec: &str) {
     let Some((_, _, path, header)) = cases(&setup).into_iter().find(|c| c.0 == case) else {
         panic!("unknown case {case}");
     };
-    drive(&setup, path, header, n);
+    let threads: u64 = std::env::var("ROUTER_THREADS").map_or(1, |k| k.parse().expect("a count"));
+    if threads <= 1 {
+        drive(&setup, path, header, n);
+        return;
+    }
+    // Warm every thread's front first, then time the threads together.
+    let start = std::sync::Barrier::new(usize::try_from(threads).expect("threads"));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (app, start) = (setup.app.clone(), &start);
+            scope.spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(calls(&app, path, header, 100));
+                start.wait();
+                let began = std::time::Instant::now();
+                rt.block_on(calls(&app, path, header, n));
+                println!("{case}: {:.0} ns per request", began.elapsed().as_nanos() as f64 / n as f64);
+            });
+        }
+    });
+}
+
+async fn calls(app: &axum::Router, path: &str, header: &Credentials, n: u64) {
+    for _ in 0..n {
+        let response = app
+            .clone()
+            .oneshot(request(path, header))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
 }
 
 /// The loop alone (`valgrind --toggle-collect='*drive*'` counts only this).
 #[inline(never)]
 fn drive(setup: &Setup, path: &str, header: &Credentials, n: u64) {
-    setup.rt.block_on(async {
-        for _ in 0..n {
-            let response = setup
-                .app
-                .clone()
-                .oneshot(request(path, header))
-                .await
-                .expect("response");
-            assert_eq!(response.status(), StatusCode::OK);
-        }
-    });
+    setup.rt.block_on(calls(&setup.app, path, header, n));
 }
 
 fn bench(c: &mut Criterion) {
