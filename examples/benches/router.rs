@@ -221,7 +221,10 @@ fn run_loop(spec: &str) {
                 start.wait();
                 let began = std::time::Instant::now();
                 rt.block_on(calls(&app, path, header, n));
-                println!("{case}: {:.0} ns per request", began.elapsed().as_nanos() as f64 / n as f64);
+                println!(
+                    "{case}: {:.0} ns per request",
+                    began.elapsed().as_nanos() as f64 / n as f64
+                );
             });
         }
     });
