@@ -2,6 +2,16 @@
 //! prepared key, on the same token, and the raw signature check (the floor).
 //!
 //! Run: `cargo bench -p scalekit-core --bench validate`
+//!
+//! With `VALIDATE_AB=<rounds>` it runs no criterion case and times, round
+//! after round, 2,000 fresh validations by `jsonwebtoken::decode`, by us
+//! (JWKS cache, no verified-token cache) and by the floor, interleaved, so
+//! that the machine's drift falls on all three alike; it prints each
+//! round's ratios and their medians:
+//!
+//! ```sh
+//! VALIDATE_AB=15 cargo bench -p scalekit-core --bench validate
+//! ```
 
 use std::future::Future as _;
 use std::hint::black_box;
@@ -75,6 +85,53 @@ fn bench(c: &mut Criterion) {
         .expect("key");
     let (input, sig) = token.rsplit_once('.').expect("jws");
     let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
+
+    if let Ok(rounds) = std::env::var("VALIDATE_AB") {
+        let rounds: usize = rounds.parse().expect("VALIDATE_AB=<rounds>");
+        let time = |f: &dyn Fn()| {
+            let began = std::time::Instant::now();
+            for _ in 0..2_000 {
+                f();
+            }
+            began.elapsed().as_secs_f64() / 2_000.0 * 1e6
+        };
+        let (mut to_jwt, mut to_floor) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let jwt = time(&|| {
+                jsonwebtoken::decode::<AccessTokenClaims>(black_box(&token), &key, &validation)
+                    .map(|_| ())
+                    .expect("valid")
+            });
+            let ours = time(&|| {
+                rt.block_on(remote.validate::<AccessTokenClaims>(black_box(&token)))
+                    .map(|_| ())
+                    .expect("valid")
+            });
+            let floor = time(&|| {
+                parsed
+                    .verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                    .expect("valid")
+            });
+            println!(
+                "round {round}: floor {floor:.2} µs, ours {ours:.2} µs, jsonwebtoken {jwt:.2} µs; \
+                 ours / jsonwebtoken {:.3}, ours / floor {:.3}",
+                ours / jwt,
+                ours / floor
+            );
+            to_jwt.push(ours / jwt);
+            to_floor.push(ours / floor);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "median: ours / jsonwebtoken {:.3}, ours / floor {:.3}",
+            median(&mut to_jwt),
+            median(&mut to_floor)
+        );
+        return;
+    }
 
     let mut group = c.benchmark_group("rs256");
     group.bench_function("floor: raw signature verify", |b| {
