@@ -62,24 +62,11 @@ impl<V> Front<V> {
         usize::try_from(hash % FRONT_SLOTS as u64).unwrap_or(0)
     }
 
-    /// The entry of cache `owner` under `hash` if `matches` accepts it and
-    /// `now` (Unix seconds) is before its deadline, and whether this hit
-    /// should also read the shared cache.
-    pub(crate) fn get(
-        &mut self,
-        owner: u64,
-        hash: u64,
-        now: i64,
-        matches: impl FnOnce(&V) -> bool,
-    ) -> Option<(Arc<V>, bool)> {
-        self.visit(owner, hash, now, matches, |entry, _| entry.clone())
-    }
-
-    /// [`Front::get`], handing `f` the entry and the value this thread
-    /// keeps with it ([`Local`]; `f` may set it) instead of a clone of the
-    /// entry: `f`'s result, and whether this hit should also read the
-    /// shared cache.
-    pub(crate) fn visit<R>(
+    /// Runs `f` on the entry of cache `owner` under `hash` if `matches`
+    /// accepts it and `now` (Unix seconds) is before its deadline, with the
+    /// value this thread keeps with it ([`Local`]; `f` may set it): `f`'s
+    /// result, and whether this hit should also read the shared cache.
+    fn visit<R>(
         &mut self,
         owner: u64,
         hash: u64,
@@ -137,20 +124,39 @@ pub(crate) fn with<V: 'static, R>(
         .flatten()
 }
 
+/// The shared cache whose entries a front holds.
+type Shared<V> = moka::sync::Cache<u64, Arc<V>, foldhash::fast::RandomState>;
+
+/// Runs `f` on the entry under `hash` that `matches` in this thread's
+/// front in `key`, with the value the thread keeps with it ([`Local`]);
+/// `None` when the front does not hold it. One hit in
+/// [`FRONT_TOUCH_EVERY`] also reads the `shared` cache, so that the entry
+/// keeps its frequency there.
+pub(crate) fn visit<V: Send + Sync + 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Front<V>>>,
+    shared: &Shared<V>,
+    (owner, hash, now): (u64, u64, i64),
+    matches: impl FnOnce(&V) -> bool,
+    f: impl FnOnce(&Arc<V>, &mut Option<Local>) -> R,
+) -> Option<R> {
+    let (found, touch) = with(key, |front| front.visit(owner, hash, now, matches, f)).flatten()?;
+    if touch {
+        let _ = shared.get(&hash);
+    }
+    Some(found)
+}
+
 /// The entry under `hash` that `matches`: from this thread's front in
 /// `key`, else from the `shared` cache (then kept in the front until the
 /// deadline `until` gives it). `true` with an entry the front answered.
 pub(crate) fn lookup<V: Send + Sync + 'static>(
     key: &'static std::thread::LocalKey<std::cell::RefCell<Front<V>>>,
-    shared: &moka::sync::Cache<u64, Arc<V>, foldhash::fast::RandomState>,
+    shared: &Shared<V>,
     (owner, hash, now): (u64, u64, i64),
     matches: impl Fn(&V) -> bool,
     until: impl FnOnce(&V) -> i64,
 ) -> Option<(Arc<V>, bool)> {
-    if let Some((entry, touch)) = with(key, |f| f.get(owner, hash, now, &matches)).flatten() {
-        if touch {
-            let _ = shared.get(&hash);
-        }
+    if let Some(entry) = visit(key, shared, (owner, hash, now), &matches, |e, _| e.clone()) {
         return Some((entry, true));
     }
     let entry = shared.get(&hash)?;

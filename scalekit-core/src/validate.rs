@@ -816,34 +816,25 @@ impl TokenValidator {
         }
         let hash = cache.hasher.hash_one(cache_key(token));
         let now = now_secs();
-        let visited = front::with(&TOKEN_FRONT, |front| {
-            front.visit(
-                cache.id,
-                hash,
-                now,
-                |e| *e.token == *token,
-                |entry, local| {
-                    if !entry.admitted.load(Ordering::Relaxed) {
-                        // Its second use: into the shared cache.
-                        cache.admit(hash, entry);
-                    }
-                    match self.recheck(entry, options, now) {
-                        Recheck::Stale => None,
-                        Recheck::Refused(err) => Some(Err(err)),
-                        Recheck::Valid => Some(local_value(entry, local, &make)),
-                    }
-                },
-            )
-        })
-        .flatten();
-        let result = match visited {
-            Some((Some(result), touch)) => {
-                if touch {
-                    let _ = cache.entries.get(&hash);
+        let visited = front::visit(
+            &TOKEN_FRONT,
+            &cache.entries,
+            (cache.id, hash, now),
+            |e| *e.token == *token,
+            |entry, local| {
+                // A front hit is at least its second use: into the shared
+                // cache.
+                cache.admit(hash, entry);
+                match self.recheck(entry, options, now) {
+                    Recheck::Stale => None,
+                    Recheck::Refused(err) => Some(Err(err)),
+                    Recheck::Valid => Some(local_value(entry, local, &make)),
                 }
-                result
-            }
-            Some((None, _)) => {
+            },
+        );
+        let result = match visited {
+            Some(Some(result)) => result,
+            Some(None) => {
                 // The signing key left the key set: verify again.
                 cache.invalidate(hash);
                 crate::telemetry::verified_cache_lookup(false);
@@ -1234,8 +1225,8 @@ impl VerifiedCache {
             |e| *e.token == *token,
             |e| e.cached_until.load(Ordering::Relaxed),
         )?;
-        if from_front && !entry.admitted.load(Ordering::Relaxed) {
-            // Its second use: into the shared cache.
+        if from_front {
+            // At least its second use: into the shared cache.
             self.admit(hash, &entry);
         }
         Some(entry)
@@ -1279,9 +1270,11 @@ impl VerifiedCache {
         front::with(&TOKEN_FRONT, |f| f.put(self.id, hash, until, entry.clone()));
     }
 
-    /// Puts `entry` in the shared cache (once).
+    /// Puts `entry` in the shared cache (once; once it is there, a load
+    /// of the flag and nothing else).
     fn admit(&self, hash: u64, entry: &Arc<CachedToken>) {
-        if !entry.admitted.swap(true, Ordering::Relaxed) {
+        if !entry.admitted.load(Ordering::Relaxed) && !entry.admitted.swap(true, Ordering::Relaxed)
+        {
             self.entries.insert(hash, entry.clone());
         }
     }
