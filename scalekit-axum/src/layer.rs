@@ -80,9 +80,10 @@ where
         let decided = {
             let (authorization, cookies, target) = credentials(&request);
             let outer = request.extensions().get::<Resolution>();
+            let resolved_here = outer.is_none_or(|o| !o.resolved_by(&self.web));
             self.web
                 .gate_now(self.mode, outer, authorization, &cookies, target)
-                .map(|(gate, set_cookies)| (gate, set_cookies, outer.is_none()))
+                .map(|(gate, set_cookies)| (gate, set_cookies, resolved_here))
         };
         if let Some((gate, set_cookies, resolved_here)) = decided {
             let resolution = match gate {
@@ -115,7 +116,8 @@ where
                 future: Box::pin(async move {
                     let (gate, set_cookies) = {
                         let (authorization, cookies, target) = credentials(&request);
-                        web.gate_pending(mode, authorization, &cookies, target)
+                        let outer = request.extensions().get::<Resolution>();
+                        web.gate_pending(mode, outer, authorization, &cookies, target)
                             .await
                     };
                     let resolution = match gate {
@@ -230,12 +232,10 @@ struct After {
     /// A session caller whose handler writes session data: its cookies
     /// replace the layer's.
     session_caller: Option<Arc<scalekit_core::web::Authenticated>>,
-    /// A de-duplicated webhook whose handler fails is forgotten, so that
-    /// the platform's retry is processed.
-    delivery: Option<(
-        scalekit_core::webhook::WebhookVerifier,
-        scalekit_core::webhook::DeliverySlot,
-    )>,
+    /// A de-duplicated webhook whose handler does not succeed (an error
+    /// answer, a panic, a future dropped) is forgotten, so that the
+    /// platform's retry is processed.
+    delivery: Option<scalekit_core::webhook::DeliveryGuard>,
 }
 
 impl After {
@@ -259,13 +259,11 @@ impl After {
             request.extensions_mut().insert(resolution);
         }
         let delivery = match web.webhook_verifier() {
-            Some(verifier) if request.method() == Method::POST => verifier
-                .delivery_slot()
-                .map(|slot| (verifier.clone(), slot)),
+            Some(verifier) if request.method() == Method::POST => verifier.delivery_guard(),
             _ => None,
         };
-        if let Some((_, slot)) = &delivery {
-            request.extensions_mut().insert(slot.clone());
+        if let Some(guard) = &delivery {
+            request.extensions_mut().insert(guard.slot().clone());
         }
         After {
             session_caller,
@@ -280,8 +278,8 @@ impl After {
     }
 
     fn finish(self, web: &WebAuth, mut response: Response, set_cookies: Vec<String>) -> Response {
-        if let Some((verifier, slot)) = self.delivery {
-            verifier.settle(&slot, response.status().is_success());
+        if let Some(guard) = self.delivery {
+            guard.settle(response.status().is_success());
         }
         let set_cookies = self
             .session_caller

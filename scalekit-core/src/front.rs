@@ -148,7 +148,9 @@ pub(crate) fn visit<V: Send + Sync + 'static, R>(
 
 /// The entry under `hash` that `matches`: from this thread's front in
 /// `key`, else from the `shared` cache (then kept in the front until the
-/// deadline `until` gives it). `true` with an entry the front answered.
+/// deadline `until` gives it). Neither serves an entry at or past that
+/// deadline, whatever the shared cache's own expiry. `true` with an entry
+/// the front answered.
 pub(crate) fn lookup<V: Send + Sync + 'static>(
     key: &'static std::thread::LocalKey<std::cell::RefCell<Front<V>>>,
     shared: &Shared<V>,
@@ -164,6 +166,9 @@ pub(crate) fn lookup<V: Send + Sync + 'static>(
         return None;
     }
     let deadline = until(&entry);
+    if now >= deadline {
+        return None;
+    }
     with(key, |f| f.put(owner, hash, deadline, entry.clone()));
     Some((entry, false))
 }

@@ -191,7 +191,7 @@ impl TestCaller {
                     last_seen: now,
                     version: 0,
                 };
-                Authenticated::session(verified, Arc::new(session), false)
+                Authenticated::session(verified, Arc::new(session))
             }
         }
     }

@@ -1179,7 +1179,8 @@ impl std::fmt::Debug for VerifiedCache {
     }
 }
 
-/// Each entry lives until its own deadline (set at insertion).
+/// Each entry lives until its own deadline, counted from its first
+/// verification (`cached_until`), not from its admission at a later use.
 struct UntilDeadline;
 
 impl moka::Expiry<u64, Arc<CachedToken>> for UntilDeadline {
@@ -1190,9 +1191,11 @@ impl moka::Expiry<u64, Arc<CachedToken>> for UntilDeadline {
         created_at: Instant,
     ) -> Option<Duration> {
         let _ = created_at;
-        Some(Duration::from_secs(
-            value.facts.lifetime.load(Ordering::Relaxed),
-        ))
+        let left = value
+            .cached_until
+            .load(Ordering::Relaxed)
+            .saturating_sub(now_secs());
+        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
     }
 }
 

@@ -287,23 +287,21 @@ impl WebhookVerifier {
         }
     }
 
-    /// For framework adapters: a slot for the id of a de-duplicated delivery
-    /// being handled (`None` when deliveries are not de-duplicated). The
-    /// extractor [`fills`](DeliverySlot::fill) it after verifying; once the
-    /// handler answered, [`WebhookVerifier::settle`] forgets the id unless
-    /// the answer was a success, so that the platform's retry runs.
-    pub fn delivery_slot(&self) -> Option<DeliverySlot> {
-        self.deduplicator.as_ref().map(|_| DeliverySlot::default())
-    }
-
-    /// Settles a delivery after its handler answered (see
-    /// [`WebhookVerifier::delivery_slot`]).
-    pub fn settle(&self, slot: &DeliverySlot, succeeded: bool) {
-        if let Some(id) = slot.take()
-            && !succeeded
-        {
-            self.forget_delivery(&id);
-        }
+    /// For framework adapters: the settlement of a de-duplicated delivery
+    /// about to be handled (`None` when deliveries are not de-duplicated).
+    /// Put its [`slot`](DeliveryGuard::slot) where the extractor finds it
+    /// (the extractor [`fills`](DeliverySlot::fill) it after verifying), and
+    /// keep the guard with the request's future: once the handler answered,
+    /// [`DeliveryGuard::settle`] forgets the id unless the answer was a
+    /// success, and a guard dropped unsettled (the handler panicked, its
+    /// future was dropped by a timeout or a disconnect, the service failed)
+    /// forgets it too, so that the platform's retry runs.
+    pub fn delivery_guard(&self) -> Option<DeliveryGuard> {
+        self.deduplicator.as_ref().map(|dedup| DeliveryGuard {
+            deduplicator: dedup.clone(),
+            slot: DeliverySlot::default(),
+            settled: false,
+        })
     }
 
     /// How many HMACs this verifier (and its clones) computed: one per
@@ -762,7 +760,7 @@ impl InterceptorResponse {
 
 /// The id of a de-duplicated delivery being handled, shared between a
 /// framework's extractor and its middleware (see
-/// [`WebhookVerifier::delivery_slot`]).
+/// [`WebhookVerifier::delivery_guard`]).
 #[derive(Clone, Debug, Default)]
 pub struct DeliverySlot(std::sync::Arc<std::sync::Mutex<Option<String>>>);
 
@@ -772,9 +770,60 @@ impl DeliverySlot {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(webhook_id.to_owned());
     }
 
-    /// Takes the recorded id.
-    pub fn take(&self) -> Option<String> {
+    fn take(&self) -> Option<String> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The settlement of a de-duplicated delivery (see
+/// [`WebhookVerifier::delivery_guard`]): the delivery id is kept as seen
+/// only when [`settle`](DeliveryGuard::settle) is called with a success;
+/// on every other path, dropping the guard included, it is forgotten, so
+/// that the platform's retry is processed.
+///
+/// ```
+/// use std::time::Duration;
+/// use scalekit_core::webhook::{Deduplicator, WebhookVerifier};
+///
+/// let dedup = Deduplicator::new(100, Duration::from_secs(60));
+/// let verifier = WebhookVerifier::new("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ")?
+///     .deduplicate(dedup.clone());
+/// assert!(dedup.first_delivery("msg_1"));
+/// let guard = verifier.delivery_guard().expect("de-duplicated");
+/// guard.slot().fill("msg_1");
+/// drop(guard); // the handler never finished
+/// assert!(dedup.first_delivery("msg_1"), "the retry runs");
+/// # Ok::<(), scalekit_core::webhook::WebhookError>(())
+/// ```
+#[derive(Debug)]
+pub struct DeliveryGuard {
+    deduplicator: Deduplicator,
+    slot: DeliverySlot,
+    settled: bool,
+}
+
+impl DeliveryGuard {
+    /// The slot the extractor fills with the delivery id.
+    pub fn slot(&self) -> &DeliverySlot {
+        &self.slot
+    }
+
+    /// The handler answered: a success keeps the delivery as seen,
+    /// anything else forgets it.
+    pub fn settle(mut self, succeeded: bool) {
+        self.settled = succeeded;
+        // Drop forgets the id unless it succeeded.
+    }
+}
+
+impl Drop for DeliveryGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.slot.take()
+            && !self.settled
+        {
+            tracing::info!(webhook_id = %id, "webhook delivery not handled to success; its retry will run");
+            self.deduplicator.forget(&id);
+        }
     }
 }
 

@@ -39,8 +39,9 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Every call goes through one transport: the token comes from a
 /// [`ClientCredentialsCache`] (fetched once, reused until shortly before it
 /// expires); a `401` drops it and repeats the call once with a new one;
-/// `429`, `503` and connection failures are retried under the
-/// [`RetryPolicy`]; the whole call, retries included, is bounded by
+/// busy answers and connection failures are retried under the
+/// [`RetryPolicy`] (a `POST` or `PATCH` only when it cannot have reached
+/// the platform, or on `429`); the whole call, retries included, is bounded by
 /// [`timeout`](Self::timeout); answers are read up to
 /// [`max_response_bytes`](Self::max_response_bytes); redirects are never
 /// followed.
@@ -91,10 +92,12 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// `value` as one path segment: percent-encoded, and refused when empty
-/// (an empty segment would address another resource).
+/// `value` as one path segment: percent-encoded, and refused when empty,
+/// `.` or `..` (an empty segment would address another resource, and the
+/// URL parser resolves dot segments: `..` would climb out of the path).
 pub(crate) fn segment(value: &str, what: &'static str) -> Result<String, ManagementError> {
-    if value.trim().is_empty() {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed == "." || trimmed == ".." {
         return Err(ManagementError::InvalidArgument(what));
     }
     Ok(utf8_percent_encode(value, SEGMENT).to_string())
@@ -409,7 +412,9 @@ impl ManagementClient {
             }));
         }
         Err(Failure {
-            retryable: status == 429 || status == 503,
+            // `429` is refused before any work; a `503` may have come after
+            // the platform acted, so only an idempotent call repeats it.
+            retryable: status == 429 || (status == 503 && idempotent),
             retry_after,
             error: ManagementError::Api {
                 status,
@@ -483,7 +488,14 @@ mod tests {
         assert_eq!(segment("org_123", "id").unwrap(), "org_123");
         assert_eq!(segment("a/b", "id").unwrap(), "a%2Fb");
         assert_eq!(segment("x:enable", "id").unwrap(), "x%3Aenable");
-        assert_eq!(segment("..", "id").unwrap(), "..");
+        assert_eq!(segment("...", "id").unwrap(), "...");
+        assert_eq!(segment("%2e%2e", "id").unwrap(), "%252e%252e");
+        for dots in [".", "..", " .. "] {
+            assert_eq!(
+                segment(dots, "user id"),
+                Err(ManagementError::InvalidArgument("user id"))
+            );
+        }
         assert_eq!(segment("é ?#", "id").unwrap(), "%C3%A9%20%3F%23");
         assert_eq!(
             segment("", "organization id"),

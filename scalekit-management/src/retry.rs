@@ -6,11 +6,12 @@ use std::time::Duration;
 
 /// When and how often a failed call is tried again.
 ///
-/// A call is tried again only after an answer that says the platform did not
-/// process it — `429 Too Many Requests` and `503 Service Unavailable` — or
-/// after a connection failure: for `GET`, `PUT` and `DELETE`, any; for
-/// `POST` and `PATCH`, only a failure to connect (the request never left),
-/// never a connection that broke after the request was sent. Other `4xx`
+/// `GET`, `PUT` and `DELETE` are tried again after `429 Too Many Requests`,
+/// `503 Service Unavailable` or any connection failure. `POST` and `PATCH`
+/// are tried again only when the platform cannot have acted on them: after
+/// a `429` (refused before any work) or a failure to connect (the request
+/// never left); never after a `503`, a timeout or a connection that broke
+/// after the request was sent. Other `4xx`
 /// answers are never retried. A `401` is answered separately: the cached
 /// token is dropped and the call is repeated once with a new one.
 ///

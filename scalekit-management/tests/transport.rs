@@ -169,6 +169,87 @@ async fn an_identifier_is_one_path_segment_whatever_it_holds() {
 }
 
 #[tokio::test]
+async fn dot_segment_identifiers_are_refused_before_any_call() {
+    let (stub, client) = start(Arc::new(|_, _, _, _, _| json(200, ORGS))).await;
+    for id in [".", "..", ""] {
+        let err = client
+            .users()
+            .list_organization_users(id, &PageOptions::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ManagementError::InvalidArgument(_)),
+            "{id:?}: {err:?}"
+        );
+        let err = client
+            .organizations()
+            .get_organization(id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ManagementError::InvalidArgument(_)),
+            "{id:?}: {err:?}"
+        );
+    }
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 0, "nothing was called");
+}
+
+#[tokio::test]
+async fn a_post_or_patch_answered_503_is_not_repeated_but_one_answered_429_is() {
+    let unavailable = |_, _: &Method, _: &Uri, _: &HeaderMap, _: &[u8]| {
+        json(503, r#"{"code":"UNAVAILABLE","message":"busy"}"#)
+    };
+    let (stub, client) = start(Arc::new(unavailable)).await;
+    let err = client
+        .organizations()
+        .create_organization(&CreateOrganizationRequest::new("Once"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1, "a POST is sent once");
+    let err = client
+        .organizations()
+        .update_organization(
+            "org_1",
+            &scalekit_management::UpdateOrganizationRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 2, "a PATCH is sent once");
+    // A GET is repeated (4 attempts under the test policy).
+    let _ = client
+        .organizations()
+        .list_organizations(&PageOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 6);
+
+    // 429: refused before any work, so a POST is repeated.
+    let (stub, client) = start(Arc::new(|n, _, _, _, _| {
+        if n == 0 {
+            json(
+                429,
+                r#"{"code":"RESOURCE_EXHAUSTED","message":"slow down"}"#,
+            )
+        } else {
+            json(
+                201,
+                r#"{"organization":{"id":"org_2","display_name":"New"}}"#,
+            )
+        }
+    }))
+    .await;
+    let org = client
+        .organizations()
+        .create_organization(&CreateOrganizationRequest::new("New"))
+        .await
+        .unwrap();
+    assert_eq!(org.id, "org_2");
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn retry_after_is_honoured_up_to_the_cap() {
     // Retry-After: 30 with a 50 ms cap: three waits of 50 ms, not 90 s.
     let (stub, client) = start(Arc::new(|n, _, _, _, _| {

@@ -576,6 +576,73 @@ async fn a_token_endpoint_outage_answers_503_and_keeps_the_session(fw: Framework
     assert_eq!(b.get("/dashboard").await.status(), StatusCode::FOUND);
 }
 
+async fn a_session_revoked_by_an_administrator_ends_on_the_next_request(fw: Framework) {
+    // Access tokens of 1 s: the next request after the revocation refreshes.
+    let app = start_with(fw, Some(Duration::from_secs(1))).await;
+    let management =
+        scalekit_management::ManagementClient::new(&Scalekit::new(config(&app.emulator)).unwrap())
+            .unwrap();
+    let user_id = app
+        .emulator
+        .users()
+        .into_iter()
+        .find(|u| u.email == "ada@example.com")
+        .unwrap()
+        .id;
+
+    // An API caller: revoked, then the very next request is a 401 that
+    // clears the cookie (no 503, no retry page).
+    let mut api = Browser::new(&app);
+    assert_eq!(
+        api.sign_in(&app, "/dashboard", "ada@example.com")
+            .await
+            .status(),
+        200
+    );
+    // The browser: another sign-in of the same user.
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser
+            .sign_in(&app, "/dashboard", "ada@example.com")
+            .await
+            .status(),
+        200
+    );
+    let revoked = management
+        .sessions()
+        .revoke_all_user_sessions(&user_id)
+        .await
+        .unwrap();
+    assert_eq!(revoked.total_revoked, 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let token_calls = app.emulator.request_count(EmulatorEndpoint::Token);
+    let me = api.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&me, "retry-after").is_empty());
+    assert!(
+        me.headers().get_all("set-cookie").iter().any(|c| {
+            let c = c.to_str().unwrap();
+            c.starts_with("sk_session") && c.contains("Max-Age=0")
+        }),
+        "the session cookie is cleared"
+    );
+    assert!(api.jar.keys().all(|k| !k.starts_with("sk_session")));
+    assert_eq!(
+        app.emulator.request_count(EmulatorEndpoint::Token),
+        token_calls + 1,
+        "one refused refresh"
+    );
+
+    // A browser route: the sign-in redirect at once, the cookie cleared.
+    let page = browser.get("/dashboard").await;
+    assert_eq!(page.status(), StatusCode::FOUND);
+    assert!(header(&page, "location").contains("/auth/login"));
+    assert!(browser.jar.keys().all(|k| !k.starts_with("sk_session")));
+    // Signed out for good: no cookie left to retry with.
+    assert_eq!(browser.get("/api/me").await.status(), 401);
+}
+
 fn config(emulator: &scalekit_emulator::Emulator) -> scalekit_core::ScalekitConfig {
     scalekit_core::ScalekitConfig::new(
         emulator.url(),
@@ -1309,6 +1376,7 @@ async fn the_after_login_hook_sets_data_chooses_the_landing_page_or_answers_itse
 }
 
 scenarios!(
+    a_session_revoked_by_an_administrator_ends_on_the_next_request,
     logout_with_an_expired_access_token_signs_out,
     session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshes_and_gone_at_logout,
     the_after_login_hook_sets_data_chooses_the_landing_page_or_answers_itself,

@@ -67,12 +67,49 @@ fn www(r: &reqwest::Response) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhooks_are_deduplicated_on_request_and_failed_ones_retried() {
+async fn webhooks_are_deduplicated_and_a_delivery_not_handled_to_success_is_retried() {
     for framework in [
         common::apps::Framework::Axum,
         common::apps::Framework::Actix,
     ] {
         deduplicated_webhooks(framework).await;
+    }
+}
+
+/// How the webhook handler of [`deduplicated_webhooks`] treats the first
+/// delivery of an event (the event id names it); later ones succeed.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum FirstTime {
+    /// Answers `500`.
+    Fails,
+    /// Panics.
+    Panics,
+    /// Never finishes (the client gives up; the server drops the future).
+    Hangs,
+    /// (actix-web) Returns an `Err` from the handler.
+    Errs,
+    Succeeds,
+}
+
+fn first_time(event_id: &str) -> FirstTime {
+    match event_id {
+        "evt_fails" => FirstTime::Fails,
+        "evt_panics" => FirstTime::Panics,
+        "evt_hangs" => FirstTime::Hangs,
+        "evt_errs" => FirstTime::Errs,
+        _ => FirstTime::Succeeds,
+    }
+}
+
+/// An actix-web middleware answering `408` after 300 ms, dropping the
+/// inner services' future.
+async fn actix_timeout(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    match tokio::time::timeout(Duration::from_millis(300), next.call(request)).await {
+        Ok(answer) => answer.map(actix_web::dev::ServiceResponse::map_into_boxed_body),
+        Err(_) => Err(actix_web::error::ErrorRequestTimeout("timed out")),
     }
 }
 
@@ -86,13 +123,19 @@ async fn deduplicated_webhooks(framework: common::apps::Framework) {
         .unwrap()
         .webhooks(verifier);
     let processed = Arc::new(Mutex::new(Vec::<String>::new()));
-    let fail_next = Arc::new(Mutex::new(true));
-    // The first processing fails: the platform will retry.
+    // What the handler does with this event: the first time as its id
+    // says, then it succeeds.
     let handle = {
-        let (p, f) = (processed.clone(), fail_next.clone());
+        let p = processed.clone();
         move |id: String| {
-            p.lock().unwrap().push(id);
-            !std::mem::replace(&mut *f.lock().unwrap(), false)
+            let mut p = p.lock().unwrap();
+            let first = !p.contains(&id);
+            p.push(id.clone());
+            if first {
+                first_time(&id)
+            } else {
+                FirstTime::Succeeds
+            }
         }
     };
     let _server = match framework {
@@ -105,63 +148,327 @@ async fn deduplicated_webhooks(framework: common::apps::Framework) {
                     "/hook",
                     post(
                         move |scalekit_axum::ScalekitWebhook(event): scalekit_axum::ScalekitWebhook| async move {
-                            if handle(event.id) {
-                                AxumStatus::OK
-                            } else {
-                                AxumStatus::INTERNAL_SERVER_ERROR
+                            match handle(event.id) {
+                                FirstTime::Fails | FirstTime::Errs => AxumStatus::INTERNAL_SERVER_ERROR,
+                                FirstTime::Panics => panic!("the handler panics"),
+                                FirstTime::Hangs => {
+                                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                                    AxumStatus::OK
+                                }
+                                FirstTime::Succeeds => AxumStatus::OK,
                             }
                         },
                     ),
                 )
-                .layer(auth.layer());
+                .layer(auth.layer())
+                // A timeout outside the auth layer: it drops the layer's
+                // future (hyper does not notice a client that went away
+                // while a handler runs).
+                .layer(axum::middleware::from_fn(
+                    |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                        use axum::response::IntoResponse as _;
+                        tokio::time::timeout(Duration::from_millis(300), next.run(request))
+                            .await
+                            .unwrap_or_else(|_| AxumStatus::REQUEST_TIMEOUT.into_response())
+                    },
+                ));
             common::apps::Server::Axum(common::apps::serve(listener, router))
         }
         common::apps::Framework::Actix => {
             use actix_web::{HttpResponse, web};
             let auth = scalekit_actix::ScalekitAuth::new(web);
-            common::apps::Server::Actix(common::apps::serve_actix(listener, auth, move |config| {
+            let listener = listener.into_std().unwrap();
+            let server = actix_web::HttpServer::new(move || {
                 let handle = handle.clone();
-                config.route(
-                    "/hook",
-                    web::post().to(
-                        move |scalekit_actix::ScalekitWebhook(event): scalekit_actix::ScalekitWebhook| {
-                            let ok = handle(event.id);
-                            async move {
-                                if ok {
-                                    HttpResponse::Ok().finish()
-                                } else {
-                                    HttpResponse::InternalServerError().finish()
+                actix_web::App::new()
+                    .route(
+                        "/hook",
+                        web::post().to(
+                            move |scalekit_actix::ScalekitWebhook(event): scalekit_actix::ScalekitWebhook| {
+                                let what = handle(event.id);
+                                async move {
+                                    match what {
+                                        FirstTime::Fails => Ok(HttpResponse::InternalServerError().finish()),
+                                        FirstTime::Errs => Err(actix_web::error::ErrorBadGateway("upstream failed")),
+                                        FirstTime::Panics => panic!("the handler panics"),
+                                        FirstTime::Hangs => {
+                                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                                            Ok(HttpResponse::Ok().finish())
+                                        }
+                                        FirstTime::Succeeds => Ok(HttpResponse::Ok().finish()),
+                                    }
                                 }
-                            }
-                        },
-                    ),
-                );
-            }))
+                            },
+                        ),
+                    )
+                    .wrap(auth.middleware())
+                    // A timeout outside the auth middleware (wrapped last):
+                    // it drops the middleware's future (actix-web does not
+                    // notice a client that went away while a handler runs).
+                    .wrap(actix_web::middleware::from_fn(actix_timeout))
+            })
+            .workers(2)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+            let handle = server.handle();
+            tokio::spawn(server);
+            common::apps::Server::Actix(handle)
         }
     };
-    let http = reqwest::Client::new();
-    let event = json!({"id": "evt_9", "type": "user.created", "data": {}}).to_string();
-    let deliver = |id: &'static str| {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let deliver = |id: &'static str, event_id: &'static str| {
+        let event = json!({"id": event_id, "type": "user.created", "data": {}}).to_string();
         let now = common::now();
         let signature = sign_payload(WEBHOOK_SECRET, id, now, event.as_bytes()).unwrap();
         http.post(format!("{base}/hook"))
             .header("webhook-id", id)
             .header("webhook-timestamp", now.to_string())
             .header("webhook-signature", signature)
-            .body(event.clone())
+            .body(event)
             .send()
+    };
+    let runs = |event_id: &str| {
+        processed
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| *e == event_id)
+            .count()
     };
     // Fails, is forgotten; the retry is processed; the next retry is a
     // duplicate, acknowledged without running the handler.
-    assert_eq!(deliver("msg_a").await.unwrap().status(), 500);
-    assert_eq!(deliver("msg_a").await.unwrap().status(), 200);
-    let dup = deliver("msg_a").await.unwrap();
+    assert_eq!(deliver("msg_a", "evt_fails").await.unwrap().status(), 500);
+    assert_eq!(deliver("msg_a", "evt_fails").await.unwrap().status(), 200);
+    let dup = deliver("msg_a", "evt_fails").await.unwrap();
     assert_eq!(dup.status(), 200);
     assert_eq!(dup.text().await.unwrap(), r#"{"duplicate":true}"#);
-    assert_eq!(*processed.lock().unwrap(), ["evt_9", "evt_9"]);
+    assert_eq!(runs("evt_fails"), 2);
     // Another delivery id is processed.
-    assert_eq!(deliver("msg_b").await.unwrap().status(), 200);
-    assert_eq!(processed.lock().unwrap().len(), 3);
+    assert_eq!(deliver("msg_b", "evt_ok").await.unwrap().status(), 200);
+    assert_eq!(runs("evt_ok"), 1);
+
+    // A handler that panics, one whose future is dropped (the client gave
+    // up and went away) and (actix-web) one that returns an error: none
+    // leaves its delivery marked as seen, the platform's retry runs.
+    let mut paths = vec![("msg_panics", "evt_panics"), ("msg_hangs", "evt_hangs")];
+    if framework == common::apps::Framework::Actix {
+        paths.push(("msg_errs", "evt_errs"));
+    }
+    for (id, event_id) in paths {
+        let first = deliver(id, event_id).await;
+        assert!(
+            first.as_ref().map_or(true, |r| !r.status().is_success()),
+            "{event_id}: {first:?}"
+        );
+        assert_eq!(runs(event_id), 1, "{event_id}");
+        // The retry runs the handler (the server may take a moment to
+        // notice a client that went away: retry as the platform would).
+        let mut retried = None;
+        for _ in 0..30 {
+            let r = deliver(id, event_id).await.unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            if body != r#"{"duplicate":true}"# {
+                retried = Some(status);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(retried, Some(reqwest::StatusCode::OK), "{event_id}");
+        assert_eq!(runs(event_id), 2, "{event_id}: processed again, once");
+        let dup = deliver(id, event_id).await.unwrap();
+        assert_eq!(dup.text().await.unwrap(), r#"{"duplicate":true}"#);
+        assert_eq!(runs(event_id), 2, "{event_id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_mcp_layer_refuses_what_only_the_outer_layer_accepts() {
+    for framework in [
+        common::apps::Framework::Axum,
+        common::apps::Framework::Actix,
+    ] {
+        nested_mcp_layer(framework).await;
+    }
+}
+
+async fn nested_mcp_layer(framework: common::apps::Framework) {
+    use scalekit_core::web::{ProtectedResource, WebAuth};
+    let (listener, base, builder) = common::apps::bind().await;
+    let resource = format!("{base}/mcp");
+    let emulator = builder
+        .mcp_server(scalekit_emulator::McpServer::new(resource.clone()).scopes(["mcp:tools"]))
+        .start()
+        .await
+        .unwrap();
+    let server_id = emulator.mcp_servers()[0].id.clone();
+    // The application's own layer: its client id, any audience it was
+    // told to accept, browser sessions.
+    let app_web = ScalekitAuth::web_auth(config(&emulator), &base, common::apps::SESSION_SECRET)
+        .unwrap()
+        .accept_audiences(["https://api.example.com", resource.as_str()]);
+    // The MCP server's, nested under it on /mcp.
+    let mcp_web = WebAuth::for_api(Scalekit::new(config(&emulator)).unwrap(), &base)
+        .unwrap()
+        .mcp_server(
+            ProtectedResource {
+                resource: resource.clone(),
+                scopes_supported: vec!["mcp:tools".into()],
+                documentation: None,
+            },
+            &server_id,
+        );
+    let _server = match framework {
+        common::apps::Framework::Axum => {
+            use axum::routing::{get, post};
+            let app = ScalekitAuth::new(app_web);
+            let mcp = ScalekitAuth::new(mcp_web);
+            let router = axum::Router::new()
+                .route(
+                    "/mcp",
+                    post(|user: scalekit_axum::AuthUser| async move { user.subject().to_owned() })
+                        .layer(mcp.require()),
+                )
+                .route(
+                    "/api/app",
+                    get(|user: scalekit_axum::AuthUser| async move { user.subject().to_owned() }),
+                )
+                .merge(app.routes())
+                .layer(app.layer());
+            common::apps::Server::Axum(common::apps::serve(listener, router))
+        }
+        common::apps::Framework::Actix => {
+            use actix_web::web;
+            let app = scalekit_actix::ScalekitAuth::new(app_web);
+            let mcp = scalekit_actix::ScalekitAuth::new(mcp_web);
+            let routes = app.configure_routes();
+            common::apps::Server::Actix(common::apps::serve_actix(listener, app, move |config| {
+                routes(config);
+                config
+                    .service(
+                        web::resource("/mcp").wrap(mcp.require()).route(
+                            web::post().to(|user: scalekit_actix::AuthUser| async move {
+                                user.subject().to_owned()
+                            }),
+                        ),
+                    )
+                    .route(
+                        "/api/app",
+                        web::get().to(|user: scalekit_actix::AuthUser| async move {
+                            user.subject().to_owned()
+                        }),
+                    );
+            }))
+        }
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app_token = emulator.mint_access_token(json!({})).unwrap();
+    let other_audience = emulator
+        .mint_access_token(json!({"aud": ["https://api.example.com"]}))
+        .unwrap();
+    // Issued by the environment (a resource server accepts it, PROTOCOL.md
+    // §10), so that the outer layer, told to accept the MCP resource too,
+    // lets it through to the nested one.
+    let mcp_token = emulator
+        .mint_mcp_access_token(
+            &resource,
+            json!({"scope": "mcp:tools", "iss": emulator.url()}),
+        )
+        .unwrap();
+    // A browser session of the application.
+    let (state, authorize) = common::apps::start_login(&base, "/auth/login").await;
+    let user = emulator.users()[0].clone();
+    let callback = common::apps::authorize_as(&emulator, &authorize, &user.id).await;
+    let signed_in = http
+        .get(callback)
+        .header("cookie", state)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let session: Vec<String> = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .filter(|c| c.starts_with("sk_session"))
+        .collect();
+    assert!(!session.is_empty());
+    let session = session.join("; ");
+
+    // The outer layer accepts all of them on its own routes.
+    for token in [&app_token, &other_audience, &mcp_token] {
+        let r = http
+            .get(format!("{base}/api/app"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{framework:?}");
+    }
+    let r = http
+        .get(format!("{base}/api/app"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{framework:?}");
+
+    // The nested MCP route accepts only tokens issued for the MCP server.
+    for token in [&app_token, &other_audience] {
+        let r = http
+            .post(format!("{base}/mcp"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{framework:?}");
+        assert!(www(&r).contains("resource_metadata="), "{}", www(&r));
+    }
+    let r = http
+        .post(format!("{base}/mcp"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "{framework:?}: a browser session"
+    );
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "the application's session cookie is left alone"
+    );
+    let r = http
+        .post(format!("{base}/mcp"))
+        .bearer_auth(&mcp_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{framework:?}");
+    assert_eq!(r.text().await.unwrap(), user_subject(&emulator, &mcp_token));
+}
+
+/// The `sub` of a token minted by the emulator.
+fn user_subject(_emulator: &Emulator, token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A listener that counts the requests it receives and keeps their bodies.

@@ -326,6 +326,43 @@ async fn a_cached_token_is_verified_again_after_the_cache_maximum() {
     );
 }
 
+/// Waits until just after the start of a second of the Unix clock (the
+/// caches count whole seconds).
+async fn at_the_start_of_a_second() {
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    tokio::time::sleep(Duration::from_millis(u64::from(1000 - into) + 20)).await;
+}
+
+/// An entry is never served past the cache's maximum counted from its
+/// first verification: its admission to the shared cache at its second
+/// use does not give it a new lifetime, from the front or from the shared
+/// cache.
+#[tokio::test]
+async fn an_entry_is_never_served_past_the_maximum_from_its_first_verification() {
+    let emulator = common::emulator().await;
+    let validator = common::validator(&emulator, JwksOptions::default())
+        .with_verified_cache(100, Duration::from_secs(3));
+    let token = emulator.mint_access_token(json!({})).unwrap();
+    at_the_start_of_a_second().await;
+    validate(&validator, &token).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The second use: a hit, which admits it to the shared cache.
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 1);
+    assert_eq!(validator.verified_cache_entries(), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // 3.6 s after the first verification: verified again, on this thread
+    // and (before this thread's new entry is shared) not served to
+    // another from the old one.
+    validate(&validator, &token).await.unwrap();
+    assert_eq!(validator.signature_checks(), 2);
+    on_another_thread(&validator, &token).unwrap();
+    assert_eq!(validator.signature_checks(), 2, "the new entry is shared");
+}
+
 /// A token used once stays out of the shared cache (the verifying thread's
 /// small front holds it); its second use admits it, on the same thread
 /// from the front, on another thread by verifying it there once more.

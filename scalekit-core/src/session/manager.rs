@@ -82,11 +82,6 @@ pub struct Resolved {
     pub set_cookies: Vec<String>,
     /// Why the session the request carried has ended, if it has.
     pub ended: Option<SessionEnd>,
-    /// The session's tokens were rotated by another request or instance
-    /// meanwhile (a cookie-only session that lost a refresh race): it is
-    /// served while its access token is valid, but must not be written
-    /// back, or the browser's newer cookie would be overwritten.
-    pub superseded: bool,
 }
 
 /// The cookie names of `Set-Cookie` values, for `Debug`.
@@ -103,7 +98,6 @@ impl std::fmt::Debug for Resolved {
             .field("session", &self.session)
             .field("set_cookies", &cookie_names(&self.set_cookies))
             .field("ended", &self.ended)
-            .field("superseded", &self.superseded)
             .finish()
     }
 }
@@ -689,16 +683,9 @@ impl SessionManager {
                                 session: Some(Arc::new(session)),
                                 set_cookies,
                                 ended: None,
-                                superseded: false,
                             },
                         ))
                     }
-                    Ok(Freshness::Untouched(session)) => Ok(Resolved {
-                        session: Some(Arc::new(session)),
-                        set_cookies: Vec::new(),
-                        ended: None,
-                        superseded: true,
-                    }),
                     Ok(Freshness::Current(session)) => match self.seen_lately(session, now) {
                         Ok(resolved) => Ok(resolved),
                         Err(session) => {
@@ -744,7 +731,6 @@ impl SessionManager {
                 .settings
                 .clear_family(&self.settings.session_cookie_name(), request),
             ended: end,
-            superseded: false,
         }
     }
 
@@ -761,7 +747,6 @@ impl SessionManager {
                     session: None,
                     set_cookies: Vec::new(),
                     ended: None,
-                    superseded: false,
                 }));
             }
             Ok(Opened::Gone) => return Settled::Done(Ok(self.ended(request, None))),
@@ -791,7 +776,6 @@ impl SessionManager {
                 session: Some(replacement.session.clone()),
                 set_cookies: replacement.set_cookies.clone(),
                 ended: None,
-                superseded: false,
             }));
         }
         if session.needs_refresh(now, self.policy.refresh_skew) {
@@ -811,7 +795,6 @@ impl SessionManager {
                 session: Some(session),
                 set_cookies: Vec::new(),
                 ended: None,
-                superseded: false,
             });
         }
         Err(session)
@@ -836,7 +819,6 @@ impl SessionManager {
                         session: Some(Arc::new(stored)),
                         set_cookies: Vec::new(),
                         ended: None,
-                        superseded: false,
                     });
                 }
                 Replaced::Removed => {
@@ -847,7 +829,6 @@ impl SessionManager {
                             .settings
                             .clear_family(&self.settings.session_cookie_name(), request),
                         ended: Some(SessionEnd::Removed),
-                        superseded: false,
                     });
                 }
             }
@@ -857,7 +838,6 @@ impl SessionManager {
             session: Some(Arc::new(session)),
             set_cookies,
             ended: None,
-            superseded: false,
         })
     }
 

@@ -290,7 +290,6 @@ mod tests {
             session: Some(std::sync::Arc::new(session())),
             set_cookies: vec![format!("sk_session=sealed-{SECRET}; Path=/")],
             ended: None,
-            superseded: false,
         };
         let stored = StoredSession {
             sealed: format!("sealed-{SECRET}").into_bytes(),

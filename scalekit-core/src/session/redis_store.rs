@@ -4,8 +4,9 @@
 //!
 //! Layout under the prefix (default `scalekit:`):
 //!
-//! - `{prefix}session:{id}`: a hash, `v` (version) and `d` (the session
-//!   sealed by the manager: no token is ever stored in the clear);
+//! - `{prefix}session:{id}`: a hash, `v` (version), `d` (the session
+//!   sealed by the manager: no token is ever stored in the clear) and `w`
+//!   (the random ids of the last conditional writes applied, see below);
 //! - `{prefix}user:{user id}`: the set of the user's session ids, living as
 //!   long as the longest of them;
 //! - `{prefix}lock:{id}`: the refresh lock.
@@ -14,6 +15,17 @@
 //! the same session never interleave. The scripts touch keys they compute
 //! from the prefix: this store is for a single Redis (or a primary with
 //! replicas), not Redis Cluster.
+//!
+//! A write whose answer is lost (the connection drops after Redis ran it)
+//! is sent once more on a new connection. For a conditional write that
+//! repetition would find the version it advanced itself and answer "another
+//! write came first", and the caller would apply its change a second time
+//! on the session it reads back (`update_data(|n| n + 1)` adding 2). So each
+//! conditional write carries a random write id, used by its repetition too;
+//! the script keeps the ids of the last `RECENT_WRITES` writes applied in
+//! the session's hash (expiring and removed with it; random, so nothing in
+//! the clear), and a write whose id is among them is not applied again: it
+//! answers the version it wrote then.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,15 +75,35 @@ extend_index(KEYS[2], ttl)
 return 1
 ";
 
+/// How many ids of applied conditional writes a session's record keeps
+/// (field `w`): a repeated write is recognised as long as fewer writes of
+/// the same session came in between (the repetition follows within the
+/// store's timeout).
+const RECENT_WRITES: usize = 8;
+
 /// KEYS: session, user index. ARGV: expected version, sealed, ttl ms,
-/// session id. Writes only if the stored version is the expected one;
-/// returns the new version, or 0.
+/// session id, write id, [`RECENT_WRITES`]. Writes only if the stored
+/// version is the expected one; returns the new version, or 0. A write
+/// whose id is among the recent ones is a repetition of a write already
+/// applied (its answer was lost): not applied again, it returns the version
+/// it wrote then (the expected one plus one), even if later writes came
+/// after it.
 const REPLACE: &str = r"
 local ttl = tonumber(ARGV[3])
 local version = redis.call('hget', KEYS[1], 'v')
-if (not version) or version ~= ARGV[1] then return 0 end
+if not version then return 0 end
+local recent = redis.call('hget', KEYS[1], 'w') or ''
+if ARGV[5] ~= '' and string.find(' ' .. recent .. ' ', ' ' .. ARGV[5] .. ' ', 1, true) then
+  return tonumber(ARGV[1]) + 1
+end
+if version ~= ARGV[1] then return 0 end
+local ids = { ARGV[5] }
+for id in string.gmatch(recent, '%S+') do
+  if #ids >= tonumber(ARGV[6]) then break end
+  ids[#ids + 1] = id
+end
 local new = redis.call('hincrby', KEYS[1], 'v', 1)
-redis.call('hset', KEYS[1], 'd', ARGV[2])
+redis.call('hset', KEYS[1], 'd', ARGV[2], 'w', table.concat(ids, ' '))
 redis.call('pexpire', KEYS[1], ttl)
 redis.call('sadd', KEYS[2], ARGV[4])
 extend_index(KEYS[2], ttl)
@@ -102,7 +134,9 @@ return removed
 /// requests answer `503` with `Retry-After`), and the store reconnects by
 /// itself once Redis is back. An operation that failed because the
 /// connection was refused or had dropped is tried once more on a new
-/// connection within the same bound (every operation is safe to repeat).
+/// connection within the same bound (every operation is safe to repeat: a
+/// conditional write carries a random id, so that its repetition after a
+/// lost answer is recognised and not applied twice).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), scalekit_core::session::StoreError> {
@@ -138,6 +172,23 @@ impl std::fmt::Debug for RedisStore {
 
 /// The default bound of one store operation, connecting included.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A fresh id for one conditional write (and its repetition): 128 random
+/// bits, in hex (no separator of the script's id list, nothing that looks
+/// like a token).
+fn write_id() -> Result<String, StoreError> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| StoreError::Unavailable)?;
+    Ok(bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect())
+}
 
 fn unavailable(err: redis::RedisError) -> StoreError {
     tracing::warn!(error = %err, "Redis session store error");
@@ -348,6 +399,8 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
         let (session_key, user_key) = (self.session_key(session_id), self.user_key(user_id));
         Box::pin(async move {
+            // One id for the write and its repetition (see the module docs).
+            let write_id = write_id()?;
             let version: u64 = self
                 .run(|mut con| {
                     let mut invocation = self.replace.key(&session_key);
@@ -356,7 +409,9 @@ impl SessionStore for RedisStore {
                         .arg(expected)
                         .arg(sealed)
                         .arg(millis(ttl))
-                        .arg(session_id);
+                        .arg(session_id)
+                        .arg(&write_id)
+                        .arg(RECENT_WRITES);
                     async move { invocation.invoke_async::<u64>(&mut con).await }
                 })
                 .await?;
@@ -474,6 +529,19 @@ mod tests {
             redis::ErrorKind::Client,
             "refused by the client"
         ))));
+    }
+
+    #[test]
+    fn redis_write_ids_are_random_hex_without_separators() {
+        let (a, b) = (write_id().unwrap(), write_id().unwrap());
+        assert_ne!(a, b);
+        for id in [a, b] {
+            assert_eq!(id.len(), 32);
+            assert!(
+                id.bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
     }
 
     #[test]

@@ -41,11 +41,6 @@ const LOCK_POLL: Duration = Duration::from_millis(50);
 /// How many times a refreshed session is written again over a concurrent
 /// "last seen" update.
 const WRITE_ATTEMPTS: usize = 3;
-/// Cookie-only sessions: how long after an `invalid_grant` a request whose
-/// access token has expired answers `503` (the instance that won the
-/// refresh race may still be sending the new cookie) before the refusal is
-/// final.
-pub(crate) const LOST_RACE_WINDOW: Duration = Duration::from_secs(2);
 
 /// The longest a refresh may take under `policy`.
 fn refresh_budget(policy: &SessionPolicy) -> Duration {
@@ -79,15 +74,12 @@ fn deadline_after(d: Duration) -> Instant {
 /// With Redis, a refusal removes the session, which is what the
 /// other instances then find.
 ///
-/// Cookie-only sessions behind several instances can race: two instances
-/// refresh the same session at once, the platform rotates the refresh
-/// token for the first and answers `invalid_grant` to the second (past its
-/// grace window). The loser does not sign the user out at once: while the
-/// request's access token is still valid it is served with it, and
-/// otherwise it answers `503` with `Retry-After` for a moment
-/// (two seconds) with the cookie left alone, so that the
-/// winner's cookie, already on its way to the browser, carries on. Only
-/// after that is the refusal final (the cookie is cleared).
+/// A refusal (`invalid_grant` above all: the session was revoked, the user
+/// removed, the refresh token reused after its grace window) is final: the
+/// session ends on that request. Cookie-only sessions behind several
+/// instances may refresh the same session at once; the platform keeps the
+/// previous refresh token valid for about 30 s after rotating it, so both
+/// instances get tokens and neither is refused.
 #[derive(Clone)]
 pub struct RefreshCoordinator {
     scalekit: Scalekit,
@@ -103,10 +95,6 @@ pub struct RefreshCoordinator {
 enum Failed {
     /// Refused: the session ends.
     Refused(SessionEnd),
-    /// Refused with `invalid_grant` on a cookie-only session: perhaps
-    /// another instance rotated the token a moment ago and its cookie is on
-    /// its way (see [`RefreshCoordinator`]).
-    LostRace { at: Instant, end: SessionEnd },
     /// Timed out or unavailable.
     Transient { at: Instant, reason: String },
 }
@@ -128,10 +116,6 @@ pub(crate) enum Freshness {
     /// The session was refreshed (here or by a concurrent request) and, with
     /// a server-side store, written back.
     Refreshed(Session),
-    /// Serve the request with this session but send no cookie: a
-    /// cookie-only session whose refresh token another instance has just
-    /// rotated (its new cookie must not be overwritten with this one).
-    Untouched(Session),
 }
 
 /// Why a refresh did not produce a session.
@@ -163,19 +147,6 @@ fn transient(err: &TokenError) -> bool {
         TokenError::IdToken(ValidationError::KeysUnavailable) => true,
         _ => false,
     }
-}
-
-/// Whether a refusal may be a lost race between instances sharing a
-/// cookie-only session: the platform answered `invalid_grant`, as it does
-/// for a refresh token another instance has just rotated.
-fn lost_race(end: &SessionEnd) -> bool {
-    matches!(
-        end,
-        SessionEnd::RefreshFailed(TokenError::OAuth {
-            code: OAuthErrorCode::InvalidGrant,
-            ..
-        })
-    )
 }
 
 fn classify(err: TokenError) -> Failure {
@@ -228,30 +199,7 @@ impl RefreshCoordinator {
                 Some(Self::unavailable(session.clone(), &reason))
             }
             Failed::Transient { .. } => None,
-            Failed::LostRace { at, end } => Some(Self::lost_race(store, session, at, end).await),
         }
-    }
-
-    /// A cookie-only session whose refresh was refused with `invalid_grant`
-    /// at `at`: served with its access token while that is valid; else
-    /// `503` (the session and cookie kept) within [`LOST_RACE_WINDOW`], and
-    /// ended after it.
-    async fn lost_race(
-        store: &SealedStore,
-        session: &Session,
-        at: Instant,
-        end: SessionEnd,
-    ) -> Result<Freshness, SessionError> {
-        let now = crate::unix_time().as_secs();
-        if session.expires_at > now {
-            tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the access token is still valid");
-            return Ok(Freshness::Untouched(session.clone()));
-        }
-        if at.elapsed() < LOST_RACE_WINDOW {
-            tracing::info!(user = ?session.user.id, "refresh token already rotated elsewhere; the session is kept for a moment");
-            return Err(SessionError::RefreshUnavailable);
-        }
-        Err(store.end(session, end).await)
     }
 
     fn local_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -291,7 +239,6 @@ impl RefreshCoordinator {
             match &result {
                 Ok(Freshness::Refreshed(_)) => "refreshed",
                 Ok(Freshness::Current(_)) => "kept",
-                Ok(Freshness::Untouched(_)) => "lost_race",
                 Err(SessionError::RefreshUnavailable) => "unavailable",
                 Err(SessionError::Ended(_)) => "ended",
                 Err(_) => "error",
@@ -420,17 +367,6 @@ impl RefreshCoordinator {
             Err(_) => Failure::Transient("the refresh took longer than its timeout".into()),
         };
         match failure {
-            Failure::Refused(end) if !store.is_server_side() && lost_race(&end) => {
-                let at = Instant::now();
-                self.failed.insert(
-                    key.to_owned(),
-                    Failed::LostRace {
-                        at,
-                        end: end.clone(),
-                    },
-                );
-                Self::lost_race(store, &base, at, end).await
-            }
             Failure::Refused(end) => {
                 self.failed
                     .insert(key.to_owned(), Failed::Refused(end.clone()));
@@ -588,29 +524,6 @@ mod tests {
             MAX_REFRESH_TIMEOUT.saturating_add(LEASE_MARGIN)
         );
         let _ = deadline_after(Duration::MAX);
-    }
-
-    #[test]
-    fn only_invalid_grant_may_be_a_lost_race() {
-        let refused = |err| SessionEnd::RefreshFailed(err);
-        assert!(lost_race(&refused(TokenError::OAuth {
-            status: 400,
-            code: OAuthErrorCode::InvalidGrant,
-            description: None,
-        })));
-        for end in [
-            refused(TokenError::Status(400)),
-            refused(TokenError::OAuth {
-                status: 401,
-                code: OAuthErrorCode::InvalidClient,
-                description: None,
-            }),
-            refused(TokenError::MissingRefreshToken),
-            SessionEnd::SubjectChanged,
-            SessionEnd::Removed,
-        ] {
-            assert!(!lost_race(&end), "{end:?}");
-        }
     }
 
     #[test]

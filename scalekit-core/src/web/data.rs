@@ -19,9 +19,6 @@ use crate::session::{RequestCookies, Session, SessionData, SessionDataError};
 #[derive(Default)]
 pub(super) struct SessionWrites {
     written: AtomicBool,
-    /// The session lost a refresh race: writing it back would overwrite
-    /// the newer cookie the browser holds.
-    superseded: bool,
     latest: Mutex<Option<Written>>,
 }
 
@@ -31,11 +28,8 @@ struct Written {
 }
 
 impl SessionWrites {
-    pub(super) fn new(superseded: bool) -> Arc<Self> {
-        Arc::new(SessionWrites {
-            superseded,
-            ..SessionWrites::default()
-        })
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(SessionWrites::default())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
@@ -147,9 +141,6 @@ impl WebAuth {
         else {
             return Err(SessionDataError::NoSession);
         };
-        if writes.superseded && !self.sessions.is_server_side() {
-            return Err(crate::session::SessionError::RefreshUnavailable.into());
-        }
         let (session, set_cookies) = self.sessions.update_data(&session, change, request).await?;
         caller.record_write(writes, session, set_cookies);
         Ok(())

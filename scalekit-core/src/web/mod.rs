@@ -94,19 +94,15 @@ impl Authenticated {
     }
 
     /// A caller authenticated by its session (whose access token is
-    /// `verified`); `superseded`: see [`crate::session::Resolved::superseded`].
-    pub(crate) fn session(
-        verified: VerifiedClaims,
-        session: Arc<Session>,
-        superseded: bool,
-    ) -> Self {
+    /// `verified`).
+    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
         Authenticated {
             claims: verified.claims,
             via: Via::Session,
             payload: verified.payload,
             token: verified.token,
             session: Some(session),
-            writes: Some(data::SessionWrites::new(superseded)),
+            writes: Some(data::SessionWrites::new()),
         }
     }
 
@@ -489,6 +485,20 @@ pub struct WebAuth {
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
     responder: Option<Responder>,
+    /// Who this auth accepts, as an identity: renewed by every builder
+    /// method that changes it, so that a [`Resolution`] tells an inner
+    /// layer of another auth from one of the same.
+    acceptance: u64,
+}
+
+/// The acceptance identity of [`Resolution::from_caller`]: any layer takes
+/// a test's caller.
+pub(crate) const TEST_CALLER: u64 = 0;
+
+/// A new acceptance identity (never [`TEST_CALLER`]).
+fn new_acceptance() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Where a request says it was sent to: its `Host`, and the
@@ -541,6 +551,7 @@ impl WebAuth {
             webhooks: None,
             trusted_hosts: Vec::new(),
             responder: None,
+            acceptance: new_acceptance(),
         }
     }
 
@@ -693,6 +704,7 @@ impl WebAuth {
     /// timeout).
     pub fn session_policy(mut self, policy: crate::session::SessionPolicy) -> Self {
         self.sessions = self.sessions.policy(policy);
+        self.acceptance = new_acceptance();
         self
     }
 
@@ -707,6 +719,7 @@ impl WebAuth {
     /// sealed with this application's session secret.
     pub fn session_store(mut self, store: Arc<dyn crate::session::SessionStore>) -> Self {
         self.sessions = self.sessions.store(store);
+        self.acceptance = new_acceptance();
         self
     }
 
@@ -764,6 +777,7 @@ impl WebAuth {
         self.challenge = self.challenge.resource_metadata(url);
         self.scalekit = self.scalekit.accept_audiences([resource.resource.clone()]);
         self.resource = Some(resource);
+        self.acceptance = new_acceptance();
         self
     }
 
@@ -807,6 +821,7 @@ impl WebAuth {
             .scalekit
             .only_mcp_server(resource.resource.clone(), resource_id);
         self.resource = Some(resource);
+        self.acceptance = new_acceptance();
         self
     }
 
@@ -838,6 +853,7 @@ impl WebAuth {
         S: Into<String>,
     {
         self.scalekit = self.scalekit.accept_audiences(audiences);
+        self.acceptance = new_acceptance();
         self
     }
 

@@ -124,9 +124,17 @@ pub enum Mode {
 /// request is authenticated once. A failure is left only when the layer
 /// could defer it to the route: a session that cannot be checked right now
 /// (`503`), so that browser routes answer with a page and APIs with JSON.
-/// It also remembers whether the request's session has just ended.
+/// It also remembers whether the request's session has just ended, and
+/// which auth made it: an inner layer of another auth (an MCP server under
+/// an application's own layer, say) does not take its word (see
+/// [`WebAuth::gate_now`]).
 #[derive(Debug, Clone)]
-pub struct Resolution(Result<Option<Arc<Authenticated>>, AuthFailure>, bool);
+pub struct Resolution {
+    result: Result<Option<Arc<Authenticated>>, AuthFailure>,
+    session_ended: bool,
+    /// The acceptance identity of the [`WebAuth`] that made it.
+    by: u64,
+}
 
 impl Resolution {
     /// What an auth layer leaves for `caller` (`None`: an anonymous
@@ -134,23 +142,33 @@ impl Resolution {
     /// (feature `test-util`; see `test_util::TestCaller::resolution`).
     #[cfg(feature = "test-util")]
     pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
-        Resolution(Ok(caller), false)
+        Resolution {
+            result: Ok(caller),
+            session_ended: false,
+            by: super::TEST_CALLER,
+        }
+    }
+
+    /// Whether `web` (or a clone of it with the same acceptance) made this
+    /// resolution: its layers and extractors take it as it is.
+    pub fn resolved_by(&self, web: &WebAuth) -> bool {
+        self.by == web.acceptance || self.by == super::TEST_CALLER
     }
 
     /// The caller, if one was authenticated.
     pub fn caller(&self) -> Option<&Arc<Authenticated>> {
-        self.0.as_ref().ok().and_then(Option::as_ref)
+        self.result.as_ref().ok().and_then(Option::as_ref)
     }
 
     /// The failure deferred to the route, if any (see [`Resolution`]).
     pub fn failure(&self) -> Option<&AuthFailure> {
-        self.0.as_ref().err()
+        self.result.as_ref().err()
     }
 
     /// Whether the session the request carried has just ended (timeout,
     /// refused refresh, removed elsewhere).
     pub fn session_ended(&self) -> bool {
-        self.1
+        self.session_ended
     }
 
     /// The [`Refusal`] of an `outcome` of this resolution
@@ -159,7 +177,7 @@ impl Resolution {
     /// session has just ended. Answer it with [`WebAuth::respond`].
     pub fn refusal(&self, outcome: crate::outcome::ErrorOutcome) -> Refusal {
         let refusal = Refusal::from(outcome);
-        if self.1 && refusal.kind() == RefusalKind::MissingCredentials {
+        if self.session_ended && refusal.kind() == RefusalKind::MissingCredentials {
             return refusal.into_kind(RefusalKind::SessionEnded);
         }
         refusal
@@ -175,7 +193,7 @@ impl Resolution {
     /// The caller, or the answer to give instead: the deferred failure
     /// (`503`), or `401` without credentials.
     pub fn require(&self, challenge: &Challenge) -> Result<&Arc<Authenticated>, ErrorOutcome> {
-        match &self.0 {
+        match &self.result {
             Ok(Some(caller)) => Ok(caller),
             Ok(None) => Err(ErrorOutcome::missing_credentials(challenge)),
             Err(failure) => Err(failure.outcome(challenge)),
@@ -189,7 +207,7 @@ impl Resolution {
         &self,
         challenge: &Challenge,
     ) -> Result<Option<&Arc<Authenticated>>, ErrorOutcome> {
-        match &self.0 {
+        match &self.result {
             Ok(caller) => Ok(caller.as_ref()),
             Err(failure) => Err(failure.outcome(challenge)),
         }
@@ -248,14 +266,14 @@ impl WebAuth {
         match self.gate_now(mode, outer, authorization, cookies, path_and_query) {
             Some(decided) => decided,
             None => {
-                self.gate_pending(mode, authorization, cookies, path_and_query)
+                self.gate_pending(mode, outer, authorization, cookies, path_and_query)
                     .await
             }
         }
     }
 
     /// [`WebAuth::gate`] when it can be decided without waiting: an outer
-    /// layer's resolution, a bearer token found in the verified-token
+    /// layer's resolution (when that layer's auth is this one: see below), a bearer token found in the verified-token
     /// cache, a cookie-only session that is current and was seen lately
     /// ([`SessionManager::resolve_now`](crate::session::SessionManager::resolve_now)),
     /// a request without credentials, or one refused for its headers alone.
@@ -263,6 +281,12 @@ impl WebAuth {
     /// refresh, touch or read from its store): then call
     /// [`WebAuth::gate_pending`]. An adapter that gets an answer here calls
     /// its inner service at once, without boxing the request's future.
+    ///
+    /// An outer layer's resolution made by another auth (one that accepts
+    /// other audiences, issuers or sessions) is not taken as it is: this
+    /// auth checks the request's bearer token itself, and only that (the
+    /// session cookie is the outer layer's to open, refresh and set), so an
+    /// inner layer never accepts more than it would alone.
     ///
     /// ```
     /// use scalekit_core::ScalekitConfig;
@@ -287,26 +311,44 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         path_and_query: &str,
     ) -> Option<(Gate, Vec<String>)> {
-        if let Some(Resolution(result, ended)) = outer {
-            return Some((
-                self.decide(mode, result.clone(), true, *ended, path_and_query),
-                Vec::new(),
-            ));
-        }
+        let cookies = match outer {
+            Some(outer) if outer.resolved_by(self) => {
+                return Some((
+                    self.decide(
+                        mode,
+                        outer.result.clone(),
+                        true,
+                        outer.session_ended,
+                        path_and_query,
+                    ),
+                    Vec::new(),
+                ));
+            }
+            // Another auth's: the bearer token only.
+            Some(_) => &RequestCookies::default(),
+            None => cookies,
+        };
         let auth = self.shared_now(authorization, cookies)?;
         Some(self.decide_auth(mode, auth, authorization, path_and_query))
     }
 
     /// The rest of [`WebAuth::gate`] for a request that
-    /// [`WebAuth::gate_now`] could not decide (and that no outer layer
-    /// resolved): authenticates it, waiting for what it needs.
+    /// [`WebAuth::gate_now`] could not decide: authenticates it, waiting
+    /// for what it needs (`outer` as for [`WebAuth::gate_now`]).
     pub async fn gate_pending(
         &self,
         mode: Mode,
+        outer: Option<&Resolution>,
         authorization: AuthorizationHeaders<'_>,
         cookies: &RequestCookies<'_>,
         path_and_query: &str,
     ) -> (Gate, Vec<String>) {
+        let no_cookies = RequestCookies::default();
+        let cookies = if outer.is_some() {
+            &no_cookies
+        } else {
+            cookies
+        };
         let auth = self.authenticate_pending(authorization, cookies).await;
         self.decide_auth(mode, auth, authorization, path_and_query)
     }
@@ -332,6 +374,18 @@ impl WebAuth {
         (gate, auth.set_cookies)
     }
 
+    fn resolution(
+        &self,
+        result: Result<Option<Arc<Authenticated>>, AuthFailure>,
+        session_ended: bool,
+    ) -> Resolution {
+        Resolution {
+            result,
+            session_ended,
+            by: self.acceptance,
+        }
+    }
+
     fn decide(
         &self,
         mode: Mode,
@@ -344,14 +398,14 @@ impl WebAuth {
         match result {
             Ok(None) if mode == Mode::RequireApi => {
                 let missing = ErrorOutcome::missing_credentials(self.challenge());
-                Gate::Answer(self.respond(Resolution(Ok(None), ended).refusal(missing)))
+                Gate::Answer(self.respond(self.resolution(Ok(None), ended).refusal(missing)))
             }
             Ok(None) if mode == Mode::RequireBrowser => {
                 Gate::Answer(self.respond(self.sign_in_required(path_and_query, ended)))
             }
-            Ok(caller) => Gate::Serve(Resolution(Ok(caller), ended)),
+            Ok(caller) => Gate::Serve(self.resolution(Ok(caller), ended)),
             Err(AuthFailure::Unavailable) if via_session && mode == Mode::Optional => {
-                Gate::Serve(Resolution(Err(AuthFailure::Unavailable), ended))
+                Gate::Serve(self.resolution(Err(AuthFailure::Unavailable), ended))
             }
             Err(AuthFailure::Unavailable) if mode == Mode::RequireBrowser => {
                 Gate::Answer(self.respond(self.unavailable_refusal()))
@@ -517,11 +571,7 @@ impl WebAuth {
             .validator()
             .trusted_access_claims(&session.access_token)
         {
-            Ok(verified) => Ok(Some(Arc::new(Authenticated::session(
-                verified,
-                session,
-                resolved.superseded,
-            )))),
+            Ok(verified) => Ok(Some(Arc::new(Authenticated::session(verified, session)))),
             Err(ValidationError::KeysUnavailable) => Err(AuthFailure::Unavailable),
             Err(err) => {
                 tracing::info!(error = %err, "session access token refused");
