@@ -12,8 +12,9 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
-use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::web::adapter::{Extracted, Rejection};
+use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth};
 use scalekit_core::webhook::{
     DeliverySlot, HeaderLookup, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError,
     WebhookEvent, WebhookVerifier,
@@ -22,43 +23,19 @@ use serde::de::DeserializeOwned;
 
 use crate::render;
 
-fn challenge(request: &HttpRequest) -> Challenge {
-    request
-        .extensions()
-        .get::<Arc<WebAuth>>()
-        .map(|web| web.challenge().clone())
-        .unwrap_or_default()
+/// What the auth middleware left in the request, to `f`.
+fn extracted<R>(request: &HttpRequest, f: impl FnOnce(Extracted<'_>) -> R) -> R {
+    let extensions = request.extensions();
+    f(Extracted {
+        web: extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+        resolution: extensions.get::<Resolution>(),
+    })
 }
 
 /// The caller, or the answer to give instead (`401`, or the `503` the
 /// middleware left for the route).
 fn caller(request: &HttpRequest) -> Result<Arc<Authenticated>, AuthRejection> {
-    let extensions = request.extensions();
-    let resolution = extensions.get::<Resolution>();
-    if let Some(caller) = resolution.and_then(Resolution::caller) {
-        return Ok(caller.clone());
-    }
-    let challenge = challenge(request);
-    match resolution {
-        Some(resolution) => resolution.require(&challenge).cloned(),
-        None => Err(ErrorOutcome::missing_credentials(&challenge)),
-    }
-    .map_err(|outcome| reject(request, outcome))
-}
-
-/// The rejection of `outcome`, answered through the application's
-/// responder (a session that has just ended reported as such).
-fn reject(request: &HttpRequest, outcome: ErrorOutcome) -> AuthRejection {
-    let extensions = request.extensions();
-    let refusal = match extensions.get::<Resolution>() {
-        Some(resolution) => resolution.refusal(outcome),
-        None => Refusal::from(outcome),
-    };
-    let web = extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
-    AuthRejection {
-        answer: Box::new(render::refusal(web, refusal.clone())),
-        refusal: Box::new(refusal),
-    }
+    extracted(request, |e| e.caller()).map_err(AuthRejection)
 }
 
 /// The authenticated caller (bearer token or session). Requires the auth
@@ -83,29 +60,28 @@ impl Deref for AuthUser {
 /// and the answer of the application's responder (see
 /// [`WebAuth::respond_with`]), else the default.
 #[derive(Debug, Clone)]
-pub struct AuthRejection {
-    // Boxed: rejections travel in `Result`s and stay small.
-    refusal: Box<Refusal>,
-    answer: Box<WebResponse>,
-}
+pub struct AuthRejection(Rejection);
 
 impl AuthRejection {
     /// The rejection of `refusal`, answered through `web`'s responder.
     pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
-        AuthRejection {
-            answer: Box::new(web.respond(refusal.clone())),
-            refusal: Box::new(refusal),
-        }
+        AuthRejection(Rejection::new(refusal, Some(web)))
     }
 
     /// What was refused: kind, status, challenge, error code.
     pub fn refusal(&self) -> &Refusal {
-        &self.refusal
+        self.0.refusal()
     }
 
     /// The RFC 6750 outcome of the refusal.
     pub fn outcome(&self) -> &ErrorOutcome {
-        self.refusal.outcome()
+        self.0.refusal().outcome()
+    }
+}
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection(rejection)
     }
 }
 
@@ -115,30 +91,23 @@ impl From<ErrorOutcome> for AuthRejection {
     /// default rendering; use [`AuthRejection::new`] to go through the
     /// application's responder.
     fn from(outcome: ErrorOutcome) -> Self {
-        let refusal = Refusal::from(outcome);
-        AuthRejection {
-            answer: Box::new(refusal.default_response().clone()),
-            refusal: Box::new(refusal),
-        }
+        AuthRejection(Rejection::from(outcome))
     }
 }
 
 impl std::fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.refusal.error_description())
+        f.write_str(self.0.refusal().error_description())
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        match &*self.answer {
-            WebResponse::Custom { answer, .. } => render::status(answer.status),
-            _ => render::status(self.refusal.status()),
-        }
+        render::status(self.0.status())
     }
 
     fn error_response(&self) -> HttpResponse {
-        render::web(WebResponse::clone(&self.answer))
+        render::web(self.0.answer().clone())
     }
 }
 
@@ -172,17 +141,12 @@ impl FromRequest for MaybeAuthUser {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let resolved = match request.extensions().get::<Resolution>() {
-            Some(resolution) if resolution.failure().is_none() => {
-                Ok(resolution.caller().cloned().map(AuthUser))
-            }
-            Some(resolution) => resolution
-                .optional(&challenge(request))
-                .map(|caller| caller.cloned().map(AuthUser))
-                .map_err(|outcome| reject(request, outcome)),
-            None => Ok(None),
-        };
-        ready(resolved.map(MaybeAuthUser))
+        let resolved = extracted(request, |e| e.optional_caller());
+        ready(
+            resolved
+                .map(|caller| MaybeAuthUser(caller.map(AuthUser)))
+                .map_err(AuthRejection),
+        )
     }
 }
 
@@ -197,17 +161,11 @@ impl<C: DeserializeOwned> FromRequest for Claims<C> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(caller(request).and_then(|user| {
-            user.claims_as::<C>().map(Claims).map_err(|_| {
-                reject(
-                    request,
-                    ErrorOutcome::invalid_token(
-                        &challenge(request),
-                        "The access token lacks a required claim.",
-                    ),
-                )
-            })
-        }))
+        ready(
+            extracted(request, |e| e.claims::<C>())
+                .map(Claims)
+                .map_err(AuthRejection),
+        )
     }
 }
 
@@ -445,12 +403,8 @@ where
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let no_session = |request: &HttpRequest| {
-            reject(
-                request,
-                ErrorOutcome::missing_credentials(&challenge(request)),
-            )
-        };
+        let no_session =
+            |request: &HttpRequest| AuthRejection(extracted(request, |e| e.missing_credentials()));
         let value = caller(request).and_then(|caller| {
             let Some(web) = request.extensions().get::<Arc<WebAuth>>().cloned() else {
                 return Err(no_session(request));

@@ -9,8 +9,8 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::authz::Requirement;
-use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Refusal, Resolution, WebAuth};
+use scalekit_core::web::adapter::{Extracted, Rejection};
+use scalekit_core::web::{Resolution, WebAuth};
 
 use crate::render;
 
@@ -81,22 +81,12 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let refusal = {
             let extensions = request.extensions();
-            match extensions.get::<Resolution>() {
-                Some(resolution) if resolution.satisfies(&self.requirement) => None,
-                resolution => {
-                    // Refused: only now is the challenge built.
-                    let web = extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
-                    let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
-                    let refusal = match resolution {
-                        Some(resolution) => resolution
-                            .check(&self.requirement, &challenge)
-                            .err()
-                            .map(|outcome| resolution.refusal(outcome)),
-                        None => Some(Refusal::from(ErrorOutcome::missing_credentials(&challenge))),
-                    };
-                    refusal.map(|refusal| render::refusal(web, refusal))
-                }
+            Extracted {
+                web: extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+                resolution: extensions.get::<Resolution>(),
             }
+            .check(&self.requirement)
+            .map(Rejection::into_answer)
         };
         if let Some(answer) = refusal {
             let response = render::web(answer);

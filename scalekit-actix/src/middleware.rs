@@ -10,7 +10,8 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::{Method, header};
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{AuthorizationHeaders, Gate, Resolution, WebAuth};
+use scalekit_core::web::adapter::{AfterRequest, AuthorizationHeaders, Gate};
+use scalekit_core::web::{Resolution, WebAuth};
 
 use crate::render;
 
@@ -93,12 +94,10 @@ where
         let decided = {
             let (authorization, cookies, target) = credentials(&request);
             let outer = request.extensions().get::<Resolution>().cloned();
-            let resolved_here = outer.as_ref().is_none_or(|o| !o.resolved_by(&self.web));
             self.web
                 .gate_now(self.mode, outer.as_ref(), authorization, &cookies, target)
-                .map(|(gate, set_cookies)| (gate, set_cookies, resolved_here))
         };
-        if let Some((gate, set_cookies, resolved_here)) = decided {
+        if let Some((gate, set_cookies)) = decided {
             let resolution = match gate {
                 Gate::Serve(resolution) => resolution,
                 Gate::Answer(answer) => {
@@ -106,17 +105,17 @@ where
                     return Box::pin(async move { Ok(response) });
                 }
             };
-            let after = After::prepare(&self.web, &request, resolution, resolved_here);
+            let after = prepare(&self.web, &request, resolution, set_cookies);
             let response = self.service.call(request);
             // Most requests (a bearer caller, none) have nothing to do
             // after the inner service: no handle on the auth is kept.
-            if !after.has_work() && set_cookies.is_empty() {
+            if !after.is_needed() {
                 return Box::pin(
                     async move { response.await.map(ServiceResponse::map_into_left_body) },
                 );
             }
             let web = self.web.clone();
-            return Box::pin(async move { after.finish(&web, response.await, set_cookies) });
+            return Box::pin(async move { after_inner(after, &web, response.await) });
         }
         let service = self.service.clone();
         let web = self.web.clone();
@@ -132,9 +131,9 @@ where
                 Gate::Serve(resolution) => resolution,
                 Gate::Answer(answer) => return Ok(answer_now(request, answer, &set_cookies)),
             };
-            let after = After::prepare(&web, &request, resolution, true);
+            let after = prepare(&web, &request, resolution, set_cookies);
             let response = service.call(request).await;
-            after.finish(&web, response, set_cookies)
+            after_inner(after, &web, response)
         })
     }
 }
@@ -162,80 +161,60 @@ fn answer_now<B>(
     request.into_response(response).map_into_right_body()
 }
 
-/// What the middleware does after the inner service answered.
-struct After {
-    /// A session caller whose handler writes session data: its cookies
-    /// replace the middleware's.
-    session_caller: Option<Arc<scalekit_core::web::Authenticated>>,
-    /// A de-duplicated webhook whose handler does not succeed (an error
-    /// answer, a panic, a future dropped) is forgotten, so that the
-    /// platform's retry is processed.
-    delivery: Option<scalekit_core::webhook::DeliveryGuard>,
+/// Leaves what the core says in the request's extensions.
+fn prepare(
+    web: &WebAuth,
+    request: &ServiceRequest,
+    resolution: Resolution,
+    set_cookies: Vec<String>,
+) -> AfterRequest {
+    let (after, leave) = {
+        let extensions = request.extensions();
+        web.after_gate(
+            resolution,
+            extensions.get::<Resolution>(),
+            request.method() == Method::POST,
+            set_cookies,
+        )
+    };
+    let mut extensions = request.extensions_mut();
+    if let Some(resolution) = leave.resolution {
+        extensions.insert(resolution);
+    }
+    if let Some(caller) = leave.caller {
+        extensions.insert(caller);
+    }
+    if let Some(slot) = leave.delivery_slot {
+        extensions.insert(slot);
+    }
+    after
 }
 
-impl After {
-    /// Leaves what the middleware resolved in the request's extensions.
-    fn prepare(
-        web: &WebAuth,
-        request: &ServiceRequest,
-        resolution: Resolution,
-        resolved_here: bool,
-    ) -> After {
-        let mut session_caller = None;
-        if resolved_here {
-            // The caller also on its own, for `Extension<Arc<Authenticated>>`
-            // and code that reads the request's extensions.
-            if let Some(caller) = resolution.caller() {
-                if caller.has_session() {
-                    session_caller = Some(caller.clone());
-                }
-                request.extensions_mut().insert(caller.clone());
-            }
-            request.extensions_mut().insert(resolution);
-        }
-        let delivery = match web.webhook_verifier() {
-            Some(verifier) if request.method() == Method::POST => verifier.delivery_guard(),
-            _ => None,
-        };
-        if let Some(guard) = &delivery {
-            request.extensions_mut().insert(guard.slot().clone());
-        }
-        After {
-            session_caller,
-            delivery,
-        }
+/// The inner service answered (or failed: the error's answer carries the
+/// cookies of a refreshed session all the same, they are never lost).
+fn after_inner<B>(
+    after: AfterRequest,
+    web: &WebAuth,
+    response: Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    fn cookies(headers: &header::HeaderMap) -> impl Iterator<Item = &str> {
+        headers
+            .get_all(header::SET_COOKIE)
+            .filter_map(|v| v.to_str().ok())
     }
-
-    /// Whether [`After::finish`] could change the response or settle a
-    /// delivery (else, with no cookies to set, it is skipped).
-    fn has_work(&self) -> bool {
-        self.session_caller.is_some() || self.delivery.is_some()
-    }
-
-    fn finish<B>(
-        self,
-        web: &WebAuth,
-        response: Result<ServiceResponse<B>, actix_web::Error>,
-        set_cookies: Vec<String>,
-    ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-        let set_cookies = self
-            .session_caller
-            .and_then(|caller| caller.take_session_cookies())
-            .unwrap_or(set_cookies);
-        let mut response = match response {
-            Ok(response) => response.map_into_left_body(),
-            Err(err) => {
-                // The error's answer carries the cookies of a refreshed
-                // session all the same: they are never lost.
-                let mut answer = err.error_response();
-                render::append_layer_cookies(answer.headers_mut(), web, &set_cookies);
-                return Err(actix_web::error::InternalError::from_response(err, answer).into());
-            }
-        };
-        if let Some(guard) = self.delivery {
-            guard.settle(response.status().is_success());
+    match response {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let set_cookies = after.finish(web, status, cookies(response.headers()));
+            render::append_cookies(response.headers_mut(), &set_cookies);
+            Ok(response.map_into_left_body())
         }
-        render::append_layer_cookies(response.headers_mut(), web, &set_cookies);
-        Ok(response)
+        Err(err) => {
+            let mut answer = err.error_response();
+            let status = answer.status().as_u16();
+            let set_cookies = after.finish(web, status, cookies(answer.headers()));
+            render::append_cookies(answer.headers_mut(), &set_cookies);
+            Err(actix_web::error::InternalError::from_response(err, answer).into())
+        }
     }
 }

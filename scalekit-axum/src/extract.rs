@@ -9,8 +9,9 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Req
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use scalekit_core::outcome::{Challenge, ErrorOutcome};
-use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::web::adapter::{Extracted, Rejection};
+use scalekit_core::web::{Authenticated, Refusal, Resolution, WebAuth};
 use scalekit_core::webhook::{
     DeliverySlot, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError, WebhookEvent,
     WebhookVerifier,
@@ -19,25 +20,11 @@ use serde::de::DeserializeOwned;
 
 use crate::render;
 
-fn challenge(parts: &Parts) -> Challenge {
-    parts
-        .extensions
-        .get::<Arc<WebAuth>>()
-        .map(|web| web.challenge().clone())
-        .unwrap_or_default()
-}
-
-/// The rejection of `outcome`, answered through the application's
-/// responder (a session that has just ended reported as such).
-fn reject(parts: &Parts, outcome: ErrorOutcome) -> AuthRejection {
-    let refusal = match parts.extensions.get::<Resolution>() {
-        Some(resolution) => resolution.refusal(outcome),
-        None => Refusal::from(outcome),
-    };
-    let web = parts.extensions.get::<Arc<WebAuth>>().map(Arc::as_ref);
-    AuthRejection {
-        answer: Box::new(render::refusal(web, refusal.clone())),
-        refusal: Box::new(refusal),
+/// What the auth layer left in the request.
+fn extracted(parts: &Parts) -> Extracted<'_> {
+    Extracted {
+        web: parts.extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+        resolution: parts.extensions.get::<Resolution>(),
     }
 }
 
@@ -63,29 +50,28 @@ impl Deref for AuthUser {
 /// of the application's responder (see [`WebAuth::respond_with`]), else
 /// the default.
 #[derive(Debug, Clone)]
-pub struct AuthRejection {
-    // Boxed: rejections travel in `Result`s and stay small.
-    refusal: Box<Refusal>,
-    answer: Box<WebResponse>,
-}
+pub struct AuthRejection(Rejection);
 
 impl AuthRejection {
     /// The rejection of `refusal`, answered through `web`'s responder.
     pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
-        AuthRejection {
-            answer: Box::new(web.respond(refusal.clone())),
-            refusal: Box::new(refusal),
-        }
+        AuthRejection(Rejection::new(refusal, Some(web)))
     }
 
     /// What was refused: kind, status, challenge, error code.
     pub fn refusal(&self) -> &Refusal {
-        &self.refusal
+        self.0.refusal()
     }
 
     /// The RFC 6750 outcome of the refusal.
     pub fn outcome(&self) -> &ErrorOutcome {
-        self.refusal.outcome()
+        self.0.refusal().outcome()
+    }
+}
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection(rejection)
     }
 }
 
@@ -95,17 +81,13 @@ impl From<ErrorOutcome> for AuthRejection {
     /// default rendering; use [`AuthRejection::new`] to go through the
     /// application's responder.
     fn from(outcome: ErrorOutcome) -> Self {
-        let refusal = Refusal::from(outcome);
-        AuthRejection {
-            answer: Box::new(refusal.default_response().clone()),
-            refusal: Box::new(refusal),
-        }
+        AuthRejection(Rejection::from(outcome))
     }
 }
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        render::web(*self.answer)
+        render::web(self.0.into_answer())
     }
 }
 
@@ -113,16 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let resolution = parts.extensions.get::<Resolution>();
-        if let Some(caller) = resolution.and_then(Resolution::caller) {
-            return Ok(AuthUser(caller.clone()));
-        }
-        let challenge = challenge(parts);
-        match resolution {
-            Some(resolution) => resolution.require(&challenge).map(|c| AuthUser(c.clone())),
-            None => Err(ErrorOutcome::missing_credentials(&challenge)),
-        }
-        .map_err(|outcome| reject(parts, outcome))
+        Ok(AuthUser(extracted(parts).caller()?))
     }
 }
 
@@ -137,72 +110,21 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<Resolution>() {
-            Some(resolution) if resolution.failure().is_none() => {
-                Ok(resolution.caller().cloned().map(AuthUser))
-            }
-            Some(resolution) => resolution
-                .optional(&challenge(parts))
-                .map(|caller| caller.cloned().map(AuthUser))
-                .map_err(|outcome| reject(parts, outcome)),
-            None => Ok(None),
-        }
+        Ok(extracted(parts).optional_caller()?.map(AuthUser))
     }
 }
 
 /// The verified access token's claims in a type of your own:
 /// `Claims<MyClaims>`. Refused with `401` without a caller, or when the
-/// claims do not have that shape.
+/// claims do not have that shape (`401 invalid_token`).
 #[derive(Debug, Clone)]
 pub struct Claims<C>(pub C);
 
-/// Why [`Claims`] could not be extracted: no caller (`401`), or claims
-/// that do not have the requested shape (`401 invalid_token`).
-#[derive(Debug, Clone)]
-pub enum ClaimsRejection {
-    /// No authenticated caller.
-    Unauthenticated(AuthRejection),
-    /// The verified claims do not fit the requested type.
-    Shape(AuthRejection),
-}
-
-impl ClaimsRejection {
-    /// What was refused: kind, status, challenge, error code.
-    pub fn refusal(&self) -> &Refusal {
-        match self {
-            ClaimsRejection::Unauthenticated(rejection) | ClaimsRejection::Shape(rejection) => {
-                rejection.refusal()
-            }
-        }
-    }
-}
-
-impl IntoResponse for ClaimsRejection {
-    fn into_response(self) -> Response {
-        match self {
-            ClaimsRejection::Unauthenticated(rejection) | ClaimsRejection::Shape(rejection) => {
-                rejection.into_response()
-            }
-        }
-    }
-}
-
 impl<S: Send + Sync, C: DeserializeOwned> FromRequestParts<S> for Claims<C> {
-    type Rejection = ClaimsRejection;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state)
-            .await
-            .map_err(ClaimsRejection::Unauthenticated)?;
-        user.claims_as::<C>().map(Claims).map_err(|_| {
-            ClaimsRejection::Shape(reject(
-                parts,
-                ErrorOutcome::invalid_token(
-                    &challenge(parts),
-                    "The access token lacks a required claim.",
-                ),
-            ))
-        })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Claims(extracted(parts).claims::<C>()?))
     }
 }
 
@@ -219,8 +141,8 @@ impl std::fmt::Debug for AccessToken {
 impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = extracted(parts).caller()?;
         Ok(AccessToken(user.access_token().to_owned()))
     }
 }
@@ -406,8 +328,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let AuthUser(caller) =
             <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let no_session =
-            |parts: &Parts| reject(parts, ErrorOutcome::missing_credentials(&challenge(parts)));
+        let no_session = |parts: &Parts| AuthRejection(extracted(parts).missing_credentials());
         let Some(web) = parts.extensions.get::<Arc<WebAuth>>().cloned() else {
             return Err(no_session(parts));
         };

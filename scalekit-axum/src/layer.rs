@@ -10,7 +10,8 @@ use axum::http::{Method, Request, header};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{AuthorizationHeaders, Gate, Resolution, WebAuth};
+use scalekit_core::web::adapter::{AfterRequest, AuthorizationHeaders, Gate};
+use scalekit_core::web::{Resolution, WebAuth};
 use tower::{Layer, Service};
 
 use crate::render;
@@ -80,25 +81,20 @@ where
         let decided = {
             let (authorization, cookies, target) = credentials(&request);
             let outer = request.extensions().get::<Resolution>();
-            let resolved_here = outer.is_none_or(|o| !o.resolved_by(&self.web));
             self.web
                 .gate_now(self.mode, outer, authorization, &cookies, target)
-                .map(|(gate, set_cookies)| (gate, set_cookies, resolved_here))
         };
-        if let Some((gate, set_cookies, resolved_here)) = decided {
+        if let Some((gate, set_cookies)) = decided {
             let resolution = match gate {
                 Gate::Serve(resolution) => resolution,
                 Gate::Answer(answer) => {
-                    let mut response = render::web(answer);
-                    render::append_cookies(&mut response, &set_cookies);
-                    return AuthFuture::answered(response);
+                    return AuthFuture::answered(answer_now(answer, &set_cookies));
                 }
             };
-            let after = After::prepare(&self.web, &mut request, resolution, resolved_here);
+            let after = prepare(&self.web, &mut request, resolution, set_cookies);
             // Most requests (a bearer caller, none) have nothing to do
             // after the inner service: no handle on the auth is kept.
-            let finish = (after.has_work() || !set_cookies.is_empty())
-                .then(|| (after, self.web.clone(), set_cookies));
+            let finish = after.is_needed().then(|| (after, self.web.clone()));
             return AuthFuture {
                 state: State::Inner {
                     future: self.inner.call(request),
@@ -122,19 +118,63 @@ where
                     };
                     let resolution = match gate {
                         Gate::Serve(resolution) => resolution,
-                        Gate::Answer(answer) => {
-                            let mut response = render::web(answer);
-                            render::append_cookies(&mut response, &set_cookies);
-                            return Ok(response);
-                        }
+                        Gate::Answer(answer) => return Ok(answer_now(answer, &set_cookies)),
                     };
-                    let after = After::prepare(&web, &mut request, resolution, true);
+                    let after = prepare(&web, &mut request, resolution, set_cookies);
                     let response = inner.call(request).await?;
-                    Ok(after.finish(&web, response, set_cookies))
+                    Ok(after_inner(after, &web, response))
                 }),
             },
         }
     }
+}
+
+/// The gate's own answer, with its cookies.
+fn answer_now(answer: scalekit_core::web::WebResponse, set_cookies: &[String]) -> Response {
+    let mut response = render::web(answer);
+    render::append_cookies(&mut response, set_cookies);
+    response
+}
+
+/// Leaves what the core says in the request's extensions.
+fn prepare(
+    web: &WebAuth,
+    request: &mut Request<Body>,
+    resolution: Resolution,
+    set_cookies: Vec<String>,
+) -> AfterRequest {
+    let (after, leave) = web.after_gate(
+        resolution,
+        request.extensions().get::<Resolution>(),
+        request.method() == Method::POST,
+        set_cookies,
+    );
+    let extensions = request.extensions_mut();
+    if let Some(resolution) = leave.resolution {
+        extensions.insert(resolution);
+    }
+    if let Some(caller) = leave.caller {
+        extensions.insert(caller);
+    }
+    if let Some(slot) = leave.delivery_slot {
+        extensions.insert(slot);
+    }
+    after
+}
+
+/// The inner service answered: the cookies the core adds.
+fn after_inner(after: AfterRequest, web: &WebAuth, mut response: Response) -> Response {
+    let set_cookies = after.finish(
+        web,
+        response.status().as_u16(),
+        response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    render::append_cookies(&mut response, &set_cookies);
+    response
 }
 
 pin_project! {
@@ -157,7 +197,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            finish: Option<(After, Arc<WebAuth>, Vec<String>)>,
+            finish: Option<(AfterRequest, Arc<WebAuth>)>,
         },
         Pending {
             future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
@@ -198,7 +238,7 @@ where
             StateProj::Inner { future, finish } => {
                 let response = std::task::ready!(future.poll(cx))?;
                 Poll::Ready(Ok(match finish.take() {
-                    Some((after, web, set_cookies)) => after.finish(&web, response, set_cookies),
+                    Some((after, web)) => after_inner(after, &web, response),
                     None => response,
                 }))
             }
@@ -225,79 +265,4 @@ fn credentials(request: &Request<Body>) -> (AuthorizationHeaders<'_>, RequestCoo
         .map_or(request.uri(), |original| &original.0);
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
     (authorization, cookies, target)
-}
-
-/// What the layer does after the inner service answered.
-struct After {
-    /// A session caller whose handler writes session data: its cookies
-    /// replace the layer's.
-    session_caller: Option<Arc<scalekit_core::web::Authenticated>>,
-    /// A de-duplicated webhook whose handler does not succeed (an error
-    /// answer, a panic, a future dropped) is forgotten, so that the
-    /// platform's retry is processed.
-    delivery: Option<scalekit_core::webhook::DeliveryGuard>,
-}
-
-impl After {
-    /// Leaves what the layer resolved in the request's extensions.
-    fn prepare(
-        web: &WebAuth,
-        request: &mut Request<Body>,
-        resolution: Resolution,
-        resolved_here: bool,
-    ) -> After {
-        let mut session_caller = None;
-        if resolved_here {
-            // The caller also on its own, for `Extension<Arc<Authenticated>>`
-            // and code that reads the request's extensions.
-            if let Some(caller) = resolution.caller() {
-                if caller.has_session() {
-                    session_caller = Some(caller.clone());
-                }
-                request.extensions_mut().insert(caller.clone());
-            }
-            request.extensions_mut().insert(resolution);
-        }
-        let delivery = match web.webhook_verifier() {
-            Some(verifier) if request.method() == Method::POST => verifier.delivery_guard(),
-            _ => None,
-        };
-        if let Some(guard) = &delivery {
-            request.extensions_mut().insert(guard.slot().clone());
-        }
-        After {
-            session_caller,
-            delivery,
-        }
-    }
-
-    /// Whether [`After::finish`] could change the response or settle a
-    /// delivery (else, with no cookies to set, it is skipped).
-    fn has_work(&self) -> bool {
-        self.session_caller.is_some() || self.delivery.is_some()
-    }
-
-    fn finish(self, web: &WebAuth, mut response: Response, set_cookies: Vec<String>) -> Response {
-        if let Some(guard) = self.delivery {
-            guard.settle(response.status().is_success());
-        }
-        let set_cookies = self
-            .session_caller
-            .and_then(|caller| caller.take_session_cookies())
-            .unwrap_or(set_cookies);
-        // A response that sets the session cookie itself (logout, a new
-        // session) keeps it: a refresh on the way in must not undo it.
-        if !set_cookies.is_empty()
-            && !web.sessions().sets_session_cookie(
-                response
-                    .headers()
-                    .get_all(header::SET_COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok()),
-            )
-        {
-            render::append_cookies(&mut response, &set_cookies);
-        }
-        response
-    }
 }

@@ -32,8 +32,8 @@ mod scope;
 use std::sync::Arc;
 
 pub use extract::{
-    AccessToken, AuthRejection, AuthUser, Claims, ClaimsRejection, ScalekitInterceptor,
-    ScalekitWebhook, SessionValue, WebhookRejection,
+    AccessToken, AuthRejection, AuthUser, Claims, ScalekitInterceptor, ScalekitWebhook,
+    SessionValue, WebhookRejection,
 };
 pub use layer::{AuthFuture, AuthLayer, AuthService, Mode};
 pub use scalekit_core as core;

@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use scalekit_core::authz::Requirement;
-use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Refusal, Resolution, WebAuth};
+use scalekit_core::web::adapter::Extracted;
+use scalekit_core::web::{Resolution, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
 use crate::render;
@@ -45,26 +45,16 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
     type Future = Ready<Result<Request<B>, Response>>;
 
     fn authorize(&mut self, request: Request<B>) -> Self::Future {
-        let resolution = request.extensions().get::<Resolution>();
-        if resolution.is_some_and(|r| r.satisfies(&self.requirement)) {
-            return ready(Ok(request));
+        let extensions = request.extensions();
+        let refused = Extracted {
+            web: extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+            resolution: extensions.get::<Resolution>(),
         }
-        let web = request.extensions().get::<Arc<WebAuth>>();
-        let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
-        let refusal = match resolution {
-            Some(resolution) => resolution
-                .check(&self.requirement, &challenge)
-                .err()
-                .map(|outcome| resolution.refusal(outcome)),
-            None => Some(Refusal::from(ErrorOutcome::missing_credentials(&challenge))),
-        };
-        match refusal {
-            Some(refusal) => ready(Err(render::web(render::refusal(
-                web.map(Arc::as_ref),
-                refusal,
-            )))),
-            None => ready(Ok(request)),
-        }
+        .check(&self.requirement);
+        ready(match refused {
+            Some(rejection) => Err(render::web(rejection.into_answer())),
+            None => Ok(request),
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! all answering plain data that the axum and actix adapters render
 //! identically.
 
+pub mod adapter;
 mod data;
 mod login;
 mod logout;

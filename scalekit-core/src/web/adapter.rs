@@ -1,0 +1,484 @@
+//! The interface between the core and a web framework adapter: everything
+//! an adapter needs, and nothing an application uses. Every decision (who
+//! is calling, what to refuse and how, which cookies to send, which webhook
+//! deliveries to forget) is made here, once; an adapter turns its
+//! framework's request into these calls and the plain answers back into
+//! its framework's response.
+//!
+//! A layer (middleware) does, per request:
+//!
+//! 1. [`WebAuth::gate_now`] with the request's `Authorization` header bytes
+//!    ([`AuthorizationHeaders::from_bytes`]), its cookies
+//!    ([`RequestCookies::parse_bytes`](crate::session::RequestCookies::parse_bytes)),
+//!    its path and query, and the [`Resolution`] an outer layer left in the
+//!    request, if any; when that is `None`, [`WebAuth::gate_pending`] (it
+//!    waits: a key fetch, a signature check, a refresh, a session store).
+//! 2. On [`Gate::Answer`], answers at once: [`WebResponse::into_http`], plus
+//!    the gate's `Set-Cookie` values.
+//! 3. On [`Gate::Serve`], [`WebAuth::after_gate`]: puts what it returns to
+//!    [`Leave`] in the request's extensions (the [`Resolution`] for inner
+//!    layers, guards and extractors; the caller; the webhook delivery slot),
+//!    calls the inner service, and, when [`AfterRequest::is_needed`], hands
+//!    the answer's status and `Set-Cookie` values to
+//!    [`AfterRequest::finish`], appending the cookies it returns. The
+//!    [`AfterRequest`] is kept with the request's future: dropped unfinished
+//!    (a panic, a timeout, a disconnect), it forgets the webhook delivery
+//!    being handled, so that the platform's retry runs.
+//!
+//! Extractors read the [`Resolution`]; a missing caller is answered with
+//! [`Resolution::refusal`] through [`WebAuth::respond`].
+//!
+//! ```
+//! use scalekit_core::ScalekitConfig;
+//! use scalekit_core::session::RequestCookies;
+//! use scalekit_core::web::adapter::{AuthorizationHeaders, Gate};
+//! use scalekit_core::web::{Mode, WebAuth};
+//!
+//! let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
+//! let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "a session secret of at least 32 bytes")?;
+//! let cookies = RequestCookies::parse_bytes(Vec::<&[u8]>::new());
+//! let (gate, set_cookies) = web
+//!     .gate_now(Mode::RequireApi, None, AuthorizationHeaders::default(), &cookies, "/api/me")
+//!     .expect("no credentials: decided at once");
+//! let Gate::Answer(answer) = gate else { unreachable!() };
+//! let http = answer.into_http();
+//! assert_eq!(http.status, 401);
+//! assert!(http.headers.iter().any(|(name, value)| name == "www-authenticate" && value.starts_with("Bearer")));
+//! assert!(set_cookies.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+pub use super::resolve::{AuthorizationHeaders, Gate};
+pub use crate::webhook::{DeliveryGuard, DeliverySlot};
+
+use super::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
+use crate::authz::Requirement;
+use crate::outcome::{Challenge, ErrorOutcome};
+
+/// A [`WebResponse`] as HTTP, for an adapter to copy into its framework's
+/// response: append every header in order (names are lower-case; a value
+/// the framework refuses as header text is dropped and logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// The headers, `Set-Cookie` values included.
+    pub headers: Vec<(Cow<'static, str>, String)>,
+    /// The body.
+    pub body: String,
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// Whether `value` can be sent as a header value (visible ASCII, spaces,
+/// tabs and bytes above ASCII; no control character).
+fn header_text(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+impl HttpAnswer {
+    fn new(status: u16, content_type: Option<&'static str>, body: String) -> Self {
+        let mut headers = Vec::with_capacity(4);
+        if let Some(content_type) = content_type {
+            headers.push((Cow::Borrowed("content-type"), content_type.to_owned()));
+        }
+        HttpAnswer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    fn cookies(mut self, set_cookies: Vec<String>) -> Self {
+        self.headers.extend(
+            set_cookies
+                .into_iter()
+                .filter(|c| !c.is_empty())
+                .map(|c| (Cow::Borrowed("set-cookie"), c)),
+        );
+        self
+    }
+}
+
+impl WebResponse {
+    /// This answer as status, headers and body. Every answer of the core
+    /// carries `Cache-Control: no-store` unless the application's own
+    /// answer set a `Cache-Control` of its own.
+    ///
+    /// ```
+    /// use scalekit_core::web::WebResponse;
+    ///
+    /// let http = WebResponse::Redirect { location: "/dashboard".into(), set_cookies: vec!["a=1; Path=/".into()] }.into_http();
+    /// assert_eq!(http.status, 302);
+    /// assert_eq!(
+    ///     http.headers,
+    ///     [("location".into(), "/dashboard".to_owned()), ("cache-control".into(), "no-store".to_owned()), ("set-cookie".into(), "a=1; Path=/".to_owned())]
+    /// );
+    /// ```
+    pub fn into_http(self) -> HttpAnswer {
+        let (mut answer, set_cookies) = match self {
+            WebResponse::Error { outcome, html } => {
+                let (body, content_type) = match html {
+                    Some(html) => (html, HTML),
+                    None => (outcome.body_json(), JSON),
+                };
+                let mut answer = HttpAnswer::new(outcome.status, Some(content_type), body);
+                answer.headers.extend(
+                    outcome
+                        .headers
+                        .into_iter()
+                        .map(|(name, value)| (Cow::Borrowed(name), value)),
+                );
+                (answer, Vec::new())
+            }
+            WebResponse::Redirect {
+                location,
+                set_cookies,
+            } => {
+                let mut answer = HttpAnswer::new(302, None, String::new());
+                if header_text(&location) {
+                    answer.headers.push((Cow::Borrowed("location"), location));
+                } else {
+                    tracing::warn!("a redirect target was not valid header text");
+                    answer.status = 500;
+                }
+                (answer, set_cookies)
+            }
+            WebResponse::Page {
+                status,
+                html,
+                set_cookies,
+            } => (HttpAnswer::new(status, Some(HTML), html), set_cookies),
+            WebResponse::Json { status, body } => {
+                (HttpAnswer::new(status, Some(JSON), body), Vec::new())
+            }
+            WebResponse::Custom {
+                answer,
+                set_cookies,
+            } => {
+                let mut http = HttpAnswer::new(answer.status, None, answer.body);
+                http.headers.extend(
+                    answer
+                        .headers
+                        .into_iter()
+                        .map(|(name, value)| (Cow::Owned(name.to_ascii_lowercase()), value)),
+                );
+                (http, set_cookies)
+            }
+        };
+        if !answer.has("cache-control") {
+            answer
+                .headers
+                .push((Cow::Borrowed("cache-control"), "no-store".to_owned()));
+        }
+        answer.cookies(set_cookies)
+    }
+}
+
+/// What a layer leaves in the request's extensions for inner layers,
+/// guards, extractors and handlers (see [`WebAuth::after_gate`]); each
+/// `Some` is inserted, each `None` left alone.
+#[derive(Debug, Default)]
+pub struct Leave {
+    /// The resolution (when this layer made it).
+    pub resolution: Option<Resolution>,
+    /// The caller on its own, for `Extension<Arc<Authenticated>>` and code
+    /// reading the request's extensions.
+    pub caller: Option<Arc<Authenticated>>,
+    /// Where the webhook extractor records the delivery it verified.
+    pub delivery_slot: Option<DeliverySlot>,
+}
+
+/// What a layer does once the inner service answered (see
+/// [`WebAuth::after_gate`]): the cookies to add, the webhook delivery to
+/// settle. Keep it with the request's future; dropped unfinished, it
+/// forgets the delivery being handled.
+#[derive(Debug)]
+pub struct AfterRequest {
+    /// A session caller whose handler may write session data: its cookies
+    /// replace the gate's.
+    session_caller: Option<Arc<Authenticated>>,
+    delivery: Option<DeliveryGuard>,
+    set_cookies: Vec<String>,
+}
+
+impl AfterRequest {
+    /// Whether [`AfterRequest::finish`] can change anything (else the
+    /// adapter may drop it and pass the inner answer on as it is).
+    pub fn is_needed(&self) -> bool {
+        self.session_caller.is_some() || self.delivery.is_some() || !self.set_cookies.is_empty()
+    }
+
+    /// The inner service answered `status` with these `Set-Cookie` values
+    /// (for an adapter whose inner service failed: the status and cookies
+    /// of the error's answer). Settles the webhook delivery (kept as seen
+    /// only on a success) and returns the `Set-Cookie` values to append:
+    /// the cookies of the handler's session writes, else the gate's, and
+    /// none when the answer sets the session cookie itself (a logout, a new
+    /// session: a refresh on the way in must not undo it).
+    pub fn finish<'a>(
+        self,
+        web: &WebAuth,
+        status: u16,
+        response_cookies: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        if let Some(guard) = self.delivery {
+            guard.settle((200..300).contains(&status));
+        }
+        let set_cookies = self
+            .session_caller
+            .and_then(|caller| caller.take_session_cookies())
+            .unwrap_or(self.set_cookies);
+        if set_cookies.is_empty() || web.sessions().sets_session_cookie(response_cookies) {
+            return Vec::new();
+        }
+        set_cookies
+    }
+}
+
+impl WebAuth {
+    /// For adapters: what to leave in a request that [`Gate::Serve`]s with
+    /// `resolution`, and what to do once it is answered. `outer` is the
+    /// resolution an outer layer left in the request (this layer's own is
+    /// then left only if the outer was made by another auth), `is_post`
+    /// whether the request is a `POST` (a webhook delivery may be handled),
+    /// `set_cookies` the gate's cookies.
+    pub fn after_gate(
+        &self,
+        resolution: Resolution,
+        outer: Option<&Resolution>,
+        is_post: bool,
+        set_cookies: Vec<String>,
+    ) -> (AfterRequest, Leave) {
+        let mut leave = Leave::default();
+        let mut session_caller = None;
+        if outer.is_none_or(|outer| !outer.resolved_by(self)) {
+            if let Some(caller) = resolution.caller() {
+                if caller.has_session() {
+                    session_caller = Some(caller.clone());
+                }
+                leave.caller = Some(caller.clone());
+            }
+            leave.resolution = Some(resolution);
+        }
+        let delivery = match self.webhook_verifier() {
+            Some(verifier) if is_post => verifier.delivery_guard(),
+            _ => None,
+        };
+        leave.delivery_slot = delivery.as_ref().map(|guard| guard.slot().clone());
+        (
+            AfterRequest {
+                session_caller,
+                delivery,
+                set_cookies,
+            },
+            leave,
+        )
+    }
+}
+
+/// A refused extraction or guard: the typed [`Refusal`] and the answer to
+/// give (the application's responder's, else the default). Each adapter's
+/// `AuthRejection` wraps one.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    // Boxed: rejections travel in `Result`s and stay small.
+    refusal: Box<Refusal>,
+    answer: Box<WebResponse>,
+}
+
+impl Rejection {
+    /// The rejection of `refusal`, answered through `web`'s responder (the
+    /// default answer without one).
+    pub fn new(refusal: Refusal, web: Option<&WebAuth>) -> Self {
+        let answer = match web {
+            Some(web) => web.respond(refusal.clone()),
+            None => refusal.default_response().clone(),
+        };
+        Rejection {
+            refusal: Box::new(refusal),
+            answer: Box::new(answer),
+        }
+    }
+
+    /// What was refused: kind, status, challenge, error code.
+    pub fn refusal(&self) -> &Refusal {
+        &self.refusal
+    }
+
+    /// The answer to give.
+    pub fn answer(&self) -> &WebResponse {
+        &self.answer
+    }
+
+    /// The answer to give, taken.
+    pub fn into_answer(self) -> WebResponse {
+        *self.answer
+    }
+
+    /// The status of the answer (the application's own, or the refusal's).
+    pub fn status(&self) -> u16 {
+        match &*self.answer {
+            WebResponse::Custom { answer, .. } => answer.status,
+            _ => self.refusal.status(),
+        }
+    }
+}
+
+impl From<ErrorOutcome> for Rejection {
+    /// The default answer to a failed check made with the core.
+    fn from(outcome: ErrorOutcome) -> Self {
+        Rejection::new(Refusal::from(outcome), None)
+    }
+}
+
+/// What the auth layer left in a request, as extractors and guards see it:
+/// its [`WebAuth`] and its [`Resolution`] (either may be missing when the
+/// route has no layer).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extracted<'a> {
+    /// The auth of the innermost layer.
+    pub web: Option<&'a WebAuth>,
+    /// What that layer resolved.
+    pub resolution: Option<&'a Resolution>,
+}
+
+impl Extracted<'_> {
+    fn challenge(&self) -> Challenge {
+        self.web
+            .map(|web| web.challenge().clone())
+            .unwrap_or_default()
+    }
+
+    /// The rejection of `outcome`, answered through the application's
+    /// responder (a session that has just ended reported as such).
+    pub fn reject(&self, outcome: ErrorOutcome) -> Rejection {
+        let refusal = match self.resolution {
+            Some(resolution) => resolution.refusal(outcome),
+            None => Refusal::from(outcome),
+        };
+        Rejection::new(refusal, self.web)
+    }
+
+    /// `401` without credentials (a route that needs a session, reached
+    /// with none).
+    pub fn missing_credentials(&self) -> Rejection {
+        self.reject(ErrorOutcome::missing_credentials(&self.challenge()))
+    }
+
+    /// The caller, or the answer to give instead: `401` without one, the
+    /// `503` the layer left for the route.
+    pub fn caller(&self) -> Result<Arc<Authenticated>, Rejection> {
+        if let Some(caller) = self.resolution.and_then(Resolution::caller) {
+            return Ok(caller.clone());
+        }
+        let challenge = self.challenge();
+        match self.resolution {
+            Some(resolution) => resolution.require(&challenge).cloned(),
+            None => Err(ErrorOutcome::missing_credentials(&challenge)),
+        }
+        .map_err(|outcome| self.reject(outcome))
+    }
+
+    /// The optional caller: `None` for an anonymous request (or a route
+    /// without a layer), the `503` the layer left rather than serving a
+    /// signed-in caller as anonymous.
+    pub fn optional_caller(&self) -> Result<Option<Arc<Authenticated>>, Rejection> {
+        match self.resolution {
+            Some(resolution) if resolution.failure().is_none() => Ok(resolution.caller().cloned()),
+            Some(resolution) => resolution
+                .optional(&self.challenge())
+                .map(|caller| caller.cloned())
+                .map_err(|outcome| self.reject(outcome)),
+            None => Ok(None),
+        }
+    }
+
+    /// The caller's verified claims as `C`: `401` without a caller,
+    /// `401 invalid_token` when they do not have that shape.
+    pub fn claims<C: serde::de::DeserializeOwned>(&self) -> Result<C, Rejection> {
+        self.caller()?.claims_as::<C>().map_err(|_| {
+            self.reject(ErrorOutcome::invalid_token(
+                &self.challenge(),
+                "The access token lacks a required claim.",
+            ))
+        })
+    }
+
+    /// A guard's check of `requirement`: `None` to serve the request, else
+    /// the rejection (`401` without a caller, the layer's `503`,
+    /// `403 insufficient_scope` when the caller falls short).
+    pub fn check(&self, requirement: &Requirement) -> Option<Rejection> {
+        if self.resolution.is_some_and(|r| r.satisfies(requirement)) {
+            return None;
+        }
+        let challenge = self.challenge();
+        match self.resolution {
+            Some(resolution) => resolution
+                .check(requirement, &challenge)
+                .err()
+                .map(|outcome| self.reject(outcome)),
+            None => Some(self.reject(ErrorOutcome::missing_credentials(&challenge))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::Answer;
+
+    #[test]
+    fn every_answer_is_no_store_unless_the_application_says_otherwise() {
+        let error = WebResponse::Error {
+            outcome: ErrorOutcome::missing_credentials(&Challenge::new("app")),
+            html: None,
+        }
+        .into_http();
+        assert_eq!(error.status, 401);
+        assert!(error.has("www-authenticate") && error.has("cache-control"));
+        assert_eq!(error.headers[0].1, "application/json");
+
+        let own = WebResponse::Custom {
+            answer: Answer::new(402, "text/plain", "pay").header("Cache-Control", "max-age=5"),
+            set_cookies: vec![String::new(), "x=1".into()],
+        }
+        .into_http();
+        let cache: Vec<_> = own
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "cache-control")
+            .collect();
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache[0].1, "max-age=5");
+        let cookies: Vec<_> = own
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .collect();
+        assert_eq!(cookies.len(), 1, "empty cookies are skipped");
+    }
+
+    #[test]
+    fn a_redirect_to_a_target_that_is_not_header_text_is_a_500() {
+        let http = WebResponse::Redirect {
+            location: "/a\r\nSet-Cookie: x=1".into(),
+            set_cookies: Vec::new(),
+        }
+        .into_http();
+        assert_eq!(http.status, 500);
+        assert!(!http.has("location"));
+    }
+}
