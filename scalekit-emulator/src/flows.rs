@@ -14,7 +14,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::server::{client_credentials, oauth_error};
+use crate::html::{error_page, esc, page};
+use crate::ids::random_bytes;
+use crate::oauth::{client_credentials, oauth_error};
+use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
 
 type Shared = std::sync::Arc<State>;
@@ -375,57 +378,6 @@ impl FlowState {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values
-/// (the `html-escape` crate, as the application crates use).
-pub(crate) fn esc(text: &str) -> String {
-    html_escape::encode_quoted_attribute(text).into_owned()
-}
-
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
-         button{{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem}}\
-         .muted{{color:#666;font-size:.9rem}}</style></head><body><h1>{t}</h1>{body}\
-         <p class=\"muted\">Scalekit emulator — a local test environment.</p></body></html>",
-        t = esc(title)
-    )
-}
-
-pub(crate) fn error_page(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Html(page(
-            "Invalid request",
-            &format!("<p id=\"error\">{}</p>", esc(message)),
-        )),
-    )
-        .into_response()
-}
-
-/// `uri` with extra query parameters.
-pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    if pairs.is_empty() {
-        return uri.to_owned();
-    }
-    match url::Url::parse(uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (k, v) in pairs {
-                    query.append_pair(k, v);
-                }
-            }
-            url.to_string()
-        }
-        Err(_) => uri.to_owned(),
-    }
-}
-
-pub(crate) fn redirect(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
-}
-
 fn get<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -692,15 +644,6 @@ pub(crate) async fn authorize_submit(
     redirect(&with_query(request.redirect_uri, &pairs))
 }
 
-pub(crate) fn random_bytes() -> [u8; 32] {
-    use aws_lc_rs::rand::SecureRandom;
-    let mut bytes = [0u8; 32];
-    // getrandom does not fail on supported platforms; the code would still be
-    // unique enough for a local emulator if it did.
-    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes);
-    bytes
-}
-
 /// Whether the request authenticates the application client.
 fn app_client(state: &State, headers: &HeaderMap, form: &Params) -> bool {
     client_credentials(headers, form)
@@ -936,30 +879,12 @@ fn issue_user_tokens(
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
-/// Verifies a token signed by the emulator's keys (published or not) and
-/// returns its claims.
-pub(crate) fn verify_own_token(state: &State, token: &str) -> Option<Value> {
-    let (input, signature) = token.rsplit_once('.')?;
-    let (header, payload) = input.split_once('.')?;
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    let kid = header.get("kid")?.as_str()?;
-    if header.get("alg")?.as_str()? != "RS256" {
-        return None;
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    if !state.verify_with_kid(kid, input.as_bytes(), &signature) {
-        return None;
-    }
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    (claims.get("iss")?.as_str()? == state.issuer).then_some(claims)
-}
-
 pub(crate) async fn logout(
     AxumState(state): AxumState<Shared>,
     Query(params): Query<Params>,
 ) -> Response {
     let sid = match get(&params, "id_token_hint") {
-        Some(hint) => match verify_own_token(&state, hint) {
+        Some(hint) => match state.verify_own_token(hint) {
             Some(claims) => claims.get("sid").and_then(Value::as_str).map(str::to_owned),
             None => return error_page("The id_token_hint is not a valid ID token."),
         },

@@ -50,12 +50,15 @@
 
 mod deliveries;
 mod flows;
+mod html;
 mod ids;
 mod keys;
 mod management;
 mod mcp;
+mod oauth;
 mod scim;
 mod server;
+mod urls;
 mod webhooks;
 
 pub use deliveries::{DeliveryState, WebhookDelivery};
@@ -443,12 +446,10 @@ impl State {
         lock(&self.keys).iter().any(|k| k.kid == kid && k.published)
     }
 
-    /// Verifies an RS256 signature with the key `kid` (published or not).
-    pub(crate) fn verify_with_kid(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
-        lock(&self.keys)
-            .iter()
-            .find(|k| k.kid == kid)
-            .is_some_and(|k| k.verify(message, signature))
+    /// Verifies a token signed by the emulator's keys (published or not) and
+    /// returns its claims.
+    pub(crate) fn verify_own_token(&self, token: &str) -> Option<Value> {
+        keys::verify_own_token(&lock(&self.keys), &self.issuer, token)
     }
 
     pub(crate) fn m2m_claims(

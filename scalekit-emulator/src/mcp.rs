@@ -35,8 +35,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::flows::{error_page, esc, page, random_bytes, redirect, with_query};
-use crate::server::{client_credentials, oauth_error};
+use crate::html::{error_page, esc, page};
+use crate::ids::random_bytes;
+use crate::oauth::{client_credentials, oauth_error};
+use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
 
 type Shared = std::sync::Arc<State>;

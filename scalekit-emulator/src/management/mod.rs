@@ -428,7 +428,7 @@ async fn authenticate(
     let Some(token) = bearer(&request) else {
         return ApiError::unauthenticated("a bearer access token is required").into_response();
     };
-    let Some(claims) = crate::flows::verify_own_token(&state, token) else {
+    let Some(claims) = state.verify_own_token(token) else {
         return ApiError::unauthenticated("the access token is invalid").into_response();
     };
     // Signed by a key still published (a withdrawn key signs nothing valid).

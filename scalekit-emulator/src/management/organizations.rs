@@ -347,7 +347,7 @@ pub(super) async fn portal_link(
         },
     );
     let location =
-        crate::flows::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
+        crate::urls::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
     ok(json!({
         "id": link_id,
         "location": location,
