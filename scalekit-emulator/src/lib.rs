@@ -55,6 +55,7 @@ mod ids;
 mod keys;
 mod management;
 mod mcp;
+mod model;
 mod oauth;
 mod scim;
 mod server;
@@ -62,8 +63,8 @@ mod urls;
 mod webhooks;
 
 pub use deliveries::{DeliveryState, WebhookDelivery};
-pub use flows::{Organization, SeedUser};
 pub use mcp::{McpServer, McpServerInfo};
+pub use model::{Organization, SeedUser};
 pub use scim::Directory;
 pub use webhooks::{Delivery, WebhookSender};
 
@@ -76,6 +77,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use keys::SigningKey;
+use model::SessionRecord;
 
 /// Errors of the emulator's library API.
 #[derive(Debug, thiserror::Error)]
@@ -292,11 +294,13 @@ pub(crate) struct State {
     pub(crate) user: TestUser,
     access_token_ttl: Duration,
     m2m_token_ttl: Duration,
+    code_ttl: Duration,
     keys: Mutex<Vec<SigningKey>>,
     pub(crate) m2m_clients: Mutex<HashMap<String, M2mClient>>,
     faults: Mutex<HashMap<EmulatorEndpoint, FaultSlot>>,
     counters: [AtomicU64; 7],
     pub(crate) keys_cache_control: Mutex<Option<String>>,
+    pub(crate) model: model::Model,
     pub(crate) flows: flows::FlowState,
     pub(crate) deliveries: deliveries::Deliveries,
     pub(crate) directories: scim::Directories,
@@ -310,7 +314,7 @@ impl State {
     /// Whether `user` may sign in: their organization's connection is not
     /// disabled.
     pub(crate) fn connection_enabled_for(&self, user: &SeedUser) -> bool {
-        self.flows
+        self.model
             .connection_of(user)
             .is_none_or(|c| !lock(&self.disabled_connections).contains(&c))
     }
@@ -354,7 +358,7 @@ impl State {
         enabled: bool,
     ) -> Result<(), EmulatorError> {
         let organization = self
-            .flows
+            .model
             .organizations()
             .into_iter()
             .find(|o| o.connection_id == connection_id)
@@ -393,6 +397,33 @@ impl State {
     /// Whether a connection is enabled (connections start enabled).
     pub(crate) fn connection_enabled(&self, connection_id: &str) -> bool {
         !lock(&self.disabled_connections).contains(connection_id)
+    }
+}
+
+impl State {
+    /// Removes the user `id` from the sign-in page and ends their sessions.
+    pub(crate) fn remove_user(&self, id: &str) -> Option<SeedUser> {
+        let removed = self.model.remove_user(id)?;
+        self.revoke_user_sessions(id);
+        Some(removed)
+    }
+
+    /// Revokes session `id` if it is active: its refresh tokens stop
+    /// working. The session as it is afterwards, or `None` if unknown.
+    pub(crate) fn revoke_session(&self, id: &str) -> Option<SessionRecord> {
+        let session = self.model.revoke_session(id)?;
+        self.flows.revoke_refresh_tokens_of(id);
+        Some(session)
+    }
+
+    /// Revokes every active session of `user_id` and returns them.
+    pub(crate) fn revoke_user_sessions(&self, user_id: &str) -> Vec<SessionRecord> {
+        let revoked = self.model.revoke_user_sessions(user_id);
+        // Every refresh token of the user, whatever its session's state.
+        for session in self.model.sessions_of(user_id) {
+            self.flows.revoke_refresh_tokens_of(&session.id);
+        }
+        revoked
     }
 }
 
@@ -487,6 +518,12 @@ impl State {
 
     pub(crate) fn access_token_ttl(&self) -> Duration {
         self.access_token_ttl
+    }
+
+    /// Lifetime of authorization codes (the application's and the MCP
+    /// servers').
+    pub(crate) fn code_ttl(&self) -> Duration {
+        self.code_ttl
     }
 }
 
@@ -644,21 +681,20 @@ impl EmulatorBuilder {
             .await
             .map_err(|_| EmulatorError::KeyGeneration)??;
         let organization_id = ids::id("org");
+        let model = model::Model::new(&organization_id);
         let flows = flows::FlowState::new(
-            &organization_id,
             self.redirect_uris,
             self.post_logout_redirect_uris,
             self.initiate_login_uri,
-            self.code_ttl.unwrap_or(Duration::from_secs(300)),
             self.refresh_grace.unwrap_or(Duration::from_secs(30)),
         );
-        let user = flows.first_user();
+        let user = model.first_user();
         let deliveries = deliveries::Deliveries::new(
             self.webhook_secret,
             self.webhook_urls,
             self.webhook_retry_delays,
         )?;
-        let org_ids: Vec<String> = flows.organizations().into_iter().map(|o| o.id).collect();
+        let org_ids: Vec<String> = model.organizations().into_iter().map(|o| o.id).collect();
         let directories = scim::Directories::new(&issuer, &org_ids)?;
         let state = Arc::new(State {
             issuer: issuer.clone(),
@@ -676,11 +712,13 @@ impl EmulatorBuilder {
             },
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
             m2m_token_ttl: self.m2m_token_ttl.unwrap_or(Duration::from_secs(3600)),
+            code_ttl: self.code_ttl.unwrap_or(Duration::from_secs(300)),
             keys: Mutex::new(vec![first_key]),
             m2m_clients: Mutex::new(HashMap::new()),
             faults: Mutex::new(HashMap::new()),
             counters: Default::default(),
             keys_cache_control: Mutex::new(None),
+            model,
             flows,
             deliveries,
             directories,
@@ -888,7 +926,7 @@ impl Emulator {
                 "sub": s.user.id,
                 "oid": s.user.organization_id,
                 "sid": ids::id("ses"),
-                "amr": s.flows.connection_of(&s.flows.first_user()).into_iter().collect::<Vec<_>>(),
+                "amr": s.model.connection_of(&s.model.first_user()).into_iter().collect::<Vec<_>>(),
                 "iat": now,
                 "exp": now + s.access_token_ttl.as_secs(),
                 "email": s.user.email,
@@ -904,17 +942,17 @@ impl Emulator {
 
     /// The seeded users.
     pub fn users(&self) -> Vec<SeedUser> {
-        self.state.flows.users()
+        self.state.model.users()
     }
 
     /// The seeded organizations.
     pub fn organizations(&self) -> Vec<Organization> {
-        self.state.flows.organizations()
+        self.state.model.organizations()
     }
 
     /// Adds a user to the sign-in page.
     pub fn add_user(&self, user: SeedUser) {
-        self.state.flows.add_user(user);
+        self.state.model.add_user(user);
     }
 
     /// Registers a redirect URI of the application client.

@@ -37,6 +37,7 @@ use serde_json::{Value, json};
 
 use crate::html::{error_page, esc, page};
 use crate::ids::random_bytes;
+use crate::model::SeedUser;
 use crate::oauth::{client_credentials, oauth_error};
 use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
@@ -224,7 +225,7 @@ struct Code {
     redirect_uri: String,
     challenge: String,
     server_id: String,
-    user: crate::SeedUser,
+    user: SeedUser,
     scopes: Vec<String>,
     issued: Instant,
 }
@@ -232,7 +233,7 @@ struct Code {
 struct Refresh {
     client_id: String,
     server_id: String,
-    user: crate::SeedUser,
+    user: SeedUser,
     sid: String,
     scopes: Vec<String>,
 }
@@ -288,7 +289,7 @@ pub(crate) fn access_claims(
     server: &McpServerInfo,
     client_id: &str,
     subject: &str,
-    user: Option<(&crate::SeedUser, &str)>,
+    user: Option<(&SeedUser, &str)>,
     scopes: &[String],
 ) -> Value {
     let now = now();
@@ -317,7 +318,7 @@ pub(crate) fn mint_user_token(
     server: &McpServerInfo,
     overrides: Value,
 ) -> Result<String, EmulatorError> {
-    let user = state.flows.first_user();
+    let user = state.model.first_user();
     let sid = ids::id("ses");
     let claims = access_claims(
         state,
@@ -704,9 +705,9 @@ pub(crate) fn authorize(state: &State, params: &Params, submitted: bool) -> Opti
 
 fn sign_in_page(state: &State, params: &Params, checked: &Checked) -> Response {
     let hint = param(params, "login_hint");
-    let mut users = state.flows.users();
+    let mut users = state.model.users();
     users.sort_by_key(|u| Some(u.email.as_str()) != hint);
-    let orgs = state.flows.organizations();
+    let orgs = state.model.organizations();
     let hidden: String = CARRIED
         .iter()
         .filter_map(|name| {
@@ -766,7 +767,7 @@ fn submit(state: &State, params: &Params, checked: Checked) -> Response {
         return fail("access_denied", "The user denied the request.");
     }
     let id = param(params, "user_id").unwrap_or_default();
-    let Some(user) = state.flows.users().into_iter().find(|u| u.id == id) else {
+    let Some(user) = state.model.users().into_iter().find(|u| u.id == id) else {
         return fail("access_denied", "Unknown user.");
     };
     let code = URL_SAFE_NO_PAD.encode(random_bytes());
@@ -889,7 +890,7 @@ fn code_grant(state: &State, client: &Client, server: &McpServerInfo, form: &Par
     let Some(record) = lock(&state.mcp.codes).remove(code) else {
         return invalid_grant("the code is invalid or was already used");
     };
-    if record.issued.elapsed() > state.flows.code_ttl() {
+    if record.issued.elapsed() > state.code_ttl() {
         return invalid_grant("the code has expired");
     }
     if record.client_id != client.client_id || record.server_id != server.id {
@@ -995,7 +996,7 @@ fn user_tokens(
     state: &State,
     client: &Client,
     server: &McpServerInfo,
-    user: &crate::SeedUser,
+    user: &SeedUser,
     sid: &str,
     scopes: &[String],
 ) -> Response {

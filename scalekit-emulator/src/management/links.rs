@@ -57,7 +57,7 @@ async fn portal(AxumState(state): AxumState<Shared>, Path(link_id): Path<String>
     let Some(link) = link else {
         return not_found("admin portal");
     };
-    let Some(org) = state.flows.organization(&link.organization_id) else {
+    let Some(org) = state.model.organization(&link.organization_id) else {
         return not_found("admin portal");
     };
     let all = link.features.is_empty();

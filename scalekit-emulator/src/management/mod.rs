@@ -27,6 +27,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+use crate::model::Organization;
 use crate::{State, lock, now};
 
 pub(crate) use accounts::AccountRecord;
@@ -61,7 +62,7 @@ const MAX_PAGE_SIZE: usize = 100;
 
 const ERROR_INFO: &str = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo";
 
-/// The management API's state that the sign-in flows do not keep:
+/// The management API's state that the model (`crate::model`) does not keep:
 /// organization and user attributes beyond the sign-in page's, roles,
 /// domains and connected accounts.
 pub(crate) struct Management {
@@ -325,6 +326,14 @@ pub(crate) fn query_bool(pairs: &[(String, String)], name: &str) -> Result<bool,
             format!("{name} must be true or false"),
         )),
     }
+}
+
+/// The organization `id`, or `404`.
+pub(crate) fn find_organization(state: &State, id: &str) -> Result<Organization, ApiError> {
+    state
+        .model
+        .organization(id)
+        .ok_or_else(|| ApiError::not_found("organization"))
 }
 
 /// One page of a list, in creation order.
