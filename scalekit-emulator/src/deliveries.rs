@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
+use crate::html::esc;
 use crate::webhooks::{WebhookSender, occurred_at_now};
 use crate::{EmulatorError, State, ids, lock};
 
@@ -291,10 +292,6 @@ pub(crate) fn start_worker(
     }))
 }
 
-fn esc(text: &str) -> String {
-    crate::flows::esc(text)
-}
-
 /// `GET /deliveries`: every delivery, newest first, with a resend button.
 pub(crate) async fn page(AxumState(state): AxumState<Arc<State>>) -> Response {
     let deliveries = &state.deliveries;
@@ -330,7 +327,7 @@ pub(crate) async fn page(AxumState(state): AxumState<Arc<State>>) -> Response {
          <th>state</th><th>attempts</th><th>last status</th><th></th></tr></thead>\
          <tbody>{rows}</tbody></table>"
     );
-    Html(crate::flows::page("Webhook deliveries", &body)).into_response()
+    Html(crate::html::page("Webhook deliveries", &body)).into_response()
 }
 
 /// `POST /deliveries/{number}/resend`: one more attempt, then back to the
@@ -349,7 +346,7 @@ pub(crate) async fn resend(
         }
         _ => (
             StatusCode::NOT_FOUND,
-            Html(crate::flows::page(
+            Html(crate::html::page(
                 "Unknown delivery",
                 "<p id=\"error\">No delivery has this number.</p>",
             )),

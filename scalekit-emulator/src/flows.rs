@@ -14,43 +14,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::server::{client_credentials, oauth_error};
+use crate::html::{error_page, esc, page};
+use crate::ids::random_bytes;
+use crate::model::SeedUser;
+use crate::oauth::{client_credentials, oauth_error};
+use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
 
 type Shared = std::sync::Arc<State>;
 type Params = HashMap<String, String>;
-
-/// A user of the emulated environment, listed on the sign-in page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedUser {
-    /// User id (`usr_…`).
-    pub id: String,
-    /// Email address (the login hint).
-    pub email: String,
-    /// Given name.
-    pub given_name: String,
-    /// Family name.
-    pub family_name: String,
-    /// Organization id.
-    pub organization_id: String,
-    /// Roles in the organization.
-    pub roles: Vec<String>,
-    /// Permissions.
-    pub permissions: Vec<String>,
-}
-
-/// An organization of the emulated environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Organization {
-    /// Organization id (`org_…`).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Email domain (`domain_hint`).
-    pub domain: String,
-    /// Its SSO connection (`conn_…`).
-    pub connection_id: String,
-}
 
 struct AuthCode {
     client_id: String,
@@ -70,264 +42,45 @@ struct RefreshRecord {
     rotated_at: Option<Instant>,
 }
 
-/// A signed-in session: created by a code exchange, ended by logout or
-/// revocation (which also revokes its refresh tokens).
-#[derive(Debug, Clone)]
-pub(crate) struct SessionRecord {
-    pub(crate) id: String,
-    pub(crate) user_id: String,
-    pub(crate) organization_id: String,
-    pub(crate) created_at: u64,
-    pub(crate) last_active_at: u64,
-    /// `active`, `revoked` or `logout`.
-    pub(crate) status: &'static str,
-    /// When it was revoked.
-    pub(crate) expired_at: Option<u64>,
-    /// When the user logged out.
-    pub(crate) logout_at: Option<u64>,
-}
-
+/// The application client's flows: its registered URIs, the authorization
+/// codes and the refresh-token families (the users, organizations and
+/// sessions are the model's).
 pub(crate) struct FlowState {
-    /// The first seeded user, as seeded.
-    first: SeedUser,
-    users: Mutex<Vec<SeedUser>>,
-    sessions: Mutex<Vec<SessionRecord>>,
-    organizations: Mutex<Vec<Organization>>,
     redirect_uris: Mutex<Vec<String>>,
     post_logout_redirect_uris: Mutex<Vec<String>>,
     initiate_login_uri: Mutex<Option<String>>,
     codes: Mutex<HashMap<String, AuthCode>>,
     refresh_tokens: Mutex<HashMap<String, RefreshRecord>>,
     revoked_families: Mutex<HashSet<String>>,
-    code_ttl: Duration,
     refresh_grace: Duration,
 }
 
 impl FlowState {
     pub(crate) fn new(
-        first_org: &str,
         redirect_uris: Vec<String>,
         post_logout_redirect_uris: Vec<String>,
         initiate_login_uri: Option<String>,
-        code_ttl: Duration,
         refresh_grace: Duration,
     ) -> Self {
-        let acme = Organization {
-            id: first_org.to_owned(),
-            name: "Acme".into(),
-            domain: "example.com".into(),
-            connection_id: ids::id("conn"),
-        };
-        let globex = Organization {
-            id: ids::id("org"),
-            name: "Globex".into(),
-            domain: "globex.example".into(),
-            connection_id: ids::id("conn"),
-        };
-        let ada = SeedUser {
-            id: ids::id("usr"),
-            email: "ada@example.com".into(),
-            given_name: "Ada".into(),
-            family_name: "Lovelace".into(),
-            organization_id: acme.id.clone(),
-            roles: vec!["admin".into()],
-            permissions: vec!["admin:read".into(), "projects:read".into()],
-        };
-        let grace = SeedUser {
-            id: ids::id("usr"),
-            email: "grace@globex.example".into(),
-            given_name: "Grace".into(),
-            family_name: "Hopper".into(),
-            organization_id: globex.id.clone(),
-            roles: vec!["member".into()],
-            permissions: vec!["projects:read".into()],
-        };
-        let users = vec![ada.clone(), grace];
         FlowState {
-            first: ada,
-            users: Mutex::new(users),
-            sessions: Mutex::new(Vec::new()),
-            organizations: Mutex::new(vec![acme, globex]),
             redirect_uris: Mutex::new(redirect_uris),
             post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
             initiate_login_uri: Mutex::new(initiate_login_uri),
             codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             revoked_families: Mutex::new(HashSet::new()),
-            code_ttl,
             refresh_grace,
         }
     }
 
-    pub(crate) fn code_ttl(&self) -> Duration {
-        self.code_ttl
-    }
-
-    /// The first seeded user as they are now (as seeded if the management
-    /// API deleted them).
-    pub(crate) fn first_user(&self) -> SeedUser {
-        lock(&self.users)
-            .iter()
-            .find(|u| u.id == self.first.id)
-            .cloned()
-            .unwrap_or_else(|| self.first.clone())
-    }
-
-    pub(crate) fn users(&self) -> Vec<SeedUser> {
-        lock(&self.users).clone()
-    }
-
-    pub(crate) fn organizations(&self) -> Vec<Organization> {
-        lock(&self.organizations).clone()
-    }
-
-    pub(crate) fn add_user(&self, user: SeedUser) {
-        lock(&self.users).push(user);
-    }
-
-    /// Changes the user `id`; false when there is none.
-    pub(crate) fn update_user(&self, id: &str, change: impl FnOnce(&mut SeedUser)) -> bool {
-        match lock(&self.users).iter_mut().find(|u| u.id == id) {
-            Some(user) => {
-                change(user);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Removes the user `id` from the sign-in page and ends their sessions.
-    pub(crate) fn remove_user(&self, id: &str) -> Option<SeedUser> {
-        let removed = {
-            let mut users = lock(&self.users);
-            let index = users.iter().position(|u| u.id == id)?;
-            users.remove(index)
-        };
-        self.revoke_user_sessions(id);
-        Some(removed)
-    }
-
-    pub(crate) fn add_organization(&self, organization: Organization) {
-        lock(&self.organizations).push(organization);
-    }
-
-    /// Changes the organization `id`; false when there is none.
-    pub(crate) fn update_organization(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut Organization),
-    ) -> bool {
-        match lock(&self.organizations).iter_mut().find(|o| o.id == id) {
-            Some(organization) => {
-                change(organization);
-                true
-            }
-            None => false,
-        }
-    }
-
-    pub(crate) fn remove_organization(&self, id: &str) -> Option<Organization> {
-        let mut organizations = lock(&self.organizations);
-        let index = organizations.iter().position(|o| o.id == id)?;
-        Some(organizations.remove(index))
-    }
-
-    fn record_session(&self, sid: &str, user: &SeedUser) {
-        let now = now();
-        lock(&self.sessions).push(SessionRecord {
-            id: sid.to_owned(),
-            user_id: user.id.clone(),
-            organization_id: user.organization_id.clone(),
-            created_at: now,
-            last_active_at: now,
-            status: "active",
-            expired_at: None,
-            logout_at: None,
-        });
-    }
-
-    fn touch_session(&self, sid: &str) {
-        if let Some(session) = lock(&self.sessions).iter_mut().find(|s| s.id == sid) {
-            session.last_active_at = now();
-        }
-    }
-
-    /// The session `id`.
-    pub(crate) fn session(&self, id: &str) -> Option<SessionRecord> {
-        lock(&self.sessions).iter().find(|s| s.id == id).cloned()
-    }
-
-    /// The sessions of user `user_id`, oldest first.
-    pub(crate) fn sessions_of(&self, user_id: &str) -> Vec<SessionRecord> {
-        lock(&self.sessions)
-            .iter()
-            .filter(|s| s.user_id == user_id)
-            .cloned()
-            .collect()
-    }
-
     /// Revokes the refresh tokens issued in session `sid`.
-    fn revoke_refresh_tokens_of(&self, sid: &str) {
+    pub(crate) fn revoke_refresh_tokens_of(&self, sid: &str) {
         let families: Vec<String> = lock(&self.refresh_tokens)
             .values()
             .filter(|r| r.sid == sid)
             .map(|r| r.family.clone())
             .collect();
         lock(&self.revoked_families).extend(families);
-    }
-
-    /// Revokes session `id` if it is active: its refresh tokens stop
-    /// working. The session as it is afterwards, or `None` if unknown.
-    pub(crate) fn revoke_session(&self, id: &str) -> Option<SessionRecord> {
-        let session = {
-            let mut sessions = lock(&self.sessions);
-            let session = sessions.iter_mut().find(|s| s.id == id)?;
-            if session.status == "active" {
-                session.status = "revoked";
-                session.expired_at = Some(now());
-            }
-            session.clone()
-        };
-        self.revoke_refresh_tokens_of(id);
-        Some(session)
-    }
-
-    /// Revokes every active session of `user_id` and returns them.
-    pub(crate) fn revoke_user_sessions(&self, user_id: &str) -> Vec<SessionRecord> {
-        let revoked: Vec<SessionRecord> = {
-            let mut sessions = lock(&self.sessions);
-            let now = now();
-            sessions
-                .iter_mut()
-                .filter(|s| s.user_id == user_id && s.status == "active")
-                .map(|s| {
-                    s.status = "revoked";
-                    s.expired_at = Some(now);
-                    s.clone()
-                })
-                .collect()
-        };
-        // Every refresh token of the user, whatever its session's state.
-        let sids: Vec<String> = lock(&self.sessions)
-            .iter()
-            .filter(|s| s.user_id == user_id)
-            .map(|s| s.id.clone())
-            .collect();
-        for sid in sids {
-            self.revoke_refresh_tokens_of(&sid);
-        }
-        revoked
-    }
-
-    fn end_session_by_logout(&self, sid: &str) {
-        if let Some(session) = lock(&self.sessions)
-            .iter_mut()
-            .find(|s| s.id == sid && s.status == "active")
-        {
-            session.status = "logout";
-            session.logout_at = Some(now());
-        }
-        self.revoke_refresh_tokens_of(sid);
     }
 
     pub(crate) fn add_redirect_uri(&self, uri: String) {
@@ -353,77 +106,6 @@ impl FlowState {
             .clone()
             .or_else(|| self.default_redirect_uri())
     }
-
-    /// The connection `user` signs in through: their organization's.
-    pub(crate) fn connection_of(&self, user: &SeedUser) -> Option<String> {
-        self.organization(&user.organization_id)
-            .map(|o| o.connection_id)
-    }
-
-    pub(crate) fn user_by_email(&self, email: &str) -> Option<SeedUser> {
-        lock(&self.users)
-            .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
-            .cloned()
-    }
-
-    pub(crate) fn organization(&self, id: &str) -> Option<Organization> {
-        lock(&self.organizations)
-            .iter()
-            .find(|o| o.id == id)
-            .cloned()
-    }
-}
-
-/// Escapes text for HTML element content and quoted attribute values
-/// (the `html-escape` crate, as the application crates use).
-pub(crate) fn esc(text: &str) -> String {
-    html_escape::encode_quoted_attribute(text).into_owned()
-}
-
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
-         button{{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem}}\
-         .muted{{color:#666;font-size:.9rem}}</style></head><body><h1>{t}</h1>{body}\
-         <p class=\"muted\">Scalekit emulator — a local test environment.</p></body></html>",
-        t = esc(title)
-    )
-}
-
-pub(crate) fn error_page(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Html(page(
-            "Invalid request",
-            &format!("<p id=\"error\">{}</p>", esc(message)),
-        )),
-    )
-        .into_response()
-}
-
-/// `uri` with extra query parameters.
-pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    if pairs.is_empty() {
-        return uri.to_owned();
-    }
-    match url::Url::parse(uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (k, v) in pairs {
-                    query.append_pair(k, v);
-                }
-            }
-            url.to_string()
-        }
-        Err(_) => uri.to_owned(),
-    }
-}
-
-pub(crate) fn redirect(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
 fn get<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -512,8 +194,8 @@ pub(crate) async fn authorize_page(
         Ok(r) => r,
         Err(response) => return *response,
     };
-    let flows = &state.flows;
-    let orgs = flows.organizations();
+    let model = &state.model;
+    let orgs = model.organizations();
     let org_filter: Option<String> = get(&params, "organization_id")
         .map(str::to_owned)
         .or_else(|| {
@@ -532,7 +214,7 @@ pub(crate) async fn authorize_page(
         });
     let hint = get(&params, "login_hint");
     // The members of the organization asked for (as its members), or all.
-    let mut users: Vec<SeedUser> = flows
+    let mut users: Vec<SeedUser> = model
         .users()
         .into_iter()
         .filter_map(|u| match org_filter.as_deref() {
@@ -616,7 +298,7 @@ pub(crate) async fn authorize_submit(
         Ok(r) => r,
         Err(response) => return *response,
     };
-    let flows = &state.flows;
+    let model = &state.model;
     let user = match get(&params, "action") {
         Some("deny") => {
             return request.fail("access_denied", "The user denied the request.");
@@ -625,11 +307,11 @@ pub(crate) async fn authorize_submit(
             let Some(email) = get(&params, "email").filter(|e| e.contains('@')) else {
                 return request.fail("invalid_request", "An email address is required.");
             };
-            if let Some(existing) = flows.user_by_email(email) {
+            if let Some(existing) = model.user_by_email(email) {
                 existing
             } else {
                 let organization_id = get(&params, "organization_id")
-                    .and_then(|o| flows.organization(o))
+                    .and_then(|o| model.organization(o))
                     .map(|o| o.id)
                     .unwrap_or_else(|| state.user.organization_id.clone());
                 let local = email.split('@').next().unwrap_or(email);
@@ -642,13 +324,13 @@ pub(crate) async fn authorize_submit(
                     roles: vec!["member".into()],
                     permissions: Vec::new(),
                 };
-                flows.add_user(user.clone());
+                model.add_user(user.clone());
                 user
             }
         }
         _ => {
             let id = get(&params, "user_id").unwrap_or_default();
-            let Some(user) = flows.users().into_iter().find(|u| u.id == id) else {
+            let Some(user) = model.users().into_iter().find(|u| u.id == id) else {
                 return request.fail("access_denied", "Unknown user.");
             };
             // Signing in to a named organization the user is a member of:
@@ -657,7 +339,7 @@ pub(crate) async fn authorize_submit(
                 .map(str::to_owned)
                 .or_else(|| {
                     get(&params, "connection_id").and_then(|c| {
-                        flows
+                        model
                             .organizations()
                             .into_iter()
                             .find(|o| o.connection_id == c)
@@ -673,7 +355,7 @@ pub(crate) async fn authorize_submit(
         return request.fail("access_denied", "The connection is disabled.");
     }
     let code = URL_SAFE_NO_PAD.encode(random_bytes());
-    lock(&flows.codes).insert(
+    lock(&state.flows.codes).insert(
         code.clone(),
         AuthCode {
             client_id: state.client_id.clone(),
@@ -690,15 +372,6 @@ pub(crate) async fn authorize_submit(
         pairs.push(("state", s));
     }
     redirect(&with_query(request.redirect_uri, &pairs))
-}
-
-pub(crate) fn random_bytes() -> [u8; 32] {
-    use aws_lc_rs::rand::SecureRandom;
-    let mut bytes = [0u8; 32];
-    // getrandom does not fail on supported platforms; the code would still be
-    // unique enough for a local emulator if it did.
-    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes);
-    bytes
 }
 
 /// Whether the request authenticates the application client.
@@ -734,7 +407,7 @@ pub(crate) fn authorization_code_grant(
     let Some(record) = lock(&state.flows.codes).remove(code) else {
         return invalid_grant("the code is invalid or was already used");
     };
-    if record.issued.elapsed() > state.flows.code_ttl {
+    if record.issued.elapsed() > state.code_ttl() {
         return invalid_grant("the code has expired");
     }
     if record.client_id != state.client_id {
@@ -762,7 +435,7 @@ pub(crate) fn authorization_code_grant(
     };
     let sid = ids::id("ses");
     let family = ids::id("rtf");
-    state.flows.record_session(&sid, &user);
+    state.model.record_session(&sid, &user);
     state.management.signed_in(&user.id, &user.organization_id);
     issue_user_tokens(
         state,
@@ -822,14 +495,14 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
     let Some(user) = current_member(state, &user) else {
         return invalid_grant("the user is no longer a member of the organization");
     };
-    flows.touch_session(&sid);
+    state.model.touch_session(&sid);
     issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
 }
 
 /// `user` (as signed in to their organization then) as they are now:
 /// `None` if deleted or no longer a member of that organization.
 fn current_member(state: &State, user: &SeedUser) -> Option<SeedUser> {
-    let current = state.flows.users().into_iter().find(|u| u.id == user.id)?;
+    let current = state.model.users().into_iter().find(|u| u.id == user.id)?;
     state
         .management
         .as_member_of(&current, &user.organization_id)
@@ -889,7 +562,7 @@ fn issue_user_tokens(
             "sub": user.id,
             "oid": user.organization_id,
             "sid": sid,
-            "amr": state.flows.connection_of(user).into_iter().collect::<Vec<_>>(),
+            "amr": state.model.connection_of(user).into_iter().collect::<Vec<_>>(),
             "at_hash": half_hash(&access_token),
             "iat": now,
             "exp": exp,
@@ -936,30 +609,12 @@ fn issue_user_tokens(
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
-/// Verifies a token signed by the emulator's keys (published or not) and
-/// returns its claims.
-pub(crate) fn verify_own_token(state: &State, token: &str) -> Option<Value> {
-    let (input, signature) = token.rsplit_once('.')?;
-    let (header, payload) = input.split_once('.')?;
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    let kid = header.get("kid")?.as_str()?;
-    if header.get("alg")?.as_str()? != "RS256" {
-        return None;
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    if !state.verify_with_kid(kid, input.as_bytes(), &signature) {
-        return None;
-    }
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    (claims.get("iss")?.as_str()? == state.issuer).then_some(claims)
-}
-
 pub(crate) async fn logout(
     AxumState(state): AxumState<Shared>,
     Query(params): Query<Params>,
 ) -> Response {
     let sid = match get(&params, "id_token_hint") {
-        Some(hint) => match verify_own_token(&state, hint) {
+        Some(hint) => match state.verify_own_token(hint) {
             Some(claims) => claims.get("sid").and_then(Value::as_str).map(str::to_owned),
             None => return error_page("The id_token_hint is not a valid ID token."),
         },
@@ -975,7 +630,8 @@ pub(crate) async fn logout(
     }
     if let Some(sid) = &sid {
         // End the session: its refresh tokens stop working.
-        state.flows.end_session_by_logout(sid);
+        state.model.end_session_by_logout(sid);
+        state.flows.revoke_refresh_tokens_of(sid);
     }
     match target {
         Some(target) => {
@@ -999,7 +655,7 @@ pub(crate) fn idp_initiated_claims(
     relay_state: Option<&str>,
 ) -> Result<Value, EmulatorError> {
     let org = state
-        .flows
+        .model
         .organization(&user.organization_id)
         .ok_or(EmulatorError::UnknownUser)?;
     let now = now();
@@ -1024,7 +680,7 @@ pub(crate) fn idp_initiated_url(
     relay_state: Option<&str>,
 ) -> Result<String, EmulatorError> {
     let user = state
-        .flows
+        .model
         .user_by_email(email)
         .ok_or(EmulatorError::UnknownUser)?;
     if !state.connection_enabled_for(&user) {

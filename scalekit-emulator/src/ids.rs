@@ -1,4 +1,5 @@
-//! Identifiers shaped like the platform's: a prefix and 18 random digits.
+//! Identifiers shaped like the platform's (a prefix and 18 random digits),
+//! and random secrets.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
@@ -20,4 +21,13 @@ pub(crate) fn secret() -> Result<String, crate::EmulatorError> {
         .fill(&mut bytes)
         .map_err(|_| crate::EmulatorError::Random)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// 32 random bytes: authorization codes and refresh tokens.
+pub(crate) fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    // getrandom does not fail on supported platforms; the code would still be
+    // unique enough for a local emulator if it did.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes
 }

@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine as _;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+use crate::oauth::{client_credentials, oauth_error};
 use crate::{EmulatorEndpoint, Fault, M2mClient, State, lock};
 
 type Shared = Arc<State>;
@@ -177,33 +177,6 @@ async fn discovery(AxumState(state): AxumState<Shared>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
     }))
-}
-
-pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
-}
-
-/// Client credentials from the form (`client_secret_post`) or HTTP Basic.
-pub(crate) fn client_credentials(
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Option<(String, String)> {
-    if let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) {
-        return Some((id.clone(), secret.clone()));
-    }
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    Some((id.to_owned(), secret.to_owned()))
 }
 
 async fn token(

@@ -191,7 +191,7 @@ pub(super) async fn magic_link(AxumState(state): AxumState<Shared>, body: Bytes)
             expires,
         },
     );
-    let link = crate::flows::with_query(
+    let link = crate::urls::with_query(
         &format!("{}/connect/{account_id}", state.issuer),
         &[("link_id", &link_id)],
     );

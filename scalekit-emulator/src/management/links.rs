@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde_json::{Map, json};
 
 use super::{Pairs, Shared, query};
-use crate::flows::{esc, page};
+use crate::html::{esc, page};
 use crate::{ids, now};
 
 /// A portal link: the organization and the features it opens.
@@ -57,7 +57,7 @@ async fn portal(AxumState(state): AxumState<Shared>, Path(link_id): Path<String>
     let Some(link) = link else {
         return not_found("admin portal");
     };
-    let Some(org) = state.flows.organization(&link.organization_id) else {
+    let Some(org) = state.model.organization(&link.organization_id) else {
         return not_found("admin portal");
     };
     let all = link.features.is_empty();
@@ -139,7 +139,7 @@ async fn connect_submit(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let Ok(Form(pairs)) = form else {
-        return crate::flows::error_page("The form could not be read.");
+        return crate::html::error_page("The form could not be read.");
     };
     let link_id = query(&pairs, "link_id").unwrap_or_default();
     if magic_link(&state, &account_id, link_id).is_none() {

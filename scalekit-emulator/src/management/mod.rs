@@ -27,6 +27,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+use crate::model::Organization;
 use crate::{State, lock, now};
 
 pub(crate) use accounts::AccountRecord;
@@ -61,7 +62,7 @@ const MAX_PAGE_SIZE: usize = 100;
 
 const ERROR_INFO: &str = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo";
 
-/// The management API's state that the sign-in flows do not keep:
+/// The management API's state that the model (`crate::model`) does not keep:
 /// organization and user attributes beyond the sign-in page's, roles,
 /// domains and connected accounts.
 pub(crate) struct Management {
@@ -327,6 +328,14 @@ pub(crate) fn query_bool(pairs: &[(String, String)], name: &str) -> Result<bool,
     }
 }
 
+/// The organization `id`, or `404`.
+pub(crate) fn find_organization(state: &State, id: &str) -> Result<Organization, ApiError> {
+    state
+        .model
+        .organization(id)
+        .ok_or_else(|| ApiError::not_found("organization"))
+}
+
 /// One page of a list, in creation order.
 pub(crate) struct Page<T> {
     pub(crate) items: Vec<T>,
@@ -428,7 +437,7 @@ async fn authenticate(
     let Some(token) = bearer(&request) else {
         return ApiError::unauthenticated("a bearer access token is required").into_response();
     };
-    let Some(claims) = crate::flows::verify_own_token(&state, token) else {
+    let Some(claims) = state.verify_own_token(token) else {
         return ApiError::unauthenticated("the access token is invalid").into_response();
     };
     // Signed by a key still published (a withdrawn key signs nothing valid).

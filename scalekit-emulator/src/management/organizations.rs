@@ -12,10 +12,10 @@ use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
 use super::{
-    ApiError, ApiResult, Management, Pairs, Shared, Store, body_object, created, ok, opt_str,
-    opt_string_map, paginate, query, req_str,
+    ApiError, ApiResult, Management, Pairs, Shared, Store, body_object, created, find_organization,
+    ok, opt_str, opt_string_map, paginate, query, req_str,
 };
-use crate::flows::Organization;
+use crate::model::Organization;
 use crate::webhooks::rfc3339;
 use crate::{Directory, State, ids, now};
 
@@ -105,14 +105,6 @@ pub(super) fn organization_view(org: &Organization, extra: &OrgExtra) -> Value {
     view
 }
 
-/// The organization `id`, or `404`.
-pub(super) fn find_organization(state: &State, id: &str) -> Result<Organization, ApiError> {
-    state
-        .flows
-        .organization(id)
-        .ok_or_else(|| ApiError::not_found("organization"))
-}
-
 fn org_response(state: &State, org: &Organization) -> Value {
     let mut store = state.management.store();
     let extra = store.org_extra(&org.id, state.management.started).clone();
@@ -141,7 +133,7 @@ fn check_external_id(
     external_id: &str,
     own_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let taken = state.flows.organizations().iter().any(|o| {
+    let taken = state.model.organizations().iter().any(|o| {
         Some(o.id.as_str()) != own_id
             && store.orgs.get(&o.id).and_then(|e| e.external_id.as_deref()) == Some(external_id)
     });
@@ -156,7 +148,7 @@ fn check_external_id(
 
 /// `GET /api/v1/organizations`.
 pub(super) async fn list(AxumState(state): AxumState<Shared>, Pairs(pairs): Pairs) -> ApiResult {
-    let orgs = state.flows.organizations();
+    let orgs = state.model.organizations();
     let external = query(&pairs, "external_id").filter(|e| !e.is_empty());
     let views: Vec<Value> = {
         let mut store = state.management.store();
@@ -206,7 +198,7 @@ pub(super) async fn create(AxumState(state): AxumState<Shared>, body: Bytes) -> 
         extra.external_id = external_id;
         extra.metadata = metadata;
         store.orgs.insert(org.id.clone(), extra.clone());
-        state.flows.add_organization(org.clone());
+        state.model.add_organization(org.clone());
         organization_view(&org, &extra)
     };
     created(json!({"organization": view}))
@@ -246,10 +238,10 @@ pub(super) async fn update(
         }
         extra.update_time = now();
         if let Some(name) = name {
-            state.flows.update_organization(&id, |o| o.name = name);
+            state.model.update_organization(&id, |o| o.name = name);
         }
     }
-    let org = state.flows.organization(&id).unwrap_or(org);
+    let org = state.model.organization(&id).unwrap_or(org);
     ok(org_response(&state, &org))
 }
 
@@ -261,7 +253,7 @@ pub(super) async fn delete(
 ) -> ApiResult {
     find_organization(&state, &id)?;
     super::users::remove_all_memberships_of(&state, &id);
-    state.flows.remove_organization(&id);
+    state.model.remove_organization(&id);
     state.directories.remove_organization(&id);
     state.management.forget_organization(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -347,7 +339,7 @@ pub(super) async fn portal_link(
         },
     );
     let location =
-        crate::flows::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
+        crate::urls::with_query(&format!("{}/portal/{link_id}", state.issuer), &features);
     ok(json!({
         "id": link_id,
         "location": location,
@@ -387,7 +379,7 @@ pub(super) async fn list_connections(
     let by_org = query(&pairs, "organization_id").filter(|o| !o.is_empty());
     let by_domain = query(&pairs, "domain").filter(|d| !d.is_empty());
     let views: Vec<Value> = state
-        .flows
+        .model
         .organizations()
         .iter()
         .filter(|o| by_org.is_none_or(|id| o.id == id))
@@ -727,7 +719,7 @@ pub(super) async fn create_domain(
     };
     if org.domain.is_empty() {
         state
-            .flows
+            .model
             .update_organization(&org.id, |o| o.domain = domain);
     }
     created(json!({"domain": domain_view(&record)}))
@@ -779,7 +771,7 @@ pub(super) async fn delete_domain(
         store.domains.retain(|d| d.id != id);
         store.domains_of(&org_id).first().map(|d| d.domain.clone())
     };
-    state.flows.update_organization(&org_id, |o| {
+    state.model.update_organization(&org_id, |o| {
         if o.domain == domain.domain {
             o.domain = next.unwrap_or_default();
         }

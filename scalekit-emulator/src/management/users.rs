@@ -14,12 +14,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-use super::organizations::find_organization;
 use super::{
-    ApiError, ApiResult, Pairs, Shared, Store, body_object, created, ok, opt_object, opt_str,
-    opt_string_map, paginate, query_bool,
+    ApiError, ApiResult, Pairs, Shared, Store, body_object, created, find_organization, ok,
+    opt_object, opt_str, opt_string_map, paginate, query_bool,
 };
-use crate::flows::{SeedUser, SessionRecord};
+use crate::model::{SeedUser, SessionRecord};
 use crate::webhooks::rfc3339;
 use crate::{State, ids, now};
 
@@ -137,7 +136,7 @@ impl Store {
 /// organization is the first membership's (the current one while it
 /// lasts), with its roles and their permissions.
 fn sync_user(state: &State, store: &mut Store, id: &str) {
-    let Some(user) = state.flows.users().into_iter().find(|u| u.id == id) else {
+    let Some(user) = state.model.users().into_iter().find(|u| u.id == id) else {
         return;
     };
     let memberships = store
@@ -156,7 +155,7 @@ fn sync_user(state: &State, store: &mut Store, id: &str) {
         }
         None => (String::new(), Vec::new(), Vec::new()),
     };
-    state.flows.update_user(id, |u| {
+    state.model.update_user(id, |u| {
         u.organization_id = organization_id;
         u.roles = roles;
         u.permissions = permissions;
@@ -203,7 +202,7 @@ impl super::Management {
 /// Removes every membership in a deleted organization.
 pub(super) fn remove_all_memberships_of(state: &State, organization_id: &str) {
     let mut store = state.management.store();
-    let users = state.flows.users();
+    let users = state.model.users();
     for user in users {
         let extra = store.user_extra(&user, state.management.started);
         let before = extra.memberships.len();
@@ -229,7 +228,7 @@ fn user_view(state: &State, store: &mut Store, user: &SeedUser) -> Value {
         .iter()
         .map(|m| {
             let org_name = state
-                .flows
+                .model
                 .organization(&m.organization_id)
                 .map(|o| o.name)
                 .unwrap_or_default();
@@ -295,7 +294,7 @@ fn membership_view(user_id: &str, m: &MembershipRecord) -> Value {
 /// The user `id`, or `404`.
 fn find_user(state: &State, id: &str) -> Result<SeedUser, ApiError> {
     state
-        .flows
+        .model
         .users()
         .into_iter()
         .find(|u| u.id == id)
@@ -463,7 +462,7 @@ pub(super) async fn create_user(
         .unwrap_or_default();
     let org = find_organization(&state, &org_id)?;
     let mut store = state.management.store();
-    if state.flows.user_by_email(&email).is_some() {
+    if state.model.user_by_email(&email).is_some() {
         return Err(ApiError::already_exists(
             "email",
             "a user with this email exists",
@@ -502,7 +501,7 @@ pub(super) async fn create_user(
     };
     apply_profile(&mut extra, &profile);
     store.users.insert(user.id.clone(), extra);
-    state.flows.add_user(user.clone());
+    state.model.add_user(user.clone());
     let view = user_view(&state, &mut store, &user);
     created(json!({"user": view}))
 }
@@ -541,7 +540,7 @@ pub(super) async fn update_user(
     }
     apply_profile(extra, &profile);
     extra.update_time = now();
-    state.flows.update_user(&id, |u| {
+    state.model.update_user(&id, |u| {
         if let Some(first) = &profile.first_name {
             u.given_name = first.clone();
         }
@@ -561,7 +560,7 @@ pub(super) async fn delete_user(
 ) -> ApiResult {
     find_user(&state, &id)?;
     let mut store = state.management.store();
-    state.flows.remove_user(&id);
+    state.remove_user(&id);
     store.users.remove(&id);
     ok(json!({}))
 }
@@ -593,7 +592,7 @@ pub(super) async fn list_users(
     AxumState(state): AxumState<Shared>,
     Pairs(pairs): Pairs,
 ) -> ApiResult {
-    users_page(&state, state.flows.users(), &pairs, "users")
+    users_page(&state, state.model.users(), &pairs, "users")
 }
 
 /// `GET /api/v1/organizations/{organization_id}/users`: the users with a
@@ -607,7 +606,7 @@ pub(super) async fn organization_users(
     let members: Vec<SeedUser> = {
         let mut store = state.management.store();
         state
-            .flows
+            .model
             .users()
             .into_iter()
             .filter(|u| {
@@ -892,7 +891,7 @@ pub(super) async fn get_session(
 ) -> ApiResult {
     check_id(&id, "ses", "session_id")?;
     let session = state
-        .flows
+        .model
         .session(&id)
         .ok_or_else(|| ApiError::not_found("session"))?;
     ok(session_view(&session))
@@ -906,7 +905,6 @@ pub(super) async fn revoke_session(
 ) -> ApiResult {
     check_id(&id, "ses", "session_id")?;
     let session = state
-        .flows
         .revoke_session(&id)
         .ok_or_else(|| ApiError::not_found("session"))?;
     ok(json!({"revoked_session": session_view(&session)}))
@@ -935,7 +933,7 @@ pub(super) async fn user_sessions(
     }
     find_user(&state, &id)?;
     let sessions: Vec<Value> = state
-        .flows
+        .model
         .sessions_of(&id)
         .iter()
         .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
@@ -959,7 +957,6 @@ pub(super) async fn revoke_user_sessions(
     check_id(&id, "usr", "user_id")?;
     find_user(&state, &id)?;
     let revoked: Vec<Value> = state
-        .flows
         .revoke_user_sessions(&id)
         .iter()
         .map(session_view)
