@@ -82,7 +82,7 @@ where
         let refusal = {
             let extensions = request.extensions();
             Extracted {
-                web: extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+                web: extensions.get::<Arc<WebAuth>>(),
                 resolution: extensions.get::<Resolution>(),
             }
             .check(&self.requirement)
@@ -99,43 +99,4 @@ where
     }
 }
 
-macro_rules! guard {
-    ($(#[$doc:meta])* $name:ident, $all:ident, $any:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name;
-
-        impl $name {
-            /// Every one of these.
-            pub fn all<I, S>(values: I) -> Require
-            where
-                I: IntoIterator<Item = S>,
-                S: Into<String>,
-            {
-                Require::new(Requirement::$all(values))
-            }
-
-            /// At least one of these.
-            pub fn any<I, S>(values: I) -> Require
-            where
-                I: IntoIterator<Item = S>,
-                S: Into<String>,
-            {
-                Require::new(Requirement::$any(values))
-            }
-        }
-    };
-}
-
-guard!(
-    /// Scope guards: `RequireScopes::all(["admin:read"])` (wildcards apply).
-    RequireScopes, scopes_all, scopes_any
-);
-guard!(
-    /// Permission guards: `RequirePermissions::any(["billing:read", "billing:*"])`.
-    RequirePermissions, permissions_all, permissions_any
-);
-guard!(
-    /// Role guards: `RequireRoles::any(["admin", "owner"])` (exact match).
-    RequireRoles, roles_all, roles_any
-);
+scalekit_core::scalekit_guard_types!(Require, Require::new);

@@ -49,8 +49,6 @@ pub use guard::{Require, RequirePermissions, RequireRoles, RequireScopes, Requir
 pub use middleware::{AuthMiddleware, AuthService, Mode};
 pub use scalekit_core as core;
 
-use scalekit_core::ScalekitConfig;
-use scalekit_core::config::ConfigError;
 use scalekit_core::web::WebAuth;
 
 /// Scalekit authentication for an actix-web application: build it once
@@ -62,39 +60,7 @@ pub struct ScalekitAuth {
 }
 
 impl ScalekitAuth {
-    /// Wraps a configured [`WebAuth`] (paths, realm, protected resource,
-    /// after-login hook, webhooks, session store).
-    pub fn new(web: WebAuth) -> Self {
-        ScalekitAuth { web: Arc::new(web) }
-    }
-
-    /// Builds everything from the environment (see [`WebAuth::from_env`]):
-    /// `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
-    /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
-    /// URL) and `SESSION_SECRET` (at least 32 bytes); webhooks verified
-    /// with `SCALEKIT_WEBHOOK_SECRET` when set; sessions in the Redis of
-    /// `REDIS_URL` when set (shared by every instance with the same
-    /// `SESSION_SECRET`: see [`WebAuth::redis_sessions`]), cookie-only
-    /// otherwise.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        WebAuth::from_env().map(Self::new)
-    }
-
-    /// A [`WebAuth`] with cookie-only sessions sealed by `session_secret`,
-    /// for an application served at `base_url` (see
-    /// [`WebAuth::with_cookie_sessions`]).
-    pub fn web_auth(
-        config: ScalekitConfig,
-        base_url: &str,
-        session_secret: &str,
-    ) -> Result<WebAuth, ConfigError> {
-        WebAuth::with_cookie_sessions(config, base_url, session_secret)
-    }
-
-    /// The framework-neutral core of it.
-    pub fn web(&self) -> &WebAuth {
-        &self.web
-    }
+    scalekit_core::scalekit_auth_constructors!();
 
     /// The middleware that resolves the caller on every request and lets
     /// every request through (`Option<AuthUser>` is `None` for anonymous

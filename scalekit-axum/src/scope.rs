@@ -47,7 +47,7 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
     fn authorize(&mut self, request: Request<B>) -> Self::Future {
         let extensions = request.extensions();
         let refused = Extracted {
-            web: extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+            web: extensions.get::<Arc<WebAuth>>(),
             resolution: extensions.get::<Resolution>(),
         }
         .check(&self.requirement);
@@ -58,43 +58,4 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
     }
 }
 
-macro_rules! guard {
-    ($(#[$doc:meta])* $name:ident, $all:ident, $any:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name;
-
-        impl $name {
-            /// Every one of these.
-            pub fn all<I, S>(values: I) -> AsyncRequireAuthorizationLayer<Require>
-            where
-                I: IntoIterator<Item = S>,
-                S: Into<String>,
-            {
-                Require::layer(Requirement::$all(values))
-            }
-
-            /// At least one of these.
-            pub fn any<I, S>(values: I) -> AsyncRequireAuthorizationLayer<Require>
-            where
-                I: IntoIterator<Item = S>,
-                S: Into<String>,
-            {
-                Require::layer(Requirement::$any(values))
-            }
-        }
-    };
-}
-
-guard!(
-    /// Scope guards: `RequireScopes::all(["admin:read"])` (wildcards apply).
-    RequireScopes, scopes_all, scopes_any
-);
-guard!(
-    /// Permission guards: `RequirePermissions::any(["billing:read", "billing:*"])`.
-    RequirePermissions, permissions_all, permissions_any
-);
-guard!(
-    /// Role guards: `RequireRoles::any(["admin", "owner"])` (exact match).
-    RequireRoles, roles_all, roles_any
-);
+scalekit_core::scalekit_guard_types!(AsyncRequireAuthorizationLayer<Require>, Require::layer);

@@ -57,6 +57,10 @@ pub use crate::webhook::{DeliveryGuard, DeliverySlot};
 use super::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
+use crate::webhook::{
+    HeaderLookup, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError, WebhookEvent,
+    WebhookVerifier,
+};
 
 /// A [`WebResponse`] as HTTP, for an adapter to copy into its framework's
 /// response: append every header in order (names are lower-case; a value
@@ -350,7 +354,7 @@ impl From<ErrorOutcome> for Rejection {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Extracted<'a> {
     /// The auth of the innermost layer.
-    pub web: Option<&'a WebAuth>,
+    pub web: Option<&'a Arc<WebAuth>>,
     /// What that layer resolved.
     pub resolution: Option<&'a Resolution>,
 }
@@ -369,7 +373,7 @@ impl Extracted<'_> {
             Some(resolution) => resolution.refusal(outcome),
             None => Refusal::from(outcome),
         };
-        Rejection::new(refusal, self.web)
+        Rejection::new(refusal, self.web.map(Arc::as_ref))
     }
 
     /// `401` without credentials (a route that needs a session, reached
@@ -417,6 +421,23 @@ impl Extracted<'_> {
         })
     }
 
+    /// The application data of the caller's session as a `T` (see
+    /// [`SessionValue`](super::SessionValue)); `cookies` are the request's
+    /// `Cookie` headers. `401` without a caller, and for a caller without a
+    /// session (a bearer token has no session to keep data in).
+    pub fn session_value<T>(
+        &self,
+        cookies: Vec<String>,
+    ) -> Result<super::SessionValue<T>, Rejection>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let caller = self.caller()?;
+        let web = self.web.ok_or_else(|| self.missing_credentials())?;
+        super::SessionValue::new(web.clone(), caller, cookies)
+            .map_err(|_| self.missing_credentials())
+    }
+
     /// A guard's check of `requirement`: `None` to serve the request, else
     /// the rejection (`401` without a caller, the layer's `503`,
     /// `403 insufficient_scope` when the caller falls short).
@@ -433,6 +454,351 @@ impl Extracted<'_> {
             None => Some(self.reject(ErrorOutcome::missing_credentials(&challenge))),
         }
     }
+}
+
+/// A webhook or interceptor request that was not accepted: why (`None`:
+/// webhooks are not configured) and its fixed JSON answer (`400` when it
+/// does not verify, `413` over the body limit, `200 {"duplicate":true}` for
+/// a repeated delivery, `500` when no webhook secret is configured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookRefusal(Option<WebhookError>);
+
+impl WebhookRefusal {
+    /// Over the body limit, or a body that broke while it was read.
+    pub const TOO_LARGE: WebhookRefusal = WebhookRefusal(Some(WebhookError::PayloadTooLarge));
+
+    /// Why the request was refused (`None`: webhooks are not configured).
+    pub fn reason(&self) -> Option<WebhookError> {
+        self.0
+    }
+
+    /// The status and JSON body to answer with.
+    pub fn answer(&self) -> (u16, &'static str) {
+        self.0
+            .map_or(NOT_CONFIGURED_ANSWER, |reason| reason.answer())
+    }
+}
+
+/// A webhook or interceptor extractor's steps (see [`WebhookIntake::start`]).
+#[derive(Debug)]
+pub struct WebhookIntake {
+    verifier: WebhookVerifier,
+}
+
+impl WebhookIntake {
+    /// Before the body is read: the verifier of the auth layer's `web`
+    /// (refused when no webhook secret is configured), and the declared
+    /// `Content-Length` checked against its body limit.
+    pub fn start(
+        web: Option<&WebAuth>,
+        content_length: Option<&[u8]>,
+    ) -> Result<Self, WebhookRefusal> {
+        let Some(verifier) = web.and_then(|web| web.webhook_verifier().cloned()) else {
+            tracing::error!("a webhook arrived but no webhook secret is configured");
+            return Err(WebhookRefusal(None));
+        };
+        let declared = content_length
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let limit = u64::try_from(verifier.body_limit()).unwrap_or(u64::MAX);
+        if declared.is_some_and(|len| len > limit) {
+            return Err(WebhookRefusal::TOO_LARGE);
+        }
+        Ok(WebhookIntake { verifier })
+    }
+
+    /// The most bytes to read of the body: more is
+    /// [`WebhookRefusal::TOO_LARGE`], and so is a body that breaks.
+    pub fn body_limit(&self) -> usize {
+        self.verifier.body_limit()
+    }
+
+    /// A webhook event verified over the exact `body`; a de-duplicated
+    /// delivery is recorded in the layer's `slot` (see
+    /// [`AfterRequest`]).
+    pub fn event(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+        slot: Option<&DeliverySlot>,
+    ) -> Result<WebhookEvent, WebhookRefusal> {
+        let event = self.verifier.verify_event(headers, body).map_err(|err| {
+            tracing::warn!(error = %err, "webhook refused");
+            WebhookRefusal(Some(err))
+        })?;
+        if self.verifier.deduplicates()
+            && let (Some(slot), Some(id)) = (slot, headers.header("webhook-id"))
+        {
+            slot.fill(id);
+        }
+        Ok(event)
+    }
+
+    /// An interceptor request verified over the exact `body`.
+    pub fn interceptor(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        body: &[u8],
+    ) -> Result<InterceptorRequest, WebhookRefusal> {
+        self.verifier
+            .verify_interceptor_request(headers, body)
+            .map_err(|err| {
+                tracing::warn!(error = %err, "interceptor request refused");
+                WebhookRefusal(Some(err))
+            })
+    }
+}
+
+/// For adapters: the framework-neutral constructors and accessor of an
+/// adapter's `ScalekitAuth` (a struct with one field, `web: Arc<WebAuth>`),
+/// written once: `new`, `from_env`, `web_auth` and `web`. Use it inside the
+/// struct's `impl` block.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! scalekit_auth_constructors {
+    () => {
+        /// Wraps a configured [`WebAuth`] (paths, realm, protected
+        /// resource, after-login hook, webhooks, session store).
+        pub fn new(web: ::scalekit_core::web::WebAuth) -> Self {
+            Self {
+                web: ::std::sync::Arc::new(web),
+            }
+        }
+
+        /// Builds everything from the environment (see
+        /// [`WebAuth::from_env`](::scalekit_core::web::WebAuth::from_env)):
+        /// `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
+        /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's
+        /// public URL) and `SESSION_SECRET` (at least 32 bytes); webhooks
+        /// verified with `SCALEKIT_WEBHOOK_SECRET` when set; sessions in the
+        /// Redis of `REDIS_URL` when set (shared by every instance with the
+        /// same `SESSION_SECRET`), cookie-only otherwise.
+        pub fn from_env() -> ::std::result::Result<Self, ::scalekit_core::config::ConfigError> {
+            ::scalekit_core::web::WebAuth::from_env().map(Self::new)
+        }
+
+        /// A [`WebAuth`] with cookie-only sessions sealed by
+        /// `session_secret`, for an application served at `base_url` (see
+        /// [`WebAuth::with_cookie_sessions`](::scalekit_core::web::WebAuth::with_cookie_sessions)).
+        pub fn web_auth(
+            config: ::scalekit_core::ScalekitConfig,
+            base_url: &str,
+            session_secret: &str,
+        ) -> ::std::result::Result<
+            ::scalekit_core::web::WebAuth,
+            ::scalekit_core::config::ConfigError,
+        > {
+            ::scalekit_core::web::WebAuth::with_cookie_sessions(config, base_url, session_secret)
+        }
+
+        /// The framework-neutral core of it.
+        pub fn web(&self) -> &::scalekit_core::web::WebAuth {
+            &self.web
+        }
+    };
+}
+
+/// For adapters: the extractor types every adapter has, with their
+/// framework-neutral parts (the types, `Deref`, constructors, accessors,
+/// conversions, `Display`), written once. The adapter implements its
+/// framework's extractor and response traits for them. Needs in scope:
+/// `Rejection` and `WebhookRefusal` (this module), `Refusal`, `WebAuth`,
+/// `Resolution`, `Authenticated`, `ErrorOutcome`, `WebhookError`,
+/// `WebhookEvent`, `InterceptorRequest`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! scalekit_extractor_types {
+    () => {
+        /// The authenticated caller (bearer token or session). Requires the
+        /// auth layer; without a caller the request is refused with `401`,
+        /// and with the layer's `503` while the caller's session cannot be
+        /// checked.
+        #[derive(Clone, Debug)]
+        pub struct AuthUser(pub ::std::sync::Arc<Authenticated>);
+
+        impl ::std::ops::Deref for AuthUser {
+            type Target = Authenticated;
+
+            fn deref(&self) -> &Authenticated {
+                &self.0
+            }
+        }
+
+        /// A refused extraction: no authenticated caller (`401` with
+        /// `WWW-Authenticate: Bearer realm=…`), authentication temporarily
+        /// unavailable (`503`), or claims without the requested shape
+        /// (`401 invalid_token`). It carries the typed [`Refusal`] and the
+        /// answer of the application's responder (see
+        /// [`WebAuth::respond_with`]), else the default.
+        #[derive(Debug, Clone)]
+        pub struct AuthRejection(Rejection);
+
+        impl AuthRejection {
+            /// The rejection of `refusal`, answered through `web`'s responder.
+            pub fn new(refusal: Refusal, web: &WebAuth) -> Self {
+                AuthRejection(Rejection::new(refusal, Some(web)))
+            }
+
+            /// What was refused: kind, status, challenge, error code.
+            pub fn refusal(&self) -> &Refusal {
+                self.0.refusal()
+            }
+
+            /// The RFC 6750 outcome of the refusal.
+            pub fn outcome(&self) -> &ErrorOutcome {
+                self.0.refusal().outcome()
+            }
+        }
+
+        impl From<Rejection> for AuthRejection {
+            fn from(rejection: Rejection) -> Self {
+                AuthRejection(rejection)
+            }
+        }
+
+        impl From<ErrorOutcome> for AuthRejection {
+            /// The answer to a failed check made with the core (for example
+            /// [`Resolution::check`] inside a middleware of your own), with
+            /// the default rendering; use [`AuthRejection::new`] to go
+            /// through the application's responder.
+            fn from(outcome: ErrorOutcome) -> Self {
+                AuthRejection(Rejection::from(outcome))
+            }
+        }
+
+        impl ::std::fmt::Display for AuthRejection {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.0.refusal().error_description())
+            }
+        }
+
+        /// The verified access token's claims in a type of your own:
+        /// `Claims<MyClaims>`. Refused with `401` without a caller, or when
+        /// the claims do not have that shape (`401 invalid_token`).
+        #[derive(Debug, Clone)]
+        pub struct Claims<C>(pub C);
+
+        /// The caller's verified access token, as sent or from the session.
+        #[derive(Clone)]
+        pub struct AccessToken(pub String);
+
+        impl ::std::fmt::Debug for AccessToken {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("AccessToken(***)")
+            }
+        }
+
+        /// A webhook event whose signature was verified over the raw body
+        /// (the verifier comes from the auth layer's configuration). The
+        /// body is read up to the verifier's limit (1 MiB by default), never
+        /// further. With de-duplication on
+        /// ([`WebhookVerifier::deduplicate`](::scalekit_core::webhook::WebhookVerifier::deduplicate)),
+        /// a repeated delivery is acknowledged with `200 {"duplicate":true}`
+        /// without running the handler, and a delivery whose handler did not
+        /// answer with a success is forgotten, so that the platform's retry
+        /// runs it again.
+        #[derive(Debug, Clone)]
+        pub struct ScalekitWebhook(pub WebhookEvent);
+
+        /// An interceptor request whose signature was verified over the raw
+        /// body (`interceptor-*` headers); answer it with an
+        /// [`InterceptorResponse`](::scalekit_core::webhook::InterceptorResponse).
+        #[derive(Debug, Clone)]
+        pub struct ScalekitInterceptor(pub InterceptorRequest);
+
+        /// A webhook or interceptor request that was not accepted: `400`
+        /// with a fixed JSON body when it does not verify (the reason is
+        /// logged), `413` when its body is over the limit,
+        /// `200 {"duplicate":true}` for a repeated delivery, `500` when no
+        /// webhook secret is configured.
+        #[derive(Debug, Clone)]
+        pub struct WebhookRejection(WebhookRefusal);
+
+        impl WebhookRejection {
+            /// Why the request was refused (`None`: webhooks are not
+            /// configured).
+            pub fn reason(&self) -> Option<WebhookError> {
+                self.0.reason()
+            }
+        }
+
+        impl ::std::fmt::Display for WebhookRejection {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                match self.0.reason() {
+                    Some(reason) => write!(f, "{reason}"),
+                    None => f.write_str("webhooks are not configured"),
+                }
+            }
+        }
+
+        /// The extractor of [`scalekit_core::web::SessionValue`]: the
+        /// caller's session data as a `T` of your own. Refused with `401`
+        /// without a session caller (a bearer token has no session to keep
+        /// data in); the auth layer sends the rewritten session cookies
+        /// with the response.
+        #[derive(Debug)]
+        pub struct SessionValue<T>(pub ::scalekit_core::web::SessionValue<T>);
+
+        impl<T> ::std::ops::Deref for SessionValue<T> {
+            type Target = ::scalekit_core::web::SessionValue<T>;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl<T> ::std::ops::DerefMut for SessionValue<T> {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.0
+            }
+        }
+    };
+}
+
+/// For adapters: the scope, permission and role guard types
+/// (`RequireScopes`, `RequirePermissions`, `RequireRoles`, each with `all`
+/// and `any`), written once; `$make` turns a
+/// [`Requirement`](::scalekit_core::authz::Requirement) into the adapter's
+/// guard, of type `$guard`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! scalekit_guard_types {
+    ($guard:ty, $make:path) => {
+        $crate::scalekit_guard_types!(@one $guard, $make,
+            /// Scope guards: `RequireScopes::all(["admin:read"])` (wildcards apply).
+            RequireScopes, scopes_all, scopes_any);
+        $crate::scalekit_guard_types!(@one $guard, $make,
+            /// Permission guards: `RequirePermissions::any(["billing:read", "billing:*"])`.
+            RequirePermissions, permissions_all, permissions_any);
+        $crate::scalekit_guard_types!(@one $guard, $make,
+            /// Role guards: `RequireRoles::any(["admin", "owner"])` (exact match).
+            RequireRoles, roles_all, roles_any);
+    };
+    (@one $guard:ty, $make:path, $(#[$doc:meta])* $name:ident, $all:ident, $any:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl $name {
+            /// Every one of these.
+            pub fn all<I, S>(values: I) -> $guard
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                $make(::scalekit_core::authz::Requirement::$all(values))
+            }
+
+            /// At least one of these.
+            pub fn any<I, S>(values: I) -> $guard
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                $make(::scalekit_core::authz::Requirement::$any(values))
+            }
+        }
+    };
 }
 
 #[cfg(test)]

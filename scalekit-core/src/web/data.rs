@@ -147,10 +147,13 @@ impl WebAuth {
     }
 }
 
-/// Typed application data of the caller's session, for handlers: read it
-/// with [`SessionValue::get`], replace it with [`SessionValue::set`]. The
-/// adapters' `SessionValue<T>` extractors build it; the response then
-/// carries the rewritten session cookies.
+/// Typed application data of the caller's session (any serde type), for
+/// handlers: read it with [`SessionValue::get`], replace it with
+/// [`SessionValue::set`] or [`SessionValue::clear`]. The data is sealed
+/// with the session (cookie or server-side record), size-checked, kept
+/// across refreshes and gone at logout. The adapters' `SessionValue<T>`
+/// extractors build it (refusing a caller without a session with `401`);
+/// the response then carries the rewritten session cookies.
 ///
 /// Data of another shape than `T` (written by an older version of the
 /// application) reads as absent (with a warning in the log) and is
