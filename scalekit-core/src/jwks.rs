@@ -482,7 +482,7 @@ impl JwksCache {
                 );
                 inner.current.store(Some(Arc::new(Snapshot {
                     keys: Arc::new(keys),
-                    refresh_at: crate::saturating_instant(started, max_age / 5 * 4),
+                    refresh_at: crate::util::saturating_instant(started, max_age / 5 * 4),
                 })));
                 inner.successes.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
@@ -499,7 +499,7 @@ impl JwksCache {
                 if let Some(snap) = inner.current.load_full() {
                     inner.current.store(Some(Arc::new(Snapshot {
                         keys: snap.keys.clone(),
-                        refresh_at: crate::saturating_instant(
+                        refresh_at: crate::util::saturating_instant(
                             Instant::now(),
                             inner.options.failure_backoff,
                         ),

@@ -47,14 +47,15 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
 use crate::config::{ConfigError, ScalekitConfig};
 use crate::jwk::KeySet;
 use crate::oauth::User;
 use crate::session::Session;
+use crate::util::unix_time;
 use crate::validate::VerifiedClaims;
 use crate::web::{Authenticated, Resolution};
-use crate::{Scalekit, unix_time};
 
 /// The access token of a [`TestCaller`]: a placeholder no validator accepts.
 pub const TEST_ACCESS_TOKEN: &str = "test-access-token";

@@ -1377,7 +1377,7 @@ pub(crate) fn cache_key(token: &str) -> &[u8] {
 }
 
 fn now_secs() -> i64 {
-    i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX)
+    i64::try_from(crate::util::unix_time().as_secs()).unwrap_or(i64::MAX)
 }
 
 fn secs_i64(d: Duration) -> i64 {

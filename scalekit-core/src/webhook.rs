@@ -204,7 +204,7 @@ const INTERCEPTOR_HEADERS: HeaderNames = HeaderNames {
 };
 
 fn now_unix() -> i64 {
-    i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX)
+    i64::try_from(crate::util::unix_time().as_secs()).unwrap_or(i64::MAX)
 }
 
 impl WebhookVerifier {

@@ -54,7 +54,7 @@ pub fn safe_return_target(target: &str) -> Option<String> {
     let safe = safe_return_to(target)?;
     let mut out = String::with_capacity(safe.len());
     for c in safe.chars() {
-        crate::push_ascii(&mut out, c);
+        crate::util::push_ascii(&mut out, c);
     }
     Some(out)
 }

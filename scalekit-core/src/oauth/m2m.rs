@@ -49,7 +49,7 @@ impl std::fmt::Debug for ClientCredentialsCache {
 }
 
 fn now() -> u64 {
-    crate::unix_time().as_secs()
+    crate::util::unix_time().as_secs()
 }
 
 impl ClientCredentialsCache {

@@ -124,8 +124,8 @@ impl std::fmt::Debug for TokenResponse {
             .field("access_token", &"***")
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
-            .field("id_token", &crate::redact(&self.id_token))
-            .field("refresh_token", &crate::redact(&self.refresh_token))
+            .field("id_token", &crate::util::redact(&self.id_token))
+            .field("refresh_token", &crate::util::redact(&self.refresh_token))
             .finish()
     }
 }
@@ -248,8 +248,8 @@ pub struct CodeExchange {
 impl std::fmt::Debug for CodeExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CodeExchange")
-            .field("code_verifier", &crate::redact(&self.code_verifier))
-            .field("nonce", &crate::redact(&self.nonce))
+            .field("code_verifier", &crate::util::redact(&self.code_verifier))
+            .field("nonce", &crate::util::redact(&self.nonce))
             .finish()
     }
 }

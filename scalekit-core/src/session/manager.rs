@@ -60,7 +60,7 @@ impl LoginState {
             nonce: generate_nonce().map_err(random)?,
             code_verifier: Pkce::generate().map_err(random)?.verifier().to_owned(),
             return_to,
-            created_at: crate::unix_time().as_secs(),
+            created_at: crate::util::unix_time().as_secs(),
         })
     }
 
@@ -444,7 +444,7 @@ impl SessionManager {
             .validate_token(&auth.access_token)
             .await
             .map_err(|e| SessionError::Login(TokenError::IdToken(e)))?;
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         let mut session = Session {
             id: Session::new_id().map_err(|_| SessionError::Random)?,
             user: auth.user.clone(),
@@ -501,7 +501,7 @@ impl SessionManager {
         session: &mut Session,
         request: &RequestCookies<'_>,
     ) -> Result<Vec<String>, SessionError> {
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         let ttl = self.policy.remaining(session, now);
         if self.records.is_server_side() {
             match self.records.replace(session, ttl).await? {
@@ -606,7 +606,7 @@ impl SessionManager {
             .opened
             .hasher
             .hash_one(crate::validate::cache_key(sealed));
-        let now = i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX);
+        let now = i64::try_from(crate::util::unix_time().as_secs()).unwrap_or(i64::MAX);
         if let Some((hit, _)) = crate::front::lookup(
             &OPENED_FRONT,
             &self.opened.entries,
@@ -759,7 +759,7 @@ impl SessionManager {
             }
             Err(err) => return Settled::Done(Err(err)),
         };
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         if let Err(end) = self.policy.check(&session, now) {
             return Settled::Ended(session, end);
         }
@@ -890,7 +890,7 @@ impl SessionManager {
         let json = self.records.codec.open(&name, sealed)?;
         let state: LoginState =
             serde_json::from_slice(&json).map_err(|_| CookieError::InvalidContent)?;
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         if now >= state.created_at.saturating_add(LOGIN_STATE_TTL.as_secs()) {
             return Err(CookieError::Expired.into());
         }
