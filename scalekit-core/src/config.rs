@@ -347,7 +347,7 @@ impl ScalekitConfig {
             jwks_uri: Option<String>,
             end_session_endpoint: Option<String>,
         }
-        use crate::client::{ReadError, not_redirected, read_bounded};
+        use crate::http::{ReadError, not_redirected, read_bounded};
         let classify = |err: ReadError| match err {
             ReadError::Redirect(status) => DiscoveryError::Redirect(status),
             ReadError::TooLarge => DiscoveryError::TooLarge,
@@ -363,7 +363,7 @@ impl ScalekitConfig {
         if !response.status().is_success() {
             return Err(DiscoveryError::Status(response.status().as_u16()));
         }
-        let body = read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
+        let body = read_bounded(response, crate::http::MAX_PLATFORM_RESPONSE_BYTES)
             .await
             .map_err(classify)?;
         let doc: Document =
@@ -384,6 +384,22 @@ impl ScalekitConfig {
         }
         Ok(self)
     }
+}
+
+/// An HTTP client fit for platform calls: it follows no redirect (a `3xx`
+/// answer is an error, so that a secret is never re-sent elsewhere and
+/// https is never downgraded), and every call times out after `timeout`.
+///
+/// ```
+/// let http = scalekit_core::platform_http_client(std::time::Duration::from_secs(5))?;
+/// # let _ = http; Ok::<(), scalekit_core::ConfigError>(())
+/// ```
+pub fn platform_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))
 }
 
 /// Why OIDC discovery failed.

@@ -233,7 +233,7 @@ impl JwksCacheBuilder {
         }
         let http = match self.http {
             Some(client) => client,
-            None => crate::client::platform_http_client(self.options.fetch_timeout)
+            None => crate::config::platform_http_client(self.options.fetch_timeout)
                 .map_err(|_| invalid(ConfigProblem::HttpClient))?,
         };
         Ok(JwksCache {
@@ -530,7 +530,7 @@ impl JwksCache {
             .send()
             .await
             .map_err(|e| classify(e.into()))?;
-        crate::client::not_redirected(&inner.url, &response).map_err(classify)?;
+        crate::http::not_redirected(&inner.url, &response).map_err(classify)?;
         let status = response.status();
         if !status.is_success() {
             return Err(JwksFetchError::Status(status.as_u16()));
@@ -540,7 +540,7 @@ impl JwksCache {
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(cache_control_max_age);
-        let body = crate::client::read_bounded(response, inner.options.max_response_bytes)
+        let body = crate::http::read_bounded(response, inner.options.max_response_bytes)
             .await
             .map_err(classify)?;
         let keys = KeySet::from_jwks_json(&body)?;
@@ -548,8 +548,8 @@ impl JwksCache {
     }
 }
 
-fn classify(err: crate::client::ReadError) -> JwksFetchError {
-    use crate::client::ReadError;
+fn classify(err: crate::http::ReadError) -> JwksFetchError {
+    use crate::http::ReadError;
     match err {
         ReadError::Redirect(status) => JwksFetchError::Redirect(status),
         ReadError::Timeout => JwksFetchError::Timeout,

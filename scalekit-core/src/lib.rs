@@ -38,6 +38,7 @@ pub mod claims;
 mod client;
 pub mod config;
 mod front;
+mod http;
 pub mod jwk;
 pub mod jwks;
 pub mod oauth;
@@ -53,8 +54,11 @@ pub mod webhook;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedLoginClaims, ScopeSet};
-pub use client::{MAX_PLATFORM_RESPONSE_BYTES, Scalekit, platform_http_client};
-pub use config::{ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret};
+pub use client::Scalekit;
+pub use config::{
+    ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret, platform_http_client,
+};
+pub use http::MAX_PLATFORM_RESPONSE_BYTES;
 pub use jwk::{KeyRejection, KeySet, VerifyingKey};
 pub use jwks::{JwksCache, JwksFetchError, JwksOptions};
 pub use validate::{

@@ -264,7 +264,7 @@ struct OAuthErrorBody {
 impl Scalekit {
     /// POSTs a form to the token endpoint and reads a token response.
     async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<TokenResponse, TokenError> {
-        use crate::client::ReadError;
+        use crate::http::ReadError;
         let classify = |err: ReadError| match err {
             ReadError::Redirect(status) => TokenError::Redirect(status),
             ReadError::Timeout => TokenError::Timeout,
@@ -284,9 +284,9 @@ impl Scalekit {
             .send()
             .await
             .map_err(|e| classify(e.into()))?;
-        crate::client::not_redirected(url, &response).map_err(classify)?;
+        crate::http::not_redirected(url, &response).map_err(classify)?;
         let status = response.status().as_u16();
-        let body = crate::client::read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
+        let body = crate::http::read_bounded(response, crate::http::MAX_PLATFORM_RESPONSE_BYTES)
             .await
             .map_err(classify)?;
         if !(200..300).contains(&status) {
