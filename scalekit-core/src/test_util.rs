@@ -47,8 +47,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
+use crate::client::Scalekit;
 use crate::config::{ConfigError, ScalekitConfig};
 use crate::jwk::KeySet;
 use crate::oauth::User;
@@ -325,7 +325,7 @@ impl TestSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ValidationError;
+    use crate::validate::ValidationError;
 
     #[tokio::test]
     async fn signed_tokens_pass_the_real_validator_and_forged_ones_do_not() {

@@ -2,8 +2,8 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::Scalekit;
 use crate::claims::IdpInitiatedLoginClaims;
+use crate::client::Scalekit;
 use crate::validate::{TokenPurpose, ValidationError};
 
 use super::urls::AuthorizationUrlOptions;

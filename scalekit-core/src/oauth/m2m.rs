@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::Scalekit;
+use crate::client::Scalekit;
 use crate::config::Secret;
 
 use super::token::{RENEW_BEFORE_EXPIRY, TokenError, unverified_exp};

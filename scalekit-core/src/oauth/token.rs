@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::IdTokenClaims;
-use crate::config::Endpoint;
+use crate::client::Scalekit;
+use crate::config::{Endpoint, Secret};
 use crate::validate::{ValidationError, ValidationOptions};
-use crate::{Scalekit, Secret};
 
 use super::urls::form_body;
 

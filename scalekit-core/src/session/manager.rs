@@ -14,8 +14,8 @@ use super::{
     DEFAULT_MAX_SESSION_DATA, Session, SessionData, SessionDataError, SessionEnd, SessionError,
     SessionPolicy,
 };
-use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
+use crate::client::Scalekit;
 use crate::oauth::{AuthenticationResponse, Pkce, TokenError, generate_nonce, generate_state};
 
 /// Base name of the login state cookie (`__Host-sk_oauth_state` when the

@@ -24,8 +24,8 @@ use aws_lc_rs::digest;
 
 use super::store::{Replaced, SealedStore, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
-use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
+use crate::client::Scalekit;
 use crate::oauth::{OAuthErrorCode, TokenError, User};
 use crate::validate::ValidationError;
 
