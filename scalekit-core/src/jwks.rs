@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use metrics::{counter, histogram};
 
 use crate::algorithm::Algorithm;
 use crate::jwk::{JwksParseError, KeySet, VerifyingKey};
@@ -459,7 +460,7 @@ impl JwksCache {
             .instrument(span.clone())
             .await
             .unwrap_or(Err(JwksFetchError::Timeout));
-        crate::telemetry::jwks_fetch(result.is_ok(), started.elapsed());
+        jwks_fetch(result.is_ok(), started.elapsed());
         let _entered = span.enter();
         match &result {
             Ok((keys, _)) => {
@@ -556,6 +557,16 @@ fn classify(err: crate::http::ReadError) -> JwksFetchError {
         ReadError::Connect => JwksFetchError::Connect,
         ReadError::TooLarge => JwksFetchError::TooLarge,
     }
+}
+
+/// Counts one JWKS fetch and records its duration.
+pub(crate) fn jwks_fetch(ok: bool, duration: Duration) {
+    if ok {
+        counter!("scalekit_jwks_fetches_total", "outcome" => "ok").increment(1);
+    } else {
+        counter!("scalekit_jwks_fetches_total", "outcome" => "error").increment(1);
+    }
+    histogram!("scalekit_jwks_fetch_duration_seconds").record(duration.as_secs_f64());
 }
 
 /// The `max-age` of a `Cache-Control` value; `no-cache`/`no-store` count as 0.

@@ -10,6 +10,7 @@ mod facts;
 mod jws;
 mod keys;
 mod options;
+pub(crate) mod telemetry;
 
 use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -162,7 +163,7 @@ impl TokenValidator {
         options: &ValidationOptions,
     ) -> Result<C, ValidationError> {
         let result = self.validate_into(token, options).await;
-        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        telemetry::token_validation(result.as_ref().map(|_| ()));
         result
     }
 
@@ -219,7 +220,7 @@ impl TokenValidator {
         let result = self
             .cached(token, options)?
             .and_then(|entry| entry.access_claims());
-        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        telemetry::token_validation(result.as_ref().map(|_| ()));
         Some(result)
     }
 
@@ -262,7 +263,7 @@ impl TokenValidator {
             Some(None) => {
                 // The signing key left the key set: verify again.
                 cache.invalidate(hash);
-                crate::telemetry::verified_cache_lookup(false);
+                telemetry::verified_cache_lookup(false);
                 return None;
             }
             // Not in this thread's front: from the shared cache, if there.
@@ -272,8 +273,8 @@ impl TokenValidator {
                     .map(|found| found.map(|claims| Arc::new(make(claims))));
             }
         };
-        crate::telemetry::verified_cache_lookup(true);
-        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        telemetry::verified_cache_lookup(true);
+        telemetry::token_validation(result.as_ref().map(|_| ()));
         Some(result)
     }
 
@@ -291,7 +292,7 @@ impl TokenValidator {
         let result = Box::pin(self.verify_and_remember(token, options, true))
             .await
             .and_then(|entry| entry.access_claims());
-        crate::telemetry::token_validation(result.as_ref().map(|_| ()));
+        telemetry::token_validation(result.as_ref().map(|_| ()));
         result
     }
 
@@ -358,7 +359,7 @@ impl TokenValidator {
     ) -> Option<Result<Arc<CachedToken>, ValidationError>> {
         let cache = self.verified.as_ref()?;
         let found = self.lookup_verified(cache, token, options);
-        crate::telemetry::verified_cache_lookup(found.is_some());
+        telemetry::verified_cache_lookup(found.is_some());
         found
     }
 
