@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::{CookieCodec, CookieError, CookieSettings, RequestCookies};
+use super::codec::{CookieCodec, CookieError};
+use super::cookies::{CookieSettings, RequestCookies};
 use super::refresh::{Freshness, RefreshCoordinator};
 use super::store::{CookieStore, Replaced, SealedStore, SessionStore, StoreError};
 use super::{
