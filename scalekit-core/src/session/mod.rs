@@ -5,8 +5,10 @@
 mod codec;
 mod cookies;
 mod data;
+mod login;
 mod manager;
 mod memory;
+mod opened;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
@@ -20,7 +22,8 @@ use serde::{Deserialize, Serialize};
 pub use codec::{CHUNK_SIZE, CookieCodec, CookieError, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN};
 pub use cookies::{CookieSettings, CookieSettingsError, RequestCookies, SameSite};
 pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
-pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
+pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
+pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
