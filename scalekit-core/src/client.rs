@@ -5,7 +5,8 @@ use serde::de::DeserializeOwned;
 
 use crate::authz::Requirement;
 use crate::claims::AccessTokenClaims;
-use crate::config::{ConfigError, Endpoint, ScalekitConfig, platform_http_client};
+use crate::config::{ConfigError, Endpoint, ScalekitConfig};
+use crate::http_client::platform_http_client;
 use crate::jwks::{JwksCache, JwksOptions};
 use crate::validate::{TokenValidator, ValidationError, ValidationOptions};
 

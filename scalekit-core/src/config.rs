@@ -386,22 +386,6 @@ impl ScalekitConfig {
     }
 }
 
-/// An HTTP client fit for platform calls: it follows no redirect (a `3xx`
-/// answer is an error, so that a secret is never re-sent elsewhere and
-/// https is never downgraded), and every call times out after `timeout`.
-///
-/// ```
-/// let http = scalekit_core::platform_http_client(std::time::Duration::from_secs(5))?;
-/// # let _ = http; Ok::<(), scalekit_core::ConfigError>(())
-/// ```
-pub fn platform_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .build()
-        .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))
-}
-
 /// Why OIDC discovery failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -234,7 +234,7 @@ impl JwksCacheBuilder {
         }
         let http = match self.http {
             Some(client) => client,
-            None => crate::config::platform_http_client(self.options.fetch_timeout)
+            None => crate::http_client::platform_http_client(self.options.fetch_timeout)
                 .map_err(|_| invalid(ConfigProblem::HttpClient))?,
         };
         Ok(JwksCache {

@@ -39,6 +39,7 @@ mod client;
 pub mod config;
 mod front;
 mod http;
+mod http_client;
 pub mod jwk;
 pub mod jwks;
 pub mod oauth;
@@ -55,10 +56,9 @@ pub mod webhook;
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedLoginClaims, ScopeSet};
 pub use client::Scalekit;
-pub use config::{
-    ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret, platform_http_client,
-};
+pub use config::{ConfigError, ConfigProblem, Endpoint, ScalekitConfig, Secret};
 pub use http::MAX_PLATFORM_RESPONSE_BYTES;
+pub use http_client::platform_http_client;
 pub use jwk::{KeyRejection, KeySet, VerifyingKey};
 pub use jwks::{JwksCache, JwksFetchError, JwksOptions};
 pub use validate::{
