@@ -5,7 +5,8 @@ use serde::de::DeserializeOwned;
 
 use crate::authz::Requirement;
 use crate::claims::AccessTokenClaims;
-use crate::config::{ConfigError, ConfigProblem, Endpoint, ScalekitConfig};
+use crate::config::{ConfigError, Endpoint, ScalekitConfig};
+use crate::http_client::platform_http_client;
 use crate::jwks::{JwksCache, JwksOptions};
 use crate::validate::{TokenValidator, ValidationError, ValidationOptions};
 
@@ -29,89 +30,6 @@ pub struct Scalekit {
     config: ScalekitConfig,
     http: reqwest::Client,
     validator: TokenValidator,
-}
-
-/// Largest response body read from the discovery and token endpoints.
-pub const MAX_PLATFORM_RESPONSE_BYTES: usize = 256 * 1024;
-
-/// An HTTP client fit for platform calls: it follows no redirect (a `3xx`
-/// answer is an error, so that a secret is never re-sent elsewhere and
-/// https is never downgraded), and every call times out after `timeout`.
-///
-/// ```
-/// let http = scalekit_core::platform_http_client(std::time::Duration::from_secs(5))?;
-/// # let _ = http; Ok::<(), scalekit_core::ConfigError>(())
-/// ```
-pub fn platform_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .build()
-        .map_err(|_| ConfigError::new("HTTP client", ConfigProblem::HttpClient))
-}
-
-/// Why a platform response could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReadError {
-    /// A `3xx` answer, or a client that followed one (its final URL is not
-    /// the one requested).
-    Redirect(u16),
-    Timeout,
-    Connect,
-    TooLarge,
-}
-
-impl From<reqwest::Error> for ReadError {
-    fn from(err: reqwest::Error) -> Self {
-        if err.is_timeout() {
-            ReadError::Timeout
-        } else {
-            ReadError::Connect
-        }
-    }
-}
-
-/// Refuses a redirect answer (or a followed one) from `requested`.
-pub(crate) fn not_redirected(
-    requested: &str,
-    response: &reqwest::Response,
-) -> Result<(), ReadError> {
-    let status = response.status();
-    if status.is_redirection() {
-        tracing::warn!(
-            status = status.as_u16(),
-            "a platform endpoint answered with a redirect; not followed"
-        );
-        return Err(ReadError::Redirect(status.as_u16()));
-    }
-    if response.url().as_str() != requested
-        && url::Url::parse(requested).ok().as_ref() != Some(response.url())
-    {
-        tracing::warn!("the HTTP client followed a redirect from a platform endpoint");
-        return Err(ReadError::Redirect(status.as_u16()));
-    }
-    Ok(())
-}
-
-/// Reads a response body of at most `limit` bytes.
-pub(crate) async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, ReadError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 impl Scalekit {

@@ -347,7 +347,7 @@ impl ScalekitConfig {
             jwks_uri: Option<String>,
             end_session_endpoint: Option<String>,
         }
-        use crate::client::{ReadError, not_redirected, read_bounded};
+        use crate::http::{ReadError, not_redirected, read_bounded};
         let classify = |err: ReadError| match err {
             ReadError::Redirect(status) => DiscoveryError::Redirect(status),
             ReadError::TooLarge => DiscoveryError::TooLarge,
@@ -363,7 +363,7 @@ impl ScalekitConfig {
         if !response.status().is_success() {
             return Err(DiscoveryError::Status(response.status().as_u16()));
         }
-        let body = read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
+        let body = read_bounded(response, crate::http::MAX_PLATFORM_RESPONSE_BYTES)
             .await
             .map_err(classify)?;
         let doc: Document =

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use metrics::{counter, histogram};
 
 use crate::algorithm::Algorithm;
 use crate::jwk::{JwksParseError, KeySet, VerifyingKey};
@@ -233,7 +234,7 @@ impl JwksCacheBuilder {
         }
         let http = match self.http {
             Some(client) => client,
-            None => crate::client::platform_http_client(self.options.fetch_timeout)
+            None => crate::http_client::platform_http_client(self.options.fetch_timeout)
                 .map_err(|_| invalid(ConfigProblem::HttpClient))?,
         };
         Ok(JwksCache {
@@ -459,7 +460,7 @@ impl JwksCache {
             .instrument(span.clone())
             .await
             .unwrap_or(Err(JwksFetchError::Timeout));
-        crate::telemetry::jwks_fetch(result.is_ok(), started.elapsed());
+        jwks_fetch(result.is_ok(), started.elapsed());
         let _entered = span.enter();
         match &result {
             Ok((keys, _)) => {
@@ -482,7 +483,7 @@ impl JwksCache {
                 );
                 inner.current.store(Some(Arc::new(Snapshot {
                     keys: Arc::new(keys),
-                    refresh_at: crate::saturating_instant(started, max_age / 5 * 4),
+                    refresh_at: crate::util::saturating_instant(started, max_age / 5 * 4),
                 })));
                 inner.successes.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
@@ -499,7 +500,7 @@ impl JwksCache {
                 if let Some(snap) = inner.current.load_full() {
                     inner.current.store(Some(Arc::new(Snapshot {
                         keys: snap.keys.clone(),
-                        refresh_at: crate::saturating_instant(
+                        refresh_at: crate::util::saturating_instant(
                             Instant::now(),
                             inner.options.failure_backoff,
                         ),
@@ -530,7 +531,7 @@ impl JwksCache {
             .send()
             .await
             .map_err(|e| classify(e.into()))?;
-        crate::client::not_redirected(&inner.url, &response).map_err(classify)?;
+        crate::http::not_redirected(&inner.url, &response).map_err(classify)?;
         let status = response.status();
         if !status.is_success() {
             return Err(JwksFetchError::Status(status.as_u16()));
@@ -540,7 +541,7 @@ impl JwksCache {
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(cache_control_max_age);
-        let body = crate::client::read_bounded(response, inner.options.max_response_bytes)
+        let body = crate::http::read_bounded(response, inner.options.max_response_bytes)
             .await
             .map_err(classify)?;
         let keys = KeySet::from_jwks_json(&body)?;
@@ -548,14 +549,24 @@ impl JwksCache {
     }
 }
 
-fn classify(err: crate::client::ReadError) -> JwksFetchError {
-    use crate::client::ReadError;
+fn classify(err: crate::http::ReadError) -> JwksFetchError {
+    use crate::http::ReadError;
     match err {
         ReadError::Redirect(status) => JwksFetchError::Redirect(status),
         ReadError::Timeout => JwksFetchError::Timeout,
         ReadError::Connect => JwksFetchError::Connect,
         ReadError::TooLarge => JwksFetchError::TooLarge,
     }
+}
+
+/// Counts one JWKS fetch and records its duration.
+pub(crate) fn jwks_fetch(ok: bool, duration: Duration) {
+    if ok {
+        counter!("scalekit_jwks_fetches_total", "outcome" => "ok").increment(1);
+    } else {
+        counter!("scalekit_jwks_fetches_total", "outcome" => "error").increment(1);
+    }
+    histogram!("scalekit_jwks_fetch_duration_seconds").record(duration.as_secs_f64());
 }
 
 /// The `max-age` of a `Cache-Control` value; `no-cache`/`no-store` count as 0.

@@ -228,7 +228,7 @@ fn push_param(out: &mut String, name: &str, value: &str) {
             c if c.is_control() => {}
             // Other non-ASCII characters are percent-encoded, so that the
             // header is never dropped.
-            c => crate::push_ascii(out, c),
+            c => crate::util::push_ascii(out, c),
         }
     }
     out.push('"');

@@ -60,8 +60,6 @@ use std::time::Duration;
 
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 
-use crate::validate::ValidationError;
-
 /// Counter of token validations (signature and claims), by `outcome`.
 pub const TOKEN_VALIDATIONS: &str = "scalekit_token_validations_total";
 /// Counter of verified-token cache lookups, by `result` (`hit`, `miss`).
@@ -120,53 +118,7 @@ pub fn describe_metrics() {
     );
 }
 
-/// Counts one token validation: `valid`, or the reason of its refusal.
-pub fn token_validation(result: Result<(), &ValidationError>) {
-    // One literal key per arm: the keys are statics, nothing is allocated.
-    macro_rules! outcome {
-        ($label:literal) => {
-            counter!("scalekit_token_validations_total", "outcome" => $label).increment(1)
-        };
-    }
-    let Err(err) = result else {
-        outcome!("valid");
-        return;
-    };
-    match err {
-        ValidationError::Malformed(_) => outcome!("malformed"),
-        ValidationError::UnsupportedAlgorithm => outcome!("unsupported_algorithm"),
-        ValidationError::UnsupportedCriticalHeader => outcome!("unsupported_critical_header"),
-        ValidationError::UnknownKey { .. } => outcome!("unknown_key"),
-        ValidationError::KeyAlgorithmMismatch => outcome!("key_algorithm_mismatch"),
-        ValidationError::BadSignature => outcome!("bad_signature"),
-        ValidationError::Expired => outcome!("expired"),
-        ValidationError::NotYetValid => outcome!("not_yet_valid"),
-        ValidationError::MissingClaim(_) => outcome!("missing_claim"),
-        ValidationError::WrongIssuer => outcome!("wrong_issuer"),
-        ValidationError::WrongAudience => outcome!("wrong_audience"),
-        ValidationError::WrongTokenType => outcome!("wrong_token_type"),
-        ValidationError::KeysUnavailable => outcome!("keys_unavailable"),
-    }
-}
-
-/// Counts one verified-token cache lookup.
-pub(crate) fn verified_cache_lookup(hit: bool) {
-    if hit {
-        counter!("scalekit_verified_token_cache_lookups_total", "result" => "hit").increment(1);
-    } else {
-        counter!("scalekit_verified_token_cache_lookups_total", "result" => "miss").increment(1);
-    }
-}
-
-/// Counts one JWKS fetch and records its duration.
-pub(crate) fn jwks_fetch(ok: bool, duration: Duration) {
-    if ok {
-        counter!("scalekit_jwks_fetches_total", "outcome" => "ok").increment(1);
-    } else {
-        counter!("scalekit_jwks_fetches_total", "outcome" => "error").increment(1);
-    }
-    histogram!("scalekit_jwks_fetch_duration_seconds").record(duration.as_secs_f64());
-}
+pub use crate::validate::telemetry::token_validation;
 
 /// The outcome of a refresh made with the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,6 +253,9 @@ pub(crate) fn record_session(span: &tracing::Span, id: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jwks::jwks_fetch;
+    use crate::validate::telemetry::verified_cache_lookup;
+    use crate::validate::{Malformed, ValidationError};
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
     /// A counter: its name, its labels, its value.
@@ -333,7 +288,7 @@ mod tests {
     #[test]
     fn every_validation_outcome_has_its_label() {
         let errors = [
-            ValidationError::Malformed(crate::Malformed::Base64),
+            ValidationError::Malformed(Malformed::Base64),
             ValidationError::UnsupportedAlgorithm,
             ValidationError::UnsupportedCriticalHeader,
             ValidationError::UnknownKey { kid: None },

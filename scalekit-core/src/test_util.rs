@@ -48,13 +48,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use crate::claims::AccessTokenClaims;
+use crate::client::Scalekit;
 use crate::config::{ConfigError, ScalekitConfig};
 use crate::jwk::KeySet;
 use crate::oauth::User;
 use crate::session::Session;
+use crate::util::unix_time;
 use crate::validate::VerifiedClaims;
 use crate::web::{Authenticated, Resolution};
-use crate::{Scalekit, unix_time};
 
 /// The access token of a [`TestCaller`]: a placeholder no validator accepts.
 pub const TEST_ACCESS_TOKEN: &str = "test-access-token";
@@ -324,7 +325,7 @@ impl TestSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ValidationError;
+    use crate::validate::ValidationError;
 
     #[tokio::test]
     async fn signed_tokens_pass_the_real_validator_and_forged_ones_do_not() {

@@ -2,8 +2,8 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::Scalekit;
 use crate::claims::IdpInitiatedLoginClaims;
+use crate::client::Scalekit;
 use crate::validate::{TokenPurpose, ValidationError};
 
 use super::urls::AuthorizationUrlOptions;
@@ -54,7 +54,7 @@ pub fn safe_return_target(target: &str) -> Option<String> {
     let safe = safe_return_to(target)?;
     let mut out = String::with_capacity(safe.len());
     for c in safe.chars() {
-        crate::push_ascii(&mut out, c);
+        crate::util::push_ascii(&mut out, c);
     }
     Some(out)
 }

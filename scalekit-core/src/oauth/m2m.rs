@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::Scalekit;
+use crate::client::Scalekit;
 use crate::config::Secret;
 
 use super::token::{RENEW_BEFORE_EXPIRY, TokenError, unverified_exp};
@@ -49,7 +49,7 @@ impl std::fmt::Debug for ClientCredentialsCache {
 }
 
 fn now() -> u64 {
-    crate::unix_time().as_secs()
+    crate::util::unix_time().as_secs()
 }
 
 impl ClientCredentialsCache {

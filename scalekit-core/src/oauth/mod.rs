@@ -18,7 +18,7 @@ pub use urls::{
     authorization_url, generate_nonce, generate_state, logout_url,
 };
 
-impl crate::Scalekit {
+impl crate::client::Scalekit {
     /// The authorization URL for `redirect_uri` (the SDK's
     /// `getAuthorizationUrl`); see [`authorization_url`].
     pub fn authorization_url(

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::IdTokenClaims;
-use crate::config::Endpoint;
+use crate::client::Scalekit;
+use crate::config::{Endpoint, Secret};
 use crate::validate::{ValidationError, ValidationOptions};
-use crate::{Scalekit, Secret};
 
 use super::urls::form_body;
 
@@ -124,8 +124,8 @@ impl std::fmt::Debug for TokenResponse {
             .field("access_token", &"***")
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
-            .field("id_token", &crate::redact(&self.id_token))
-            .field("refresh_token", &crate::redact(&self.refresh_token))
+            .field("id_token", &crate::util::redact(&self.id_token))
+            .field("refresh_token", &crate::util::redact(&self.refresh_token))
             .finish()
     }
 }
@@ -248,8 +248,8 @@ pub struct CodeExchange {
 impl std::fmt::Debug for CodeExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CodeExchange")
-            .field("code_verifier", &crate::redact(&self.code_verifier))
-            .field("nonce", &crate::redact(&self.nonce))
+            .field("code_verifier", &crate::util::redact(&self.code_verifier))
+            .field("nonce", &crate::util::redact(&self.nonce))
             .finish()
     }
 }
@@ -264,7 +264,7 @@ struct OAuthErrorBody {
 impl Scalekit {
     /// POSTs a form to the token endpoint and reads a token response.
     async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<TokenResponse, TokenError> {
-        use crate::client::ReadError;
+        use crate::http::ReadError;
         let classify = |err: ReadError| match err {
             ReadError::Redirect(status) => TokenError::Redirect(status),
             ReadError::Timeout => TokenError::Timeout,
@@ -284,9 +284,9 @@ impl Scalekit {
             .send()
             .await
             .map_err(|e| classify(e.into()))?;
-        crate::client::not_redirected(url, &response).map_err(classify)?;
+        crate::http::not_redirected(url, &response).map_err(classify)?;
         let status = response.status().as_u16();
-        let body = crate::client::read_bounded(response, crate::MAX_PLATFORM_RESPONSE_BYTES)
+        let body = crate::http::read_bounded(response, crate::http::MAX_PLATFORM_RESPONSE_BYTES)
             .await
             .map_err(classify)?;
         if !(200..300).contains(&status) {

@@ -87,7 +87,7 @@ pub struct AuthorizationUrlOptions {
 
 impl std::fmt::Debug for AuthorizationUrlOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::redact;
+        use crate::util::redact;
         f.debug_struct("AuthorizationUrlOptions")
             .field("scopes", &self.scopes)
             .field("state", &redact(&self.state))
@@ -177,9 +177,9 @@ pub struct LogoutUrlOptions {
 impl std::fmt::Debug for LogoutUrlOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogoutUrlOptions")
-            .field("id_token_hint", &crate::redact(&self.id_token_hint))
+            .field("id_token_hint", &crate::util::redact(&self.id_token_hint))
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
-            .field("state", &crate::redact(&self.state))
+            .field("state", &crate::util::redact(&self.state))
             .finish()
     }
 }

@@ -1,74 +1,25 @@
 //! [`SessionManager`]: sessions in and out of cookies, timeouts enforced,
-//! refreshes coordinated; and the login state cookie.
+//! refreshes coordinated. Its opened-cookie cache is in `opened.rs`, the
+//! login state cookie in `login.rs`.
 
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::codec::{CookieCodec, CookieError, CookieSettings, RequestCookies};
+use super::codec::CookieCodec;
+use super::cookies::{CookieSettings, RequestCookies};
+use super::opened::{OPENED_FRONT, OpenedCookie, OpenedCookies, Replacement};
 use super::refresh::{Freshness, RefreshCoordinator};
 use super::store::{CookieStore, Replaced, SealedStore, SessionStore, StoreError};
 use super::{
     DEFAULT_MAX_SESSION_DATA, Session, SessionData, SessionDataError, SessionEnd, SessionError,
     SessionPolicy,
 };
-use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
-use crate::oauth::{AuthenticationResponse, Pkce, TokenError, generate_nonce, generate_state};
-
-/// Base name of the login state cookie (`__Host-sk_oauth_state` when the
-/// cookies are `Secure`; see [`SessionManager::login_state_cookie_name`]).
-pub const LOGIN_STATE_COOKIE: &str = "sk_oauth_state";
-/// Lifetime of the login state cookie.
-pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(600);
-
-/// What a login must remember between the redirect to the platform and the
-/// callback: `state`, `nonce`, the PKCE verifier and where to go afterwards.
-/// Its `Debug` leaves the first three out.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginState {
-    /// The CSRF `state` sent in the authorization URL.
-    pub state: String,
-    /// The `nonce` the ID token must echo.
-    pub nonce: String,
-    /// The PKCE verifier.
-    pub code_verifier: String,
-    /// A safe same-site path to return to after login.
-    pub return_to: Option<String>,
-    /// When the login started (Unix seconds).
-    pub created_at: u64,
-}
-
-impl std::fmt::Debug for LoginState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginState")
-            .field("return_to", &self.return_to)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl LoginState {
-    /// Fresh `state`, `nonce` and PKCE verifier. `return_to` should already
-    /// be checked with [`safe_return_to`](crate::oauth::safe_return_to).
-    pub fn new(return_to: Option<String>) -> Result<Self, SessionError> {
-        let random = |_| SessionError::Random;
-        Ok(LoginState {
-            state: generate_state().map_err(random)?,
-            nonce: generate_nonce().map_err(random)?,
-            code_verifier: Pkce::generate().map_err(random)?.verifier().to_owned(),
-            return_to,
-            created_at: crate::unix_time().as_secs(),
-        })
-    }
-
-    /// The PKCE pair of the verifier.
-    pub fn pkce(&self) -> Pkce {
-        Pkce::from_verifier(&self.code_verifier)
-    }
-}
+use crate::client::Scalekit;
+use crate::oauth::{AuthenticationResponse, TokenError};
 
 /// What [`SessionManager::resolve`] found. Its `Debug` shows the names of
 /// the cookies it sets, not their (sealed) values.
@@ -129,9 +80,9 @@ impl std::fmt::Debug for Resolved {
 #[derive(Clone)]
 pub struct SessionManager {
     scalekit: Scalekit,
-    settings: CookieSettings,
+    pub(super) settings: CookieSettings,
     policy: SessionPolicy,
-    records: SealedStore,
+    pub(super) records: SealedStore,
     coordinator: RefreshCoordinator,
     opened: OpenedCookies,
     max_data: usize,
@@ -140,84 +91,6 @@ pub struct SessionManager {
 /// Writes of session data tried before a conflict is reported (each
 /// conflict means another request wrote the same session meanwhile).
 const DATA_WRITE_ATTEMPTS: usize = 16;
-
-/// Largest total size of the opened-cookie cache (sealed values and
-/// sessions), in bytes.
-const OPENED_COOKIES_BYTES: u64 = 16 * 1024 * 1024;
-
-/// A session cookie that opened, and its session.
-struct OpenedCookie {
-    /// The whole sealed value: a hit compares it, not just its hash.
-    sealed: Box<str>,
-    session: Arc<Session>,
-    /// What this cookie was answered with when its session was last
-    /// written (touched or refreshed): the session and its new cookies. A
-    /// client that sends this cookie again (it ignored the `Set-Cookie`, or
-    /// its requests overlapped) gets the same answer instead of a new seal
-    /// per request.
-    replaced_by: std::sync::OnceLock<Replacement>,
-    /// When its time in the cache ends (Unix seconds): the per-thread
-    /// fronts stop serving it then too.
-    until: i64,
-}
-
-thread_local! {
-    /// Each thread's front of the opened-cookie caches (see
-    /// [`crate::front`]).
-    static OPENED_FRONT: std::cell::RefCell<crate::front::Front<OpenedCookie>> =
-        std::cell::RefCell::default();
-}
-
-/// See [`OpenedCookie::replaced_by`].
-struct Replacement {
-    session: Arc<Session>,
-    set_cookies: Vec<String>,
-}
-
-/// Session cookies that opened recently (cookie-only sessions): a request
-/// that sends the same sealed value again skips base64, AES-GCM and JSON.
-/// Opening is a pure function of the sealed value and the codec's keys,
-/// which never change in a process, so a hit answers exactly what opening
-/// would; only cookies that opened are remembered (a forged one never is),
-/// each for at most the touch interval (after which its session is written
-/// again under a new sealed value anyway), within a byte budget, plus each
-/// thread's front of the last 64 it used ([`crate::front`]), which skips the
-/// shared cache's bookkeeping.
-#[derive(Clone)]
-struct OpenedCookies {
-    entries: moka::sync::Cache<u64, Arc<OpenedCookie>, foldhash::fast::RandomState>,
-    hasher: foldhash::fast::RandomState,
-    /// How long an entry is kept, in seconds.
-    ttl: i64,
-    /// This cache's identity in the per-thread fronts.
-    id: u64,
-}
-
-impl OpenedCookies {
-    fn new(ttl: Duration) -> Self {
-        let ttl = ttl.max(Duration::from_secs(1));
-        OpenedCookies {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(OPENED_COOKIES_BYTES)
-                .weigher(|_, cookie: &Arc<OpenedCookie>| {
-                    let s = &cookie.session;
-                    let bytes = cookie.sealed.len()
-                        + s.data.as_ref().map_or(0, SessionData::len)
-                        + s.access_token.len()
-                        + s.id_token.as_ref().map_or(0, String::len)
-                        + s.refresh_token.as_ref().map_or(0, String::len)
-                        + 512;
-                    // Twice: the entry may come to remember its replacement.
-                    u32::try_from(bytes.saturating_mul(2)).unwrap_or(u32::MAX)
-                })
-                .time_to_live(ttl)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
-            hasher: foldhash::fast::RandomState::default(),
-            ttl: i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
-            id: crate::front::new_owner(),
-        }
-    }
-}
 
 impl std::fmt::Debug for SessionManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -306,8 +179,8 @@ impl SessionManager {
     /// (default [`DEFAULT_MAX_SESSION_DATA`], 4 KiB). Larger data is
     /// refused with [`SessionDataError::TooLarge`] before anything is
     /// written. Cookie-only sessions are also bounded by their cookies
-    /// (see [`CookieError::TooLarge`]): keep larger data in a server-side
-    /// store.
+    /// (see [`CookieError::TooLarge`](super::CookieError::TooLarge)): keep
+    /// larger data in a server-side store.
     pub fn max_session_data(mut self, bytes: usize) -> Self {
         self.max_data = bytes;
         self
@@ -393,25 +266,6 @@ impl SessionManager {
         })
     }
 
-    fn login_settings(&self) -> CookieSettings {
-        CookieSettings {
-            same_site: super::SameSite::Lax,
-            ..self.settings.clone()
-        }
-    }
-
-    /// The login state cookie's name on the wire (`__Host-sk_oauth_state`
-    /// on https, `sk_oauth_state` on plain-http localhost).
-    pub fn login_state_cookie_name(&self) -> String {
-        self.login_settings().cookie_name(LOGIN_STATE_COOKIE)
-    }
-
-    /// The `Set-Cookie` value that deletes the login state cookie.
-    pub fn login_state_removal(&self) -> String {
-        let settings = self.login_settings();
-        settings.removal(&settings.cookie_name(LOGIN_STATE_COOKIE))
-    }
-
     /// Starts a session from a completed login (always a new session,
     /// written unconditionally); returns it and the `Set-Cookie` values that
     /// carry it.
@@ -444,7 +298,7 @@ impl SessionManager {
             .validate_token(&auth.access_token)
             .await
             .map_err(|e| SessionError::Login(TokenError::IdToken(e)))?;
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         let mut session = Session {
             id: Session::new_id().map_err(|_| SessionError::Random)?,
             user: auth.user.clone(),
@@ -501,7 +355,7 @@ impl SessionManager {
         session: &mut Session,
         request: &RequestCookies<'_>,
     ) -> Result<Vec<String>, SessionError> {
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         let ttl = self.policy.remaining(session, now);
         if self.records.is_server_side() {
             match self.records.replace(session, ttl).await? {
@@ -606,7 +460,7 @@ impl SessionManager {
             .opened
             .hasher
             .hash_one(crate::validate::cache_key(sealed));
-        let now = i64::try_from(crate::unix_time().as_secs()).unwrap_or(i64::MAX);
+        let now = i64::try_from(crate::util::unix_time().as_secs()).unwrap_or(i64::MAX);
         if let Some((hit, _)) = crate::front::lookup(
             &OPENED_FRONT,
             &self.opened.entries,
@@ -759,7 +613,7 @@ impl SessionManager {
             }
             Err(err) => return Settled::Done(Err(err)),
         };
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         if let Err(end) = self.policy.check(&session, now) {
             return Settled::Ended(session, end);
         }
@@ -865,35 +719,5 @@ impl SessionManager {
         let count = self.records.store.remove_user(user_id).await?;
         tracing::info!(user = ?user_id, sessions = count, "signed out everywhere");
         Ok(count)
-    }
-
-    /// The `Set-Cookie` value carrying a sealed login state (10 minutes,
-    /// `SameSite=Lax`).
-    pub fn login_state_cookie(&self, state: &LoginState) -> Result<String, SessionError> {
-        let settings = self.login_settings();
-        let name = settings.cookie_name(LOGIN_STATE_COOKIE);
-        let json = serde_json::to_vec(state).map_err(|_| CookieError::InvalidContent)?;
-        let sealed = self.records.codec.seal(&name, &json)?;
-        Ok(settings.set_cookie(&name, &sealed, Some(LOGIN_STATE_TTL)))
-    }
-
-    /// Opens the login state cookie of a callback request (refusing one
-    /// older than 10 minutes) and returns it with the `Set-Cookie` value
-    /// that clears it.
-    pub fn take_login_state(
-        &self,
-        request: &RequestCookies<'_>,
-    ) -> Result<(LoginState, String), SessionError> {
-        let name = self.login_state_cookie_name();
-        let clear = self.login_state_removal();
-        let sealed = request.get(&name).ok_or(CookieError::Malformed)?;
-        let json = self.records.codec.open(&name, sealed)?;
-        let state: LoginState =
-            serde_json::from_slice(&json).map_err(|_| CookieError::InvalidContent)?;
-        let now = crate::unix_time().as_secs();
-        if now >= state.created_at.saturating_add(LOGIN_STATE_TTL.as_secs()) {
-            return Err(CookieError::Expired.into());
-        }
-        Ok((state, clear))
     }
 }

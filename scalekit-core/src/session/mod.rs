@@ -3,9 +3,12 @@
 //! Redis) and the refresh coordinator.
 
 mod codec;
+mod cookies;
 mod data;
+mod login;
 mod manager;
 mod memory;
+mod opened;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
@@ -16,12 +19,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use codec::{
-    CHUNK_SIZE, CookieCodec, CookieError, CookieSettings, CookieSettingsError, DEFAULT_MAX_CHUNKS,
-    MIN_SECRET_LEN, RequestCookies, SameSite,
-};
+pub use codec::{CHUNK_SIZE, CookieCodec, CookieError, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN};
+pub use cookies::{CookieSettings, CookieSettingsError, RequestCookies, SameSite};
 pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
-pub use manager::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState, Resolved, SessionManager};
+pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
+pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;

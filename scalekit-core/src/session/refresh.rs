@@ -24,8 +24,8 @@ use aws_lc_rs::digest;
 
 use super::store::{Replaced, SealedStore, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
-use crate::Scalekit;
 use crate::claims::AccessTokenClaims;
+use crate::client::Scalekit;
 use crate::oauth::{OAuthErrorCode, TokenError, User};
 use crate::validate::ValidationError;
 
@@ -218,7 +218,7 @@ impl RefreshCoordinator {
         policy: &SessionPolicy,
         session: Arc<Session>,
     ) -> Result<Freshness, SessionError> {
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         if !session.needs_refresh(now, policy.refresh_skew) {
             return Ok(Freshness::Current(session));
         }
@@ -304,7 +304,7 @@ impl RefreshCoordinator {
                     Some(stored)
                         if stored.refresh_token != session.refresh_token
                             && !stored.needs_refresh(
-                                crate::unix_time().as_secs(),
+                                crate::util::unix_time().as_secs(),
                                 policy.refresh_skew,
                             ) =>
                     {
@@ -408,7 +408,7 @@ impl RefreshCoordinator {
     /// A transient failure: the session is kept, served with its access
     /// token while that is still valid.
     fn unavailable(base: Session, reason: &str) -> Result<Freshness, SessionError> {
-        let now = crate::unix_time().as_secs();
+        let now = crate::util::unix_time().as_secs();
         if base.expires_at > now {
             tracing::warn!(user = ?base.user.id, reason = ?reason, "refresh failed transiently; the access token is still valid");
             return Ok(Freshness::Current(Arc::new(base)));
@@ -462,7 +462,7 @@ impl RefreshCoordinator {
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
             data: base.data.clone(),
             created_at: base.created_at,
-            last_seen: crate::unix_time().as_secs().max(base.last_seen),
+            last_seen: crate::util::unix_time().as_secs().max(base.last_seen),
             version: base.version,
         })
     }
@@ -479,7 +479,7 @@ impl RefreshCoordinator {
         mut refreshed: Session,
     ) -> Result<Session, SessionError> {
         for _ in 0..WRITE_ATTEMPTS {
-            let now = crate::unix_time().as_secs();
+            let now = crate::util::unix_time().as_secs();
             match store
                 .replace(&refreshed, policy.remaining(&refreshed, now))
                 .await?
