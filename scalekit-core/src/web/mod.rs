@@ -4,428 +4,36 @@
 //! identically.
 
 pub mod adapter;
+mod caller;
 mod data;
+mod hooks;
 mod login;
 mod logout;
 mod metadata;
 mod pages;
 mod resolve;
 mod respond;
+mod response;
 
+pub use caller::{AuthFailure, Authenticated, RequestAuth, Via};
 pub use data::SessionValue;
+pub(crate) use hooks::Decision;
+pub use hooks::{AfterLogin, LoginDecision};
 pub use pages::escape_html;
 pub use resolve::{AuthorizationHeaders, Gate, Mode, Resolution, bearer_token};
 pub use respond::{Answer, Refusal, RefusalKind, Responder};
+pub use response::WebResponse;
+pub(crate) use response::cookie_names;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-
 use crate::Scalekit;
-use crate::claims::AccessTokenClaims;
-use crate::oauth::{AuthenticationResponse, User};
-use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{Session, SessionError, SessionManager};
+use crate::oauth::AuthenticationResponse;
+use crate::outcome::Challenge;
+use crate::session::{SessionError, SessionManager};
 
-/// The names of `Set-Cookie` values, for `Debug` (values are sealed).
-fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
-    set_cookies
-        .iter()
-        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
-        .collect()
-}
-use crate::validate::{ValidationError, VerifiedClaims};
 use crate::webhook::WebhookVerifier;
-
-/// How the caller was authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// `Authorization: Bearer`.
-    Bearer,
-    /// The session cookie.
-    Session,
-}
-
-/// An authenticated caller: the verified access token and its claims, and
-/// the user when the caller has a session. Its `Debug` leaves the token out.
-///
-/// Cheap to clone: the claims, the token and the session are shared with
-/// the caches they came from, not copied per request.
-#[derive(Clone)]
-pub struct Authenticated {
-    /// The verified access token's claims (shared with the verified-token
-    /// cache).
-    pub claims: Arc<AccessTokenClaims>,
-    /// Bearer or session.
-    pub via: Via,
-    /// The verified payload (JSON text), read by `claims_as`.
-    payload: Arc<[u8]>,
-    /// The access token.
-    token: Arc<str>,
-    /// The session (session callers only).
-    session: Option<Arc<Session>>,
-    /// Session writes made while the request is handled (session callers
-    /// only; shared by clones).
-    writes: Option<Arc<data::SessionWrites>>,
-}
-
-impl std::fmt::Debug for Authenticated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated")
-            .field("subject", &self.claims.sub)
-            .field("user", &self.user().map(|u| &u.id))
-            .field("via", &self.via)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Authenticated {
-    /// A caller authenticated by a bearer token.
-    pub(crate) fn bearer(verified: VerifiedClaims) -> Self {
-        Authenticated {
-            claims: verified.claims,
-            via: Via::Bearer,
-            payload: verified.payload,
-            token: verified.token,
-            session: None,
-            writes: None,
-        }
-    }
-
-    /// A caller authenticated by its session (whose access token is
-    /// `verified`).
-    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
-        Authenticated {
-            claims: verified.claims,
-            via: Via::Session,
-            payload: verified.payload,
-            token: verified.token,
-            session: Some(session),
-            writes: Some(data::SessionWrites::new()),
-        }
-    }
-
-    /// The verified claims in a type of your own (custom claims), read
-    /// from the verified payload on each call.
-    pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
-        serde_json::from_slice(&self.payload)
-    }
-
-    /// The access token (to call another API on the caller's behalf).
-    pub fn access_token(&self) -> &str {
-        &self.token
-    }
-
-    /// The user, from the verified ID token (session callers only).
-    pub fn user(&self) -> Option<&User> {
-        self.session.as_deref().map(|session| &session.user)
-    }
-
-    /// The subject (`usr_…` or an M2M client id).
-    pub fn subject(&self) -> &str {
-        self.claims.sub.as_deref().unwrap_or_default()
-    }
-
-    /// The user's email, when known (sessions).
-    pub fn email(&self) -> Option<&str> {
-        self.user().and_then(|u| u.email.as_deref())
-    }
-
-    /// The organization: the access token's `oid` (or `xoid`), else the
-    /// signed-in user's.
-    pub fn organization_id(&self) -> Option<&str> {
-        self.claims
-            .organization_id()
-            .or_else(|| self.user().and_then(|u| u.organization_id.as_deref()))
-    }
-
-    /// The connection the user signed in through (`amr[0]` of the ID
-    /// token), when known (sessions).
-    pub fn connection_id(&self) -> Option<&str> {
-        self.user().and_then(|u| u.connection_id.as_deref())
-    }
-
-    /// When the caller's session ends unless it is used again (Unix
-    /// seconds): its absolute timeout or its idle timeout under `policy`,
-    /// whichever comes first (session callers only).
-    ///
-    /// ```
-    /// # fn show(user: &scalekit_core::web::Authenticated, web: &scalekit_core::web::WebAuth) {
-    /// let ends = user.session_expires_at(web.sessions().session_policy());
-    /// # let _ = ends; }
-    /// ```
-    pub fn session_expires_at(&self, policy: &crate::session::SessionPolicy) -> Option<u64> {
-        self.session.as_deref().map(|session| {
-            let absolute = session.created_at.saturating_add(policy.absolute.as_secs());
-            let idle = session.last_seen.saturating_add(policy.idle.as_secs());
-            absolute.min(idle)
-        })
-    }
-}
-
-/// Why a request could not be authenticated although it carried
-/// credentials.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthFailure {
-    /// The bearer token was refused.
-    #[error("invalid bearer token: {0}")]
-    InvalidToken(ValidationError),
-    /// Keys or the session store are unavailable.
-    #[error("authentication is temporarily unavailable")]
-    Unavailable,
-    /// The request's credentials are malformed: more than one
-    /// `Authorization` header, or one that is not text.
-    #[error("malformed Authorization header")]
-    InvalidRequest,
-}
-
-impl AuthFailure {
-    /// The RFC 6750 answer.
-    ///
-    /// ```
-    /// use scalekit_core::outcome::Challenge;
-    /// use scalekit_core::web::AuthFailure;
-    ///
-    /// assert_eq!(AuthFailure::InvalidRequest.outcome(&Challenge::new("api")).status, 400);
-    /// assert_eq!(AuthFailure::Unavailable.outcome(&Challenge::new("api")).status, 503);
-    /// ```
-    pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
-        match self {
-            AuthFailure::InvalidToken(err) => err.outcome(challenge),
-            AuthFailure::Unavailable => ErrorOutcome::temporarily_unavailable(
-                5,
-                "Authentication is temporarily unavailable.",
-            ),
-            AuthFailure::InvalidRequest => ErrorOutcome::invalid_request(
-                challenge,
-                "The request must carry at most one Authorization header.",
-            ),
-        }
-    }
-}
-
-/// The result of authenticating one request. Its `Debug` shows the names of
-/// the cookies it sets, not their (sealed) values.
-#[derive(Clone)]
-pub struct RequestAuth {
-    /// The caller, none, or why credentials were refused.
-    pub result: Result<Option<Authenticated>, AuthFailure>,
-    /// `Set-Cookie` values for the response (a refreshed session, cleared
-    /// cookies).
-    pub set_cookies: Vec<String>,
-    /// Why the session the request carried has just ended, if it has.
-    pub ended: Option<crate::session::SessionEnd>,
-}
-
-impl std::fmt::Debug for RequestAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestAuth")
-            .field("result", &self.result)
-            .field("set_cookies", &cookie_names(&self.set_cookies))
-            .field("ended", &self.ended)
-            .finish()
-    }
-}
-
-/// A plain-data HTTP answer of the auth routes. Its `Debug` prints the
-/// redirect target without its query (an authorization URL carries the
-/// state and nonce) and the names of the cookies it sets, not their
-/// (sealed) values.
-#[derive(Clone, PartialEq, Eq)]
-pub enum WebResponse {
-    /// `302 Found`.
-    Redirect {
-        /// `Location`.
-        location: String,
-        /// `Set-Cookie` values.
-        set_cookies: Vec<String>,
-    },
-    /// An HTML page.
-    Page {
-        /// Status code.
-        status: u16,
-        /// The page.
-        html: String,
-        /// `Set-Cookie` values.
-        set_cookies: Vec<String>,
-    },
-    /// A JSON document.
-    Json {
-        /// Status code.
-        status: u16,
-        /// The body.
-        body: String,
-    },
-    /// An RFC 6750 failure: its status and headers, with its JSON body, or
-    /// with an HTML page for browser routes.
-    Error {
-        /// The failure.
-        outcome: ErrorOutcome,
-        /// The page to show instead of the JSON body.
-        html: Option<String>,
-    },
-    /// The application's own answer to a [`Refusal`] (see
-    /// [`WebAuth::respond_with`]).
-    Custom {
-        /// The answer.
-        answer: Answer,
-        /// `Set-Cookie` values of the default answer, sent with it.
-        set_cookies: Vec<String>,
-    },
-}
-
-impl std::fmt::Debug for WebResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WebResponse::Redirect {
-                location,
-                set_cookies,
-            } => f
-                .debug_struct("Redirect")
-                .field(
-                    "location",
-                    &location
-                        .split_once('?')
-                        .map_or(location.as_str(), |(path, _)| path),
-                )
-                .field("set_cookies", &cookie_names(set_cookies))
-                .finish(),
-            WebResponse::Page {
-                status,
-                html,
-                set_cookies,
-            } => f
-                .debug_struct("Page")
-                .field("status", status)
-                .field("html", &format_args!("<{} bytes>", html.len()))
-                .field("set_cookies", &cookie_names(set_cookies))
-                .finish(),
-            WebResponse::Json { status, body } => f
-                .debug_struct("Json")
-                .field("status", status)
-                .field("body", body)
-                .finish(),
-            WebResponse::Error { outcome, html } => f
-                .debug_struct("Error")
-                .field("outcome", outcome)
-                .field("html", &html.as_ref().map(String::len))
-                .finish(),
-            WebResponse::Custom {
-                answer,
-                set_cookies,
-            } => f
-                .debug_struct("Custom")
-                .field("status", &answer.status)
-                .field("body", &format_args!("<{} bytes>", answer.body.len()))
-                .field("set_cookies", &cookie_names(set_cookies))
-                .finish(),
-        }
-    }
-}
-
-/// A check run after a successful login, before the session starts (see
-/// [`WebAuth::after_login`]).
-pub type AfterLogin = Arc<
-    dyn Fn(AuthenticationResponse) -> Pin<Box<dyn Future<Output = LoginDecision> + Send>>
-        + Send
-        + Sync,
->;
-
-/// What the after-login hook decided: start the session (optionally with
-/// application data in it and another redirect target), or refuse the
-/// sign-in with a message on the sign-in failure page or with the
-/// application's own response.
-///
-/// ```
-/// use scalekit_core::web::{Answer, LoginDecision};
-///
-/// #[derive(serde::Serialize)]
-/// struct Preferences { theme: &'static str }
-///
-/// let welcome = LoginDecision::allow()
-///     .with_data(&Preferences { theme: "dark" })
-///     .redirect_to("/welcome");
-/// let refused = LoginDecision::refuse("Your organization has no seat left.");
-/// let own = LoginDecision::respond(Answer::new(403, "text/plain", "Ask your administrator."));
-/// // `Ok(())` allows, `Err(message)` refuses.
-/// let simple: LoginDecision = Ok::<(), String>(()).into();
-/// # let _ = (welcome, refused, own, simple);
-/// ```
-#[derive(Debug)]
-pub struct LoginDecision(Decision);
-
-#[derive(Debug)]
-enum Decision {
-    Allow {
-        data: Option<Result<crate::session::SessionData, crate::session::SessionDataError>>,
-        redirect: Option<String>,
-    },
-    Refuse(String),
-    Respond(Answer),
-}
-
-impl LoginDecision {
-    /// Start the session and go to the login's return target (else the
-    /// after-login path).
-    pub fn allow() -> Self {
-        LoginDecision(Decision::Allow {
-            data: None,
-            redirect: None,
-        })
-    }
-
-    /// Refuse the sign-in: the sign-in failure page (`403`) shows
-    /// `message` (escaped).
-    pub fn refuse(message: impl Into<String>) -> Self {
-        LoginDecision(Decision::Refuse(message.into()))
-    }
-
-    /// Refuse the sign-in with the application's own answer (the login
-    /// state cookie is still cleared).
-    pub fn respond(answer: Answer) -> Self {
-        LoginDecision(Decision::Respond(answer))
-    }
-
-    /// Starts the session with `value` as its application data (see
-    /// [`SessionValue`]). Data that cannot be serialized, or is larger than
-    /// the session data limit, fails the sign-in (failure page, logged).
-    /// No effect on a refusal.
-    pub fn with_data<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        if let Decision::Allow { data, .. } = &mut self.0 {
-            *data = Some(crate::session::SessionData::encode(value));
-        }
-        self
-    }
-
-    /// Sends the user to `target` after sign-in, instead of the login's
-    /// return target. It must be a same-site path (`/…`, checked as
-    /// `return_to` is); another target is ignored with a warning. No
-    /// effect on a refusal.
-    pub fn redirect_to(mut self, target: impl Into<String>) -> Self {
-        if let Decision::Allow { redirect, .. } = &mut self.0 {
-            *redirect = Some(target.into());
-        }
-        self
-    }
-}
-
-impl From<Result<(), String>> for LoginDecision {
-    fn from(result: Result<(), String>) -> Self {
-        match result {
-            Ok(()) => LoginDecision::allow(),
-            Err(message) => LoginDecision::refuse(message),
-        }
-    }
-}
-
-impl From<Answer> for LoginDecision {
-    fn from(answer: Answer) -> Self {
-        LoginDecision::respond(answer)
-    }
-}
 
 /// Paths of the auth routes (relative to the application's base URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -934,7 +542,10 @@ impl WebAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::AccessTokenClaims;
+    use crate::oauth::User;
     use crate::oauth::{AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions};
+    use crate::validate::VerifiedClaims;
 
     #[test]
     fn debug_output_leaves_secrets_out() {

@@ -1,0 +1,204 @@
+//! Who is calling: the authenticated caller, why credentials were refused,
+//! and the result of authenticating one request.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use super::{cookie_names, data};
+use crate::claims::AccessTokenClaims;
+use crate::oauth::User;
+use crate::outcome::{Challenge, ErrorOutcome};
+use crate::session::Session;
+use crate::validate::{ValidationError, VerifiedClaims};
+
+/// How the caller was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// The session cookie.
+    Session,
+}
+
+/// An authenticated caller: the verified access token and its claims, and
+/// the user when the caller has a session. Its `Debug` leaves the token out.
+///
+/// Cheap to clone: the claims, the token and the session are shared with
+/// the caches they came from, not copied per request.
+#[derive(Clone)]
+pub struct Authenticated {
+    /// The verified access token's claims (shared with the verified-token
+    /// cache).
+    pub claims: Arc<AccessTokenClaims>,
+    /// Bearer or session.
+    pub via: Via,
+    /// The verified payload (JSON text), read by `claims_as`.
+    pub(super) payload: Arc<[u8]>,
+    /// The access token.
+    pub(super) token: Arc<str>,
+    /// The session (session callers only).
+    pub(super) session: Option<Arc<Session>>,
+    /// Session writes made while the request is handled (session callers
+    /// only; shared by clones).
+    pub(super) writes: Option<Arc<data::SessionWrites>>,
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("subject", &self.claims.sub)
+            .field("user", &self.user().map(|u| &u.id))
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticated {
+    /// A caller authenticated by a bearer token.
+    pub(crate) fn bearer(verified: VerifiedClaims) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Bearer,
+            payload: verified.payload,
+            token: verified.token,
+            session: None,
+            writes: None,
+        }
+    }
+
+    /// A caller authenticated by its session (whose access token is
+    /// `verified`).
+    pub(crate) fn session(verified: VerifiedClaims, session: Arc<Session>) -> Self {
+        Authenticated {
+            claims: verified.claims,
+            via: Via::Session,
+            payload: verified.payload,
+            token: verified.token,
+            session: Some(session),
+            writes: Some(data::SessionWrites::new()),
+        }
+    }
+
+    /// The verified claims in a type of your own (custom claims), read
+    /// from the verified payload on each call.
+    pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
+        serde_json::from_slice(&self.payload)
+    }
+
+    /// The access token (to call another API on the caller's behalf).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The user, from the verified ID token (session callers only).
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_deref().map(|session| &session.user)
+    }
+
+    /// The subject (`usr_…` or an M2M client id).
+    pub fn subject(&self) -> &str {
+        self.claims.sub.as_deref().unwrap_or_default()
+    }
+
+    /// The user's email, when known (sessions).
+    pub fn email(&self) -> Option<&str> {
+        self.user().and_then(|u| u.email.as_deref())
+    }
+
+    /// The organization: the access token's `oid` (or `xoid`), else the
+    /// signed-in user's.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims
+            .organization_id()
+            .or_else(|| self.user().and_then(|u| u.organization_id.as_deref()))
+    }
+
+    /// The connection the user signed in through (`amr[0]` of the ID
+    /// token), when known (sessions).
+    pub fn connection_id(&self) -> Option<&str> {
+        self.user().and_then(|u| u.connection_id.as_deref())
+    }
+
+    /// When the caller's session ends unless it is used again (Unix
+    /// seconds): its absolute timeout or its idle timeout under `policy`,
+    /// whichever comes first (session callers only).
+    ///
+    /// ```
+    /// # fn show(user: &scalekit_core::web::Authenticated, web: &scalekit_core::web::WebAuth) {
+    /// let ends = user.session_expires_at(web.sessions().session_policy());
+    /// # let _ = ends; }
+    /// ```
+    pub fn session_expires_at(&self, policy: &crate::session::SessionPolicy) -> Option<u64> {
+        self.session.as_deref().map(|session| {
+            let absolute = session.created_at.saturating_add(policy.absolute.as_secs());
+            let idle = session.last_seen.saturating_add(policy.idle.as_secs());
+            absolute.min(idle)
+        })
+    }
+}
+
+/// Why a request could not be authenticated although it carried
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    /// The bearer token was refused.
+    #[error("invalid bearer token: {0}")]
+    InvalidToken(ValidationError),
+    /// Keys or the session store are unavailable.
+    #[error("authentication is temporarily unavailable")]
+    Unavailable,
+    /// The request's credentials are malformed: more than one
+    /// `Authorization` header, or one that is not text.
+    #[error("malformed Authorization header")]
+    InvalidRequest,
+}
+
+impl AuthFailure {
+    /// The RFC 6750 answer.
+    ///
+    /// ```
+    /// use scalekit_core::outcome::Challenge;
+    /// use scalekit_core::web::AuthFailure;
+    ///
+    /// assert_eq!(AuthFailure::InvalidRequest.outcome(&Challenge::new("api")).status, 400);
+    /// assert_eq!(AuthFailure::Unavailable.outcome(&Challenge::new("api")).status, 503);
+    /// ```
+    pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
+        match self {
+            AuthFailure::InvalidToken(err) => err.outcome(challenge),
+            AuthFailure::Unavailable => ErrorOutcome::temporarily_unavailable(
+                5,
+                "Authentication is temporarily unavailable.",
+            ),
+            AuthFailure::InvalidRequest => ErrorOutcome::invalid_request(
+                challenge,
+                "The request must carry at most one Authorization header.",
+            ),
+        }
+    }
+}
+
+/// The result of authenticating one request. Its `Debug` shows the names of
+/// the cookies it sets, not their (sealed) values.
+#[derive(Clone)]
+pub struct RequestAuth {
+    /// The caller, none, or why credentials were refused.
+    pub result: Result<Option<Authenticated>, AuthFailure>,
+    /// `Set-Cookie` values for the response (a refreshed session, cleared
+    /// cookies).
+    pub set_cookies: Vec<String>,
+    /// Why the session the request carried has just ended, if it has.
+    pub ended: Option<crate::session::SessionEnd>,
+}
+
+impl std::fmt::Debug for RequestAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestAuth")
+            .field("result", &self.result)
+            .field("set_cookies", &cookie_names(&self.set_cookies))
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
