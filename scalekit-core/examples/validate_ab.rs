@@ -30,14 +30,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let ours = TokenValidator::new(
         JwksCache::new(format!("{}/keys", emulator.url()))?,
-        ValidationOptions::new(emulator.url()),
+        ValidationOptions::new(emulator.url()).audience(emulator.client_id()),
     );
     rt.block_on(ours.validate::<AccessTokenClaims>(&token))?;
     let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&jwks)?;
     let key = jsonwebtoken::DecodingKey::from_jwk(&set.keys[0])?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_issuer(&[emulator.url()]);
-    validation.validate_aud = false;
+    validation.set_audience(&[emulator.client_id()]);
     validation.leeway = 60;
 
     const BATCH: u32 = 200;

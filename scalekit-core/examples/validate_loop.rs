@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let validator = TokenValidator::new(
         KeySet::from_jwks_json(jwks.as_bytes())?,
-        ValidationOptions::new(emulator.url()),
+        ValidationOptions::new(emulator.url()).audience(emulator.client_id()),
     );
     for _ in 0..2000 {
         rt.block_on(validator.validate::<AccessTokenClaims>(&token))?;

@@ -157,6 +157,9 @@ struct Inner {
     successes: AtomicU64,
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
     last_failure: Mutex<Option<Instant>>,
+    /// Whether the latest fetch failed: a key that cannot be found then is
+    /// unavailable (the platform may have rotated to it), not unknown.
+    last_fetch_failed: std::sync::atomic::AtomicBool,
     background_running: AtomicBool,
 }
 
@@ -248,6 +251,7 @@ impl JwksCacheBuilder {
                 successes: AtomicU64::new(0),
                 last_unknown_kid_fetch: Mutex::new(None),
                 last_failure: Mutex::new(None),
+                last_fetch_failed: std::sync::atomic::AtomicBool::new(false),
                 background_running: AtomicBool::new(false),
             }),
         })
@@ -289,6 +293,19 @@ impl JwksCache {
     pub async fn refresh(&self) -> Result<usize, JwksFetchError> {
         let _guard = self.inner.fetch_lock.lock().await;
         self.fetch_and_store().await
+    }
+
+    /// Fetches the key set now, whatever the cooldown for unknown key ids
+    /// says, unless a fetch completed while this caller waited for the
+    /// fetch lock: for a token the platform has just issued (a refresh), whose
+    /// key can only be new.
+    pub(crate) async fn refetch_for_platform_token(&self) {
+        let inner = &self.inner;
+        let seen = inner.attempts.load(Ordering::Acquire);
+        let _guard = inner.fetch_lock.lock().await;
+        if inner.attempts.load(Ordering::Acquire) == seen {
+            let _ = self.fetch_and_store().await;
+        }
     }
 
     /// The key for a token header (`kid`, `alg`), fetching the key set when
@@ -381,7 +398,15 @@ impl JwksCache {
         alg: Algorithm,
     ) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         let inner = &self.inner;
-        let unknown = |_| KeyLookupError::Unknown;
+        // Not in the key set: unknown, unless the key set could not be
+        // fetched (then the key may be a new one the platform rotated to).
+        let unknown = |_| {
+            if inner.last_fetch_failed.load(Ordering::Acquire) {
+                KeyLookupError::Unavailable
+            } else {
+                KeyLookupError::Unknown
+            }
+        };
         if Self::within(&inner.last_unknown_kid_fetch, inner.options.cooldown) {
             tracing::debug!(kid, "unknown kid during the JWKS cooldown");
             return self.lookup(kid, alg).map_err(unknown);
@@ -518,6 +543,9 @@ impl JwksCache {
         if let Some(stamp) = cooldown {
             Self::stamp(stamp);
         }
+        inner
+            .last_fetch_failed
+            .store(outcome.is_err(), Ordering::Release);
         inner.attempts.fetch_add(1, Ordering::AcqRel);
         outcome
     }

@@ -151,6 +151,47 @@ async fn a_cold_start_with_the_endpoint_down_is_keys_unavailable() {
     validate(&validator, &token).await.unwrap();
 }
 
+/// A token signed by a key the cache does not hold, while the key set
+/// cannot be fetched: the key may be one the platform has rotated to, so
+/// the answer is "unavailable" (`503`), not "unknown" (`401`), during the
+/// refetch and the cooldown after it; once the endpoint answers again, the
+/// new key is found.
+#[tokio::test]
+async fn a_new_key_that_cannot_be_fetched_is_unavailable_not_unknown() {
+    let emulator = common::emulator().await;
+    let validator = common::validator(
+        &emulator,
+        JwksOptions::default().cooldown(Duration::from_millis(300)),
+    );
+    let old = emulator.mint_access_token(json!({})).unwrap();
+    validate(&validator, &old).await.unwrap();
+    emulator.rotate_keys(Rotation::KeepOld).await.unwrap();
+    let new = emulator.mint_access_token(json!({})).unwrap();
+    emulator.inject_fault(EmulatorEndpoint::Keys, Fault::Status(503));
+    for _ in 0..2 {
+        let err = validate(&validator, &new).await.unwrap_err();
+        assert_eq!(err, ValidationError::KeysUnavailable);
+        assert_eq!(err.outcome(&Challenge::new("api")).status, 503);
+    }
+    // The cached keys still serve the tokens they know.
+    validate(&validator, &old).await.unwrap();
+    emulator.clear_faults();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    validate(&validator, &new).await.unwrap();
+    // A key id the platform never had, with the endpoint up: unknown.
+    let forged = emulator
+        .sign_with_header(
+            &json!({"alg": "RS256", "kid": "snk_never"}),
+            &emulator.access_token_claims(json!({})),
+        )
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(matches!(
+        validate(&validator, &forged).await.unwrap_err(),
+        ValidationError::UnknownKey { .. }
+    ));
+}
+
 #[tokio::test]
 async fn a_routine_fetch_starts_no_cooldown() {
     let emulator = common::emulator().await;

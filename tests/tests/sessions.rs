@@ -554,6 +554,47 @@ async fn a_refused_refresh_ends_the_session() {
     );
 }
 
+/// The platform rotates its keys while the key cache is in its cooldown
+/// for unknown key ids (someone sent a token with a made-up `kid` a moment
+/// ago): the refreshed tokens, signed with the new key, are checked after
+/// one fetch of the key set, and the session goes on.
+#[tokio::test]
+async fn a_refresh_signed_with_a_key_the_cache_has_not_seen_keeps_the_session() {
+    let emulator = emulator_builder().start().await.unwrap();
+    let m = manager(&emulator, None);
+    let (_, cookie) = expired_session(&emulator, &m).await;
+    // A token with an unknown key id starts the cooldown.
+    let made_up = emulator
+        .sign_with_header(
+            &serde_json::json!({"alg": "RS256", "kid": "snk_made_up"}),
+            &emulator.access_token_claims(serde_json::json!({})),
+        )
+        .unwrap();
+    assert!(
+        m.scalekit()
+            .validate_token::<scalekit_core::AccessTokenClaims>(&made_up)
+            .await
+            .is_err()
+    );
+    let fetches = emulator.request_count(EmulatorEndpoint::Keys);
+    emulator
+        .rotate_keys(scalekit_emulator::Rotation::KeepOld)
+        .await
+        .unwrap();
+    let resolved = m
+        .resolve(&RequestCookies::parse([cookie.as_str()]))
+        .await
+        .unwrap();
+    assert_eq!(resolved.ended, None);
+    assert!(resolved.session.is_some(), "refreshed, not ended");
+    assert!(!resolved.set_cookies.is_empty(), "the new tokens are sent");
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Keys),
+        fetches + 1,
+        "one fetch of the key set"
+    );
+}
+
 #[tokio::test]
 async fn timeouts_are_enforced() {
     let emulator = emulator_builder().start().await.unwrap();

@@ -144,7 +144,11 @@ fn transient(err: &TokenError) -> bool {
                 || *status == 429
                 || matches!(code, OAuthErrorCode::Other(c) if c == "temporarily_unavailable")
         }
-        TokenError::IdToken(ValidationError::KeysUnavailable) => true,
+        // The platform's own answer with a key that cannot be had yet: our
+        // key cache is behind, the session is not at fault.
+        TokenError::IdToken(
+            ValidationError::KeysUnavailable | ValidationError::UnknownKey { .. },
+        ) => true,
         _ => false,
     }
 }
@@ -430,10 +434,22 @@ impl RefreshCoordinator {
             .refresh_access_token(old_refresh)
             .await
             .map_err(classify)?;
-        let claims: AccessTokenClaims = self
-            .scalekit
-            .validate_token(&response.access_token)
-            .await
+        let claims: AccessTokenClaims =
+            match self.scalekit.validate_token(&response.access_token).await {
+                // Issued by the platform a moment ago with a key the cache does
+                // not hold: the platform rotated its keys. Fetch them now (the
+                // cooldown for unknown key ids is for tokens from requests) and
+                // check again, rather than drop the rotated tokens.
+                Err(ValidationError::UnknownKey { .. }) => {
+                    self.scalekit
+                        .validator()
+                        .keys()
+                        .refetch_for_platform_token()
+                        .await;
+                    self.scalekit.validate_token(&response.access_token).await
+                }
+                other => other,
+            }
             .map_err(|e| classify(TokenError::IdToken(e)))?;
         if claims.sub.as_deref().is_some_and(|sub| sub != base.user.id) {
             tracing::warn!(user = ?base.user.id, "the refreshed access token names another subject");

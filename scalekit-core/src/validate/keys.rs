@@ -53,6 +53,21 @@ impl KeySource {
         ))
     }
 
+    /// Fetches every remote key set now (see
+    /// `JwksCache::refetch_for_platform_token`): for a token the platform
+    /// has just issued with a key the cache does not hold yet.
+    pub(crate) async fn refetch_for_platform_token(&self) {
+        match self {
+            KeySource::Static(_) => {}
+            KeySource::Remote(cache) => cache.refetch_for_platform_token().await,
+            KeySource::PerIssuer(map) => {
+                for source in map.values() {
+                    Box::pin(source.refetch_for_platform_token()).await;
+                }
+            }
+        }
+    }
+
     pub(super) fn resolve<'a>(&'a self, payload: &[u8]) -> Result<&'a KeySource, ValidationError> {
         match self {
             KeySource::PerIssuer(map) => {
