@@ -63,7 +63,12 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
                 metadata
                     .resource_metadata()
                     .map(render::web)
-                    .unwrap_or_else(|| Response::new(axum::body::Body::empty()))
+                    .unwrap_or_else(|| {
+                        // As actix-web answers: no resource, no document.
+                        let mut response = Response::new(axum::body::Body::empty());
+                        *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
+                        response
+                    })
             }),
         );
     }
