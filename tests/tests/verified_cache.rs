@@ -442,12 +442,12 @@ async fn a_cached_token_survives_a_flood_of_other_valid_tokens() {
 fn gate_now(
     web: &scalekit_core::web::WebAuth,
     authorization: &str,
-) -> Option<scalekit_core::web::Gate> {
+) -> Option<scalekit_core::web::adapter::Gate> {
     let cookies = scalekit_core::session::RequestCookies::default();
     web.gate_now(
         scalekit_core::web::Mode::RequireApi,
         None,
-        scalekit_core::web::AuthorizationHeaders::from(Some(authorization)),
+        scalekit_core::web::adapter::AuthorizationHeaders::from(Some(authorization)),
         &cookies,
         "/api",
     )
@@ -455,12 +455,15 @@ fn gate_now(
 }
 
 /// What a web layer's gate makes of `authorization`, waiting if it must.
-async fn gate(web: &scalekit_core::web::WebAuth, authorization: &str) -> scalekit_core::web::Gate {
+async fn gate(
+    web: &scalekit_core::web::WebAuth,
+    authorization: &str,
+) -> scalekit_core::web::adapter::Gate {
     let cookies = scalekit_core::session::RequestCookies::default();
     web.gate(
         scalekit_core::web::Mode::RequireApi,
         None,
-        scalekit_core::web::AuthorizationHeaders::from(Some(authorization)),
+        scalekit_core::web::adapter::AuthorizationHeaders::from(Some(authorization)),
         &cookies,
         "/api",
     )
@@ -470,9 +473,10 @@ async fn gate(web: &scalekit_core::web::WebAuth, authorization: &str) -> scaleki
 
 /// The caller a gate serves, or the status it answers with.
 fn served(
-    gate: scalekit_core::web::Gate,
+    gate: scalekit_core::web::adapter::Gate,
 ) -> Result<std::sync::Arc<scalekit_core::web::Authenticated>, u16> {
-    use scalekit_core::web::{Gate, WebResponse};
+    use scalekit_core::web::WebResponse;
+    use scalekit_core::web::adapter::Gate;
     match gate {
         Gate::Serve(resolution) => Ok(resolution.caller().cloned().expect("a caller")),
         Gate::Answer(WebResponse::Error { outcome, .. }) => Err(outcome.status),

@@ -27,7 +27,6 @@ pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use refresh::RefreshCoordinator;
 pub use store::{BoxFuture, CookieStore, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
 
 use crate::oauth::{RandomError, TokenError, User};

@@ -81,7 +81,7 @@ fn deadline_after(d: Duration) -> Instant {
 /// previous refresh token valid for about 30 s after rotating it, so both
 /// instances get tokens and neither is refused.
 #[derive(Clone)]
-pub struct RefreshCoordinator {
+pub(crate) struct RefreshCoordinator {
     scalekit: Scalekit,
     local: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     recent: moka::sync::Cache<String, Session>,
@@ -171,7 +171,7 @@ enum Locked {
 
 impl RefreshCoordinator {
     /// A coordinator refreshing through `scalekit`.
-    pub fn new(scalekit: Scalekit) -> Self {
+    pub(crate) fn new(scalekit: Scalekit) -> Self {
         RefreshCoordinator {
             scalekit,
             local: Arc::default(),

@@ -78,7 +78,7 @@ impl Authenticated {
     /// The `Set-Cookie` values of the session writes made while handling
     /// the request (`None` when nothing was written). For auth layers: they
     /// replace the layer's own session cookies in the response.
-    pub fn take_session_cookies(&self) -> Option<Vec<String>> {
+    pub(crate) fn take_session_cookies(&self) -> Option<Vec<String>> {
         let writes = self.writes.as_ref()?;
         if !writes.written.load(Ordering::Acquire) {
             return None;

@@ -20,7 +20,7 @@ pub use data::SessionValue;
 pub(crate) use hooks::Decision;
 pub use hooks::{AfterLogin, LoginDecision};
 pub use pages::escape_html;
-pub use resolve::{AuthorizationHeaders, Gate, Mode, Resolution, bearer_token};
+pub use resolve::{Mode, Resolution, bearer_token};
 pub use respond::{Answer, Refusal, RefusalKind, Responder};
 pub use response::WebResponse;
 pub(crate) use response::cookie_names;
@@ -546,6 +546,7 @@ mod tests {
     use crate::oauth::User;
     use crate::oauth::{AuthorizationUrlOptions, CodeExchange, LogoutUrlOptions};
     use crate::validate::VerifiedClaims;
+    use crate::web::adapter::AuthorizationHeaders;
 
     #[test]
     fn debug_output_leaves_secrets_out() {

@@ -14,7 +14,7 @@ use crate::validate::ValidationError;
 /// Several are refused (`400 invalid_request`), whichever comes first.
 ///
 /// ```
-/// use scalekit_core::web::AuthorizationHeaders;
+/// use scalekit_core::web::adapter::AuthorizationHeaders;
 ///
 /// let one = AuthorizationHeaders::from_values([Some("Bearer abc")]);
 /// assert_eq!(one.single(), Ok(Some("Bearer abc")));
@@ -58,7 +58,7 @@ impl<'a> AuthorizationHeaders<'a> {
     /// (the header of a bearer request is most of a kilobyte).
     ///
     /// ```
-    /// use scalekit_core::web::AuthorizationHeaders;
+    /// use scalekit_core::web::adapter::AuthorizationHeaders;
     ///
     /// let one = AuthorizationHeaders::from_bytes([&b"Bearer abc"[..]]);
     /// assert_eq!(one.single(), Ok(Some("Bearer abc")));
@@ -291,7 +291,8 @@ impl WebAuth {
     /// ```
     /// use scalekit_core::ScalekitConfig;
     /// use scalekit_core::session::RequestCookies;
-    /// use scalekit_core::web::{AuthorizationHeaders, Gate, Mode, WebAuth, WebResponse};
+    /// use scalekit_core::web::adapter::{AuthorizationHeaders, Gate};
+    /// use scalekit_core::web::{Mode, WebAuth, WebResponse};
     ///
     /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
     /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "0123456789abcdef0123456789abcdef").unwrap();
