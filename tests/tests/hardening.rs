@@ -384,25 +384,7 @@ async fn nested_mcp_layer(framework: common::apps::Framework) {
         )
         .unwrap();
     // A browser session of the application.
-    let (state, authorize) = common::apps::start_login(&base, "/auth/login").await;
-    let user = emulator.users()[0].clone();
-    let callback = common::apps::authorize_as(&emulator, &authorize, &user.id).await;
-    let signed_in = http
-        .get(callback)
-        .header("cookie", state)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::FOUND);
-    let session: Vec<String> = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .filter(|c| c.starts_with("sk_session"))
-        .collect();
-    assert!(!session.is_empty());
-    let session = session.join("; ");
+    let session = common::apps::sign_in_first_user(&emulator, &base).await;
 
     // The outer layer accepts all of them on its own routes.
     for token in [&app_token, &other_audience, &mcp_token] {

@@ -284,26 +284,10 @@ async fn a_hyper_adapter_from_the_adapter_module_answers_as_axum_does() {
     // A whole sign-in on each, then the session on /api/me.
     let mut sessions = Vec::new();
     for base in bases {
-        let (state, authorize) = common::apps::start_login(base, "/auth/login").await;
-        let user = emulator.users()[0].clone();
-        let callback = common::apps::authorize_as(&emulator, &authorize, &user.id).await;
-        let signed_in = http
-            .get(callback)
-            .header("cookie", state)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_in.status(), 302, "{base}");
-        let cookie: Vec<String> = signed_in
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .filter(|c| c.starts_with("sk_session"))
-            .collect();
+        let cookie = common::apps::sign_in_first_user(&emulator, base).await;
         let me = http
             .get(format!("{base}/api/me"))
-            .header("cookie", cookie.join("; "))
+            .header("cookie", cookie)
             .send()
             .await
             .unwrap();

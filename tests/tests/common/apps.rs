@@ -203,3 +203,28 @@ pub fn no_redirects() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Signs in at `base` (its `/auth/login` and callback) as the emulator's
+/// first user, through the hosted page's form; the `Cookie` header of the
+/// new session.
+pub async fn sign_in_first_user(emulator: &Emulator, base: &str) -> String {
+    let (state, authorize) = start_login(base, "/auth/login").await;
+    let user = emulator.users()[0].clone();
+    let callback = authorize_as(emulator, &authorize, &user.id).await;
+    let signed_in = no_redirects()
+        .get(callback)
+        .header("cookie", state)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::FOUND, "{base}");
+    let cookies: Vec<String> = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .filter(|c| c.starts_with("sk_session"))
+        .collect();
+    assert!(!cookies.is_empty(), "{base}: a session cookie");
+    cookies.join("; ")
+}
