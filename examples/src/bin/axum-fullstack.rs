@@ -3,7 +3,7 @@
 //! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
 //! and the program prints the URL to open and a test user. With `REDIS_URL`
 //! set, sessions live in that Redis, so that several instances (same
-//! `SESSION_SECRET`) serve the same users (README: "Several instances").
+//! `SESSION_SECRET`) serve the same users (`docs/scale-out.md`).
 
 use scalekit_examples::axum_fullstack;
 use scalekit_examples::environment::{ExampleEnv, serve};
