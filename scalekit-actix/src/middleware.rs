@@ -168,15 +168,7 @@ fn prepare(
     resolution: Resolution,
     set_cookies: Vec<String>,
 ) -> AfterRequest {
-    let (after, leave) = {
-        let extensions = request.extensions();
-        web.after_gate(
-            resolution,
-            extensions.get::<Resolution>(),
-            request.method() == Method::POST,
-            set_cookies,
-        )
-    };
+    let (after, leave) = web.after_gate(resolution, request.method() == Method::POST, set_cookies);
     let mut extensions = request.extensions_mut();
     if let Some(resolution) = leave.resolution {
         extensions.insert(resolution);

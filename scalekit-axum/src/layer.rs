@@ -143,12 +143,7 @@ fn prepare(
     resolution: Resolution,
     set_cookies: Vec<String>,
 ) -> AfterRequest {
-    let (after, leave) = web.after_gate(
-        resolution,
-        request.extensions().get::<Resolution>(),
-        request.method() == Method::POST,
-        set_cookies,
-    );
+    let (after, leave) = web.after_gate(resolution, request.method() == Method::POST, set_cookies);
     let extensions = request.extensions_mut();
     if let Some(resolution) = leave.resolution {
         extensions.insert(resolution);

@@ -300,11 +300,24 @@ impl JwksCache {
     /// fetch lock: for a token the platform has just issued (a refresh), whose
     /// key can only be new.
     pub(crate) async fn refetch_for_platform_token(&self) {
+        self.fetch_for_missing_key(None, None).await;
+    }
+
+    /// Fetches the key set for a key it lacks, under the fetch lock, unless
+    /// a fetch completed while this caller waited for the lock (the fetch of
+    /// another caller missing the same key, typically: its result stands).
+    /// `cooldown` is stamped when the fetch completes.
+    async fn fetch_for_missing_key(
+        &self,
+        cooldown: Option<&Mutex<Option<Instant>>>,
+        kid: Option<&str>,
+    ) {
         let inner = &self.inner;
         let seen = inner.attempts.load(Ordering::Acquire);
         let _guard = inner.fetch_lock.lock().await;
         if inner.attempts.load(Ordering::Acquire) == seen {
-            let _ = self.fetch_and_store().await;
+            tracing::info!(kid, "a key is missing: refetching the JWKS");
+            let _ = self.fetch_and_store_then(cooldown, kid).await;
         }
     }
 
@@ -411,18 +424,9 @@ impl JwksCache {
             tracing::debug!(kid, "unknown kid during the JWKS cooldown");
             return self.lookup(kid, alg).map_err(unknown);
         }
-        let seen = inner.attempts.load(Ordering::Acquire);
-        let _guard = inner.fetch_lock.lock().await;
-        // A fetch completed while this caller waited (the refetch of another
-        // caller with an unknown kid, typically): use its result.
-        if inner.attempts.load(Ordering::Acquire) != seen {
-            return self.lookup(kid, alg).map_err(unknown);
-        }
-        tracing::info!(kid, "unknown kid: refetching the JWKS");
         // The cooldown starts when the refetch completes, so that callers
         // arriving during it wait for its result rather than fail fast.
-        let _ = self
-            .fetch_and_store_then(Some(&inner.last_unknown_kid_fetch), kid)
+        self.fetch_for_missing_key(Some(&inner.last_unknown_kid_fetch), kid)
             .await;
         self.lookup(kid, alg).map_err(unknown)
     }

@@ -96,7 +96,7 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
             return response(http);
         }
     };
-    let (after, leave) = web.after_gate(resolution, None, false, set_cookies);
+    let (after, leave) = web.after_gate(resolution, false, set_cookies);
     let extracted = Extracted {
         web: Some(&web),
         resolution: leave.resolution.as_ref(),

@@ -254,21 +254,20 @@ impl AfterRequest {
 
 impl WebAuth {
     /// For adapters: what to leave in a request that [`Gate::Serve`]s with
-    /// `resolution`, and what to do once it is answered. `outer` is the
-    /// resolution an outer layer left in the request (this layer's own is
-    /// then left only if the outer was made by another auth), `is_post`
-    /// whether the request is a `POST` (a webhook delivery may be handled),
-    /// `set_cookies` the gate's cookies.
+    /// `resolution`, and what to do once it is answered (a resolution the
+    /// gate took from an outer layer of the same auth is already in the
+    /// request and is not left again). `is_post`: whether the request is a
+    /// `POST` (a webhook delivery may be handled); `set_cookies`: the
+    /// gate's cookies.
     pub fn after_gate(
         &self,
         resolution: Resolution,
-        outer: Option<&Resolution>,
         is_post: bool,
         set_cookies: Vec<String>,
     ) -> (AfterRequest, Leave) {
         let mut leave = Leave::default();
         let mut session_caller = None;
-        if outer.is_none_or(|outer| !outer.resolved_by(self)) {
+        if !resolution.reused {
             if let Some(caller) = resolution.caller() {
                 if caller.has_session() {
                     session_caller = Some(caller.clone());

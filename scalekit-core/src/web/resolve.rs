@@ -134,6 +134,9 @@ pub struct Resolution {
     session_ended: bool,
     /// The acceptance identity of the [`WebAuth`] that made it.
     by: u64,
+    /// Taken from an outer layer of the same auth (the request already
+    /// holds it): a layer leaves only a resolution it made.
+    pub(super) reused: bool,
 }
 
 impl Resolution {
@@ -146,12 +149,13 @@ impl Resolution {
             result: Ok(caller),
             session_ended: false,
             by: super::TEST_CALLER,
+            reused: false,
         }
     }
 
     /// Whether `web` (or a clone of it with the same acceptance) made this
     /// resolution: its layers and extractors take it as it is.
-    pub fn resolved_by(&self, web: &WebAuth) -> bool {
+    pub(crate) fn resolved_by(&self, web: &WebAuth) -> bool {
         self.by == web.acceptance || self.by == super::TEST_CALLER
     }
 
@@ -314,16 +318,20 @@ impl WebAuth {
     ) -> Option<(Gate, Vec<String>)> {
         let cookies = match outer {
             Some(outer) if outer.resolved_by(self) => {
-                return Some((
-                    self.decide(
-                        mode,
-                        outer.result.clone(),
-                        true,
-                        outer.session_ended,
-                        path_and_query,
-                    ),
-                    Vec::new(),
-                ));
+                let gate = match self.decide(
+                    mode,
+                    outer.result.clone(),
+                    true,
+                    outer.session_ended,
+                    path_and_query,
+                ) {
+                    Gate::Serve(resolution) => Gate::Serve(Resolution {
+                        reused: true,
+                        ..resolution
+                    }),
+                    answer => answer,
+                };
+                return Some((gate, Vec::new()));
             }
             // Another auth's: the bearer token only.
             Some(_) => &RequestCookies::default(),
@@ -384,6 +392,7 @@ impl WebAuth {
             result,
             session_ended,
             by: self.acceptance,
+            reused: false,
         }
     }
 
