@@ -32,7 +32,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
 use scalekit_axum::{AuthRejection, RequireScopes, ScalekitAuth};
 use scalekit_core::authz::Requirement;
-use scalekit_core::web::{Authenticated, ProtectedResource, Resolution, WebAuth};
+use scalekit_core::outcome::ErrorOutcome;
+use scalekit_core::web::{Authenticated, ProtectedResource, Refusal, Resolution, WebAuth};
 use scalekit_core::{Scalekit, ScalekitConfig};
 use serde_json::{Value, json};
 
@@ -162,20 +163,21 @@ async fn tool_scopes(request: Request, next: Next) -> Response {
 /// Checks `scope` against the caller the auth layer resolved, answering as
 /// the layer's own guards do.
 fn check_scope(parts: &Parts, scope: &str) -> Result<(), AuthRejection> {
-    let challenge = parts
-        .extensions
-        .get::<Arc<WebAuth>>()
-        .map(|web| web.challenge().clone())
-        .unwrap_or_default();
+    let web = parts.extensions.get::<Arc<WebAuth>>();
+    let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
     let requirement = Requirement::scopes_all([scope]);
-    match parts.extensions.get::<Resolution>() {
-        Some(resolution) => resolution
-            .check(&requirement, &challenge)
-            .map_err(AuthRejection::from),
-        None => Err(AuthRejection::from(
-            scalekit_core::outcome::ErrorOutcome::missing_credentials(&challenge),
-        )),
-    }
+    let refusal = match parts.extensions.get::<Resolution>() {
+        Some(resolution) => match resolution.check(&requirement, &challenge) {
+            Ok(()) => return Ok(()),
+            Err(refusal) => refusal,
+        },
+        None => Refusal::from(ErrorOutcome::missing_credentials(&challenge)),
+    };
+    // Answered through the application's responder, as the layer's guards.
+    Err(match web {
+        Some(web) => AuthRejection::new(refusal, web),
+        None => AuthRejection::from(refusal),
+    })
 }
 
 /// The MCP server's tools.

@@ -399,4 +399,23 @@ mod tests {
         assert_eq!(bearer.via, crate::web::Via::Bearer);
         assert!(bearer.user().is_none());
     }
+
+    #[tokio::test]
+    async fn an_issued_access_token_is_served_to_its_session_without_parsing_it_again() {
+        let signer = TestSigner::new("https://acme.scalekit.dev/", "skc_1").unwrap();
+        let scalekit = signer.scalekit().unwrap();
+        let validator = scalekit.validator();
+        let token = signer
+            .access_token("usr_1", json!({"oid": "org_1"}))
+            .unwrap();
+        let issued = validator.verify_issued_access(&token).await.unwrap();
+        // The session's first request gets the very claims the login or
+        // refresh verified: the same allocation, not a second parse.
+        let served = validator.trusted_access_claims(&token).unwrap();
+        assert!(Arc::ptr_eq(&issued, &served.claims));
+        assert_eq!(served.claims.oid.as_deref(), Some("org_1"));
+        // A forged token is refused in full before anything is kept.
+        let forged = format!("{}x", &token[..token.len() - 1]);
+        assert!(validator.verify_issued_access(&forged).await.is_err());
+    }
 }

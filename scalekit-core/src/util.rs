@@ -40,3 +40,26 @@ pub(crate) fn push_ascii(out: &mut String, c: char) {
         out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 0x0f)]));
     }
 }
+
+/// A count of work done (signature checks, MACs), shared by clones, kept
+/// for tests (feature `test-util`); without the feature it counts nothing
+/// and costs nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TestCounter(
+    #[cfg(feature = "test-util")] std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
+
+impl TestCounter {
+    /// Counts one.
+    #[inline]
+    pub(crate) fn add(&self) {
+        #[cfg(feature = "test-util")]
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -142,11 +142,11 @@ async fn what_the_dashboard_shows_is_escaped() {
     .unwrap();
     let authorization = format!("Bearer {token}");
     let cookies = Default::default();
-    let auth = web
+    let (resolution, _) = web
         .authenticate(Some(authorization.as_str()), &cookies)
         .await;
-    let caller = auth.result.unwrap().unwrap();
-    let html = scalekit_examples::fullstack::dashboard(&caller, None);
+    let caller = resolution.caller().expect("a bearer caller");
+    let html = scalekit_examples::fullstack::dashboard(caller, None);
     assert!(!html.contains(hostile));
     assert!(html.contains("<li>&lt;img src=x onerror=alert(1)&gt;</li>"));
     assert!(html.contains("<li>a&amp;b</li>"));

@@ -16,13 +16,13 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use scalekit_core::authz::Requirement;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::adapter::{AuthorizationHeaders, Extracted, Gate, HttpAnswer};
-use scalekit_core::web::{Mode, RequestOrigin, WebAuth};
+use scalekit_core::web::adapter::{AuthorizationHeaders, Extracted, Gate};
+use scalekit_core::web::{Answer, Mode, RequestOrigin, WebAuth};
 use serde_json::json;
 
 // ------------------------------------------------------ the hyper adapter
 
-fn response(http: HttpAnswer) -> Response<Full<Bytes>> {
+fn response(http: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(http.body)));
     *response.status_mut() = hyper::StatusCode::from_u16(http.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
@@ -37,8 +37,8 @@ fn response(http: HttpAnswer) -> Response<Full<Bytes>> {
     response
 }
 
-fn json_answer(status: u16, body: serde_json::Value) -> HttpAnswer {
-    HttpAnswer {
+fn json_answer(status: u16, body: serde_json::Value) -> Answer {
+    Answer {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.to_string(),

@@ -234,8 +234,9 @@ impl Setup {
         self.web
             .authenticate(None, &cookies(&self.cookie))
             .await
-            .result
-            .unwrap()
+            .0
+            .caller()
+            .map(|caller| Authenticated::clone(caller))
             .expect("a session caller")
     }
 

@@ -23,7 +23,7 @@ use common::apps::{
 };
 use common::redis::RedisServer;
 use reqwest::StatusCode;
-use scalekit_core::session::{RedisStore, SessionPolicy, SessionStore, StoreError};
+use scalekit_core::session::{RedisStore, SessionMode, SessionPolicy, SessionStore, StoreError};
 use scalekit_core::web::WebAuth;
 use scalekit_emulator::{Emulator, EmulatorBuilder, EmulatorEndpoint, Fault};
 use scalekit_examples::environment::ExampleEnv;
@@ -130,7 +130,10 @@ async fn instance(
     )
     .unwrap()
     .session_policy(SessionPolicy::default().refresh_skew(skew));
-    assert_eq!(web.sessions().is_server_side(), env.redis_url.is_some());
+    assert_eq!(
+        web.sessions().mode() == SessionMode::ServerSide,
+        env.redis_url.is_some()
+    );
     let server = match fw {
         Framework::Axum => {
             let auth = scalekit_axum::ScalekitAuth::new(web.clone());
@@ -672,23 +675,23 @@ async fn redis_url_in_the_environment_selects_the_redis_store() {
             _ => None,
         }
     };
-    assert!(
-        !WebAuth::from_lookup(vars(None))
+    assert_eq!(
+        WebAuth::from_lookup(vars(None)).unwrap().sessions().mode(),
+        SessionMode::CookieOnly
+    );
+    assert_eq!(
+        WebAuth::from_lookup(vars(Some(" ")))
             .unwrap()
             .sessions()
-            .is_server_side()
+            .mode(),
+        SessionMode::CookieOnly
     );
-    assert!(
-        !WebAuth::from_lookup(vars(Some(" ")))
-            .unwrap()
-            .sessions()
-            .is_server_side()
-    );
-    assert!(
+    assert_eq!(
         WebAuth::from_lookup(vars(Some(&redis.url())))
             .unwrap()
             .sessions()
-            .is_server_side()
+            .mode(),
+        SessionMode::ServerSide
     );
     for bad in ["http://127.0.0.1:6379/", "not a url", "redis://[::1"] {
         let err = WebAuth::from_lookup(vars(Some(bad))).unwrap_err();

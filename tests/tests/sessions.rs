@@ -1100,9 +1100,9 @@ async fn a_token_endpoint_outage_keeps_the_session() {
                 SessionError::RefreshUnavailable,
                 "{fault:?}"
             );
-            let auth = web.authenticate(None, &cookies(&cookie)).await;
-            assert_eq!(auth.result.unwrap_err(), AuthFailure::Unavailable);
-            assert!(auth.set_cookies.is_empty(), "the cookie is left alone");
+            let (resolution, set_cookies) = web.authenticate(None, &cookies(&cookie)).await;
+            assert_eq!(resolution.failure(), Some(&AuthFailure::Unavailable));
+            assert!(set_cookies.is_empty(), "the cookie is left alone");
             let outcome = AuthFailure::Unavailable.outcome(web.challenge());
             assert_eq!(outcome.status, 503);
             assert!(outcome.header("retry-after").is_some());
@@ -1309,8 +1309,8 @@ async fn session_requests_check_no_signature_and_still_expire() {
     let checks = m.scalekit().validator().signature_checks();
     assert!(checks >= 1);
     for _ in 0..5 {
-        let auth = web.authenticate(None, &cookies(&header)).await;
-        let caller = auth.result.unwrap().expect("signed in");
+        let (resolution, _) = web.authenticate(None, &cookies(&header)).await;
+        let caller = resolution.caller().expect("signed in");
         assert_eq!(caller.subject(), session.user.id);
         assert_eq!(caller.access_token(), session.access_token);
     }
@@ -1340,8 +1340,11 @@ async fn session_requests_check_no_signature_and_still_expire() {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("; ");
-    let auth = web.authenticate(None, &cookies(&stale_header)).await;
-    assert!(matches!(auth.result, Ok(None)), "{:?}", auth.result);
+    let (resolution, _) = web.authenticate(None, &cookies(&stale_header)).await;
+    assert!(
+        resolution.caller().is_none() && resolution.failure().is_none(),
+        "{resolution:?}"
+    );
 }
 
 // ------------------------------------------------------ application data

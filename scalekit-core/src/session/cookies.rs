@@ -403,6 +403,15 @@ impl CookieSettings {
     }
 }
 
+/// The names of `Set-Cookie` values, for `Debug` (their values are
+/// sealed).
+pub(crate) fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
+    set_cookies
+        .iter()
+        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

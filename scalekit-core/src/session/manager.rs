@@ -9,15 +9,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::codec::CookieCodec;
-use super::cookies::{CookieSettings, RequestCookies};
+use super::cookies::{CookieSettings, RequestCookies, cookie_names};
 use super::opened::{OPENED_FRONT, OpenedCookie, OpenedCookies, Replacement};
 use super::refresh::{Freshness, RefreshCoordinator};
-use super::store::{CookieStore, Replaced, SealedStore, SessionStore, StoreError};
+use super::store::{CookieStore, Replaced, SealedStore, SessionMode, SessionStore, StoreError};
 use super::{
     DEFAULT_MAX_SESSION_DATA, Session, SessionData, SessionDataError, SessionEnd, SessionError,
     SessionPolicy,
 };
-use crate::claims::AccessTokenClaims;
 use crate::client::Scalekit;
 use crate::oauth::{AuthenticationResponse, TokenError};
 
@@ -33,14 +32,6 @@ pub struct Resolved {
     pub set_cookies: Vec<String>,
     /// Why the session the request carried has ended, if it has.
     pub ended: Option<SessionEnd>,
-}
-
-/// The cookie names of `Set-Cookie` values, for `Debug`.
-fn cookie_names(set_cookies: &[String]) -> Vec<&str> {
-    set_cookies
-        .iter()
-        .map(|c| c.split_once('=').map_or("?", |(name, _)| name))
-        .collect()
 }
 
 impl std::fmt::Debug for Resolved {
@@ -210,10 +201,10 @@ impl SessionManager {
         Ok(data)
     }
 
-    /// Whether sessions live in a server-side store (the cookie holds only
-    /// the session id).
-    pub fn is_server_side(&self) -> bool {
-        self.records.is_server_side()
+    /// Where sessions live: in the cookie, or in a server-side store (the
+    /// cookie holds only the session id).
+    pub fn mode(&self) -> SessionMode {
+        self.records.mode()
     }
 
     /// The cookie settings.
@@ -293,9 +284,10 @@ impl SessionManager {
                 max: self.max_data,
             });
         }
-        let claims: AccessTokenClaims = self
+        let claims = self
             .scalekit
-            .validate_token(&auth.access_token)
+            .validator()
+            .verify_issued_access(&auth.access_token)
             .await
             .map_err(|e| SessionError::Login(TokenError::IdToken(e)))?;
         let now = crate::util::unix_time().as_secs();
@@ -312,7 +304,7 @@ impl SessionManager {
             version: 0,
         };
         let ttl = self.policy.remaining(&session, now);
-        if self.records.is_server_side() {
+        if self.records.mode() == SessionMode::ServerSide {
             session = self.records.create(&session, ttl).await?;
         }
         let cookies = self.cookies(&session, ttl, request)?;
@@ -330,7 +322,7 @@ impl SessionManager {
         request: &RequestCookies<'_>,
     ) -> Result<Vec<String>, SessionError> {
         let name = self.settings.session_cookie_name();
-        let payload = if self.records.is_server_side() {
+        let payload = if self.records.mode() == SessionMode::ServerSide {
             session.id.clone().into_bytes()
         } else {
             serde_json::to_vec(session).map_err(|_| StoreError::Corrupt)?
@@ -357,7 +349,7 @@ impl SessionManager {
     ) -> Result<Vec<String>, SessionError> {
         let now = crate::util::unix_time().as_secs();
         let ttl = self.policy.remaining(session, now);
-        if self.records.is_server_side() {
+        if self.records.mode() == SessionMode::ServerSide {
             match self.records.replace(session, ttl).await? {
                 Replaced::Written(saved) => *session = saved,
                 Replaced::Changed(_) => return Err(StoreError::Conflict.into()),
@@ -429,7 +421,7 @@ impl SessionManager {
         let Some(sealed) = codec.sealed_value(&name, request) else {
             return Ok(Opened::NoCookie);
         };
-        if self.records.is_server_side() {
+        if self.records.mode() == SessionMode::ServerSide {
             // The cookie holds the sealed id; the record must be read (a
             // removed session must not come back).
             let payload = codec.open(&name, &sealed)?;
@@ -448,7 +440,7 @@ impl SessionManager {
         let Some(sealed) = self.records.codec.sealed_value(&name, request) else {
             return Some(Ok(Opened::NoCookie));
         };
-        (!self.records.is_server_side()).then(|| self.open_sealed(&name, &sealed))
+        (self.records.mode() == SessionMode::CookieOnly).then(|| self.open_sealed(&name, &sealed))
     }
 
     /// Opens the sealed value of a cookie-only session (or finds it opened).
@@ -665,7 +657,7 @@ impl SessionManager {
     ) -> Result<Resolved, SessionError> {
         session.last_seen = now;
         let ttl = self.policy.remaining(&session, now);
-        if self.records.is_server_side() {
+        if self.records.mode() == SessionMode::ServerSide {
             match self.records.replace(&session, ttl).await? {
                 Replaced::Written(saved) => session = saved,
                 Replaced::Changed(stored) => {

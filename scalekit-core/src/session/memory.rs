@@ -4,7 +4,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::store::{BoxFuture, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
+use super::store::{
+    BoxFuture, MAX_STORE_TTL, SessionMode, SessionStore, StoreError, StoredSession,
+};
 
 #[derive(Clone)]
 struct Entry {
@@ -102,8 +104,8 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn is_server_side(&self) -> bool {
-        true
+    fn mode(&self) -> SessionMode {
+        SessionMode::ServerSide
     }
 
     fn create<'a>(

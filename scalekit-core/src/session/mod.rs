@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{CHUNK_SIZE, CookieCodec, CookieError, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN};
+pub(crate) use cookies::cookie_names;
 pub use cookies::{CookieSettings, CookieSettingsError, RequestCookies, SameSite};
 pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
 pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
@@ -27,7 +28,9 @@ pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use store::{BoxFuture, CookieStore, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
+pub use store::{
+    BoxFuture, CookieStore, MAX_STORE_TTL, SessionMode, SessionStore, StoreError, StoredSession,
+};
 
 use crate::oauth::{RandomError, TokenError, User};
 

@@ -34,7 +34,9 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::store::{BoxFuture, MAX_STORE_TTL, SessionStore, StoreError, StoredSession};
+use super::store::{
+    BoxFuture, MAX_STORE_TTL, SessionMode, SessionStore, StoreError, StoredSession,
+};
 
 /// KEYS: lock. ARGV: token, lease ms. Takes the lock, or keeps it when
 /// this token already holds it (so that repeating the call after a lost
@@ -358,8 +360,8 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
-    fn is_server_side(&self) -> bool {
-        true
+    fn mode(&self) -> SessionMode {
+        SessionMode::ServerSide
     }
 
     fn create<'a>(

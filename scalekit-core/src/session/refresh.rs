@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 
-use super::store::{Replaced, SealedStore, StoreError};
+use super::store::{Replaced, SealedStore, SessionMode, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
-use crate::claims::AccessTokenClaims;
 use crate::client::Scalekit;
 use crate::oauth::{OAuthErrorCode, TokenError, User};
 use crate::validate::ValidationError;
@@ -300,7 +299,7 @@ impl RefreshCoordinator {
         let lease = lock_lease(policy);
         // A waiter gives up a little after the holder's lease has expired.
         let deadline = deadline_after(lease.saturating_add(Duration::from_secs(1)));
-        let server_side = store.is_server_side();
+        let server_side = store.mode() == SessionMode::ServerSide;
         loop {
             if server_side {
                 match store.load(&session.id).await? {
@@ -399,7 +398,7 @@ impl RefreshCoordinator {
         refreshed: Session,
         key: &str,
     ) -> Result<Freshness, SessionError> {
-        let saved = if store.is_server_side() {
+        let saved = if store.mode() == SessionMode::ServerSide {
             self.write_back(store, policy, base, refreshed).await?
         } else {
             refreshed
@@ -434,23 +433,21 @@ impl RefreshCoordinator {
             .refresh_access_token(old_refresh)
             .await
             .map_err(classify)?;
-        let claims: AccessTokenClaims =
-            match self.scalekit.validate_token(&response.access_token).await {
-                // Issued by the platform a moment ago with a key the cache does
-                // not hold: the platform rotated its keys. Fetch them now (the
-                // cooldown for unknown key ids is for tokens from requests) and
-                // check again, rather than drop the rotated tokens.
-                Err(ValidationError::UnknownKey { .. }) => {
-                    self.scalekit
-                        .validator()
-                        .keys()
-                        .refetch_for_platform_token()
-                        .await;
-                    self.scalekit.validate_token(&response.access_token).await
-                }
-                other => other,
+        // Verified in full, and kept so that the session is served from
+        // these claims without parsing the token again.
+        let validator = self.scalekit.validator();
+        let claims = match validator.verify_issued_access(&response.access_token).await {
+            // Issued by the platform a moment ago with a key the cache does
+            // not hold: the platform rotated its keys. Fetch them now (the
+            // cooldown for unknown key ids is for tokens from requests) and
+            // check again, rather than drop the rotated tokens.
+            Err(ValidationError::UnknownKey { .. }) => {
+                validator.keys().refetch_for_platform_token().await;
+                validator.verify_issued_access(&response.access_token).await
             }
-            .map_err(|e| classify(TokenError::IdToken(e)))?;
+            other => other,
+        }
+        .map_err(|e| classify(TokenError::IdToken(e)))?;
         if claims.sub.as_deref().is_some_and(|sub| sub != base.user.id) {
             tracing::warn!(user = ?base.user.id, "the refreshed access token names another subject");
             return Err(Failure::Refused(SessionEnd::SubjectChanged));

@@ -65,6 +65,27 @@ impl fmt::Debug for StoredSession {
     }
 }
 
+/// Where a [`SessionStore`] keeps sessions.
+///
+/// ```
+/// use scalekit_core::session::{CookieStore, MemoryStore, SessionMode, SessionStore};
+///
+/// assert_eq!(CookieStore.mode(), SessionMode::CookieOnly);
+/// let memory = MemoryStore::new(10_000, std::time::Duration::from_secs(7 * 24 * 3600));
+/// assert_eq!(memory.mode(), SessionMode::ServerSide);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionMode {
+    /// The whole session travels in the sealed cookie: stateless, nothing
+    /// to run; a logout cannot revoke a copy of the cookie kept elsewhere,
+    /// and "sign out everywhere" is not possible.
+    CookieOnly,
+    /// The session lives in the store; the cookie holds its sealed id. A
+    /// refresh, a logout or "sign out everywhere" is seen by every instance
+    /// sharing the store at once.
+    ServerSide,
+}
+
 /// Where sessions live.
 ///
 /// Server-side stores ([`MemoryStore`](super::MemoryStore),
@@ -79,10 +100,10 @@ impl fmt::Debug for StoredSession {
 /// removed session (logout, sign-out everywhere) from being written back
 /// by a refresh or a "last seen" update that read it just before.
 pub trait SessionStore: Send + Sync + fmt::Debug {
-    /// Whether sessions live on the server (the cookie holds only an id), so
-    /// that every instance sharing the store sees a refresh or a removal at
-    /// once.
-    fn is_server_side(&self) -> bool;
+    /// Where the store keeps sessions: in the cookie itself, or on the
+    /// server with only an id in the cookie (so that every instance sharing
+    /// the store sees a refresh or a removal at once).
+    fn mode(&self) -> SessionMode;
 
     /// Stores a new session (a login) for `ttl`, unconditionally; returns
     /// its version. `user_id` indexes it for
@@ -156,8 +177,8 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 pub struct CookieStore;
 
 impl SessionStore for CookieStore {
-    fn is_server_side(&self) -> bool {
-        false
+    fn mode(&self) -> SessionMode {
+        SessionMode::CookieOnly
     }
 
     fn create<'a>(
@@ -226,8 +247,8 @@ fn record_aad(session_id: &str) -> Vec<u8> {
 }
 
 impl SealedStore {
-    pub(crate) fn is_server_side(&self) -> bool {
-        self.store.is_server_side()
+    pub(crate) fn mode(&self) -> SessionMode {
+        self.store.mode()
     }
 
     fn seal(&self, session: &Session) -> Result<Vec<u8>, SessionError> {

@@ -13,7 +13,7 @@ mod options;
 pub(crate) mod telemetry;
 
 use std::hash::BuildHasher as _;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -65,7 +65,7 @@ pub struct TokenValidator {
     /// [`TokenValidator::trusted_access_claims`]); never consulted for
     /// tokens from requests.
     trusted: TrustedCache,
-    signature_checks: Arc<AtomicU64>,
+    signature_checks: crate::util::TestCounter,
 }
 
 impl TokenValidator {
@@ -77,7 +77,7 @@ impl TokenValidator {
             options,
             verified: None,
             trusted: TrustedCache::new(),
-            signature_checks: Arc::new(AtomicU64::new(0)),
+            signature_checks: crate::util::TestCounter::default(),
         }
     }
 
@@ -120,7 +120,9 @@ impl TokenValidator {
 
     /// Number of entries in the shared verified-token cache (0 when it is
     /// off), after pending evictions have been applied: the tokens used at
-    /// least twice (see [`TokenValidator::with_verified_cache`]).
+    /// least twice (see [`TokenValidator::with_verified_cache`]). Feature
+    /// `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn verified_cache_entries(&self) -> u64 {
         self.verified.as_ref().map_or(0, |cache| {
             cache.entries.run_pending_tasks();
@@ -129,9 +131,10 @@ impl TokenValidator {
     }
 
     /// Number of signature checks made so far by this validator and its
-    /// clones (a verified-token cache hit makes none).
+    /// clones (a verified-token cache hit makes none). Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn signature_checks(&self) -> u64 {
-        self.signature_checks.load(Ordering::Relaxed)
+        self.signature_checks.get()
     }
 
     /// The same validator (keys, cache) with other default options.
@@ -330,24 +333,52 @@ impl TokenValidator {
             .map(Arc::new)
             .map_err(|_| Malformed::Claims)?;
         let verified = VerifiedClaims {
-            claims: claims.clone(),
+            claims,
             payload: payload.into(),
             token: token.into(),
         };
-        let lifetime = facts.lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, options.leeway);
+        self.trust(hash, facts, &verified, now);
+        Ok(verified)
+    }
+
+    /// Verifies an access token the platform has just issued to this
+    /// application (at a login, at a refresh) in full, and keeps its claims
+    /// for [`TokenValidator::trusted_access_claims`], so that the session it
+    /// goes into is served without parsing the token again.
+    pub(crate) async fn verify_issued_access(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, ValidationError> {
+        let fresh = Box::pin(self.verify_fresh(token, &self.options)).await?;
+        let claims = serde_json::from_slice::<AccessTokenClaims>(&fresh.payload)
+            .map(Arc::new)
+            .map_err(|_| Malformed::Claims)?;
+        let verified = VerifiedClaims {
+            claims: claims.clone(),
+            payload: fresh.payload.into(),
+            token: token.into(),
+        };
+        let hash = self.trusted.hasher.hash_one(cache_key(token));
+        self.trust(hash, fresh.facts, &verified, now_secs());
+        Ok(claims)
+    }
+
+    /// Keeps `verified` (whose claim `facts` are given) in the trusted
+    /// cache for as long as it may be used.
+    fn trust(&self, hash: u64, facts: ClaimFacts, verified: &VerifiedClaims, now: i64) {
+        let lifetime = facts.lifetime_within(DEFAULT_VERIFIED_CACHE_TTL, self.options.leeway);
         if lifetime > 0 {
             facts.lifetime.store(lifetime, Ordering::Relaxed);
             let entry = Arc::new(TrustedToken {
                 token: verified.token.clone(),
                 facts,
-                claims,
+                claims: verified.claims.clone(),
                 payload: verified.payload.clone(),
                 until: now.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
             });
             self.trusted.put_in_front(hash, &entry);
             self.trusted.entries.insert(hash, entry);
         }
-        Ok(verified)
     }
 
     /// A cache hit: `None` on a miss, else the entry or why the token is
@@ -482,7 +513,7 @@ impl TokenValidator {
         let alg = jws.algorithm();
         let kid = jws.kid.clone().map(String::into_boxed_str);
         let key = source.key(jws.kid(), alg).await?;
-        self.signature_checks.fetch_add(1, Ordering::Relaxed);
+        self.signature_checks.add();
         let payload = jws.verify(&key)?;
         Ok(Fresh {
             alg,

@@ -26,7 +26,7 @@
 //!    being handled, so that the platform's retry runs.
 //!
 //! Extractors read the [`Resolution`]; a missing caller is answered with
-//! [`Resolution::refusal`] through [`WebAuth::respond`].
+//! [`Resolution::require`] (a [`Refusal`]) through [`WebAuth::respond`].
 //!
 //! ```
 //! use scalekit_core::ScalekitConfig;
@@ -54,26 +54,13 @@ use std::sync::Arc;
 pub use super::resolve::{AuthorizationHeaders, Gate};
 pub use crate::webhook::{DeliveryGuard, DeliverySlot};
 
-use super::{Authenticated, Refusal, Resolution, WebAuth, WebResponse};
+use super::{Answer, Authenticated, Refusal, Resolution, WebAuth, WebResponse};
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
 use crate::webhook::{
     HeaderLookup, InterceptorRequest, NOT_CONFIGURED_ANSWER, WebhookError, WebhookEvent,
     WebhookVerifier,
 };
-
-/// A [`WebResponse`] as HTTP, for an adapter to copy into its framework's
-/// response: append every header in order (names are lower-case; a value
-/// the framework refuses as header text is dropped and logged).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpAnswer {
-    /// The status code.
-    pub status: u16,
-    /// The headers, `Set-Cookie` values included.
-    pub headers: Vec<(Cow<'static, str>, String)>,
-    /// The body.
-    pub body: String,
-}
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json";
@@ -84,36 +71,6 @@ fn header_text(value: &str) -> bool {
     value
         .bytes()
         .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
-impl HttpAnswer {
-    fn new(status: u16, content_type: Option<&'static str>, body: String) -> Self {
-        let mut headers = Vec::with_capacity(4);
-        if let Some(content_type) = content_type {
-            headers.push((Cow::Borrowed("content-type"), content_type.to_owned()));
-        }
-        HttpAnswer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    }
-
-    fn cookies(mut self, set_cookies: Vec<String>) -> Self {
-        self.headers.extend(
-            set_cookies
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(|c| (Cow::Borrowed("set-cookie"), c)),
-        );
-        self
-    }
 }
 
 impl WebResponse {
@@ -131,14 +88,14 @@ impl WebResponse {
     ///     [("location".into(), "/dashboard".to_owned()), ("cache-control".into(), "no-store".to_owned()), ("set-cookie".into(), "a=1; Path=/".to_owned())]
     /// );
     /// ```
-    pub fn into_http(self) -> HttpAnswer {
+    pub fn into_http(self) -> Answer {
         let (mut answer, set_cookies) = match self {
             WebResponse::Error { outcome, html } => {
                 let (body, content_type) = match html {
                     Some(html) => (html, HTML),
                     None => (outcome.body_json(), JSON),
                 };
-                let mut answer = HttpAnswer::new(outcome.status, Some(content_type), body);
+                let mut answer = Answer::bare(outcome.status, Some(content_type), body);
                 answer.headers.extend(
                     outcome
                         .headers
@@ -151,7 +108,7 @@ impl WebResponse {
                 location,
                 set_cookies,
             } => {
-                let mut answer = HttpAnswer::new(302, None, String::new());
+                let mut answer = Answer::bare(302, None, String::new());
                 if header_text(&location) {
                     answer.headers.push((Cow::Borrowed("location"), location));
                 } else {
@@ -164,21 +121,20 @@ impl WebResponse {
                 status,
                 html,
                 set_cookies,
-            } => (HttpAnswer::new(status, Some(HTML), html), set_cookies),
+            } => (Answer::bare(status, Some(HTML), html), set_cookies),
             WebResponse::Json { status, body } => {
-                (HttpAnswer::new(status, Some(JSON), body), Vec::new())
+                (Answer::bare(status, Some(JSON), body), Vec::new())
             }
             WebResponse::Custom {
                 answer,
                 set_cookies,
             } => {
-                let mut http = HttpAnswer::new(answer.status, None, answer.body);
-                http.headers.extend(
-                    answer
-                        .headers
-                        .into_iter()
-                        .map(|(name, value)| (Cow::Owned(name.to_ascii_lowercase()), value)),
-                );
+                let mut http = answer;
+                for (name, _) in &mut http.headers {
+                    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                        *name = Cow::Owned(name.to_ascii_lowercase());
+                    }
+                }
                 (http, set_cookies)
             }
         };
@@ -340,10 +296,10 @@ impl Rejection {
     }
 }
 
-impl From<ErrorOutcome> for Rejection {
-    /// The default answer to a failed check made with the core.
-    fn from(outcome: ErrorOutcome) -> Self {
-        Rejection::new(Refusal::from(outcome), None)
+impl From<Refusal> for Rejection {
+    /// The default answer to a refusal.
+    fn from(refusal: Refusal) -> Self {
+        Rejection::new(refusal, None)
     }
 }
 
@@ -375,6 +331,12 @@ impl Extracted<'_> {
         Rejection::new(refusal, self.web.map(Arc::as_ref))
     }
 
+    /// The rejection of `refusal`, answered through the application's
+    /// responder.
+    fn rejection(&self, refusal: Refusal) -> Rejection {
+        Rejection::new(refusal, self.web.map(Arc::as_ref))
+    }
+
     /// `401` without credentials (a route that needs a session, reached
     /// with none).
     pub fn missing_credentials(&self) -> Rejection {
@@ -387,12 +349,13 @@ impl Extracted<'_> {
         if let Some(caller) = self.resolution.and_then(Resolution::caller) {
             return Ok(caller.clone());
         }
-        let challenge = self.challenge();
         match self.resolution {
-            Some(resolution) => resolution.require(&challenge).cloned(),
-            None => Err(ErrorOutcome::missing_credentials(&challenge)),
+            Some(resolution) => resolution
+                .require(&self.challenge())
+                .cloned()
+                .map_err(|refusal| self.rejection(refusal)),
+            None => Err(self.missing_credentials()),
         }
-        .map_err(|outcome| self.reject(outcome))
     }
 
     /// The optional caller: `None` for an anonymous request (or a route
@@ -404,7 +367,7 @@ impl Extracted<'_> {
             Some(resolution) => resolution
                 .optional(&self.challenge())
                 .map(|caller| caller.cloned())
-                .map_err(|outcome| self.reject(outcome)),
+                .map_err(|refusal| self.rejection(refusal)),
             None => Ok(None),
         }
     }
@@ -444,13 +407,12 @@ impl Extracted<'_> {
         if self.resolution.is_some_and(|r| r.satisfies(requirement)) {
             return None;
         }
-        let challenge = self.challenge();
         match self.resolution {
             Some(resolution) => resolution
-                .check(requirement, &challenge)
+                .check(requirement, &self.challenge())
                 .err()
-                .map(|outcome| self.reject(outcome)),
-            None => Some(self.reject(ErrorOutcome::missing_credentials(&challenge))),
+                .map(|refusal| self.rejection(refusal)),
+            None => Some(self.missing_credentials()),
         }
     }
 }
@@ -655,13 +617,13 @@ macro_rules! scalekit_extractor_types {
             }
         }
 
-        impl From<ErrorOutcome> for AuthRejection {
+        impl From<Refusal> for AuthRejection {
             /// The answer to a failed check made with the core (for example
             /// [`Resolution::check`] inside a middleware of your own), with
             /// the default rendering; use [`AuthRejection::new`] to go
             /// through the application's responder.
-            fn from(outcome: ErrorOutcome) -> Self {
-                AuthRejection(Rejection::from(outcome))
+            fn from(refusal: Refusal) -> Self {
+                AuthRejection(Rejection::new(refusal, None))
             }
         }
 

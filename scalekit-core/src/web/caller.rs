@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::{cookie_names, data};
+use super::data;
 use crate::claims::AccessTokenClaims;
 use crate::oauth::User;
 use crate::outcome::{Challenge, ErrorOutcome};
@@ -177,28 +177,5 @@ impl AuthFailure {
                 "The request must carry at most one Authorization header.",
             ),
         }
-    }
-}
-
-/// The result of authenticating one request. Its `Debug` shows the names of
-/// the cookies it sets, not their (sealed) values.
-#[derive(Clone)]
-pub struct RequestAuth {
-    /// The caller, none, or why credentials were refused.
-    pub result: Result<Option<Authenticated>, AuthFailure>,
-    /// `Set-Cookie` values for the response (a refreshed session, cleared
-    /// cookies).
-    pub set_cookies: Vec<String>,
-    /// Why the session the request carried has just ended, if it has.
-    pub ended: Option<crate::session::SessionEnd>,
-}
-
-impl std::fmt::Debug for RequestAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestAuth")
-            .field("result", &self.result)
-            .field("set_cookies", &cookie_names(&self.set_cookies))
-            .field("ended", &self.ended)
-            .finish()
     }
 }

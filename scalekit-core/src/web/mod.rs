@@ -15,15 +15,14 @@ mod resolve;
 mod respond;
 mod response;
 
-pub use caller::{AuthFailure, Authenticated, RequestAuth, Via};
+pub use caller::{AuthFailure, Authenticated, Via};
 pub use data::SessionValue;
 pub(crate) use hooks::Decision;
 pub use hooks::{AfterLogin, LoginDecision};
 pub use pages::escape_html;
 pub use resolve::{Mode, Resolution, bearer_token};
-pub use respond::{Answer, Refusal, RefusalKind, Responder};
-pub use response::WebResponse;
-pub(crate) use response::cookie_names;
+pub use respond::{Refusal, RefusalKind, Responder};
+pub use response::{Answer, WebResponse};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -290,7 +289,7 @@ impl WebAuth {
     /// let config = ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?;
     /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "a session secret of at least 32 bytes")?
     ///     .redis_sessions("redis://127.0.0.1:6379/")?;
-    /// assert!(web.sessions().is_server_side());
+    /// assert_eq!(web.sessions().mode(), scalekit_core::session::SessionMode::ServerSide);
     /// let err = WebAuth::with_cookie_sessions(
     ///     ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")?,
     ///     "https://app.example.com",
@@ -561,13 +560,6 @@ mod tests {
             nonce: Some("nonce-secret".into()),
         };
         assert!(!format!("{exchange:?}").contains("secret"));
-        let auth = RequestAuth {
-            result: Ok(None),
-            set_cookies: vec!["__Host-sk_session=sealed-secret; Path=/".into()],
-            ended: None,
-        };
-        let printed = format!("{auth:?}");
-        assert!(!printed.contains("secret") && printed.contains("__Host-sk_session"));
     }
 
     /// Every public type of the core that holds a token, code, verifier,
@@ -639,14 +631,6 @@ mod tests {
                     status: 200,
                     html: String::new(),
                     set_cookies: vec![format!("sk_session={S}")],
-                }
-            ),
-            format!(
-                "{:?}",
-                RequestAuth {
-                    result: Ok(None),
-                    set_cookies: vec![format!("sk_session={S}")],
-                    ended: None,
                 }
             ),
             format!(

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{AuthFailure, Authenticated, Refusal, RefusalKind, RequestAuth, WebAuth, WebResponse};
+use super::{AuthFailure, Authenticated, Refusal, RefusalKind, WebAuth, WebResponse};
 use crate::authz::Requirement;
 use crate::outcome::{Challenge, ErrorOutcome};
-use crate::session::{RequestCookies, Resolved, SessionError};
+use crate::session::{RequestCookies, Resolved, SessionEnd, SessionError};
 use crate::validate::ValidationError;
 
 /// The `Authorization` headers of a request, as the adapters found them:
@@ -131,7 +131,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Resolution {
     result: Result<Option<Arc<Authenticated>>, AuthFailure>,
-    session_ended: bool,
+    /// Why the session the request carried has just ended, if it has.
+    ended: Option<SessionEnd>,
     /// The acceptance identity of the [`WebAuth`] that made it.
     by: u64,
     /// Taken from an outer layer of the same auth (the request already
@@ -147,7 +148,7 @@ impl Resolution {
     pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
         Resolution {
             result: Ok(caller),
-            session_ended: false,
+            ended: None,
             by: super::TEST_CALLER,
             reused: false,
         }
@@ -172,16 +173,20 @@ impl Resolution {
     /// Whether the session the request carried has just ended (timeout,
     /// refused refresh, removed elsewhere).
     pub fn session_ended(&self) -> bool {
-        self.session_ended
+        self.ended.is_some()
     }
 
-    /// The [`Refusal`] of an `outcome` of this resolution
-    /// ([`Resolution::require`], [`Resolution::check`]):
+    /// Why the session the request carried has just ended, if it has.
+    pub fn session_end(&self) -> Option<&SessionEnd> {
+        self.ended.as_ref()
+    }
+
+    /// The [`Refusal`] of an `outcome` of this resolution:
     /// [`RefusalKind::SessionEnded`] instead of a missing caller when the
-    /// session has just ended. Answer it with [`WebAuth::respond`].
-    pub fn refusal(&self, outcome: crate::outcome::ErrorOutcome) -> Refusal {
+    /// session has just ended.
+    pub(crate) fn refusal(&self, outcome: ErrorOutcome) -> Refusal {
         let refusal = Refusal::from(outcome);
-        if self.session_ended && refusal.kind() == RefusalKind::MissingCredentials {
+        if self.ended.is_some() && refusal.kind() == RefusalKind::MissingCredentials {
             return refusal.into_kind(RefusalKind::SessionEnded);
         }
         refusal
@@ -194,40 +199,35 @@ impl Resolution {
             .is_some_and(|caller| requirement.check_claims(&caller.claims).is_ok())
     }
 
-    /// The caller, or the answer to give instead: the deferred failure
-    /// (`503`), or `401` without credentials.
-    pub fn require(&self, challenge: &Challenge) -> Result<&Arc<Authenticated>, ErrorOutcome> {
+    /// The caller, or the refusal to answer with instead (through
+    /// [`WebAuth::respond`]): the deferred failure (`503`), or `401`
+    /// without credentials ([`RefusalKind::SessionEnded`] when the
+    /// request's session has just ended).
+    pub fn require(&self, challenge: &Challenge) -> Result<&Arc<Authenticated>, Refusal> {
         match &self.result {
             Ok(Some(caller)) => Ok(caller),
-            Ok(None) => Err(ErrorOutcome::missing_credentials(challenge)),
-            Err(failure) => Err(failure.outcome(challenge)),
+            Ok(None) => Err(self.refusal(ErrorOutcome::missing_credentials(challenge))),
+            Err(failure) => Err(self.refusal(failure.outcome(challenge))),
         }
     }
 
     /// For optional authentication: the caller or `None` for an anonymous
     /// request; the deferred failure (`503`) rather than serving a
     /// signed-in user as anonymous.
-    pub fn optional(
-        &self,
-        challenge: &Challenge,
-    ) -> Result<Option<&Arc<Authenticated>>, ErrorOutcome> {
+    pub fn optional(&self, challenge: &Challenge) -> Result<Option<&Arc<Authenticated>>, Refusal> {
         match &self.result {
             Ok(caller) => Ok(caller.as_ref()),
-            Err(failure) => Err(failure.outcome(challenge)),
+            Err(failure) => Err(self.refusal(failure.outcome(challenge))),
         }
     }
 
     /// Checks `requirement` against the caller: `401` without one, the
     /// deferred failure, or `403 insufficient_scope` when it falls short.
-    pub fn check(
-        &self,
-        requirement: &Requirement,
-        challenge: &Challenge,
-    ) -> Result<(), ErrorOutcome> {
+    pub fn check(&self, requirement: &Requirement, challenge: &Challenge) -> Result<(), Refusal> {
         let caller = self.require(challenge)?;
         requirement
             .check_claims(&caller.claims)
-            .map_err(|missing| missing.outcome(challenge))
+            .map_err(|missing| Refusal::from(missing.outcome(challenge)))
     }
 }
 
@@ -322,7 +322,7 @@ impl WebAuth {
                     mode,
                     outer.result.clone(),
                     true,
-                    outer.session_ended,
+                    outer.ended.clone(),
                     path_and_query,
                 ) {
                     Gate::Serve(resolution) => Gate::Serve(Resolution {
@@ -373,24 +373,18 @@ impl WebAuth {
         // not parsed again for every other request.
         let via_session = matches!(auth.result, Err(AuthFailure::Unavailable))
             && !matches!(authorization.single(), Ok(Some(value)) if bearer_token(value).is_some());
-        let gate = self.decide(
-            mode,
-            auth.result,
-            via_session,
-            auth.ended.is_some(),
-            path_and_query,
-        );
+        let gate = self.decide(mode, auth.result, via_session, auth.ended, path_and_query);
         (gate, auth.set_cookies)
     }
 
     fn resolution(
         &self,
         result: Result<Option<Arc<Authenticated>>, AuthFailure>,
-        session_ended: bool,
+        ended: Option<SessionEnd>,
     ) -> Resolution {
         Resolution {
             result,
-            session_ended,
+            ended,
             by: self.acceptance,
             reused: false,
         }
@@ -401,7 +395,7 @@ impl WebAuth {
         mode: Mode,
         result: Result<Option<Arc<Authenticated>>, AuthFailure>,
         via_session: bool,
-        ended: bool,
+        ended: Option<SessionEnd>,
         path_and_query: &str,
     ) -> Gate {
         // Every answer given here goes through the application's responder.
@@ -411,7 +405,7 @@ impl WebAuth {
                 Gate::Answer(self.respond(self.resolution(Ok(None), ended).refusal(missing)))
             }
             Ok(None) if mode == Mode::RequireBrowser => {
-                Gate::Answer(self.respond(self.sign_in_required(path_and_query, ended)))
+                Gate::Answer(self.respond(self.sign_in_required(path_and_query, ended.is_some())))
             }
             Ok(caller) => Gate::Serve(self.resolution(Ok(caller), ended)),
             Err(AuthFailure::Unavailable) if via_session && mode == Mode::Optional => {
@@ -420,7 +414,9 @@ impl WebAuth {
             Err(AuthFailure::Unavailable) if mode == Mode::RequireBrowser => {
                 Gate::Answer(self.respond(self.unavailable_refusal()))
             }
-            Err(failure) => Gate::Answer(self.refuse(failure.outcome(self.challenge()))),
+            Err(failure) => {
+                Gate::Answer(self.respond(Refusal::from(failure.outcome(self.challenge()))))
+            }
         }
     }
 
@@ -432,31 +428,28 @@ impl WebAuth {
     ///
     /// Runs in a `scalekit.authenticate` span (level `DEBUG`; fields `via`,
     /// `user_id`, `session`, `outcome`; see [`crate::telemetry`]).
+    ///
+    /// Returns what an auth layer would leave for the request (the caller,
+    /// none, or why its credentials were refused, and whether its session
+    /// has just ended) and the `Set-Cookie` values to send with the
+    /// response (a refreshed session, cleared cookies). For code that
+    /// authenticates outside a layer; a layer calls
+    /// [`WebAuth::gate`](crate::web::WebAuth::gate).
     pub async fn authenticate(
         &self,
         authorization: impl Into<AuthorizationHeaders<'_>>,
         cookies: &RequestCookies<'_>,
-    ) -> RequestAuth {
+    ) -> (Resolution, Vec<String>) {
         let authorization = authorization.into();
-        match self.shared_now(authorization, cookies) {
+        let auth = match self.shared_now(authorization, cookies) {
             Some(auth) => auth,
             None => self.authenticate_pending(authorization, cookies).await,
-        }
-        .into_request_auth()
+        };
+        (self.resolution(auth.result, auth.ended), auth.set_cookies)
     }
 
-    /// [`WebAuth::authenticate`] when it needs no waiting (see
-    /// [`WebAuth::gate_now`]); `None` otherwise.
-    pub fn authenticate_now<'a>(
-        &self,
-        authorization: impl Into<AuthorizationHeaders<'a>>,
-        cookies: &RequestCookies<'_>,
-    ) -> Option<RequestAuth> {
-        self.shared_now(authorization.into(), cookies)
-            .map(SharedAuth::into_request_auth)
-    }
-
-    /// [`WebAuth::authenticate_now`], with the caller shared.
+    /// What [`WebAuth::authenticate`] makes of a request when it needs no
+    /// waiting; `None` otherwise.
     fn shared_now(
         &self,
         authorization: AuthorizationHeaders<'_>,
@@ -596,12 +589,13 @@ impl WebAuth {
     }
 }
 
-/// [`RequestAuth`] with the caller shared: what the gate hands on (a bearer
-/// caller is the thread's own, from the verified-token cache's front).
+/// A request's caller (shared: a bearer caller is the thread's own, from
+/// the verified-token cache's front), the cookies to send, and why its
+/// session ended: what the gate decides on.
 struct SharedAuth {
     result: Result<Option<Arc<Authenticated>>, AuthFailure>,
     set_cookies: Vec<String>,
-    ended: Option<crate::session::SessionEnd>,
+    ended: Option<SessionEnd>,
 }
 
 impl SharedAuth {
@@ -610,14 +604,6 @@ impl SharedAuth {
             result: Err(failure),
             set_cookies: Vec::new(),
             ended: None,
-        }
-    }
-
-    fn into_request_auth(self) -> RequestAuth {
-        RequestAuth {
-            result: self.result.map(|caller| caller.map(Arc::unwrap_or_clone)),
-            set_cookies: self.set_cookies,
-            ended: self.ended,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{WebAuth, WebResponse};
+use super::{Answer, WebAuth, WebResponse};
 use crate::outcome::{ErrorBody, ErrorOutcome};
 
 /// What kind of refusal a [`Refusal`] is.
@@ -59,7 +59,13 @@ pub enum RefusalKind {
 /// assert!(refusal.www_authenticate().is_some_and(|c| c.contains(r#"scope="admin:read""#)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub struct Refusal(
+    // Boxed: refusals travel in `Result`s and stay small.
+    Box<Parts>,
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
     kind: RefusalKind,
     outcome: ErrorOutcome,
     browser: bool,
@@ -85,7 +91,7 @@ impl From<ErrorOutcome> for Refusal {
 impl Refusal {
     /// An API refusal answered by default with the outcome's JSON body.
     pub(crate) fn api(kind: RefusalKind, outcome: ErrorOutcome) -> Self {
-        Refusal {
+        Refusal(Box::new(Parts {
             kind,
             default: WebResponse::Error {
                 outcome: outcome.clone(),
@@ -94,87 +100,87 @@ impl Refusal {
             outcome,
             browser: false,
             message: None,
-        }
+        }))
     }
 
     /// A browser refusal answered by default with `default`.
     pub(crate) fn browser(kind: RefusalKind, outcome: ErrorOutcome, default: WebResponse) -> Self {
-        Refusal {
+        Refusal(Box::new(Parts {
             kind,
             outcome,
             browser: true,
             message: None,
             default,
-        }
+        }))
     }
 
     pub(crate) fn into_kind(mut self, kind: RefusalKind) -> Self {
-        self.kind = kind;
+        self.0.kind = kind;
         self
     }
 
     pub(crate) fn with_message(mut self, message: String) -> Self {
-        self.message = Some(message);
+        self.0.message = Some(message);
         self
     }
 
     /// The kind of refusal.
     pub fn kind(&self) -> RefusalKind {
-        self.kind
+        self.0.kind
     }
 
     /// The status an API answers with (`401`, `400`, `403`, `503`; the
     /// sign-in pages' `400` and `403`). A browser route sent to sign in
     /// reports `401` here, and its default answer is the redirect.
     pub fn status(&self) -> u16 {
-        self.outcome.status
+        self.0.outcome.status
     }
 
     /// The `WWW-Authenticate` challenge (RFC 6750), when the answer carries
     /// one: keep it in your own answer.
     pub fn www_authenticate(&self) -> Option<&str> {
-        self.outcome.header("www-authenticate")
+        self.0.outcome.header("www-authenticate")
     }
 
     /// `Retry-After` in seconds, for `503`.
     pub fn retry_after(&self) -> Option<&str> {
-        self.outcome.header("retry-after")
+        self.0.outcome.header("retry-after")
     }
 
     /// The error code (`invalid_request`, `invalid_token`,
     /// `insufficient_scope`, `temporarily_unavailable`, `sign_in_failed`,
     /// `access_denied`).
     pub fn error(&self) -> &'static str {
-        self.outcome.body.error
+        self.0.outcome.body.error
     }
 
     /// A fixed, human-readable description (never request data or
     /// internal error text).
     pub fn error_description(&self) -> &'static str {
-        self.outcome.body.error_description
+        self.0.outcome.body.error_description
     }
 
     /// The whole RFC 6750 outcome: status, headers, JSON body.
     pub fn outcome(&self) -> &ErrorOutcome {
-        &self.outcome
+        &self.0.outcome
     }
 
     /// Whether the refusal is on a browser route (layers in browser mode,
     /// the login and callback routes): the default answer is HTML or a
     /// redirect rather than JSON.
     pub fn is_browser(&self) -> bool {
-        self.browser
+        self.0.browser
     }
 
     /// The message of the after-login hook ([`RefusalKind::SignInRefused`]),
     /// as the hook returned it (unescaped: escape it in HTML).
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
 
     /// The answer given without a responder.
     pub fn default_response(&self) -> &WebResponse {
-        &self.default
+        &self.0.default
     }
 
     /// Your own answer with this refusal's status and its `WWW-Authenticate`
@@ -191,8 +197,8 @@ impl Refusal {
     /// ```
     pub fn answer(&self, content_type: &str, body: impl Into<String>) -> Answer {
         let mut answer = Answer::new(self.status(), content_type, body);
-        for (name, value) in &self.outcome.headers {
-            answer = answer.header(*name, value.clone());
+        for (name, value) in &self.0.outcome.headers {
+            answer = answer.header(*name, value.as_str());
         }
         answer
     }
@@ -200,52 +206,12 @@ impl Refusal {
     /// The `Set-Cookie` values of the default answer (a cleared login
     /// state): sent with your answer too.
     fn set_cookies(&self) -> Vec<String> {
-        match &self.default {
+        match &self.0.default {
             WebResponse::Redirect { set_cookies, .. }
             | WebResponse::Page { set_cookies, .. }
             | WebResponse::Custom { set_cookies, .. } => set_cookies.clone(),
             WebResponse::Json { .. } | WebResponse::Error { .. } => Vec::new(),
         }
-    }
-}
-
-/// An answer of the application's own, returned by its [`Responder`]:
-/// status, headers (lower- or mixed-case names; invalid ones are dropped
-/// and logged by the adapters) and body. `Cache-Control: no-store` is added
-/// unless it sets one; the `Set-Cookie` values of the default answer are
-/// always added.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// Status code.
-    pub status: u16,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: String,
-}
-
-impl Answer {
-    /// An answer with this status, `Content-Type` and body.
-    pub fn new(status: u16, content_type: &str, body: impl Into<String>) -> Self {
-        Answer {
-            status,
-            headers: vec![("content-type".into(), content_type.to_owned())],
-            body: body.into(),
-        }
-    }
-
-    /// Adds a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The value of a header, by case-insensitive name.
-    pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -294,14 +260,7 @@ impl WebAuth {
                 set_cookies: refusal.set_cookies(),
             };
         }
-        refusal.default
-    }
-
-    /// The answer to an RFC 6750 outcome of the core (a check made with
-    /// [`Resolution`](super::Resolution) in a middleware of your own, for
-    /// example), through the responder.
-    pub fn refuse(&self, outcome: ErrorOutcome) -> WebResponse {
-        self.respond(Refusal::from(outcome))
+        refusal.0.default
     }
 
     /// The refusal of a browser route without a caller: the redirect to
@@ -408,7 +367,7 @@ mod tests {
         let web = web();
         let outcome = ErrorOutcome::missing_credentials(web.challenge());
         assert_eq!(
-            web.refuse(outcome.clone()),
+            web.respond(Refusal::from(outcome.clone())),
             WebResponse::Error {
                 outcome,
                 html: None
@@ -440,9 +399,8 @@ mod tests {
         assert_eq!(answer.status, 403);
         assert_eq!(answer.body, "SignInRefused:<not you>");
         assert_eq!(set_cookies, ["s=; Max-Age=0"]);
-        let WebResponse::Custom { answer, .. } = web.refuse(ErrorOutcome::insufficient_scope(
-            web.challenge(),
-            "admin:read",
+        let WebResponse::Custom { answer, .. } = web.respond(Refusal::from(
+            ErrorOutcome::insufficient_scope(web.challenge(), "admin:read"),
         )) else {
             panic!("a custom answer");
         };

@@ -173,7 +173,7 @@ pub struct WebhookVerifier {
     tolerance: Duration,
     max_body_bytes: usize,
     deduplicator: Option<Deduplicator>,
-    macs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    macs: crate::util::TestCounter,
 }
 
 impl std::fmt::Debug for WebhookVerifier {
@@ -235,7 +235,7 @@ impl WebhookVerifier {
             tolerance: DEFAULT_TOLERANCE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             deduplicator: None,
-            macs: std::sync::Arc::default(),
+            macs: crate::util::TestCounter::default(),
         })
     }
 
@@ -310,9 +310,10 @@ impl WebhookVerifier {
 
     /// How many HMACs this verifier (and its clones) computed: one per
     /// secret per request that reached the signature check, whatever the
-    /// request holds. A cost metric.
+    /// request holds. Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn mac_computations(&self) -> u64 {
-        self.macs.load(std::sync::atomic::Ordering::Relaxed)
+        self.macs.get()
     }
 
     /// Verifies a webhook delivery: `body` must be the exact received bytes.
@@ -407,7 +408,7 @@ impl WebhookVerifier {
         let timestamp = timestamp.to_string();
         for key in &self.keys {
             // One MAC per secret, over the body in place (no copy).
-            self.macs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.macs.add();
             let mut context = hmac::Context::with_key(key);
             for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
                 context.update(part);
