@@ -242,7 +242,7 @@ impl SessionManager {
     /// assert!(!sessions.sets_session_cookie(["theme=dark; Path=/"]));
     /// # }
     /// ```
-    pub fn sets_session_cookie<'a, I>(&self, set_cookies: I) -> bool
+    pub(crate) fn sets_session_cookie<'a, I>(&self, set_cookies: I) -> bool
     where
         I: IntoIterator<Item = &'a str>,
     {

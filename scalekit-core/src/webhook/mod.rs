@@ -10,8 +10,8 @@ mod verify;
 pub use dedup::{Deduplicator, DeliveryGuard, DeliverySlot};
 pub use events::{EventType, WebhookEvent};
 pub use interceptors::{Decision, InterceptorRequest, InterceptorResponse, TriggerPoint};
+pub(crate) use verify::NOT_CONFIGURED_ANSWER;
 pub use verify::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, HeaderLookup, MAX_ID_HEADER_BYTES,
-    MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER_BYTES, NOT_CONFIGURED_ANSWER, WebhookError,
-    WebhookVerifier, sign_payload,
+    MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER_BYTES, WebhookError, WebhookVerifier, sign_payload,
 };

@@ -94,7 +94,7 @@ impl WebhookError {
 
 /// The answer when a webhook arrives but no webhook secret is configured:
 /// `500` with a fixed body.
-pub const NOT_CONFIGURED_ANSWER: (u16, &str) = (
+pub(crate) const NOT_CONFIGURED_ANSWER: (u16, &str) = (
     500,
     r#"{"error":"server_error","error_description":"Webhooks are not configured."}"#,
 );
