@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State as AxumState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::html::{error_page, esc, page};
 use crate::ids::random_bytes;
 use crate::model::SeedUser;
-use crate::oauth::{client_credentials, oauth_error};
+use crate::oauth::{NO_STORE, client_credentials, invalid_client, oauth_error};
 use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
 
@@ -32,7 +32,31 @@ struct AuthCode {
     nonce: Option<String>,
     code_challenge: Option<String>,
     issued: Instant,
+    /// When the user authenticated (Unix seconds), told in the ID token
+    /// when the request asked for `max_age`.
+    auth_time: Option<u64>,
 }
+
+/// What a used authorization code issued, to revoke on a replay.
+struct UsedCode {
+    family: String,
+    sid: String,
+    at: Instant,
+}
+
+/// The emulator's own sign-in session in a browser (its cookie): who
+/// signed in there and when. `prompt=none` answers from it.
+#[derive(Clone)]
+struct BrowserSession {
+    user_id: String,
+    auth_time: u64,
+}
+
+/// The emulator's browser-session cookie.
+const BROWSER_COOKIE: &str = "sk_emulator_session";
+
+/// How long a used code is remembered, to catch a replay.
+const USED_CODE_MEMORY: Duration = Duration::from_secs(600);
 
 struct RefreshRecord {
     family: String,
@@ -40,6 +64,7 @@ struct RefreshRecord {
     sid: String,
     scope: String,
     rotated_at: Option<Instant>,
+    auth_time: Option<u64>,
 }
 
 /// The application client's flows: its registered URIs, the authorization
@@ -50,6 +75,8 @@ pub(crate) struct FlowState {
     post_logout_redirect_uris: Mutex<Vec<String>>,
     initiate_login_uri: Mutex<Option<String>>,
     codes: Mutex<HashMap<String, AuthCode>>,
+    used_codes: Mutex<HashMap<String, UsedCode>>,
+    browser_sessions: Mutex<HashMap<String, BrowserSession>>,
     refresh_tokens: Mutex<HashMap<String, RefreshRecord>>,
     revoked_families: Mutex<HashSet<String>>,
     refresh_grace: Duration,
@@ -67,6 +94,8 @@ impl FlowState {
             post_logout_redirect_uris: Mutex::new(post_logout_redirect_uris),
             initiate_login_uri: Mutex::new(initiate_login_uri),
             codes: Mutex::new(HashMap::new()),
+            used_codes: Mutex::new(HashMap::new()),
+            browser_sessions: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             revoked_families: Mutex::new(HashSet::new()),
             refresh_grace,
@@ -167,7 +196,7 @@ fn check_request<'a>(state: &State, params: &'a Params) -> Result<AuthRequest<'a
     Ok(request)
 }
 
-const CARRIED: [&str; 13] = [
+const CARRIED: [&str; 14] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -181,10 +210,12 @@ const CARRIED: [&str; 13] = [
     "connection_id",
     "provider",
     "prompt",
+    "max_age",
 ];
 
 pub(crate) async fn authorize_page(
     AxumState(state): AxumState<Shared>,
+    headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
     if let Some(response) = crate::mcp::authorize(&state, &params, false) {
@@ -194,24 +225,34 @@ pub(crate) async fn authorize_page(
         Ok(r) => r,
         Err(response) => return *response,
     };
+    let max_age = match get(&params, "max_age").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(seconds)) => Some(seconds),
+        Some(Err(_)) => {
+            return request.fail("invalid_request", "max_age must be a number of seconds");
+        }
+    };
+    let prompts: Vec<&str> = get(&params, "prompt")
+        .map(|p| p.split(' ').filter(|v| !v.is_empty()).collect())
+        .unwrap_or_default();
+    if prompts.contains(&"none") {
+        if prompts.len() > 1 {
+            return request.fail(
+                "invalid_request",
+                "prompt=none cannot be combined with another value",
+            );
+        }
+        return silent_sign_in(&state, &headers, &request, max_age);
+    }
     let model = &state.model;
     let orgs = model.organizations();
-    let org_filter: Option<String> = get(&params, "organization_id")
-        .map(str::to_owned)
-        .or_else(|| {
-            get(&params, "connection_id").and_then(|c| {
-                orgs.iter()
-                    .find(|o| o.connection_id == c)
-                    .map(|o| o.id.clone())
-            })
+    let org_filter: Option<String> = named_organization(&state, &params).or_else(|| {
+        get(&params, "domain_hint").and_then(|d| {
+            orgs.iter()
+                .find(|o| o.domain.eq_ignore_ascii_case(d))
+                .map(|o| o.id.clone())
         })
-        .or_else(|| {
-            get(&params, "domain_hint").and_then(|d| {
-                orgs.iter()
-                    .find(|o| o.domain.eq_ignore_ascii_case(d))
-                    .map(|o| o.id.clone())
-            })
-        });
+    });
     let hint = get(&params, "login_hint");
     // The members of the organization asked for (as its members), or all.
     let mut users: Vec<SeedUser> = model
@@ -335,18 +376,7 @@ pub(crate) async fn authorize_submit(
             };
             // Signing in to a named organization the user is a member of:
             // that membership's roles.
-            let named = get(&params, "organization_id")
-                .map(str::to_owned)
-                .or_else(|| {
-                    get(&params, "connection_id").and_then(|c| {
-                        model
-                            .organizations()
-                            .into_iter()
-                            .find(|o| o.connection_id == c)
-                            .map(|o| o.id)
-                    })
-                });
-            named
+            named_organization(&state, &params)
                 .and_then(|o| state.management.as_member_of(&user, &o))
                 .unwrap_or(user)
         }
@@ -354,6 +384,51 @@ pub(crate) async fn authorize_submit(
     if !state.connection_enabled_for(&user) {
         return request.fail("access_denied", "The connection is disabled.");
     }
+    // The browser is now signed in to the emulator (for `prompt=none`).
+    let now = now();
+    let session_id = URL_SAFE_NO_PAD.encode(random_bytes());
+    lock(&state.flows.browser_sessions).insert(
+        session_id.clone(),
+        BrowserSession {
+            user_id: user.id.clone(),
+            auth_time: now,
+        },
+    );
+    let auth_time = get(&params, "max_age").is_some().then_some(now);
+    let mut response = issue_code(&state, &request, user, auth_time);
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{BROWSER_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The organization an authorization request names (`organization_id`, or
+/// the organization of its `connection_id`).
+fn named_organization(state: &State, params: &Params) -> Option<String> {
+    get(params, "organization_id")
+        .map(str::to_owned)
+        .or_else(|| {
+            get(params, "connection_id").and_then(|c| {
+                state
+                    .model
+                    .organizations()
+                    .into_iter()
+                    .find(|o| o.connection_id == c)
+                    .map(|o| o.id)
+            })
+        })
+}
+
+/// An authorization code for `user`, sent back to the client.
+fn issue_code(
+    state: &State,
+    request: &AuthRequest<'_>,
+    user: SeedUser,
+    auth_time: Option<u64>,
+) -> Response {
+    let params = request.params;
     let code = URL_SAFE_NO_PAD.encode(random_bytes());
     lock(&state.flows.codes).insert(
         code.clone(),
@@ -361,23 +436,74 @@ pub(crate) async fn authorize_submit(
             client_id: state.client_id.clone(),
             redirect_uri: request.redirect_uri.to_owned(),
             user,
-            scope: get(&params, "scope").unwrap_or("openid").to_owned(),
-            nonce: get(&params, "nonce").map(str::to_owned),
-            code_challenge: get(&params, "code_challenge").map(str::to_owned),
+            scope: get(params, "scope").unwrap_or("openid").to_owned(),
+            nonce: get(params, "nonce").map(str::to_owned),
+            code_challenge: get(params, "code_challenge").map(str::to_owned),
             issued: Instant::now(),
+            auth_time,
         },
     );
     let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = get(&params, "state") {
+    if let Some(s) = get(params, "state") {
         pairs.push(("state", s));
     }
     redirect(&with_query(request.redirect_uri, &pairs))
 }
 
+/// The browser session a request's emulator cookie names, and that
+/// cookie's value.
+fn browser_session(state: &State, headers: &HeaderMap) -> Option<(String, BrowserSession)> {
+    let id = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(BROWSER_COOKIE)?
+                .strip_prefix('=')
+                .map(str::to_owned)
+        })?;
+    let session = lock(&state.flows.browser_sessions).get(&id).cloned()?;
+    Some((id, session))
+}
+
+/// `prompt=none`: no page. A code when the browser is signed in to the
+/// emulator (within `max_age`, as a member of the organization asked for),
+/// else `error=login_required`.
+fn silent_sign_in(
+    state: &State,
+    headers: &HeaderMap,
+    request: &AuthRequest<'_>,
+    max_age: Option<u64>,
+) -> Response {
+    let now = now();
+    let signed_in = browser_session(state, headers)
+        .map(|(_, session)| session)
+        .filter(|session| max_age.is_none_or(|max| now.saturating_sub(session.auth_time) <= max))
+        .and_then(|session| {
+            let user = state
+                .model
+                .users()
+                .into_iter()
+                .find(|u| u.id == session.user_id)?;
+            let user = match named_organization(state, request.params) {
+                Some(org) => state.management.as_member_of(&user, &org)?,
+                None => user,
+            };
+            Some((user, session.auth_time))
+        })
+        .filter(|(user, _)| state.connection_enabled_for(user));
+    match signed_in {
+        Some((user, auth_time)) => issue_code(state, request, user, max_age.map(|_| auth_time)),
+        None => request.fail("login_required", "The user is not signed in."),
+    }
+}
+
 /// Whether the request authenticates the application client.
 fn app_client(state: &State, headers: &HeaderMap, form: &Params) -> bool {
     client_credentials(headers, form)
-        .is_some_and(|(id, secret)| id == state.client_id && secret == state.client_secret)
+        .is_some_and(|auth| auth.id == state.client_id && auth.secret_is(&state.client_secret))
 }
 
 fn invalid_grant(description: &str) -> Response {
@@ -390,11 +516,7 @@ pub(crate) fn authorization_code_grant(
     form: &Params,
 ) -> Response {
     if !app_client(state, headers, form) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+        return invalid_client(headers);
     }
     let Some(code) = get(form, "code") else {
         return oauth_error(
@@ -405,6 +527,13 @@ pub(crate) fn authorization_code_grant(
     };
     // Single use: the code is consumed by the first attempt, valid or not.
     let Some(record) = lock(&state.flows.codes).remove(code) else {
+        // A replay of a code that was exchanged: whoever holds it, the
+        // tokens issued for it are revoked (RFC 6749 §4.1.2).
+        if let Some(used) = lock(&state.flows.used_codes).remove(code) {
+            tracing::warn!(family = %used.family, "authorization code replayed: its tokens are revoked");
+            lock(&state.flows.revoked_families).insert(used.family);
+            state.model.end_session_by_logout(&used.sid);
+        }
         return invalid_grant("the code is invalid or was already used");
     };
     if record.issued.elapsed() > state.code_ttl() {
@@ -437,6 +566,18 @@ pub(crate) fn authorization_code_grant(
     let family = ids::id("rtf");
     state.model.record_session(&sid, &user);
     state.management.signed_in(&user.id, &user.organization_id);
+    {
+        let mut used = lock(&state.flows.used_codes);
+        used.retain(|_, u| u.at.elapsed() < USED_CODE_MEMORY);
+        used.insert(
+            code.to_owned(),
+            UsedCode {
+                family: family.clone(),
+                sid: sid.clone(),
+                at: Instant::now(),
+            },
+        );
+    }
     issue_user_tokens(
         state,
         &user,
@@ -445,16 +586,13 @@ pub(crate) fn authorization_code_grant(
         record.nonce.as_deref(),
         &family,
         Some(code),
+        record.auth_time,
     )
 }
 
 pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Params) -> Response {
     if !app_client(state, headers, form) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+        return invalid_client(headers);
     }
     let Some(token) = get(form, "refresh_token") else {
         return oauth_error(
@@ -464,7 +602,7 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
         );
     };
     let flows = &state.flows;
-    let (user, sid, scope, family) = {
+    let (user, sid, scope, family, auth_time) = {
         let mut tokens = lock(&flows.refresh_tokens);
         let Some(record) = tokens.get_mut(token) else {
             return invalid_grant("the refresh token is invalid");
@@ -488,6 +626,7 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
             record.sid.clone(),
             record.scope.clone(),
             record.family.clone(),
+            record.auth_time,
         )
     };
     // The user as they are now: roles changed through the management API
@@ -496,7 +635,7 @@ pub(crate) fn refresh_token_grant(state: &State, headers: &HeaderMap, form: &Par
         return invalid_grant("the user is no longer a member of the organization");
     };
     state.model.touch_session(&sid);
-    issue_user_tokens(state, &user, &sid, &scope, None, &family, None)
+    issue_user_tokens(state, &user, &sid, &scope, None, &family, None, auth_time)
 }
 
 /// `user` (as signed in to their organization then) as they are now:
@@ -515,6 +654,7 @@ pub(crate) fn half_hash(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn issue_user_tokens(
     state: &State,
     user: &SeedUser,
@@ -523,6 +663,7 @@ fn issue_user_tokens(
     nonce: Option<&str>,
     family: &str,
     code: Option<&str>,
+    auth_time: Option<u64>,
 ) -> Response {
     let now = now();
     let exp = now + state.access_token_ttl().as_secs();
@@ -582,6 +723,11 @@ fn issue_user_tokens(
             if let Some(code) = code {
                 map.insert("c_hash".into(), json!(half_hash(code)));
             }
+            // Asked for with `max_age` (OpenID Connect Core 3.1.2.1), and
+            // kept across refreshes (12.2).
+            if let Some(auth_time) = auth_time {
+                map.insert("auth_time".into(), json!(auth_time));
+            }
         }
         let Ok(id_token) = state.sign(&json!({}), &id_claims) else {
             return oauth_error(
@@ -602,24 +748,41 @@ fn issue_user_tokens(
                 sid: sid.to_owned(),
                 scope: scope.to_owned(),
                 rotated_at: None,
+                auth_time,
             },
         );
         body["refresh_token"] = json!(refresh_token);
     }
-    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    (NO_STORE, axum::Json(body)).into_response()
 }
 
 pub(crate) async fn logout(
     AxumState(state): AxumState<Shared>,
+    headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    let sid = match get(&params, "id_token_hint") {
+    let hint = match get(&params, "id_token_hint") {
         Some(hint) => match state.verify_own_token(hint) {
-            Some(claims) => claims.get("sid").and_then(Value::as_str).map(str::to_owned),
+            Some(claims) => Some(claims),
             None => return error_page("The id_token_hint is not a valid ID token."),
         },
         None => None,
     };
+    // RP-Initiated Logout 1.0 §2: a client_id must be this client's, and
+    // the audience of the id_token_hint.
+    if let Some(client_id) = get(&params, "client_id") {
+        let in_hint = |claims: &Value| match claims.get("aud") {
+            Some(Value::String(aud)) => aud == client_id,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+            _ => false,
+        };
+        if client_id != state.client_id || hint.as_ref().is_some_and(|c| !in_hint(c)) {
+            return error_page("The client_id does not match the id_token_hint.");
+        }
+    }
+    let sid = hint
+        .as_ref()
+        .and_then(|claims| claims.get("sid").and_then(Value::as_str).map(str::to_owned));
     let target = get(&params, "post_logout_redirect_uri");
     if let Some(target) = target
         && !lock(&state.flows.post_logout_redirect_uris)
@@ -633,7 +796,12 @@ pub(crate) async fn logout(
         state.model.end_session_by_logout(sid);
         state.flows.revoke_refresh_tokens_of(sid);
     }
-    match target {
+    // The browser is signed out of the emulator too.
+    let browser = browser_session(&state, &headers).map(|(id, _)| id);
+    if let Some(id) = &browser {
+        lock(&state.flows.browser_sessions).remove(id);
+    }
+    let mut response = match target {
         Some(target) => {
             let pairs: Vec<(&str, &str)> = get(&params, "state")
                 .map(|s| vec![("state", s)])
@@ -645,7 +813,16 @@ pub(crate) async fn logout(
             "<p id=\"signed-out\">You are signed out.</p>",
         ))
         .into_response(),
+    };
+    if browser.is_some() {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "sk_emulator_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+            ),
+        );
     }
+    response
 }
 
 /// The claims of an `idp_initiated_login` token for `user`.

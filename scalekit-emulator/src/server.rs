@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::oauth::{client_credentials, oauth_error};
+use crate::oauth::{NO_STORE, client_credentials, invalid_client, oauth_error};
 use crate::{EmulatorEndpoint, Fault, M2mClient, State, lock};
 
 type Shared = Arc<State>;
@@ -218,22 +218,16 @@ fn client_credentials_grant(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Response {
-    let Some((id, secret)) = client_credentials(headers, form) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let Some(auth) = client_credentials(headers, form) else {
+        return invalid_client(headers);
     };
-    let client = lock(&state.m2m_clients).get(&id).cloned().or_else(|| {
-        (id == state.client_id).then(|| M2mClient::new(id.clone(), state.client_secret.clone(), ""))
+    let id = &auth.id;
+    let client = lock(&state.m2m_clients).get(id).cloned().or_else(|| {
+        (*id == state.client_id)
+            .then(|| M2mClient::new(id.clone(), state.client_secret.clone(), ""))
     });
-    let Some(client) = client.filter(|c| c.secret == secret) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let Some(client) = client.filter(|c| auth.secret_is(&c.secret)) else {
+        return invalid_client(headers);
     };
     let requested: Vec<String> = form
         .get("scope")
@@ -260,7 +254,7 @@ fn client_credentials_grant(
     let claims = state.m2m_claims(&client, &scopes, form.get("audience").map(String::as_str));
     match state.sign(&json!({}), &claims) {
         Ok(token) => (
-            [(header::CACHE_CONTROL, "no-store")],
+            NO_STORE,
             Json(json!({
                 "access_token": token,
                 "token_type": "Bearer",

@@ -29,7 +29,7 @@ use std::time::Instant;
 use aws_lc_rs::digest;
 use axum::Json;
 use axum::extract::{Path, State as AxumState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use crate::html::{error_page, esc, page};
 use crate::ids::random_bytes;
 use crate::model::SeedUser;
-use crate::oauth::{client_credentials, oauth_error};
+use crate::oauth::{ClientAuth, NO_STORE, client_credentials, invalid_client, oauth_error};
 use crate::urls::{redirect, with_query};
 use crate::{EmulatorError, State, ids, lock, now};
 
@@ -605,36 +605,29 @@ fn invalid_grant(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-fn invalid_client() -> Response {
-    oauth_error(
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
-        "client authentication failed",
-    )
-}
-
 /// The token endpoint for registered MCP clients: `None` when the request
 /// is not from one (the application's and M2M clients' grants handle it).
 pub(crate) fn token(state: &State, headers: &HeaderMap, form: &Params) -> Option<Response> {
     let (client_id, presented) = match client_credentials(headers, form) {
-        Some((id, secret)) => {
-            let method = if form.contains_key("client_secret") {
-                AuthMethod::SecretPost
-            } else {
+        Some(auth) => {
+            let method = if auth.basic {
                 AuthMethod::SecretBasic
+            } else {
+                AuthMethod::SecretPost
             };
-            (id, Some((method, secret)))
+            (auth.id.clone(), Some((method, auth)))
         }
         None => (param(form, "client_id")?.to_owned(), None),
     };
     let client = state.mcp.client(&client_id)?;
-    Some(token_for(state, &client, presented, form))
+    Some(token_for(state, headers, &client, presented, form))
 }
 
 fn token_for(
     state: &State,
+    headers: &HeaderMap,
     client: &Client,
-    presented: Option<(AuthMethod, String)>,
+    presented: Option<(AuthMethod, ClientAuth)>,
     form: &Params,
 ) -> Response {
     // A public client authenticates with nothing; a confidential one with
@@ -642,11 +635,11 @@ fn token_for(
     match (&client.secret, presented) {
         (None, None) if client.method == AuthMethod::None => {}
         (Some(secret), Some((method, presented)))
-            if method == client.method && *secret == presented => {}
-        _ => return invalid_client(),
+            if method == client.method && presented.secret_is(secret) => {}
+        _ => return invalid_client(headers),
     }
     let Some(server) = state.mcp.server(&client.server_id) else {
-        return invalid_client();
+        return invalid_client(headers);
     };
     let Some(grant) = param(form, "grant_type") else {
         return oauth_error(
@@ -855,7 +848,7 @@ fn token_answer(
     if let Some(refresh) = refresh_token {
         body["refresh_token"] = json!(refresh);
     }
-    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (NO_STORE, Json(body)).into_response()
 }
 
 #[cfg(test)]
