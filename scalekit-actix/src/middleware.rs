@@ -197,15 +197,27 @@ fn after_inner<B>(
     match response {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let set_cookies = after.finish(web, status, cookies(response.headers()));
-            render::append_cookies(response.headers_mut(), &set_cookies);
+            let headers = response.headers();
+            let finish = after.finish(
+                web,
+                status,
+                cookies(headers),
+                headers.contains_key(header::CACHE_CONTROL),
+            );
+            render::finish(response.headers_mut(), finish);
             Ok(response.map_into_left_body())
         }
         Err(err) => {
             let mut answer = err.error_response();
             let status = answer.status().as_u16();
-            let set_cookies = after.finish(web, status, cookies(answer.headers()));
-            render::append_cookies(answer.headers_mut(), &set_cookies);
+            let headers = answer.headers();
+            let finish = after.finish(
+                web,
+                status,
+                cookies(headers),
+                headers.contains_key(header::CACHE_CONTROL),
+            );
+            render::finish(answer.headers_mut(), finish);
             Err(actix_web::error::InternalError::from_response(err, answer).into())
         }
     }

@@ -4,6 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use scalekit_core::web::WebResponse;
+use scalekit_core::web::adapter::Finish;
 
 pub(crate) fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -18,6 +19,14 @@ pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
             Ok(value) => headers.append(header::SET_COOKIE, value),
             Err(_) => tracing::warn!("a Set-Cookie value was not valid header text"),
         }
+    }
+}
+
+/// What the core adds once the inner service answered.
+pub(crate) fn finish(headers: &mut HeaderMap, finish: Finish) {
+    append_cookies(headers, &finish.set_cookies);
+    if let Some(value) = finish.cache_control {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

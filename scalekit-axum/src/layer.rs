@@ -159,16 +159,17 @@ fn prepare(
 
 /// The inner service answered: the cookies the core adds.
 fn after_inner(after: AfterRequest, web: &WebAuth, mut response: Response) -> Response {
-    let set_cookies = after.finish(
+    let headers = response.headers();
+    let finish = after.finish(
         web,
         response.status().as_u16(),
-        response
-            .headers()
+        headers
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok()),
+        headers.contains_key(header::CACHE_CONTROL),
     );
-    render::append_cookies(&mut response, &set_cookies);
+    render::finish(response.headers_mut(), finish);
     response
 }
 

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use scalekit_core::web::WebResponse;
+use scalekit_core::web::adapter::Finish;
 
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -13,13 +14,25 @@ fn status(code: u16) -> StatusCode {
 /// cookie it refused to render, are skipped; values that are not valid
 /// header text are dropped and logged; the core never produces them).
 pub(crate) fn append_cookies(response: &mut Response, set_cookies: &[String]) {
+    append_cookie_headers(response.headers_mut(), set_cookies);
+}
+
+fn append_cookie_headers(headers: &mut axum::http::HeaderMap, set_cookies: &[String]) {
     for cookie in set_cookies.iter().filter(|c| !c.is_empty()) {
         match HeaderValue::from_str(cookie) {
             Ok(value) => {
-                response.headers_mut().append(header::SET_COOKIE, value);
+                headers.append(header::SET_COOKIE, value);
             }
             Err(_) => tracing::warn!("a Set-Cookie value was not valid header text"),
         }
+    }
+}
+
+/// What the core adds once the inner service answered.
+pub(crate) fn finish(headers: &mut axum::http::HeaderMap, finish: Finish) {
+    append_cookie_headers(headers, &finish.set_cookies);
+    if let Some(value) = finish.cache_control {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

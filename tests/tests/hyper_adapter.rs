@@ -119,9 +119,22 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
         .filter(|(name, _)| name == "set-cookie")
         .map(|(_, value)| value.clone())
         .collect();
-    let cookies = after.finish(&web, http.status, answered.iter().map(String::as_str));
-    http.headers
-        .extend(cookies.into_iter().map(|c| ("set-cookie".into(), c)));
+    let has_cache_control = http.headers.iter().any(|(name, _)| name == "cache-control");
+    let finish = after.finish(
+        &web,
+        http.status,
+        answered.iter().map(String::as_str),
+        has_cache_control,
+    );
+    http.headers.extend(
+        finish
+            .set_cookies
+            .into_iter()
+            .map(|c| ("set-cookie".into(), c)),
+    );
+    if let Some(value) = finish.cache_control {
+        http.headers.push(("cache-control".into(), value.into()));
+    }
     response(http)
 }
 

@@ -183,29 +183,51 @@ impl AfterRequest {
 
     /// The inner service answered `status` with these `Set-Cookie` values
     /// (for an adapter whose inner service failed: the status and cookies
-    /// of the error's answer). Settles the webhook delivery (kept as seen
-    /// only on a success) and returns the `Set-Cookie` values to append:
-    /// the cookies of the handler's session writes, else the gate's, and
-    /// none when the answer sets the session cookie itself (a logout, a new
-    /// session: a refresh on the way in must not undo it).
+    /// of the error's answer), with or without a `Cache-Control` header of
+    /// its own. Settles the webhook delivery (kept as seen only on a
+    /// success) and returns what to add to the answer: the cookies of the
+    /// handler's session writes, else the gate's, and none when the answer
+    /// sets the session cookie itself (a logout, a new session: a refresh
+    /// on the way in must not undo it); `Cache-Control: no-store` for a
+    /// session caller's answer that has none (see
+    /// [`WebAuth::no_store_for_sessions`]).
     pub fn finish<'a>(
         self,
         web: &WebAuth,
         status: u16,
         response_cookies: impl IntoIterator<Item = &'a str>,
-    ) -> Vec<String> {
+        has_cache_control: bool,
+    ) -> Finish {
         if let Some(guard) = self.delivery {
             guard.settle((200..300).contains(&status));
         }
+        let cache_control =
+            (self.session_caller.is_some() && web.no_store_sessions && !has_cache_control)
+                .then_some("no-store");
         let set_cookies = self
             .session_caller
             .and_then(|caller| caller.take_session_cookies())
             .unwrap_or(self.set_cookies);
-        if set_cookies.is_empty() || web.sessions().sets_session_cookie(response_cookies) {
-            return Vec::new();
+        let set_cookies =
+            if set_cookies.is_empty() || web.sessions().sets_session_cookie(response_cookies) {
+                Vec::new()
+            } else {
+                set_cookies
+            };
+        Finish {
+            set_cookies,
+            cache_control,
         }
-        set_cookies
     }
+}
+
+/// What [`AfterRequest::finish`] adds to the inner service's answer.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Finish {
+    /// `Set-Cookie` values to append.
+    pub set_cookies: Vec<String>,
+    /// A `Cache-Control` value to set (the answer has none).
+    pub cache_control: Option<&'static str>,
 }
 
 impl WebAuth {
@@ -807,5 +829,38 @@ mod tests {
         .into_http();
         assert_eq!(http.status, 500);
         assert!(!http.has("location"));
+    }
+
+    #[cfg(feature = "test-util")]
+    #[test]
+    fn answers_to_session_callers_are_not_cached_unless_the_handler_says_so() {
+        use crate::test_util::TestCaller;
+        let config =
+            crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
+        let web = WebAuth::with_cookie_sessions(
+            config,
+            "https://app.example.com",
+            "0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
+        let finish = |web: &WebAuth, caller: TestCaller, has_cache_control: bool| {
+            let (after, _) = web.after_gate(caller.resolution(), false, Vec::new());
+            after.finish(web, 200, std::iter::empty(), has_cache_control)
+        };
+        let session = || TestCaller::new("usr_1");
+        assert_eq!(
+            finish(&web, session(), false).cache_control,
+            Some("no-store")
+        );
+        // The handler's own Cache-Control wins.
+        assert_eq!(finish(&web, session(), true).cache_control, None);
+        // Bearer callers (APIs) are left alone.
+        assert_eq!(
+            finish(&web, TestCaller::new("m2m_1").bearer(), false).cache_control,
+            None
+        );
+        // The switch.
+        let web = web.no_store_for_sessions(false);
+        assert_eq!(finish(&web, session(), false).cache_control, None);
     }
 }

@@ -93,6 +93,8 @@ pub struct WebAuth {
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
     responder: Option<Responder>,
+    /// Whether answers to session callers get `Cache-Control: no-store`.
+    no_store_sessions: bool,
     /// Who this auth accepts, as an identity: renewed by every builder
     /// method that changes it, so that a [`Resolution`] tells an inner
     /// layer of another auth from one of the same.
@@ -159,6 +161,7 @@ impl WebAuth {
             webhooks: None,
             trusted_hosts: Vec::new(),
             responder: None,
+            no_store_sessions: true,
             acceptance: new_acceptance(),
         }
     }
@@ -494,6 +497,27 @@ impl WebAuth {
             let hook = hook.clone();
             Box::pin(async move { hook(auth).await.into() })
         }));
+        self
+    }
+
+    /// Whether an answer to a request authenticated by its session cookie
+    /// gets `Cache-Control: no-store` when its handler set no
+    /// `Cache-Control` of its own (default: `true`). A signed-in page kept
+    /// in the browser's cache shows the user's data after they sign out
+    /// (the Back button) or to the next user of a shared computer; bearer
+    /// callers, anonymous requests and answers with their own
+    /// `Cache-Control` are left alone. The auth routes' answers are always
+    /// `no-store`.
+    ///
+    /// ```
+    /// # fn demo(web: scalekit_core::web::WebAuth) -> scalekit_core::web::WebAuth {
+    /// // Session pages set their own caching (a handler's `Cache-Control`
+    /// // wins either way).
+    /// web.no_store_for_sessions(false)
+    /// # }
+    /// ```
+    pub fn no_store_for_sessions(mut self, on: bool) -> Self {
+        self.no_store_sessions = on;
         self
     }
 
