@@ -189,35 +189,30 @@ fn after_inner<B>(
     web: &WebAuth,
     response: Result<ServiceResponse<B>, actix_web::Error>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    fn cookies(headers: &header::HeaderMap) -> impl Iterator<Item = &str> {
-        headers
+    // What the core adds to an answer (the inner service's, or its
+    // error's rendering).
+    fn finish(after: AfterRequest, web: &WebAuth, status: u16, headers: &mut header::HeaderMap) {
+        let cookies = headers
             .get_all(header::SET_COOKIE)
-            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.to_str().ok());
+        let finish = after.finish(
+            web,
+            status,
+            cookies,
+            headers.contains_key(header::CACHE_CONTROL),
+        );
+        render::finish(headers, finish);
     }
     match response {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let headers = response.headers();
-            let finish = after.finish(
-                web,
-                status,
-                cookies(headers),
-                headers.contains_key(header::CACHE_CONTROL),
-            );
-            render::finish(response.headers_mut(), finish);
+            finish(after, web, status, response.headers_mut());
             Ok(response.map_into_left_body())
         }
         Err(err) => {
             let mut answer = err.error_response();
             let status = answer.status().as_u16();
-            let headers = answer.headers();
-            let finish = after.finish(
-                web,
-                status,
-                cookies(headers),
-                headers.contains_key(header::CACHE_CONTROL),
-            );
-            render::finish(answer.headers_mut(), finish);
+            finish(after, web, status, answer.headers_mut());
             Err(actix_web::error::InternalError::from_response(err, answer).into())
         }
     }
