@@ -111,6 +111,28 @@ impl ExampleEnv {
 }
 
 impl ExampleEnv {
+    /// Prints where the embedded emulator is and how to sign in: each user,
+    /// and the link that starts their sign-in from the identity provider
+    /// (nothing when a real environment is configured).
+    pub fn print_emulator(&self) {
+        let Some(emulator) = &self.emulator else {
+            return;
+        };
+        println!(
+            "  Scalekit emulator at {} (its front page lists the users and links)",
+            emulator.url()
+        );
+        for user in emulator.users() {
+            let hint: String =
+                url::form_urlencoded::byte_serialize(user.email.as_bytes()).collect();
+            println!("  sign in as {} ({})", user.email, user.id);
+            println!(
+                "    or from the identity provider: {}/sso/idp-initiated?login_hint={hint}",
+                emulator.url()
+            );
+        }
+    }
+
     /// Binds `127.0.0.1:$PORT`.
     pub async fn bind(&self) -> std::io::Result<tokio::net::TcpListener> {
         tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await

@@ -51,6 +51,7 @@
 mod builder;
 mod deliveries;
 mod flows;
+mod front;
 mod html;
 mod ids;
 mod keys;

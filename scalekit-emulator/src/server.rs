@@ -117,6 +117,8 @@ async fn handle(
 
 fn router(state: Shared) -> Router {
     Router::new()
+        .route("/", get(crate::front::front_page))
+        .route("/favicon.ico", get(crate::front::favicon))
         .route("/keys", get(keys))
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oauth/token", post(token))

@@ -27,12 +27,7 @@ async fn main() -> Result<(), scalekit_examples::Error> {
             "  sessions in Redis (REDIS_URL), shared with every instance that has the same SESSION_SECRET"
         );
     }
-    if let Some(emulator) = &env.emulator {
-        println!("  Scalekit emulator at {}", emulator.url());
-        for user in emulator.users() {
-            println!("  sign in as {} ({})", user.email, user.id);
-        }
-    }
+    env.print_emulator();
     serve(listener, app).await?;
     Ok(())
 }
