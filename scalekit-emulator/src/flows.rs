@@ -382,7 +382,10 @@ pub(crate) async fn authorize_submit(
         }
     };
     if !state.connection_enabled_for(&user) {
-        return request.fail("access_denied", "The connection is disabled.");
+        return request.fail(
+            "connection_not_active",
+            "The configured connection is not active",
+        );
     }
     // The browser is now signed in to the emulator (for `prompt=none`).
     let now = now();

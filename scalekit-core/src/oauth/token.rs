@@ -96,6 +96,38 @@ pub enum TokenError {
     MissingRefreshToken,
 }
 
+impl TokenError {
+    /// Whether the failure says nothing about the grant itself: the
+    /// platform could not be reached or answered `5xx`/`429`, or its answer
+    /// was signed with a key not fetched yet. Trying again later may work;
+    /// a refused grant (`invalid_grant`) will not.
+    ///
+    /// ```
+    /// use scalekit_core::oauth::TokenError;
+    ///
+    /// assert!(TokenError::Timeout.is_transient());
+    /// assert!(TokenError::Status(503).is_transient());
+    /// assert!(!TokenError::MissingIdToken.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TokenError::Timeout | TokenError::Connect | TokenError::InvalidResponse => true,
+            TokenError::Status(s) => *s >= 500 || *s == 429,
+            TokenError::OAuth { status, code, .. } => {
+                *status >= 500
+                    || *status == 429
+                    || matches!(code, OAuthErrorCode::Other(c) if c == "temporarily_unavailable")
+            }
+            // The platform's own answer with a key that cannot be had yet:
+            // our key cache is behind, the grant is not at fault.
+            TokenError::IdToken(
+                ValidationError::KeysUnavailable | ValidationError::UnknownKey { .. },
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
 /// A token-endpoint success answer.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct TokenResponse {

@@ -25,7 +25,7 @@ use aws_lc_rs::digest;
 use super::store::{Replaced, SealedStore, SessionMode, StoreError};
 use super::{Session, SessionEnd, SessionError, SessionPolicy};
 use crate::client::Scalekit;
-use crate::oauth::{OAuthErrorCode, TokenError, User};
+use crate::oauth::{TokenError, User};
 use crate::validate::ValidationError;
 
 /// How long a refresh result is kept for requests with the old cookie.
@@ -134,26 +134,8 @@ fn fingerprint(session_id: &str, refresh_token: &str) -> String {
     format!("{session_id}:{hex}")
 }
 
-fn transient(err: &TokenError) -> bool {
-    match err {
-        TokenError::Timeout | TokenError::Connect | TokenError::InvalidResponse => true,
-        TokenError::Status(s) => *s >= 500 || *s == 429,
-        TokenError::OAuth { status, code, .. } => {
-            *status >= 500
-                || *status == 429
-                || matches!(code, OAuthErrorCode::Other(c) if c == "temporarily_unavailable")
-        }
-        // The platform's own answer with a key that cannot be had yet: our
-        // key cache is behind, the session is not at fault.
-        TokenError::IdToken(
-            ValidationError::KeysUnavailable | ValidationError::UnknownKey { .. },
-        ) => true,
-        _ => false,
-    }
-}
-
 fn classify(err: TokenError) -> Failure {
-    if transient(&err) {
+    if err.is_transient() {
         Failure::Transient(err.to_string())
     } else {
         Failure::Refused(SessionEnd::RefreshFailed(err))
@@ -526,6 +508,7 @@ async fn release(store: &SealedStore, session_id: &str, token: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::OAuthErrorCode;
 
     #[test]
     fn the_lease_outlasts_the_refresh_and_never_overflows() {
@@ -548,7 +531,7 @@ mod tests {
             TokenError::Status(429),
             TokenError::IdToken(ValidationError::KeysUnavailable),
         ] {
-            assert!(transient(&err), "{err:?}");
+            assert!(err.is_transient(), "{err:?}");
         }
         for err in [
             TokenError::OAuth {
@@ -560,7 +543,7 @@ mod tests {
             TokenError::MissingRefreshToken,
             TokenError::NonceMismatch,
         ] {
-            assert!(!transient(&err), "{err:?}");
+            assert!(!err.is_transient(), "{err:?}");
         }
     }
 }

@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
-use super::{Decision, RequestOrigin, WebAuth, WebResponse};
+use super::{Decision, RequestOrigin, SignInFailure, WebAuth, WebResponse};
 use crate::oauth::{
-    AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, safe_return_target,
-    safe_return_to,
+    AuthenticationResponse, AuthorizationUrlOptions, CodeExchange, OAuthErrorCode, TokenError,
+    safe_return_target, safe_return_to,
 };
 use crate::session::{LoginState, RequestCookies, SessionData, SessionError, StoreError};
 use crate::telemetry::CallbackOutcome;
+use crate::validate::ValidationError;
 
 /// Longest accepted login pass-through parameter.
 const MAX_PARAM_LEN: usize = 256;
@@ -83,11 +84,11 @@ impl WebAuth {
     ) -> WebResponse {
         let state = match LoginState::new(return_to) {
             Ok(state) => state,
-            Err(_) => return self.sign_in_failed(Vec::new()),
+            Err(_) => return self.sign_in_failed(SignInFailure::Failed, Vec::new()),
         };
         let cookie = match self.sessions.login_state_cookie(&state) {
             Ok(cookie) => cookie,
-            Err(_) => return self.sign_in_failed(Vec::new()),
+            Err(_) => return self.sign_in_failed(SignInFailure::Failed, Vec::new()),
         };
         let pkce = state.pkce();
         options.scopes = Some(self.login_scopes.clone());
@@ -123,8 +124,12 @@ impl WebAuth {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "IdP-initiated login refused");
+                let why = match err {
+                    ValidationError::Expired => SignInFailure::LinkUsedOrExpired,
+                    _ => SignInFailure::Failed,
+                };
                 (
-                    self.sign_in_failed(Vec::new()),
+                    self.sign_in_failed(why, Vec::new()),
                     CallbackOutcome::IdpInitiatedRefused,
                 )
             }
@@ -155,6 +160,13 @@ impl WebAuth {
             .handle_callback(query, cookies, origin, &span)
             .instrument(span.clone())
             .await;
+        let response = match response {
+            Callback::Answer(response) => response,
+            Callback::Failed(why, set_cookies, return_to) => {
+                self.failed_unless_signed_in(why, set_cookies, return_to, cookies)
+                    .await
+            }
+        };
         span.record("outcome", outcome.as_str());
         crate::telemetry::callback(outcome);
         response
@@ -166,16 +178,22 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
         span: &tracing::Span,
-    ) -> (WebResponse, CallbackOutcome) {
+    ) -> (Callback, CallbackOutcome) {
         if let Some(token) = query.get("idp_initiated_login") {
-            return self.idp_initiated_login(token, origin).await;
+            let (response, outcome) = self.idp_initiated_login(token, origin).await;
+            return (Callback::Answer(response), outcome);
         }
         let (state, clear_state) = match self.sessions.take_login_state(cookies) {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "callback without a valid login state");
+                // A reloaded or reused callback: its login state is gone.
                 return (
-                    self.sign_in_failed(vec![self.sessions.login_state_removal()]),
+                    Callback::Failed(
+                        SignInFailure::LinkUsedOrExpired,
+                        vec![self.sessions.login_state_removal()],
+                        None,
+                    ),
                     CallbackOutcome::NoLoginState,
                 );
             }
@@ -184,14 +202,21 @@ impl WebAuth {
             // Attacker-influenced: logged quoted (no forged log lines), never
             // reflected.
             tracing::warn!(error = ?error.chars().take(64).collect::<String>(), "the platform returned an error");
+            let why = match error.as_str() {
+                "access_denied" => SignInFailure::Denied,
+                "connection_not_active" | "no_active_connections" | "no_configured_connections" => {
+                    SignInFailure::ConnectionOff
+                }
+                _ => SignInFailure::Failed,
+            };
             return (
-                self.sign_in_failed(vec![clear_state]),
+                Callback::Failed(why, vec![clear_state], state.return_to),
                 CallbackOutcome::PlatformError,
             );
         }
         let (Some(code), Some(returned_state)) = (query.get("code"), query.get("state")) else {
             return (
-                self.sign_in_failed(vec![clear_state]),
+                Callback::Failed(SignInFailure::Failed, vec![clear_state], state.return_to),
                 CallbackOutcome::MissingCode,
             );
         };
@@ -203,7 +228,11 @@ impl WebAuth {
         {
             tracing::warn!("callback state mismatch");
             return (
-                self.sign_in_failed(vec![clear_state]),
+                Callback::Failed(
+                    SignInFailure::LinkUsedOrExpired,
+                    vec![clear_state],
+                    state.return_to,
+                ),
                 CallbackOutcome::StateMismatch,
             );
         }
@@ -217,10 +246,27 @@ impl WebAuth {
             .await
         {
             Ok(auth) => auth,
+            Err(err) if err.is_transient() => {
+                // The platform cannot be reached right now: 503 with
+                // Retry-After, and a page saying to sign in again shortly.
+                tracing::warn!(error = %err, "code exchange failed transiently");
+                let page = self.store_unavailable_page(
+                    "Sign-in is temporarily unavailable",
+                    "Your sign-in could not be completed just now. Please sign in again in a few seconds.",
+                );
+                return (Callback::Answer(page), CallbackOutcome::ExchangeFailed);
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "code exchange failed");
+                let why = match err {
+                    TokenError::OAuth {
+                        code: OAuthErrorCode::InvalidGrant,
+                        ..
+                    } => SignInFailure::LinkUsedOrExpired,
+                    _ => SignInFailure::Failed,
+                };
                 return (
-                    self.sign_in_failed(vec![clear_state]),
+                    Callback::Failed(why, vec![clear_state], state.return_to),
                     CallbackOutcome::ExchangeFailed,
                 );
             }
@@ -228,7 +274,7 @@ impl WebAuth {
         span.record("user_id", auth.user.id.as_str());
         let (data, redirect) = match self.decide_after_login(&auth, &clear_state).await {
             Ok(allowed) => allowed,
-            Err(refused) => return refused,
+            Err((response, outcome)) => return (Callback::Answer(response), outcome),
         };
         let mut set_cookies = vec![clear_state];
         match self.sessions.start_with(&auth, cookies, data).await {
@@ -244,12 +290,12 @@ impl WebAuth {
                     "Sign-in is temporarily unavailable",
                     "Your sign-in could not be completed just now. Please sign in again in a few seconds.",
                 );
-                return (page, CallbackOutcome::SessionFailed);
+                return (Callback::Answer(page), CallbackOutcome::SessionFailed);
             }
             Err(err) => {
                 tracing::warn!(error = %err, "session could not start");
                 return (
-                    self.sign_in_failed(set_cookies),
+                    Callback::Answer(self.sign_in_failed(SignInFailure::Failed, set_cookies)),
                     CallbackOutcome::SessionFailed,
                 );
             }
@@ -260,7 +306,33 @@ impl WebAuth {
                 .unwrap_or_else(|| self.paths.after_login.clone()),
             set_cookies,
         };
-        (redirect, CallbackOutcome::SignedIn)
+        (Callback::Answer(redirect), CallbackOutcome::SignedIn)
+    }
+
+    /// A failed callback's answer: for a visitor who already has a live
+    /// session (a reloaded callback, a sign-in link used twice), the
+    /// return target (else the after-login path); the failure page
+    /// otherwise.
+    async fn failed_unless_signed_in(
+        &self,
+        why: SignInFailure,
+        mut set_cookies: Vec<String>,
+        return_to: Option<String>,
+        cookies: &RequestCookies<'_>,
+    ) -> WebResponse {
+        if matches!(
+            why,
+            SignInFailure::LinkUsedOrExpired | SignInFailure::Failed
+        ) && let Ok(resolved) = self.sessions.resolve(cookies).await
+            && resolved.session.is_some()
+        {
+            set_cookies.extend(resolved.set_cookies);
+            return WebResponse::Redirect {
+                location: return_to.unwrap_or_else(|| self.paths.after_login.clone()),
+                set_cookies,
+            };
+        }
+        self.sign_in_failed(why, set_cookies)
     }
 
     /// Runs the after-login hook: the session's data and the redirect
@@ -282,7 +354,10 @@ impl WebAuth {
                     Err(err) => {
                         tracing::warn!(error = %err, user = %auth.user.id, "the after-login hook's session data was refused");
                         return Err((
-                            self.sign_in_failed(vec![clear_state.to_owned()]),
+                            self.sign_in_failed(
+                                SignInFailure::Failed,
+                                vec![clear_state.to_owned()],
+                            ),
                             CallbackOutcome::SessionFailed,
                         ));
                     }
@@ -312,4 +387,12 @@ impl WebAuth {
             }
         }
     }
+}
+
+/// What the callback made of a request: an answer, or a failure to answer
+/// with the failure page unless the visitor is signed in already.
+enum Callback {
+    Answer(WebResponse),
+    /// Why, the cookies to send, and the return target of the login.
+    Failed(SignInFailure, Vec<String>, Option<String>),
 }

@@ -21,7 +21,7 @@ pub(crate) use hooks::Decision;
 pub use hooks::{AfterLogin, LoginDecision};
 pub use pages::escape_html;
 pub use resolve::{Mode, Resolution, bearer_token};
-pub use respond::{Refusal, RefusalKind, Responder};
+pub use respond::{Refusal, RefusalKind, Responder, SignInFailure};
 pub use response::{Answer, WebResponse};
 
 use std::future::Future;

@@ -3,14 +3,46 @@
 
 use super::{AuthFailure, Refusal, RefusalKind, WebAuth, WebResponse};
 
-pub(super) fn html_page(title: &str, message: &str) -> String {
+/// The pages' style: readable at phone width, light and dark.
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;\
+background:#f5f6f8;color:#1d2330}main{max-width:30rem;margin:12vh auto;padding:2rem;\
+background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}\
+h1{font-size:1.4rem;margin-top:0}p{line-height:1.5}.actions{display:flex;gap:.75rem;flex-wrap:wrap}\
+.actions a{padding:.55rem 1rem;border-radius:8px;text-decoration:none;border:1px solid #c9ced8;color:inherit}\
+.actions a.primary{background:#2f54eb;border-color:#2f54eb;color:#fff}\
+@media (prefers-color-scheme:dark){body{background:#14161b;color:#e6e8ee}main{background:#1e2129;\
+box-shadow:none}.actions a{border-color:#3a3f4b}}";
+
+/// A page with `title` and `message` (HTML), and links to the home page
+/// and, when given, to sign in again.
+pub(super) fn html_page_with(title: &str, message: &str, sign_in: Option<&str>) -> String {
+    let sign_in = sign_in
+        .map(|href| {
+            format!(
+                "<a class=\"primary\" id=\"sign-in-again\" href=\"{}\">Sign in again</a>",
+                escape_html(href)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to the home page</a></p></body></html>"
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head><body><main>\
+         <h1>{title}</h1><p id=\"message\">{message}</p><p class=\"actions\">{sign_in}\
+         <a href=\"/\">Home</a></p></main></body></html>"
     )
 }
 
+pub(super) fn html_page(title: &str, message: &str) -> String {
+    html_page_with(title, message, None)
+}
+
 impl WebAuth {
+    /// A sign-in page (failed, refused) with a link to sign in again.
+    pub(super) fn sign_in_page(&self, title: &str, message: &str) -> String {
+        html_page_with(title, message, Some(&self.paths.login))
+    }
+
     /// The page a browser route answers while authentication is
     /// temporarily unavailable (a session refresh that cannot be made now):
     /// `503`, to be sent with the `Retry-After` of

@@ -42,6 +42,52 @@ pub enum RefusalKind {
     SignInRefused,
 }
 
+/// Why a sign-in failed, as the failure page says it (fixed words per
+/// case: the platform's own text is never shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignInFailure {
+    /// The user chose not to sign in (pressed "Deny", or the platform
+    /// answered `access_denied`).
+    Denied,
+    /// The sign-in link was already used, has expired, or belongs to
+    /// another sign-in (a reloaded or reused callback).
+    LinkUsedOrExpired,
+    /// The organization's sign-in connection is turned off.
+    ConnectionOff,
+    /// Any other failure.
+    Failed,
+}
+
+impl SignInFailure {
+    /// The page's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            SignInFailure::Denied => "You did not sign in",
+            SignInFailure::LinkUsedOrExpired => "This sign-in link has expired",
+            SignInFailure::ConnectionOff => "Sign-in is turned off",
+            SignInFailure::Failed => "Sign-in failed",
+        }
+    }
+
+    /// What happened and what to do, in plain words.
+    pub fn message(self) -> &'static str {
+        match self {
+            SignInFailure::Denied => {
+                "You chose not to sign in, so nothing was shared with this application."
+            }
+            SignInFailure::LinkUsedOrExpired => {
+                "The sign-in link was already used or is too old. Please sign in again."
+            }
+            SignInFailure::ConnectionOff => {
+                "Your organization's sign-in connection is turned off. \
+                 Ask your administrator to turn it on, then sign in again."
+            }
+            SignInFailure::Failed => "The sign-in could not be completed. Please try again.",
+        }
+    }
+}
+
 /// A refusal the library is about to answer on its own: its kind, the
 /// status, the RFC 6750 challenge (`WWW-Authenticate`), the error code and
 /// description, `Retry-After`, and the default answer. Handed to the
@@ -70,6 +116,7 @@ struct Parts {
     outcome: ErrorOutcome,
     browser: bool,
     message: Option<String>,
+    failure: Option<SignInFailure>,
     default: WebResponse,
 }
 
@@ -100,6 +147,7 @@ impl Refusal {
             outcome,
             browser: false,
             message: None,
+            failure: None,
         }))
     }
 
@@ -110,6 +158,7 @@ impl Refusal {
             outcome,
             browser: true,
             message: None,
+            failure: None,
             default,
         }))
     }
@@ -176,6 +225,11 @@ impl Refusal {
     /// as the hook returned it (unescaped: escape it in HTML).
     pub fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
+    }
+
+    /// Why the sign-in failed ([`RefusalKind::SignInFailed`]).
+    pub fn sign_in_failure(&self) -> Option<SignInFailure> {
+        self.0.failure
     }
 
     /// The answer given without a responder.
@@ -279,16 +333,22 @@ impl WebAuth {
         )
     }
 
-    /// The sign-in failure page (fixed text: the platform's
+    /// The sign-in failure page for `why` (fixed text: the platform's
     /// `error_description` is never reflected), through the responder.
-    pub(crate) fn sign_in_failed(&self, set_cookies: Vec<String>) -> WebResponse {
+    pub(crate) fn sign_in_failed(
+        &self,
+        why: SignInFailure,
+        set_cookies: Vec<String>,
+    ) -> WebResponse {
         let outcome = page_outcome(400, "sign_in_failed", SIGN_IN_FAILED);
         let page = WebResponse::Page {
             status: 400,
-            html: super::pages::html_page("Sign-in failed", SIGN_IN_FAILED_PAGE),
+            html: self.sign_in_page(why.title(), why.message()),
             set_cookies,
         };
-        self.respond(Refusal::browser(RefusalKind::SignInFailed, outcome, page))
+        let mut refusal = Refusal::browser(RefusalKind::SignInFailed, outcome, page);
+        refusal.0.failure = Some(why);
+        self.respond(refusal)
     }
 
     /// The page of a sign-in the after-login hook refused, with its
@@ -297,7 +357,7 @@ impl WebAuth {
         let outcome = page_outcome(403, "access_denied", "The sign-in was refused.");
         let page = WebResponse::Page {
             status: 403,
-            html: super::pages::html_page("Sign-in refused", &super::pages::escape_html(&message)),
+            html: self.sign_in_page("Sign-in refused", &super::pages::escape_html(&message)),
             set_cookies,
         };
         self.respond(
@@ -307,7 +367,6 @@ impl WebAuth {
 }
 
 const SIGN_IN_FAILED: &str = "The sign-in could not be completed.";
-const SIGN_IN_FAILED_PAGE: &str = "The sign-in could not be completed. Please try again.";
 
 fn page_outcome(status: u16, error: &'static str, description: &'static str) -> ErrorOutcome {
     ErrorOutcome {
@@ -376,7 +435,7 @@ mod tests {
         // A responder that declines keeps the default too.
         let web = web.respond_with(Arc::new(|_: &Refusal| None));
         assert!(matches!(
-            web.sign_in_failed(vec!["a=; Max-Age=0".into()]),
+            web.sign_in_failed(SignInFailure::Failed, vec!["a=; Max-Age=0".into()]),
             WebResponse::Page { status: 400, .. }
         ));
     }
