@@ -214,6 +214,7 @@ impl Requirement {
             if !ok {
                 return Err(Insufficient {
                     required: clause.values.join(" "),
+                    kind: clause.kind,
                 });
             }
         }
@@ -253,6 +254,7 @@ pub struct EmptyRequirement;
 #[error("insufficient scope: requires {required}")]
 pub struct Insufficient {
     required: String,
+    kind: GrantKind,
 }
 
 impl Insufficient {
@@ -274,7 +276,20 @@ impl Insufficient {
     /// assert!(outcome.header("www-authenticate").unwrap().ends_with(r#"scope="admin:read""#));
     /// ```
     pub fn outcome(&self, challenge: &Challenge) -> ErrorOutcome {
-        ErrorOutcome::insufficient_scope(challenge, &self.required)
+        let description = match self.kind {
+            GrantKind::Scope => "The access token lacks a required scope.",
+            GrantKind::Permission => "Your access does not include a required permission.",
+            GrantKind::Role => "Your access does not include a required role.",
+            GrantKind::ScopeOrPermission => {
+                "The access token lacks a required scope or permission."
+            }
+        };
+        ErrorOutcome::insufficient(challenge, &self.required, description)
+    }
+
+    /// What the failed clause checked: scopes, permissions or roles.
+    pub fn kind(&self) -> GrantKind {
+        self.kind
     }
 }
 
@@ -372,5 +387,22 @@ mod tests {
     fn failing_clause_is_reported() {
         let req = Requirement::scopes_all(["read"]).and(Requirement::roles_all(["owner", "admin"]));
         assert_eq!(req.check(&grants()).unwrap_err().required(), "owner admin");
+    }
+
+    #[test]
+    fn a_refusal_says_whether_a_scope_a_permission_or_a_role_was_missing() {
+        let challenge = crate::outcome::Challenge::new("api");
+        let g = grants();
+        let described = |requirement: Requirement| {
+            requirement
+                .check(&g)
+                .unwrap_err()
+                .outcome(&challenge)
+                .body
+                .error_description
+        };
+        assert!(described(Requirement::scopes_all(["write"])).contains("scope"));
+        assert!(described(Requirement::permissions_all(["users:write"])).contains("permission"));
+        assert!(described(Requirement::roles_any(["admin"])).contains("role"));
     }
 }

@@ -88,16 +88,28 @@ impl ErrorOutcome {
 
     /// `403 insufficient_scope`, naming the required scopes.
     pub fn insufficient_scope(challenge: &Challenge, required: &str) -> Self {
-        const DESCRIPTION: &str = "The access token does not grant the required access.";
+        Self::insufficient(
+            challenge,
+            required,
+            "The access token does not grant the required access.",
+        )
+    }
+
+    /// `403 insufficient_scope` with a description of what was missing.
+    pub(crate) fn insufficient(
+        challenge: &Challenge,
+        required: &str,
+        description: &'static str,
+    ) -> Self {
         ErrorOutcome {
             status: 403,
             headers: vec![(
                 "www-authenticate",
-                challenge.render(Some(("insufficient_scope", DESCRIPTION, Some(required)))),
+                challenge.render(Some(("insufficient_scope", description, Some(required)))),
             )],
             body: ErrorBody {
                 error: "insufficient_scope",
-                error_description: DESCRIPTION,
+                error_description: description,
             },
         }
     }
