@@ -241,6 +241,18 @@ impl Requirement {
             GrantKind::Role => claims.roles.iter().any(|r| r == value),
             GrantKind::ScopeOrPermission => scope(value) || permission(value),
         })
+        .map_err(|mut missing| {
+            // Said the way this caller is granted access: a user's token
+            // carries permissions, a client's scopes.
+            if missing.kind == GrantKind::ScopeOrPermission {
+                if claims.granted_scopes().next().is_none() {
+                    missing.kind = GrantKind::Permission;
+                } else if claims.permissions.is_empty() {
+                    missing.kind = GrantKind::Scope;
+                }
+            }
+            missing
+        })
     }
 }
 
@@ -404,5 +416,25 @@ mod tests {
         assert!(described(Requirement::scopes_all(["write"])).contains("scope"));
         assert!(described(Requirement::permissions_all(["users:write"])).contains("permission"));
         assert!(described(Requirement::roles_any(["admin"])).contains("role"));
+        // Scope or permission: said the way the caller is granted access.
+        let either = Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]);
+        let user = AccessTokenClaims {
+            permissions: vec!["users:read".into()],
+            ..Default::default()
+        };
+        let client = AccessTokenClaims {
+            scope: Some("read".into()),
+            ..Default::default()
+        };
+        let said = |claims: &AccessTokenClaims| {
+            either
+                .check_claims(claims)
+                .unwrap_err()
+                .outcome(&challenge)
+                .body
+                .error_description
+        };
+        assert!(said(&user).contains("permission") && !said(&user).contains("scope"));
+        assert!(said(&client).contains("scope") && !said(&client).contains("permission"));
     }
 }
