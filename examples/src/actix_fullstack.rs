@@ -36,6 +36,7 @@ pub fn auth(
 /// `auth.middleware()`.
 pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clone + 'static {
     let auth = auth.clone();
+    let names = fullstack::OrganizationNames::new(auth.web());
     move |config| {
         let admin = Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]);
         config
@@ -45,9 +46,17 @@ pub fn configure(auth: &ScalekitAuth) -> impl Fn(&mut web::ServiceConfig) + Clon
                     .wrap(auth.require_browser())
                     .route(web::get().to({
                         let auth = auth.clone();
+                        let names = names.clone();
                         move |user: AuthUser| {
                             let expires = fullstack::session_expires_at(auth.web(), &user);
-                            async move { html(fullstack::dashboard(&user, expires)) }
+                            let names = names.clone();
+                            async move {
+                                let name = match user.organization_id() {
+                                    Some(id) => names.name(id).await,
+                                    None => None,
+                                };
+                                html(fullstack::dashboard(&user, expires, name.as_deref()))
+                            }
                         }
                     })),
             )

@@ -34,6 +34,7 @@ pub fn auth(
 /// The application's router.
 pub fn app(auth: &ScalekitAuth) -> Router {
     let admin = Requirement::clause(GrantKind::ScopeOrPermission, Match::All, ["admin:read"]);
+    let names = fullstack::OrganizationNames::new(auth.web());
     Router::new()
         .route("/", get(home))
         .route(
@@ -42,7 +43,11 @@ pub fn app(auth: &ScalekitAuth) -> Router {
                 let auth = auth.clone();
                 move |user: AuthUser| async move {
                     let expires = fullstack::session_expires_at(auth.web(), &user);
-                    Html(fullstack::dashboard(&user, expires))
+                    let name = match user.organization_id() {
+                        Some(id) => names.name(id).await,
+                        None => None,
+                    };
+                    Html(fullstack::dashboard(&user, expires, name.as_deref()))
                 }
             })
             .route_layer(auth.require_browser()),

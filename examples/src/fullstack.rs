@@ -1,8 +1,14 @@
 //! What the two full-stack examples (axum and actix-web) share: their auth
 //! configuration and their pages, so that both answer byte for byte alike.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use scalekit_core::session::SessionDataError;
-use scalekit_core::web::{Authenticated, LoginDecision, ProtectedResource, WebAuth, escape_html};
+use scalekit_core::web::{
+    AuthPaths, Authenticated, LoginDecision, ProtectedResource, WebAuth, escape_html,
+};
 use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
 use scalekit_core::{ConfigError, ScalekitConfig};
 use serde::{Deserialize, Serialize};
@@ -125,6 +131,11 @@ pub fn web_auth(
 ) -> Result<WebAuth, ConfigError> {
     let mut web = WebAuth::with_cookie_sessions(config, base_url, session_secret)?
         .realm(realm)
+        // A sign-in without a return target lands on the dashboard.
+        .paths(AuthPaths {
+            after_login: "/dashboard".into(),
+            ..AuthPaths::default()
+        })
         .protected_resource(ProtectedResource {
             resource: base_url.to_owned(),
             scopes_supported: vec!["admin:read".into()],
@@ -145,6 +156,64 @@ pub fn web_auth(
     Ok(start_session_with_preferences(web))
 }
 
+/// Organization names by id, read through the management API and kept for
+/// ten minutes: the access token carries only the organization's id.
+#[derive(Clone)]
+pub struct OrganizationNames {
+    client: Option<Arc<scalekit_management::ManagementClient>>,
+    known: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+}
+
+impl std::fmt::Debug for OrganizationNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrganizationNames").finish_non_exhaustive()
+    }
+}
+
+impl OrganizationNames {
+    const KEEP: Duration = Duration::from_secs(600);
+
+    /// Names read with the application's own credentials.
+    pub fn new(web: &WebAuth) -> Self {
+        OrganizationNames {
+            client: scalekit_management::ManagementClient::new(web.scalekit())
+                .ok()
+                .map(Arc::new),
+            known: Arc::default(),
+        }
+    }
+
+    /// The name of organization `id`; `None` when it cannot be read now
+    /// (the page shows the id alone).
+    pub async fn name(&self, id: &str) -> Option<String> {
+        if let Ok(known) = self.known.lock()
+            && let Some((name, at)) = known.get(id)
+            && at.elapsed() < Self::KEEP
+        {
+            return Some(name.clone());
+        }
+        let client = self.client.as_ref()?;
+        let organizations = client.organizations();
+        let read = organizations.get_organization(id);
+        let organization = match tokio::time::timeout(Duration::from_secs(2), read).await {
+            Ok(Ok(organization)) => organization,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "the organization's name could not be read");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        if let Ok(mut known) = self.known.lock() {
+            known.retain(|_, (_, at)| at.elapsed() < Self::KEEP);
+            known.insert(
+                id.to_owned(),
+                (organization.display_name.clone(), Instant::now()),
+            );
+        }
+        Some(organization.display_name)
+    }
+}
+
 /// The stylesheet of every page: inline, no external assets.
 const STYLE: &str = "\
 :root{color-scheme:light;--ink:#1d2433;--muted:#5b6478;--line:#e3e7ef;--bg:#f6f7fb;--accent:#3f51f5}\
@@ -152,7 +221,8 @@ const STYLE: &str = "\
 body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:var(--bg)}\
 header{display:flex;align-items:center;justify-content:space-between;padding:14px 28px;background:#fff;border-bottom:1px solid var(--line)}\
 header .brand{font-weight:600}\
-header nav a{margin-left:18px}\
+header nav{display:flex;gap:18px;white-space:nowrap}\
+@media (max-width:480px){header{padding:12px 14px}header nav{gap:12px;font-size:.95rem}main{margin:20px auto;padding:0 12px}.hero{padding:24px 16px}}\
 main{max-width:980px;margin:32px auto;padding:0 20px}\
 h1{font-size:1.6rem;margin:0 0 4px}\
 .lead{color:var(--muted);margin:0 0 24px}\
@@ -168,6 +238,8 @@ dd:last-child{margin-bottom:0}\
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:0;padding:0;list-style:none}\
 .chips li{background:#eef0fe;color:#2c3bb8;border-radius:999px;padding:2px 10px;font-size:.85rem}\
 .none{color:var(--muted);font-style:italic}\
+.error{color:#c62828;margin:8px 0 0}body.dark .error{color:#ff8a80}\
+.actions{display:flex;gap:8px;flex-wrap:wrap}\
 .button{display:inline-block;background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font:inherit;cursor:pointer}\
 .button:hover{background:#2f40d8;text-decoration:none}\
 .hero{background:#fff;border:1px solid var(--line);border-radius:12px;padding:36px;text-align:center}\
@@ -176,16 +248,21 @@ body.dark header,body.dark .card,body.dark .hero{background:#1a2136}\
 pre{background:#10152a;color:#d8def5;border-radius:8px;padding:14px;overflow:auto;font-size:.85rem;min-height:3em;margin:12px 0 0}\
 ";
 
-/// Calls `/api/me` and shows the answer as text (never as HTML).
+/// Calls `/api/me` and `/api/admin` and shows the answers as text (never
+/// as HTML); switches the theme, saying so when the change was not saved.
 const SCRIPT: &str = "\
-document.getElementById('call-me').addEventListener('click',async()=>{\
-const out=document.getElementById('me-output');out.textContent='Calling /api/me\u{2026}';\
-try{const r=await fetch('/api/me',{credentials:'same-origin',headers:{accept:'application/json'}});\
+const call=async(path,out)=>{out.textContent='Calling '+path+'\u{2026}';\
+try{const r=await fetch(path,{credentials:'same-origin',headers:{accept:'application/json'}});\
 const text=await r.text();let shown=text;try{shown=JSON.stringify(JSON.parse(text),null,2)}catch(_){}\
-out.textContent=r.status+' '+r.statusText+'\\n'+shown}catch(_){out.textContent='The request failed.'}});\
+out.textContent=r.status+' '+r.statusText+'\\n'+shown}catch(_){out.textContent='The request failed.'}};\
+document.getElementById('call-me').addEventListener('click',()=>call('/api/me',document.getElementById('me-output')));\
+document.getElementById('call-admin').addEventListener('click',()=>call('/api/admin',document.getElementById('me-output')));\
 const toggle=document.getElementById('toggle-theme');if(toggle){toggle.addEventListener('click',async()=>{\
-const r=await fetch('/api/preferences',{method:'PUT',credentials:'same-origin',headers:{'content-type':'application/json'},\
-body:JSON.stringify({theme:toggle.dataset.next})});if(r.ok){location.reload()}})}";
+const failed=document.getElementById('theme-error');failed.textContent='';\
+try{const r=await fetch('/api/preferences',{method:'PUT',credentials:'same-origin',headers:{'content-type':'application/json'},\
+body:JSON.stringify({theme:toggle.dataset.next})});if(r.ok){location.reload();return}\
+let said='The theme could not be saved.';try{const b=await r.json();if(b.error_description){said=b.error_description}}catch(_){}\
+failed.textContent=said}catch(_){failed.textContent='The theme could not be saved: the application did not answer.'}})}";
 
 fn page(title: &str, nav: &str, body: &str) -> String {
     themed_page(title, nav, body, Theme::Light)
@@ -204,17 +281,43 @@ fn themed_page(title: &str, nav: &str, body: &str, theme: Theme) -> String {
 
 const SIGNED_IN_NAV: &str = "<a href=\"/\">Home</a><a href=\"/dashboard\">Dashboard</a><a href=\"/auth/logout\" id=\"logout\">Sign out</a>";
 
+/// The theme of a signed-in user's pages (kept in their session).
+fn theme_of(user: &Authenticated) -> Theme {
+    user.session_data::<Preferences>()
+        .ok()
+        .flatten()
+        .map_or(Theme::Light, |p| p.theme)
+}
+
+/// Whether the caller's session signed in over two minutes ago: a visitor
+/// coming back, not one who has just signed in.
+fn returning(user: &Authenticated) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    user.session_data::<Preferences>()
+        .ok()
+        .flatten()
+        .is_some_and(|p| now.saturating_sub(p.signed_in_at) > 120)
+}
+
 /// `GET /`: the signed-in user, or a sign-in link.
 pub fn home(user: Option<&Authenticated>) -> String {
     match user {
-        Some(user) => page(
+        Some(user) => themed_page(
             "Home",
             SIGNED_IN_NAV,
             &format!(
-                "<section class=\"hero\"><h1>Welcome back</h1><p class=\"lead\">Signed in as <strong id=\"email\">{}</strong>.</p>\
+                "<section class=\"hero\"><h1 id=\"welcome\">{welcome}</h1><p class=\"lead\">Signed in as <strong id=\"email\">{email}</strong>.</p>\
                  <p><a class=\"button\" href=\"/dashboard\">Open the dashboard</a></p></section>",
-                escape_html(user.email().unwrap_or(user.subject()))
+                welcome = if returning(user) {
+                    "Welcome back"
+                } else {
+                    "Welcome"
+                },
+                email = escape_html(user.email().unwrap_or(user.subject()))
             ),
+            theme_of(user),
         ),
         None => page(
             "Home",
@@ -273,7 +376,11 @@ pub fn session_expires_at(web: &WebAuth, user: &Authenticated) -> Option<u64> {
 
 /// `GET /dashboard`: the user, organization, roles, permissions, session
 /// expiry, and a button that calls `/api/me`. Everything shown is escaped.
-pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> String {
+pub fn dashboard(
+    user: &Authenticated,
+    session_expires_at: Option<u64>,
+    organization_name: Option<&str>,
+) -> String {
     let claims = &user.claims;
     let name = user.user().and_then(|u| {
         u.name
@@ -304,7 +411,8 @@ pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> Strin
          <dt>User id</dt><dd id=\"user-id\">{subject}</dd>\
          </dl></section>\
          <section class=\"card\"><h2>Organization</h2><dl>\
-         <dt>Organization</dt><dd id=\"organization\">{organization}</dd>\
+         <dt>Name</dt><dd id=\"organization-name\">{organization_name}</dd>\
+         <dt>Organization id</dt><dd id=\"organization\">{organization}</dd>\
          <dt>Connection</dt><dd id=\"connection\">{connection}</dd>\
          </dl></section>\
          <section class=\"card\"><h2>Roles</h2>{roles}</section>\
@@ -316,16 +424,19 @@ pub fn dashboard(user: &Authenticated, session_expires_at: Option<u64>) -> Strin
          <section class=\"card\"><h2>Preferences (kept in your session)</h2><dl>\
          <dt>Signed in</dt><dd id=\"signed-in-at\">{signed_in}</dd>\
          <dt>Theme</dt><dd id=\"theme\">{theme}</dd>\
-         </dl><p><button class=\"button\" id=\"toggle-theme\" type=\"button\" data-next=\"{next}\">Switch to the {next} theme</button></p></section>\
+         </dl><p><button class=\"button\" id=\"toggle-theme\" type=\"button\" data-next=\"{next}\">Switch to the {next} theme</button></p>\
+         <p class=\"error\" id=\"theme-error\" role=\"alert\"></p></section>\
          </div>\
          <section class=\"card\" style=\"margin-top:16px\"><h2>API</h2>\
-         <button class=\"button\" id=\"call-me\" type=\"button\">Call /api/me</button>\
-         <pre id=\"me-output\">Press the button to call /api/me with your session.</pre></section>\
+         <p class=\"actions\"><button class=\"button\" id=\"call-me\" type=\"button\">Call /api/me</button> \
+         <button class=\"button\" id=\"call-admin\" type=\"button\">Call /api/admin</button></p>\
+         <pre id=\"me-output\">Press a button to call the API with your session: /api/admin needs the admin:read permission.</pre></section>\
          <script>{SCRIPT}</script>",
         name = optional(name.as_deref()),
         email = escape_html(user.email().unwrap_or(user.subject())),
         subject = escape_html(user.subject()),
         organization = optional(user.organization_id()),
+        organization_name = optional(organization_name),
         connection = optional(user.connection_id()),
         roles = chips("roles", &claims.roles),
         permissions = chips("permissions", &claims.permissions),

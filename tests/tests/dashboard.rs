@@ -43,6 +43,8 @@ async fn get(app: &FullStack, path: &str, cookie: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // A signed-in page is never kept in the browser's cache.
+    assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
     assert!(
         r.headers()["content-type"]
             .to_str()
@@ -103,7 +105,16 @@ async fn the_dashboard_shows_the_user_and_is_alike_in_both_frameworks() {
             let when = text_of(&html, id);
             assert!(when.ends_with(" UTC") && when.len() == 20, "{id}: {when}");
         }
-        assert!(html.contains("id=\"call-me\"") && html.contains("fetch('/api/me'"));
+        assert!(html.contains("id=\"call-me\"") && html.contains("call('/api/me'"));
+        assert!(html.contains("id=\"call-admin\"") && html.contains("call('/api/admin'"));
+        // The organization's name, read through the management API.
+        let org = app
+            .emulator
+            .organizations()
+            .into_iter()
+            .find(|o| o.id == ada.organization_id)
+            .unwrap();
+        assert_eq!(text_of(&html, "organization-name"), org.name);
         assert!(html.contains("id=\"logout\""));
         // Inline only: no stylesheet, script or image from anywhere else.
         for external in ["<link", "src=", "@import", "url("] {
@@ -146,7 +157,7 @@ async fn what_the_dashboard_shows_is_escaped() {
         .authenticate(Some(authorization.as_str()), &cookies)
         .await;
     let caller = resolution.caller().expect("a bearer caller");
-    let html = scalekit_examples::fullstack::dashboard(caller, None);
+    let html = scalekit_examples::fullstack::dashboard(caller, None, None);
     assert!(!html.contains(hostile));
     assert!(html.contains("<li>&lt;img src=x onerror=alert(1)&gt;</li>"));
     assert!(html.contains("<li>a&amp;b</li>"));
