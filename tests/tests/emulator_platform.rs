@@ -163,7 +163,8 @@ async fn a_disabled_connection_signs_nobody_in() {
     .unwrap();
     let grace = emulator.users()[1].clone();
     let callback = authorize_as(&emulator, &authorize, &grace.id).await;
-    assert!(callback.contains("error=access_denied"), "{callback}");
+    // As the platform answers it (its SSO error reference).
+    assert!(callback.contains("error=connection_not_active"), "{callback}");
     assert!(
         emulator
             .idp_initiated_login_url(&grace.email, None)
@@ -393,6 +394,7 @@ async fn a_bad_idp_initiated_token_on_the_login_route_fails(fw: Framework) {
         .unwrap();
     // An access token is not an IdP-initiated login token.
     let access = app.emulator.mint_access_token(json!({})).unwrap();
+    let expired_token = expired.clone();
     for bad in [forged, expired, foreign, access, "not-a-jwt".to_owned()] {
         let mut login = url::Url::parse(&format!("{}/auth/login", app.base)).unwrap();
         login
@@ -403,7 +405,15 @@ async fn a_bad_idp_initiated_token_on_the_login_route_fails(fw: Framework) {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(r.headers().get("location").is_none());
         assert!(r.headers().get("set-cookie").is_none());
-        assert!(r.text().await.unwrap().contains("Sign-in failed"));
+        // Fixed words per case: an expired link says so.
+        let page = r.text().await.unwrap();
+        let said = if bad == expired_token {
+            "This sign-in link has expired"
+        } else {
+            "Sign-in failed"
+        };
+        assert!(page.contains(said), "{page}");
+        assert!(!page.contains(&bad), "the token is never reflected");
     }
     // The genuine token starts a login.
     let r = no_redirects().get(&good).send().await.unwrap();
