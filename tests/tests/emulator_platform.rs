@@ -164,7 +164,10 @@ async fn a_disabled_connection_signs_nobody_in() {
     let grace = emulator.users()[1].clone();
     let callback = authorize_as(&emulator, &authorize, &grace.id).await;
     // As the platform answers it (its SSO error reference).
-    assert!(callback.contains("error=connection_not_active"), "{callback}");
+    assert!(
+        callback.contains("error=connection_not_active"),
+        "{callback}"
+    );
     assert!(
         emulator
             .idp_initiated_login_url(&grace.email, None)

@@ -835,14 +835,7 @@ mod tests {
     #[test]
     fn answers_to_session_callers_are_not_cached_unless_the_handler_says_so() {
         use crate::test_util::TestCaller;
-        let config =
-            crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
-        let web = WebAuth::with_cookie_sessions(
-            config,
-            "https://app.example.com",
-            "0123456789abcdef0123456789abcdef",
-        )
-        .unwrap();
+        let web = crate::web::test_web();
         let finish = |web: &WebAuth, caller: TestCaller, has_cache_control: bool| {
             let (after, _) = web.after_gate(caller.resolution(), false, Vec::new());
             after.finish(web, 200, std::iter::empty(), has_cache_control)

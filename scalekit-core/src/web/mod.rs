@@ -101,6 +101,19 @@ pub struct WebAuth {
     acceptance: u64,
 }
 
+/// A cookie-session web auth for the unit tests of the `web` modules.
+#[cfg(test)]
+pub(crate) fn test_web() -> WebAuth {
+    let config = crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret")
+        .expect("a valid test configuration");
+    WebAuth::with_cookie_sessions(
+        config,
+        "https://app.example.com",
+        "a session secret of at least 32 bytes",
+    )
+    .expect("a valid test secret")
+}
+
 /// The acceptance identity of [`Resolution::from_caller`]: any layer takes
 /// a test's caller.
 pub(crate) const TEST_CALLER: u64 = 0;

@@ -697,14 +697,7 @@ mod tests {
     /// 6.5 KB before).
     #[test]
     fn the_request_future_stays_small() {
-        let config =
-            crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
-        let web = WebAuth::with_cookie_sessions(
-            config,
-            "https://app.example.com",
-            "0123456789abcdef0123456789abcdef",
-        )
-        .unwrap();
+        let web = crate::web::test_web();
         let cookies = RequestCookies::parse(["a=b"]);
         let gate = web.gate(
             Mode::Optional,

@@ -385,14 +385,7 @@ mod tests {
     use crate::outcome::Challenge;
 
     fn web() -> WebAuth {
-        let config =
-            crate::ScalekitConfig::new("https://acme.scalekit.dev", "skc_1", "secret").unwrap();
-        WebAuth::with_cookie_sessions(
-            config,
-            "https://app.example.com",
-            "a session secret of at least 32 bytes",
-        )
-        .unwrap()
+        crate::web::test_web()
     }
 
     #[test]
