@@ -20,6 +20,7 @@ mod browser;
 mod dashboard;
 mod emulator_platform;
 mod fullstack;
+mod handlers;
 mod hardening;
 mod hyper_adapter;
 mod m2m;
