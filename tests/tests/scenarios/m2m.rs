@@ -74,10 +74,7 @@ fn www(r: &reqwest::Response) -> String {
 
 async fn m2m_api_answers_401_403_200(framework: Framework) {
     let s = serve_m2m(framework).await;
-    let realm = match framework {
-        Framework::Axum => "axum-m2m",
-        Framework::Actix => "actix-m2m",
-    };
+    let realm = framework.m2m_realm();
     let url = format!("{}/api/reports", s.base);
     let r = s.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 
-use common::apps::{
-    Framework, Server, authorize_as, no_redirects, serve, serve_actix, start_login,
-};
+use common::apps::{Framework, Server, authorize_as, no_redirects, start_login};
 use common::redis::RedisServer;
 use reqwest::StatusCode;
 use scalekit_core::session::SessionPolicy;
@@ -130,20 +128,7 @@ async fn instance(
     .unwrap()
     .session_policy(SessionPolicy::default().refresh_skew(skew));
     assert_eq!(web.sessions().is_server_side(), env.redis_url.is_some());
-    let server = match fw {
-        Framework::Axum => {
-            let auth = scalekit_axum::ScalekitAuth::new(web.clone());
-            Server::Axum(serve(
-                listener,
-                scalekit_examples::axum_fullstack::app(&auth),
-            ))
-        }
-        Framework::Actix => {
-            let auth = scalekit_actix::ScalekitAuth::new(web.clone());
-            let routes = scalekit_examples::actix_fullstack::configure(&auth);
-            Server::Actix(serve_actix(listener, auth, routes))
-        }
-    };
+    let server = fw.serve_fullstack(listener, web.clone());
     Instance {
         addr,
         web,

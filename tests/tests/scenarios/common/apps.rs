@@ -43,6 +43,37 @@ impl Framework {
             Framework::Actix => "actix-fullstack",
         }
     }
+
+    /// The realm of the framework's M2M example.
+    pub fn m2m_realm(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum-m2m",
+            Framework::Actix => "actix-m2m",
+        }
+    }
+
+    /// Serves the framework's full-stack example of `web` on `listener`,
+    /// in the background.
+    pub fn serve_fullstack(
+        self,
+        listener: tokio::net::TcpListener,
+        web: scalekit_core::web::WebAuth,
+    ) -> Server {
+        match self {
+            Framework::Axum => {
+                let auth = scalekit_axum::ScalekitAuth::new(web);
+                Server::Axum(serve(
+                    listener,
+                    scalekit_examples::axum_fullstack::app(&auth),
+                ))
+            }
+            Framework::Actix => {
+                let auth = scalekit_actix::ScalekitAuth::new(web);
+                let routes = scalekit_examples::actix_fullstack::configure(&auth);
+                Server::Actix(serve_actix(listener, auth, routes))
+            }
+        }
+    }
 }
 
 /// A running server of either framework.
@@ -108,20 +139,7 @@ pub async fn fullstack_app_on(
         .unwrap(),
     );
     let webhooks = web.webhook_verifier().cloned();
-    let server = match framework {
-        Framework::Axum => {
-            let auth = scalekit_axum::ScalekitAuth::new(web);
-            Server::Axum(serve(
-                listener,
-                scalekit_examples::axum_fullstack::app(&auth),
-            ))
-        }
-        Framework::Actix => {
-            let auth = scalekit_actix::ScalekitAuth::new(web);
-            let routes = scalekit_examples::actix_fullstack::configure(&auth);
-            Server::Actix(serve_actix(listener, auth, routes))
-        }
-    };
+    let server = framework.serve_fullstack(listener, web);
     FullStack {
         framework,
         base,
