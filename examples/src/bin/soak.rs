@@ -25,7 +25,7 @@
 //!   unknown-`kid` with `SOAK_UNKNOWN_KID=1`); `/api/admin` with and
 //!   without `admin:read`; `/health`;
 //! - browsers: sign in through `/auth/login`, the emulator's hosted page
-//!   and `/auth/callback` (as `tests/tests/common/apps.rs` does, no browser),
+//!   and `/auth/callback` (as `tests/tests/scenarios/common/apps.rs` does, no browser),
 //!   then `/api/me`, `/dashboard`, `/api/preferences` (GET and PUT),
 //!   `/api/admin`, `/`, bursts of three concurrent requests with one cookie,
 //!   and `/auth/logout` after 40 to 160 s; cookies kept as a browser keeps

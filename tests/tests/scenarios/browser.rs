@@ -1,0 +1,267 @@
+//! A real browser (headless Debian Chromium through WebDriver) signs in
+//! through the emulator's hosted page, sees the user's email on
+//! `/dashboard`, and signs out. `scripts/test` installs `chromium` and
+//! `chromium-driver`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+use common::apps::Framework;
+use fantoccini::{ClientBuilder, Locator};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start_driver() -> (Driver, u16) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test installs chromium-driver)");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, port)
+}
+
+scenarios!(signs_in_sees_the_dashboard_and_signs_out);
+
+/// A headless Chromium session through a fresh chromedriver, with its own
+/// profile directory.
+async fn chromium(framework: Framework) -> (Driver, fantoccini::Client, std::path::PathBuf) {
+    let (driver, port) = start_driver();
+    let profile = std::env::temp_dir().join(format!(
+        "scalekit-chromium-{}-{framework:?}",
+        std::process::id()
+    ));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let browser = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session");
+    (driver, browser, profile)
+}
+
+async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
+    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
+    let (base, emulator) = (app.base.clone(), &app.emulator);
+    let (_driver, browser, profile) = chromium(framework).await;
+
+    // Signed out, the dashboard sends the browser to the hosted sign-in page.
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    let ada = browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(emulator.url())
+    );
+    ada.click().await.unwrap();
+
+    // Back on the dashboard, signed in.
+    let email = browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+    assert_eq!(email.text().await.unwrap(), "ada@example.com");
+    assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
+
+    // The dashboard's button calls /api/me with the session.
+    browser
+        .find(Locator::Id("call-me"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = browser.find(Locator::Id("me-output")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let text = output.text().await.unwrap();
+        if text.starts_with("200") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(answer.starts_with("200"), "{answer}");
+    assert!(answer.contains(r#""email": "ada@example.com""#), "{answer}");
+
+    // The theme kept in the session: the button switches it (PUT
+    // /api/preferences, then a reload), and it stays switched.
+    assert_eq!(
+        browser
+            .find(Locator::Id("theme"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "light"
+    );
+    browser
+        .find(Locator::Id("toggle-theme"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("body.dark #theme"))
+        .await
+        .unwrap();
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    assert_eq!(
+        browser
+            .find(Locator::Id("theme"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "dark"
+    );
+
+    // Sign out: through the platform logout, back home, signed out.
+    browser
+        .find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().as_str(),
+        format!("{base}/")
+    );
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap();
+
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+/// Screenshots of the full-stack example's pages (home signed out, the
+/// dashboard signed in) as PNG files in `$SCREENSHOT_DIR` (default
+/// `docs/screenshots`): `scripts/screenshots` regenerates the committed
+/// ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes files; run by scripts/screenshots"]
+async fn screenshots() {
+    let dir = std::env::var_os("SCREENSHOT_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"),
+        std::path::PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = common::apps::fullstack_app(Framework::Axum, None, None, |web| web).await;
+    let (_driver, browser, profile) = chromium(Framework::Axum).await;
+    browser.set_window_size(1100, 640).await.unwrap();
+
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    let home = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join("home-signed-out.png"), home).unwrap();
+
+    browser
+        .find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/dashboard", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("call-me"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = browser.find(Locator::Id("me-output")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !output.text().await.unwrap().starts_with("200") {
+        assert!(Instant::now() < deadline, "/api/me answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.set_window_size(1100, 1000).await.unwrap();
+    browser
+        .execute("window.scrollTo(0, 0)", Vec::new())
+        .await
+        .unwrap();
+    let dashboard = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join("dashboard-signed-in.png"), dashboard).unwrap();
+
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}
