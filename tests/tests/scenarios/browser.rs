@@ -81,8 +81,26 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
     let (base, emulator) = (app.base.clone(), &app.emulator);
     let (_driver, browser, profile) = chromium(framework).await;
 
-    // Signed out, the dashboard sends the browser to the hosted sign-in page.
+    // Signed out, the dashboard sends the browser to the hosted sign-in
+    // page. "Deny" there gives the failure page, in the app's style, with
+    // a way to sign in again.
     browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("deny"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let again = browser
+        .wait()
+        .for_element(Locator::Id("sign-in-again"))
+        .await
+        .unwrap();
+    let title = browser.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(title.text().await.unwrap(), "You did not sign in");
+    again.click().await.unwrap();
     let ada = browser
         .wait()
         .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
@@ -179,6 +197,23 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
     assert_eq!(
         browser.current_url().await.unwrap().as_str(),
         format!("{base}/")
+    );
+    // Back shows nothing private: the signed-in page was not kept in the
+    // browser's cache, so it is asked for again and sends to sign-in.
+    browser.back().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
+        .await
+        .unwrap();
+    assert!(browser.find(Locator::Id("session-expiry")).await.is_err());
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(emulator.url())
     );
     browser.goto(&format!("{base}/dashboard")).await.unwrap();
     browser

@@ -107,6 +107,36 @@ impl Browser {
         response
     }
 
+    /// Starts a sign-in at `start` (a path of the app) and submits the
+    /// hosted sign-in page with `fields` added to its form: the emulator's
+    /// answer (a redirect to the callback), not followed.
+    async fn submit_hosted_page(
+        &mut self,
+        app: &App,
+        start: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let first = self.get(start).await;
+        let page = self.follow(first).await;
+        assert_eq!(page.status(), 200);
+        let mut form: Vec<(String, String)> = page
+            .url()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        form.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.http
+            .post(format!("{}/oauth/authorize", app.emulator.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs in as `email` starting from `start` (a path of the app);
     /// returns the final answer after the callback's redirect is followed.
     async fn sign_in(&mut self, app: &App, start: &str, email: &str) -> reqwest::Response {
@@ -394,6 +424,86 @@ async fn callback_errors_are_never_reflected(fw: Framework) {
     assert!(!b.jar.contains_key("sk_oauth_state"));
     // A callback without a login state, or with a forged state, fails the same way.
     assert_eq!(b.get("/auth/callback?code=x&state=y").await.status(), 400);
+}
+
+/// The failure page says what happened in fixed words per case (never the
+/// platform's text), styled, with a way to sign in again; a visitor who is
+/// signed in already goes on instead.
+async fn sign_in_failures_say_what_happened_in_fixed_words(fw: Framework) {
+    let app = start(fw).await;
+    let user = |email: &str| {
+        app.emulator
+            .users()
+            .into_iter()
+            .find(|u| u.email == email)
+            .unwrap()
+    };
+    let callback_path = |r: &reqwest::Response| {
+        let location = header(r, "location");
+        assert!(location.starts_with(&app.base), "{location}");
+        location[app.base.len()..].to_owned()
+    };
+    let page = |html: &str, title: &str| {
+        assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
+        assert!(html.contains("<style>") && html.contains("id=\"sign-in-again\""));
+    };
+
+    // "Deny" on the hosted page.
+    let mut b = Browser::new(&app);
+    let denied = b
+        .submit_hosted_page(&app, "/dashboard", &[("action", "deny")])
+        .await;
+    let r = b.get(&callback_path(&denied)).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(header(&r, "cache-control"), "no-store");
+    let html = r.text().await.unwrap();
+    page(&html, "You did not sign in");
+    assert!(
+        !html.contains("The user denied the request"),
+        "never the platform's text"
+    );
+
+    // The organization's connection is off.
+    let grace = user("grace@globex.example");
+    let globex = app
+        .emulator
+        .organizations()
+        .into_iter()
+        .find(|o| o.id == grace.organization_id)
+        .unwrap();
+    app.emulator
+        .set_connection_enabled(&globex.connection_id, false)
+        .unwrap();
+    let mut b = Browser::new(&app);
+    let off = b
+        .submit_hosted_page(&app, "/dashboard", &[("user_id", grace.id.as_str())])
+        .await;
+    let html = b.get(&callback_path(&off)).await.text().await.unwrap();
+    page(&html, "Sign-in is turned off");
+    assert!(!html.contains("not active"), "never the platform's text");
+    app.emulator
+        .set_connection_enabled(&globex.connection_id, true)
+        .unwrap();
+
+    // A sign-in link used twice: the signed-in visitor goes on to the
+    // dashboard; another browser is told the link has expired.
+    let ada = user("ada@example.com");
+    let mut b = Browser::new(&app);
+    let signed = b
+        .submit_hosted_page(&app, "/auth/login", &[("user_id", ada.id.as_str())])
+        .await;
+    let link = callback_path(&signed);
+    let first = b.get(&link).await;
+    assert_eq!(first.status(), StatusCode::FOUND);
+    assert_eq!(header(&first, "location"), "/dashboard", "the landing page");
+    let again = b.get(&link).await;
+    assert_eq!(again.status(), StatusCode::FOUND);
+    assert_eq!(header(&again, "location"), "/dashboard");
+    assert_eq!(b.get("/dashboard").await.status(), 200, "still signed in");
+    let mut other = Browser::new(&app);
+    let r = other.get(&link).await;
+    assert_eq!(r.status(), 400);
+    page(&r.text().await.unwrap(), "This sign-in link has expired");
 }
 
 async fn webhooks_are_verified(fw: Framework) {
@@ -1376,6 +1486,7 @@ async fn the_after_login_hook_sets_data_chooses_the_landing_page_or_answers_itse
 }
 
 scenarios!(
+    sign_in_failures_say_what_happened_in_fixed_words,
     a_session_revoked_by_an_administrator_ends_on_the_next_request,
     logout_with_an_expired_access_token_signs_out,
     session_data_is_set_at_sign_in_changed_by_handlers_kept_across_refreshes_and_gone_at_logout,
