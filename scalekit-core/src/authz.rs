@@ -198,6 +198,9 @@ impl Requirement {
     /// Checks the grants against every clause.
     pub fn check(&self, grants: &Grants) -> Result<(), Insufficient> {
         self.check_by(|kind, value| grants.has(kind, value))
+            .map_err(|missing| {
+                missing.worded(grants.scopes.is_empty(), grants.permissions.is_empty())
+            })
     }
 
     /// Checks every clause with `has` telling whether one value of a kind
@@ -241,17 +244,8 @@ impl Requirement {
             GrantKind::Role => claims.roles.iter().any(|r| r == value),
             GrantKind::ScopeOrPermission => scope(value) || permission(value),
         })
-        .map_err(|mut missing| {
-            // Said the way this caller is granted access: a user's token
-            // carries permissions, a client's scopes.
-            if missing.kind == GrantKind::ScopeOrPermission {
-                if claims.granted_scopes().next().is_none() {
-                    missing.kind = GrantKind::Permission;
-                } else if claims.permissions.is_empty() {
-                    missing.kind = GrantKind::Scope;
-                }
-            }
-            missing
+        .map_err(|missing| {
+            missing.worded(claims.scopes().is_empty(), claims.permissions.is_empty())
         })
     }
 }
@@ -297,6 +291,20 @@ impl Insufficient {
             }
         };
         ErrorOutcome::insufficient(challenge, &self.required, description)
+    }
+
+    /// A scope-or-permission clause said the way the caller is granted
+    /// access: a user's token carries permissions (no scope), a client's
+    /// scopes (no permission).
+    fn worded(mut self, no_scopes: bool, no_permissions: bool) -> Self {
+        if self.kind == GrantKind::ScopeOrPermission {
+            if no_scopes {
+                self.kind = GrantKind::Permission;
+            } else if no_permissions {
+                self.kind = GrantKind::Scope;
+            }
+        }
+        self
     }
 
     /// What the failed clause checked: scopes, permissions or roles.

@@ -227,7 +227,8 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
 }
 
 /// Screenshots of the full-stack example's pages (home signed out, the
-/// dashboard signed in) as PNG files in `$SCREENSHOT_DIR` (default
+/// dashboard signed in, light and dark, the page after "Deny") and the
+/// emulator's (its front page, the hosted sign-in page) as PNG files in `$SCREENSHOT_DIR` (default
 /// `docs/screenshots`): `scripts/screenshots` regenerates the committed
 /// ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,37 +243,58 @@ async fn screenshots() {
     let (_driver, browser, profile) = chromium(Framework::Axum).await;
     browser.set_window_size(1100, 640).await.unwrap();
 
+    let shot = |name: &'static str| {
+        let browser = browser.clone();
+        let path = dir.join(name);
+        async move {
+            browser
+                .execute("window.scrollTo(0, 0)", Vec::new())
+                .await
+                .unwrap();
+            std::fs::write(path, browser.screenshot().await.unwrap()).unwrap();
+        }
+    };
+
+    // The emulator explains itself at its root URL.
+    browser.goto(app.emulator.url()).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("users"))
+        .await
+        .unwrap();
+    shot("emulator-front.png").await;
+
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     browser
         .wait()
         .for_element(Locator::Id("login"))
         .await
-        .unwrap();
-    let home = browser.screenshot().await.unwrap();
-    std::fs::write(dir.join("home-signed-out.png"), home).unwrap();
-
-    browser
-        .find(Locator::Id("login"))
-        .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    // Wait for the hosted page before the home page's picture: its link
+    // was followed.
+    let deny = browser
+        .wait()
+        .for_element(Locator::Id("deny"))
+        .await
+        .unwrap();
+    shot("emulator-sign-in.png").await;
+    deny.click().await.unwrap();
+    let again = browser
+        .wait()
+        .for_element(Locator::Id("sign-in-again"))
+        .await
+        .unwrap();
+    shot("sign-in-denied.png").await;
+    again.click().await.unwrap();
     browser
         .wait()
         .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
         .await
         .unwrap()
         .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .unwrap();
-    browser
-        .goto(&format!("{}/dashboard", app.base))
         .await
         .unwrap();
     browser
@@ -290,12 +312,36 @@ async fn screenshots() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     browser.set_window_size(1100, 1000).await.unwrap();
+    shot("dashboard-signed-in.png").await;
     browser
-        .execute("window.scrollTo(0, 0)", Vec::new())
+        .find(Locator::Id("toggle-theme"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    let dashboard = browser.screenshot().await.unwrap();
-    std::fs::write(dir.join("dashboard-signed-in.png"), dashboard).unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("body.dark #theme"))
+        .await
+        .unwrap();
+    shot("dashboard-dark.png").await;
+
+    // The home page, signed out (after the platform's logout).
+    browser.set_window_size(1100, 640).await.unwrap();
+    browser
+        .find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    shot("home-signed-out.png").await;
 
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);
