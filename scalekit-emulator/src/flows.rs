@@ -77,6 +77,8 @@ pub(crate) struct FlowState {
     codes: Mutex<HashMap<String, AuthCode>>,
     used_codes: Mutex<HashMap<String, UsedCode>>,
     browser_sessions: Mutex<HashMap<String, BrowserSession>>,
+    /// IdP-initiated sign-ins started lately: email, connection, when.
+    idp_starts: Mutex<Vec<(String, String, Instant)>>,
     refresh_tokens: Mutex<HashMap<String, RefreshRecord>>,
     revoked_families: Mutex<HashSet<String>>,
     refresh_grace: Duration,
@@ -96,6 +98,7 @@ impl FlowState {
             codes: Mutex::new(HashMap::new()),
             used_codes: Mutex::new(HashMap::new()),
             browser_sessions: Mutex::new(HashMap::new()),
+            idp_starts: Mutex::new(Vec::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             revoked_families: Mutex::new(HashSet::new()),
             refresh_grace,
@@ -126,6 +129,25 @@ impl FlowState {
 
     pub(crate) fn set_initiate_login_uri(&self, uri: Option<String>) {
         *lock(&self.initiate_login_uri) = uri;
+    }
+
+    /// Remembers an IdP-initiated sign-in of `email` through `connection`
+    /// (for five minutes, as its token lives).
+    fn idp_started(&self, email: &str, connection: &str) {
+        let mut starts = lock(&self.idp_starts);
+        starts.retain(|(_, _, at)| at.elapsed() < Duration::from_secs(300));
+        starts.push((email.to_owned(), connection.to_owned(), Instant::now()));
+    }
+
+    /// Whether an authorization request for `email` through `connection`
+    /// follows an IdP-initiated sign-in of the last five minutes.
+    fn started_by_idp(&self, email: Option<&str>, connection: Option<&str>) -> bool {
+        let (Some(email), Some(connection)) = (email, connection) else {
+            return false;
+        };
+        lock(&self.idp_starts).iter().any(|(e, c, at)| {
+            e == email && c == connection && at.elapsed() < Duration::from_secs(300)
+        })
     }
 
     /// Where IdP-initiated logins and invitations land: the initiate-login
@@ -280,6 +302,29 @@ pub(crate) async fn authorize_page(
         .map(|p| format!(" with {}", esc(p)))
         .unwrap_or_default();
     let mut body = String::new();
+    // Which application asks: the host it sends the browser back to.
+    let asking = url::Url::parse(request.redirect_uri)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+        })
+        .unwrap_or_default();
+    body.push_str(&format!(
+        "<p id=\"asking\">Sign in to <strong>{}</strong> <span class=\"muted\">(client {})</span></p>",
+        esc(&asking),
+        esc(&state.client_id)
+    ));
+    if state
+        .flows
+        .started_by_idp(hint, get(&params, "connection_id"))
+    {
+        body.push_str(
+            "<p id=\"idp-initiated\">This sign-in was started from your identity provider.</p>",
+        );
+    }
     body.push_str("<form method=\"post\" action=\"/oauth/authorize\">");
     body.push_str(&hidden);
     let prompt = get(&params, "prompt");
@@ -295,6 +340,11 @@ pub(crate) async fn authorize_page(
             .find(|o| o.id == user.organization_id)
             .map(|o| o.name.as_str())
             .unwrap_or("");
+        let roles = if user.roles.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", user.roles.join(", "))
+        };
         let selected = if Some(user.email.as_str()) == hint {
             " data-hinted=\"true\" autofocus"
         } else {
@@ -302,17 +352,20 @@ pub(crate) async fn authorize_page(
         };
         body.push_str(&format!(
             "<button type=\"submit\" name=\"user_id\" value=\"{id}\" data-email=\"{email}\"{selected}>\
-             Continue{via} as {email} <span class=\"muted\">({org})</span></button>",
+             Continue{via} as {email} <span class=\"muted\">({org}{roles})</span></button>",
             id = esc(&user.id),
             email = esc(&user.email),
             org = esc(org),
+            roles = esc(&roles),
         ));
     }
     if users.is_empty() {
         body.push_str("<p id=\"no-users\">No user matches this sign-in request.</p>");
     }
     body.push_str(
-        "<button type=\"submit\" name=\"action\" value=\"deny\" id=\"deny\">Deny</button></form>",
+        "<button type=\"submit\" name=\"action\" value=\"deny\" id=\"deny\">Deny</button></form>\
+         <p class=\"muted\" id=\"deny-explained\">Deny goes back to the application without signing in \
+         (it receives <code>error=access_denied</code>).</p>",
     );
     let title = match prompt {
         Some("create") => "Create your account",
@@ -870,10 +923,11 @@ pub(crate) fn idp_initiated_url(
         .flows
         .initiate_login_target()
         .ok_or(EmulatorError::NoRedirectUri)?;
-    let token = state.sign(
-        &json!({}),
-        &idp_initiated_claims(state, &user, relay_state)?,
-    )?;
+    let claims = idp_initiated_claims(state, &user, relay_state)?;
+    let token = state.sign(&json!({}), &claims)?;
+    if let Some(connection) = claims.get("connection_id").and_then(Value::as_str) {
+        state.flows.idp_started(&user.email, connection);
+    }
     Ok(with_query(&target, &[("idp_initiated_login", &token)]))
 }
 

@@ -233,15 +233,6 @@ impl SessionManager {
     /// or removes the session cookie or one of its chunks. An auth layer
     /// then leaves its own session cookies out: a session refreshed on the
     /// way in must not undo a logout.
-    ///
-    /// ```
-    /// # fn demo(sessions: scalekit_core::session::SessionManager) {
-    /// let name = sessions.session_cookie_name();
-    /// let removal = format!("{name}=; Max-Age=0; Path=/");
-    /// assert!(sessions.sets_session_cookie([removal.as_str()]));
-    /// assert!(!sessions.sets_session_cookie(["theme=dark; Path=/"]));
-    /// # }
-    /// ```
     pub(crate) fn sets_session_cookie<'a, I>(&self, set_cookies: I) -> bool
     where
         I: IntoIterator<Item = &'a str>,

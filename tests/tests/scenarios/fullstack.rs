@@ -294,7 +294,8 @@ async fn a_grace_member_is_refused_admin(fw: Framework) {
     b.sign_in(&app, "/auth/login", "grace@globex.example").await;
     let admin = b.get("/api/admin").await;
     assert_eq!(admin.status(), 403);
-    assert!(header(&admin, "www-authenticate").contains(r#"error="insufficient_scope", error_description="The access token does not grant the required access.", scope="admin:read""#));
+    // Said as the user is granted access: a permission.
+    assert!(header(&admin, "www-authenticate").contains(r#"error="insufficient_scope", error_description="Your access does not include a required permission.", scope="admin:read""#));
 }
 
 async fn bearer_tokens_with_and_without_the_scope(fw: Framework) {
@@ -391,7 +392,7 @@ async fn idp_initiated_callback_starts_a_new_login(fw: Framework) {
     assert_eq!(landed.url().path(), "/dashboard");
 }
 
-async fn open_redirect_attempts_land_on_home(fw: Framework) {
+async fn open_redirect_attempts_land_on_the_after_login_page(fw: Framework) {
     let app = start(fw).await;
     for evil in [
         "//evil.com",
@@ -409,7 +410,13 @@ async fn open_redirect_attempts_land_on_home(fw: Framework) {
                 "ada@example.com",
             )
             .await;
-        assert_eq!(landed.url().as_str(), format!("{}/", app.base), "{evil}");
+        // The application's after-login page (the example's dashboard),
+        // never the target given.
+        assert_eq!(
+            landed.url().as_str(),
+            format!("{}/dashboard", app.base),
+            "{evil}"
+        );
     }
 }
 
@@ -1503,7 +1510,7 @@ scenarios!(
     bearer_tokens_with_and_without_the_scope,
     an_expired_access_token_is_refreshed_transparently,
     idp_initiated_callback_starts_a_new_login,
-    open_redirect_attempts_land_on_home,
+    open_redirect_attempts_land_on_the_after_login_page,
     callback_errors_are_never_reflected,
     webhooks_are_verified,
     untrusted_host_headers_never_shape_redirects_and_trust_is_opt_in,
