@@ -275,6 +275,53 @@ impl ManagementClient {
         }
     }
 
+    /// `GET path` answered by one object, under `key` or bare.
+    pub(crate) async fn get_wrapped<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<T, ManagementError> {
+        let bytes = self.call(Method::GET, path, &[], None).await?;
+        decode_wrapped(&bytes, key)
+    }
+
+    /// A call with a JSON body answered by one object, under `key` or bare.
+    pub(crate) async fn send_wrapped<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        key: &str,
+    ) -> Result<T, ManagementError> {
+        let bytes = self.call_json(method, path, &[], body).await?;
+        decode_wrapped(&bytes, key)
+    }
+
+    /// A call whose answer carries nothing (`DELETE`, mostly).
+    pub(crate) async fn call_empty(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+    ) -> Result<(), ManagementError> {
+        self.call(method, path, query, None).await?;
+        Ok(())
+    }
+
+    /// One page of the list at `path` (items under `key`), with `query`
+    /// and the page options.
+    pub(crate) async fn list_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        options: &crate::PageOptions,
+        mut query: Vec<(&'static str, String)>,
+    ) -> Result<crate::Page<T>, ManagementError> {
+        options.push_query(&mut query);
+        let bytes = self.call(Method::GET, path, &query, None).await?;
+        crate::pagination::decode_page(&bytes, key)
+    }
+
     /// `call` with a JSON body.
     pub(crate) async fn call_json<B: Serialize + ?Sized>(
         &self,

@@ -59,13 +59,16 @@ pub mod connections;
 pub mod directories;
 pub mod domains;
 mod error;
+pub mod organization_clients;
 pub mod organizations;
 mod pagination;
+pub mod permissions;
 mod retry;
 pub mod roles;
 pub mod sessions;
 pub mod tools;
 pub mod users;
+pub mod webauthn;
 
 pub use client::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ManagementClient};
 pub use connected_accounts::{
@@ -82,16 +85,25 @@ pub use directories::{
 };
 pub use domains::{CreateDomainRequest, Domain, DomainType, Domains, VerificationStatus};
 pub use error::{ErrorDetail, ManagementError, TransportFailure};
+pub use organization_clients::{
+    ClientSecret, CreatedClientSecret, CreatedOrganizationClient, CustomClaim, OrganizationClient,
+    OrganizationClientRequest, OrganizationClients, PlainSecret,
+};
 pub use organizations::{
     CreateOrganizationRequest, Organization, OrganizationFeature, OrganizationSettings,
-    Organizations, PortalLink, UpdateOrganizationRequest,
+    Organizations, PortalLink, UpdateOrganizationRequest, UserManagementSettings,
 };
 pub use pagination::{Page, PageOptions};
+pub use permissions::{CreatePermissionRequest, Permission, Permissions};
 pub use retry::RetryPolicy;
-pub use roles::{CreateRoleRequest, Role, Roles};
+pub use roles::{CreateRoleRequest, DefaultRoles, Role, Roles, UpdateRoleRequest};
 pub use sessions::{RevokedSessions, Session, Sessions, UserSessionsOptions};
 pub use tools::{ExecuteToolRequest, ExecuteToolResponse, Tools};
 pub use users::{
     CreateUserProfile, CreateUserRequest, Membership, MembershipRequest, MembershipStatus,
     NewMembership, RoleRef, UpdateUserProfile, UpdateUserRequest, User, UserProfile, Users,
+};
+pub use webauthn::{
+    AllAcceptedCredentialsOptions, DeletedCredential, UnknownCredentialOptions, WebAuthn,
+    WebAuthnCredential, WebAuthnCredentials,
 };

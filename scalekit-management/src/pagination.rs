@@ -177,6 +177,32 @@ where
     .boxed()
 }
 
+/// Every item of a list, page after page of `options.page_size` from
+/// `options.page_token`: `fetch` gets a client and the options of each
+/// page and answers it.
+pub(crate) fn page_stream<T, F, Fut>(
+    client: &crate::ManagementClient,
+    options: PageOptions,
+    fetch: F,
+) -> impl Stream<Item = Result<T, ManagementError>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(crate::ManagementClient, PageOptions) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T>, ManagementError>> + Send + 'static,
+{
+    let client = client.clone();
+    let size = options.page_size;
+    paginate(options.page_token, move |token| {
+        fetch(
+            client.clone(),
+            PageOptions {
+                page_size: size,
+                page_token: token,
+            },
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
