@@ -38,6 +38,13 @@ impl PlainSecret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The secret as the core crate's [`Secret`](scalekit_core::Secret),
+    /// to get tokens with it
+    /// ([`ClientCredentialsCache::for_client`](scalekit_core::oauth::ClientCredentialsCache::for_client)).
+    pub fn into_secret(self) -> scalekit_core::Secret {
+        scalekit_core::Secret::new(self.0)
+    }
 }
 
 impl fmt::Debug for PlainSecret {
