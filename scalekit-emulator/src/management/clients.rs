@@ -147,13 +147,13 @@ const RESERVED_CLAIMS: &[&str] = &[
 fn parse_fields(body: &Bytes) -> Result<ClientFields, ApiError> {
     let map = body_object(body)?;
     let name = opt_str(&map, "name")?;
-    if let Some(name) = &name {
-        if name.trim().is_empty() || name.chars().count() > MAX_NAME {
-            return Err(ApiError::invalid(
-                "name",
-                format!("name must be 1 to {MAX_NAME} characters"),
-            ));
-        }
+    if let Some(name) = &name
+        && (name.trim().is_empty() || name.chars().count() > MAX_NAME)
+    {
+        return Err(ApiError::invalid(
+            "name",
+            format!("name must be 1 to {MAX_NAME} characters"),
+        ));
     }
     let custom_claims = match map.get("custom_claims") {
         None | Some(Value::Null) => None,
@@ -413,10 +413,10 @@ impl super::Management {
         let mut m2m = M2mClient::new(&client.client_id, plain, &client.organization_id)
             .scopes(client.scopes.clone())
             .audience(client.audience.clone());
-        if let Ok(expiry) = u64::try_from(client.expiry) {
-            if expiry > 0 {
-                m2m = m2m.token_lifetime(Duration::from_secs(expiry));
-            }
+        if let Ok(expiry) = u64::try_from(client.expiry)
+            && expiry > 0
+        {
+            m2m = m2m.token_lifetime(Duration::from_secs(expiry));
         }
         for (k, v) in &client.custom_claims {
             m2m = m2m.claim(k.clone(), Value::String(v.clone()));

@@ -432,13 +432,13 @@ fn create_in(state: &State, scope: Option<String>, body: &Bytes) -> ApiResult {
             "a role with this name exists",
         ));
     }
-    if let Some(base) = &extends {
-        if store.rbac.find(&org, base).is_none() {
-            return Err(ApiError::invalid(
-                "extends",
-                format!("the base role {base} does not exist"),
-            ));
-        }
+    if let Some(base) = &extends
+        && store.rbac.find(&org, base).is_none()
+    {
+        return Err(ApiError::invalid(
+            "extends",
+            format!("the base role {base} does not exist"),
+        ));
     }
     store.rbac.define_permissions(&permissions);
     let at = now();
@@ -620,10 +620,10 @@ fn delete_in(
                 continue;
             }
             m.roles.retain(|r| r != name);
-            if let Some(new) = &reassign {
-                if !m.roles.contains(new) {
-                    m.roles.push(new.clone());
-                }
+            if let Some(new) = &reassign
+                && !m.roles.contains(new)
+            {
+                m.roles.push(new.clone());
             }
         }
     }
@@ -752,13 +752,13 @@ pub(super) async fn set_default_roles(
         ("default_member_role", &member),
         ("default_creator_role", &creator),
     ] {
-        if let Some(name) = name {
-            if store.rbac.find_in(None, name).is_none() {
-                return Err(ApiError::invalid(
-                    field,
-                    format!("the role {name} does not exist"),
-                ));
-            }
+        if let Some(name) = name
+            && store.rbac.find_in(None, name).is_none()
+        {
+            return Err(ApiError::invalid(
+                field,
+                format!("the role {name} does not exist"),
+            ));
         }
     }
     if let Some(m) = member {
