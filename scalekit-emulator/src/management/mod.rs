@@ -557,7 +557,9 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
         )
         .route(
             "/api/v1/organizations/{org}/domains/{id}",
-            api(get(organizations::get_domain).delete(organizations::delete_domain)),
+            api(get(organizations::get_domain)
+                .patch(organizations::patch_domain)
+                .delete(organizations::delete_domain)),
         )
         .route(
             "/api/v1/organizations:external/{external_id}",
@@ -726,6 +728,14 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
             api(get(accounts::list)
                 .post(accounts::create)
                 .put(accounts::update_credentials)),
+        )
+        .route(
+            "/api/v1/connected_accounts:delete",
+            api(post(accounts::delete)),
+        )
+        .route(
+            "/api/v1/connected_accounts:search",
+            api(get(accounts::search)),
         )
         .route(
             "/api/v1/connected_accounts/magic_link",

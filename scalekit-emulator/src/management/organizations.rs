@@ -844,3 +844,21 @@ pub(super) async fn search(AxumState(state): AxumState<Shared>, Pairs(pairs): Pa
         "total_size": page.total_size,
     }))
 }
+
+/// `PATCH /api/v1/organizations/{organization_id}/domains/{id}` (the
+/// platform's `UpdateDomain` has no field yet: the domain as it is), and
+/// `PATCH …/domains/{id}:verify` (`{"verified": true}`: the emulator's
+/// domains are verified when added).
+pub(super) async fn patch_domain(
+    AxumState(state): AxumState<Shared>,
+    Path((org_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    if let Some(id) = id.strip_suffix(":verify") {
+        find_domain(&state, &org_id, id)?;
+        return ok(json!({"verified": true}));
+    }
+    body_object(&body)?;
+    let domain = find_domain(&state, &org_id, &id)?;
+    ok(json!({"domain": domain_view(&domain)}))
+}
