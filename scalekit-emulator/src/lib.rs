@@ -832,6 +832,20 @@ impl Emulator {
         Ok(self.state.management.add_passkey(user_id, display_name))
     }
 
+    /// Opens a login request of the custom connection `connection_id`, as
+    /// the platform does when it sends a user to an application's own login
+    /// page; the application then posts the user it signed in
+    /// (`UpdateLoginUserDetails`). Its id (`lrq_…`).
+    pub fn open_login_request(&self, connection_id: &str) -> String {
+        self.state.management.open_login_request(connection_id)
+    }
+
+    /// The user an application posted for login request `login_request_id`
+    /// (the body of its `UpdateLoginUserDetails`), if it has.
+    pub fn login_request_user(&self, login_request_id: &str) -> Option<Value> {
+        self.state.management.login_request_user(login_request_id)
+    }
+
     /// Registers an M2M client for the `client_credentials` grant.
     pub fn register_m2m_client(&self, client: M2mClient) {
         lock(&self.state.m2m_clients).insert(client.client_id.clone(), client);

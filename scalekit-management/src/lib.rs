@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 mod client;
 pub mod connected_accounts;
 pub mod connections;
@@ -70,6 +71,7 @@ pub mod tools;
 pub mod users;
 pub mod webauthn;
 
+pub use auth::{Auth, LoginUserDetails};
 pub use client::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ManagementClient};
 pub use connected_accounts::{
     AuthorizationType, ConnectedAccount, ConnectedAccountRequest, ConnectedAccountStatus,

@@ -85,3 +85,66 @@ async fn connected_accounts_are_searched_and_deleted() {
     );
     assert_refused(accounts.delete_connected_account("gmail", " ").await);
 }
+
+#[tokio::test]
+async fn a_custom_connection_gets_the_user_of_its_login_request() {
+    let (emulator, client) = setup().await;
+    let connection = client
+        .connections()
+        .list_connections(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0)
+        .id;
+    let request = emulator.open_login_request(&connection);
+    let user = scalekit_management::LoginUserDetails::new("app_user_7", "ada@example.com")
+        .name("Ada", "Lovelace")
+        .role("admin");
+    client
+        .auth()
+        .update_login_user_details(&connection, &request, &user)
+        .await
+        .unwrap();
+    let posted = emulator.login_request_user(&request).unwrap();
+    assert_eq!(posted["sub"], "app_user_7");
+    assert_eq!(posted["roles"], serde_json::json!(["admin"]));
+    // Once only; unknown requests and connections; a user without email.
+    common::assert_precondition(
+        client
+            .auth()
+            .update_login_user_details(&connection, &request, &user)
+            .await,
+        "already",
+    );
+    assert_not_found(
+        client
+            .auth()
+            .update_login_user_details(&connection, "lrq_000000000000000001", &user)
+            .await,
+    );
+    assert_not_found(
+        client
+            .auth()
+            .update_login_user_details("conn_000000000000000001", &request, &user)
+            .await,
+    );
+    let other = emulator.open_login_request(&connection);
+    assert_invalid(
+        client
+            .auth()
+            .update_login_user_details(
+                &connection,
+                &other,
+                &scalekit_management::LoginUserDetails::new("u", ""),
+            )
+            .await,
+        "email",
+    );
+    assert_refused(
+        client
+            .auth()
+            .update_login_user_details(&connection, "", &user)
+            .await,
+    );
+}

@@ -9,6 +9,7 @@
 //! `{"code": "NOT_FOUND", "message": "…", "details": [{"@type": "…ErrorInfo", "error_code": "NOT_FOUND", …}]}`.
 
 mod accounts;
+mod auth;
 mod clients;
 mod links;
 mod organizations;
@@ -90,6 +91,8 @@ pub(crate) struct Store {
     org_clients: Vec<OrgClientRecord>,
     /// Users' passkeys (WebAuthn credentials).
     passkeys: Vec<PasskeyRecord>,
+    /// Custom connections' login requests.
+    login_requests: HashMap<String, auth::LoginRequest>,
     domains: Vec<DomainRecord>,
     accounts: Vec<AccountRecord>,
     portal_links: HashMap<String, links::PortalLink>,
@@ -684,6 +687,10 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
                 .delete(users::delete_by_external_id)),
         )
         .route("/api/v1/users:search", api(get(users::search)))
+        .route(
+            "/api/v1/connections/{connection}/auth-requests/{request}/user",
+            api(post(auth::update_login_user_details)),
+        )
         .route("/api/v1/webauthn/credentials", api(get(webauthn::list)))
         .route(
             "/api/v1/webauthn/credentials/{id}",
