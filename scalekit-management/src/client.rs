@@ -308,6 +308,23 @@ impl ManagementClient {
         Ok(())
     }
 
+    /// `PATCH {path}:{verb}` (`enable` / `disable`): the answer under `key`
+    /// or bare, or `empty(enabled)` when the platform answers nothing.
+    pub(crate) async fn toggle<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        verb: &str,
+        key: &str,
+        empty: impl FnOnce(bool) -> T,
+    ) -> Result<T, ManagementError> {
+        let path = format!("{path}:{verb}");
+        let bytes = self.call(Method::PATCH, &path, &[], None).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(empty(verb == "enable"));
+        }
+        decode_wrapped(&bytes, key)
+    }
+
     /// One page of the list at `path` (items under `key`), with `query`
     /// and the page options.
     pub(crate) async fn list_page<T: DeserializeOwned>(

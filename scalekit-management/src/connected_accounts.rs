@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::decode_wrapped;
-use crate::pagination::{Page, PageOptions, decode_page, page_stream, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_request, page_stream};
+
+page_request!(ListConnectedAccountsOptions);
 use crate::{ManagementClient, ManagementError};
 
 /// A third-party account (Gmail, Slack, …) an agent acts through on a
@@ -216,19 +218,11 @@ impl ConnectedAccounts<'_> {
         &self,
         options: ListConnectedAccountsOptions,
     ) -> impl Stream<Item = Result<ConnectedAccount, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        paginate(options.page_token.clone(), move |token| {
-            let client = client.clone();
-            let options = ListConnectedAccountsOptions {
-                page_token: token,
-                ..options.clone()
-            };
-            async move {
-                client
-                    .connected_accounts()
-                    .list_connected_accounts(&options)
-                    .await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client
+                .connected_accounts()
+                .list_connected_accounts(&options)
+                .await
         })
     }
 

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, page_stream, paginate};
+use crate::pagination::{Page, PageOptions, page_stream};
 use crate::{ManagementClient, ManagementError};
 
 /// An organization: one of your customers (a tenant).
@@ -175,13 +175,14 @@ impl Organizations<'_> {
         &self,
         options: &PageOptions,
     ) -> Result<Page<Organization>, ManagementError> {
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self
-            .client
-            .call(Method::GET, "/api/v1/organizations", &query, None)
-            .await?;
-        decode_page(&bytes, "organizations")
+        self.client
+            .list_page(
+                "/api/v1/organizations",
+                "organizations",
+                options,
+                Vec::new(),
+            )
+            .await
     }
 
     /// Every organization, page after page (of `options.page_size`), as
@@ -202,17 +203,8 @@ impl Organizations<'_> {
         &self,
         options: PageOptions,
     ) -> impl Stream<Item = Result<Organization, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
-            async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
-                client.organizations().list_organizations(&options).await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client.organizations().list_organizations(&options).await
         })
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::client::{decode, decode_error, decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, page_stream, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_stream};
 use crate::{ManagementClient, ManagementError};
 use crate::{Permission, Role};
 
@@ -463,13 +463,9 @@ impl Users<'_> {
 
     /// One page of the environment's users (the SDK's `listUsers`).
     pub async fn list_users(&self, options: &PageOptions) -> Result<Page<User>, ManagementError> {
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self
-            .client
-            .call(Method::GET, "/api/v1/users", &query, None)
-            .await?;
-        decode_page(&bytes, "users")
+        self.client
+            .list_page("/api/v1/users", "users", options, Vec::new())
+            .await
     }
 
     /// Every user of the environment, page after page.
@@ -477,17 +473,8 @@ impl Users<'_> {
         &self,
         options: PageOptions,
     ) -> impl Stream<Item = Result<User, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
-            async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
-                client.users().list_users(&options).await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client.users().list_users(&options).await
         })
     }
 
@@ -520,10 +507,9 @@ impl Users<'_> {
         options: &PageOptions,
     ) -> Result<Page<User>, ManagementError> {
         let path = organization_users_path(organization_id)?;
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self.client.call(Method::GET, &path, &query, None).await?;
-        decode_page(&bytes, "users")
+        self.client
+            .list_page(&path, "users", options, Vec::new())
+            .await
     }
 
     /// Every user of an organization, page after page.
@@ -532,17 +518,10 @@ impl Users<'_> {
         organization_id: &str,
         options: PageOptions,
     ) -> impl Stream<Item = Result<User, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
         let organization_id = organization_id.to_owned();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
+        page_stream(self.client, options, move |client, options| {
             let organization_id = organization_id.clone();
             async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
                 client
                     .users()
                     .list_organization_users(&organization_id, &options)
