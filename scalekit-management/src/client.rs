@@ -32,9 +32,13 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Operations are grouped as in the official SDKs:
 /// [`organizations`](Self::organizations), [`connections`](Self::connections),
 /// [`directories`](Self::directories), [`users`](Self::users) (memberships
-/// and invitations too), [`roles`](Self::roles), [`domains`](Self::domains),
-/// [`sessions`](Self::sessions), [`connected_accounts`](Self::connected_accounts)
-/// and [`tools`](Self::tools).
+/// and invitations too), [`roles`](Self::roles),
+/// [`permissions`](Self::permissions),
+/// [`organization_clients`](Self::organization_clients),
+/// [`domains`](Self::domains), [`sessions`](Self::sessions),
+/// [`webauthn`](Self::webauthn), [`auth`](Self::auth),
+/// [`connected_accounts`](Self::connected_accounts) and
+/// [`tools`](Self::tools).
 ///
 /// Every call goes through one transport: the token comes from a
 /// [`ClientCredentialsCache`] (fetched once, reused until shortly before it

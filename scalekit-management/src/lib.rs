@@ -1,6 +1,7 @@
 //! A typed client for the Scalekit management API: organizations, users and
-//! memberships, SSO connections, SCIM directories, roles, domains, sessions,
-//! connected accounts and tool execution.
+//! memberships, SSO connections, SCIM directories, roles and permissions,
+//! organization M2M clients, domains, sessions, passkeys, custom
+//! connections, connected accounts and tool execution.
 //!
 //! [`ManagementClient`] is built from a [`scalekit_core::Scalekit`] and
 //! authenticates with the environment's client-credentials token (cached,
