@@ -554,7 +554,15 @@ fn delete_in(
         )));
     }
     let is_default = match &scope {
-        None => store.rbac.default_member == name || store.rbac.default_creator == name,
+        None => {
+            store.rbac.default_member == name
+                || store.rbac.default_creator == name
+                || store
+                    .rbac
+                    .organization_default_member
+                    .values()
+                    .any(|r| r == name)
+        }
         Some(org) => {
             store
                 .rbac
