@@ -171,7 +171,7 @@ pub async fn organization_client_calls_the_m2m_example(
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let created = client
-        .organization_clients()
+        .m2m()
         .create_organization_client(
             organization_id,
             &OrganizationClientRequest::new("Reports export (example)")

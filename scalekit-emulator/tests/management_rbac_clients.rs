@@ -175,7 +175,7 @@ async fn creates_answer_201_with_the_resource_wrapped_and_errors_have_the_platfo
         &api.call(
             Method::POST,
             &clients,
-            Some(json!({"description": "no name"})),
+            Some(json!({"name": "x", "scopes": "not a list"})),
         )
         .await,
         StatusCode::BAD_REQUEST,

@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// [`directories`](Self::directories), [`users`](Self::users) (memberships
 /// and invitations too), [`roles`](Self::roles),
 /// [`permissions`](Self::permissions),
-/// [`organization_clients`](Self::organization_clients),
+/// [`m2m`](Self::m2m) (organization M2M clients),
 /// [`domains`](Self::domains), [`sessions`](Self::sessions),
 /// [`webauthn`](Self::webauthn), [`auth`](Self::auth),
 /// [`connected_accounts`](Self::connected_accounts) and

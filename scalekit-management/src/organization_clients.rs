@@ -137,7 +137,7 @@ fn lenient_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u6
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OrganizationClientRequest {
-    /// Its name (required to create).
+    /// Its name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// What it is for.
@@ -235,7 +235,8 @@ pub struct CreatedClientSecret {
     pub plain_secret: PlainSecret,
 }
 
-/// The organization client operations: `client.organization_clients()`.
+/// The organization M2M client operations: `client.m2m()` (the SDK's
+/// `client.m2m`).
 #[derive(Debug, Clone, Copy)]
 pub struct OrganizationClients<'a> {
     pub(crate) client: &'a ManagementClient,
@@ -257,16 +258,14 @@ fn client_path(organization_id: &str, client_id: &str) -> Result<String, Managem
 }
 
 impl OrganizationClients<'_> {
-    /// Creates an M2M client of an organization; the answer holds its
-    /// secret in plain text, the only time it is shown.
+    /// Creates an M2M client of an organization (the SDK's
+    /// `createOrganizationClient`); the answer holds its secret in plain
+    /// text, the only time it is shown.
     pub async fn create_organization_client(
         &self,
         organization_id: &str,
         request: &OrganizationClientRequest,
     ) -> Result<CreatedOrganizationClient, ManagementError> {
-        if request.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            return Err(ManagementError::InvalidArgument("client name"));
-        }
         let path = clients_path(organization_id)?;
         let bytes = self
             .client
@@ -275,7 +274,7 @@ impl OrganizationClients<'_> {
         decode(&bytes)
     }
 
-    /// An organization's M2M client.
+    /// An organization's M2M client (the SDK's `getOrganizationClient`).
     pub async fn get_organization_client(
         &self,
         organization_id: &str,
@@ -285,7 +284,8 @@ impl OrganizationClients<'_> {
         self.client.get_wrapped(&path, "client").await
     }
 
-    /// One page of an organization's M2M clients.
+    /// One page of an organization's M2M clients (the SDK's
+    /// `listOrganizationClients`).
     pub async fn list_organization_clients(
         &self,
         organization_id: &str,
@@ -308,14 +308,15 @@ impl OrganizationClients<'_> {
             let organization_id = organization_id.clone();
             async move {
                 client
-                    .organization_clients()
+                    .m2m()
                     .list_organization_clients(&organization_id, &options)
                     .await
             }
         })
     }
 
-    /// Changes an organization's M2M client (the fields set in `change`).
+    /// Changes an organization's M2M client, the fields set in `change`
+    /// (the SDK's `updateOrganizationClient`).
     pub async fn update_organization_client(
         &self,
         organization_id: &str,
@@ -328,8 +329,8 @@ impl OrganizationClients<'_> {
             .await
     }
 
-    /// Deletes an organization's M2M client: no token can be had with it
-    /// any more.
+    /// Deletes an organization's M2M client (the SDK's
+    /// `deleteOrganizationClient`): no token can be had with it any more.
     pub async fn delete_organization_client(
         &self,
         organization_id: &str,
@@ -339,8 +340,9 @@ impl OrganizationClients<'_> {
         self.client.call_empty(Method::DELETE, &path, &[]).await
     }
 
-    /// Adds a secret to a client (to rotate: add, hand over, delete the old
-    /// one); the answer holds it in plain text, the only time it is shown.
+    /// Adds a secret to a client (the SDK's `addOrganizationClientSecret`;
+    /// to rotate: add, hand over, remove the old one); the answer holds it
+    /// in plain text, the only time it is shown.
     pub async fn add_organization_client_secret(
         &self,
         organization_id: &str,
@@ -351,8 +353,10 @@ impl OrganizationClients<'_> {
         decode(&bytes)
     }
 
-    /// Deletes a secret of a client: no token can be had with it any more.
-    pub async fn delete_organization_client_secret(
+    /// Removes a secret of a client (the SDK's
+    /// `removeOrganizationClientSecret`): no token can be had with it any
+    /// more.
+    pub async fn remove_organization_client_secret(
         &self,
         organization_id: &str,
         client_id: &str,
@@ -368,8 +372,8 @@ impl OrganizationClients<'_> {
 }
 
 impl ManagementClient {
-    /// The organization M2M client operations.
-    pub fn organization_clients(&self) -> OrganizationClients<'_> {
+    /// The organization M2M client operations (the SDK's `client.m2m`).
+    pub fn m2m(&self) -> OrganizationClients<'_> {
         OrganizationClients { client: self }
     }
 }

@@ -298,8 +298,9 @@ impl Roles<'_> {
     }
 
     /// Deletes a role of the environment (the SDK's `deleteRole`); its
-    /// members get `reassign_role_name` instead, when given. A role that
-    /// another extends, or a default role, cannot be deleted.
+    /// members get `reassign_role_name` instead (required while users hold
+    /// the role). A role that another extends, or a default role, cannot be
+    /// deleted.
     pub async fn delete_role(
         &self,
         role_name: &str,
@@ -414,7 +415,7 @@ impl Roles<'_> {
 
     /// Deletes a role of an organization (the SDK's
     /// `deleteOrganizationRole`); its members get `reassign_role_name`
-    /// instead, when given.
+    /// instead (required while members hold the role).
     pub async fn delete_organization_role(
         &self,
         organization_id: &str,

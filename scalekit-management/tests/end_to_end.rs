@@ -224,7 +224,7 @@ async fn an_organization_clients_token_opens_the_m2m_example_until_its_secret_is
     let management = client(&emulator);
     let org = emulator.test_user().organization_id.clone();
     let created = management
-        .organization_clients()
+        .m2m()
         .create_organization_client(
             &org,
             &OrganizationClientRequest::new("Acme reporting")
@@ -264,8 +264,8 @@ async fn an_organization_clients_token_opens_the_m2m_example_until_its_secret_is
 
     // The secret deleted: no new token with it, so no way in.
     management
-        .organization_clients()
-        .delete_organization_client_secret(&org, &client_id, &secret_id)
+        .m2m()
+        .remove_organization_client_secret(&org, &client_id, &secret_id)
         .await
         .unwrap();
     let after = customer(created.plain_secret.clone().into_secret());

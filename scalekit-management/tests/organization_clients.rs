@@ -39,7 +39,7 @@ fn claims(jwt: &str) -> Value {
 async fn a_client_is_created_with_its_secret_shown_once_and_mints_tokens() {
     let (emulator, client) = setup().await;
     let org = emulator.test_user().organization_id.clone();
-    let clients = client.organization_clients();
+    let clients = client.m2m();
     let created = clients
         .create_organization_client(
             &org,
@@ -113,12 +113,19 @@ async fn a_client_is_created_with_its_secret_shown_once_and_mints_tokens() {
         (401, Some("invalid_client"))
     );
 
-    // Validation and unknown organizations and clients.
-    assert_refused(
+    // A name is optional, as in the SDK; a name too long is refused.
+    let unnamed = clients
+        .create_organization_client(&org, &OrganizationClientRequest::change())
+        .await
+        .unwrap();
+    assert_eq!(unnamed.client.name, "");
+    assert_invalid(
         clients
-            .create_organization_client(&org, &OrganizationClientRequest::change())
+            .create_organization_client(&org, &OrganizationClientRequest::new("n".repeat(201)))
             .await,
+        "name",
     );
+    // Validation and unknown organizations and clients.
     assert_invalid(
         clients
             .create_organization_client(
@@ -153,7 +160,7 @@ async fn a_client_is_created_with_its_secret_shown_once_and_mints_tokens() {
 async fn clients_are_listed_updated_rotated_and_deleted() {
     let (emulator, client) = setup().await;
     let org = emulator.test_user().organization_id.clone();
-    let clients = client.organization_clients();
+    let clients = client.m2m();
     let mut ids = Vec::new();
     for i in 0..3 {
         let created = clients
@@ -207,7 +214,7 @@ async fn clients_are_listed_updated_rotated_and_deleted() {
     );
     assert_invalid(
         clients
-            .update_organization_client(&org, id, &OrganizationClientRequest::new(" "))
+            .update_organization_client(&org, id, &OrganizationClientRequest::new("n".repeat(201)))
             .await,
         "name",
     );
@@ -241,7 +248,7 @@ async fn clients_are_listed_updated_rotated_and_deleted() {
         .unwrap()
         .id;
     clients
-        .delete_organization_client_secret(&org, id, &old_secret_id)
+        .remove_organization_client_secret(&org, id, &old_secret_id)
         .await
         .unwrap();
     assert_eq!(grant(&emulator, id, first_secret.expose()).await.0, 401);
@@ -251,7 +258,7 @@ async fn clients_are_listed_updated_rotated_and_deleted() {
     );
     assert_not_found(
         clients
-            .delete_organization_client_secret(&org, id, &old_secret_id)
+            .remove_organization_client_secret(&org, id, &old_secret_id)
             .await,
     );
     assert_not_found(
@@ -261,7 +268,7 @@ async fn clients_are_listed_updated_rotated_and_deleted() {
     );
     assert_refused(
         clients
-            .delete_organization_client_secret(&org, id, "")
+            .remove_organization_client_secret(&org, id, "")
             .await,
     );
 

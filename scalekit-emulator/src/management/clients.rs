@@ -148,11 +148,11 @@ fn parse_fields(body: &Bytes) -> Result<ClientFields, ApiError> {
     let map = body_object(body)?;
     let name = opt_str(&map, "name")?;
     if let Some(name) = &name
-        && (name.trim().is_empty() || name.chars().count() > MAX_NAME)
+        && name.chars().count() > MAX_NAME
     {
         return Err(ApiError::invalid(
             "name",
-            format!("name must be 1 to {MAX_NAME} characters"),
+            format!("name must be at most {MAX_NAME} characters"),
         ));
     }
     let custom_claims = match map.get("custom_claims") {
@@ -235,9 +235,7 @@ pub(super) async fn create(
     body: Bytes,
 ) -> ApiResult {
     let fields = parse_fields(&body)?;
-    let name = fields
-        .name
-        .ok_or_else(|| ApiError::invalid("name", "name is required"))?;
+    let name = fields.name.unwrap_or_default();
     find_organization(&state, &org)?;
     let secret = new_secret()?;
     let plain = secret.plain.clone();

@@ -9,8 +9,8 @@
 //! unique among the roles an organization sees. Members get the effective
 //! permissions of their membership's roles in their access tokens, as of
 //! their sign-in or refresh. A role another role extends cannot be
-//! deleted; deleting a role moves its members to the reassignment role
-//! (or takes the role from them when none is named). The default member
+//! deleted; deleting a role moves its members to the reassignment role,
+//! which must be named while members hold it. The default member
 //! role (`member` unless changed, per organization or for the
 //! environment) is what a new membership gets when it names no role.
 
@@ -621,6 +621,21 @@ fn delete_in(
             })
             .collect()
     };
+    let holders = store
+        .users
+        .values()
+        .filter(|e| {
+            e.memberships.iter().any(|m| {
+                rbac_view.iter().any(|(o, a)| *a && *o == m.organization_id)
+                    && m.roles.iter().any(|r| r == name)
+            })
+        })
+        .count();
+    if holders > 0 && reassign.is_none() {
+        return Err(ApiError::failed_precondition(format!(
+            "{holders} users hold the role; name a reassign_role_name for them"
+        )));
+    }
     for extra in store.users.values_mut() {
         for m in &mut extra.memberships {
             let applies = rbac_view.iter().any(|(o, a)| *a && *o == m.organization_id);
