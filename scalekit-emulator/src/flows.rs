@@ -409,14 +409,16 @@ pub(crate) async fn authorize_submit(
                     .map(|o| o.id)
                     .unwrap_or_else(|| state.user.organization_id.clone());
                 let local = email.split('@').next().unwrap_or(email);
+                // The organization's default member role.
+                let (roles, permissions) = state.management.default_membership(&organization_id);
                 let user = SeedUser {
                     id: ids::id("usr"),
                     email: email.to_owned(),
                     given_name: local.to_owned(),
                     family_name: String::new(),
                     organization_id,
-                    roles: vec!["member".into()],
-                    permissions: Vec::new(),
+                    roles,
+                    permissions,
                 };
                 model.add_user(user.clone());
                 user

@@ -235,6 +235,8 @@ pub struct M2mClient {
     organization_id: String,
     scopes: Vec<String>,
     custom_claims: serde_json::Map<String, Value>,
+    audience: Vec<String>,
+    token_lifetime: Option<Duration>,
 }
 
 impl M2mClient {
@@ -250,7 +252,26 @@ impl M2mClient {
             organization_id: organization_id.into(),
             scopes: Vec::new(),
             custom_claims: serde_json::Map::new(),
+            audience: Vec::new(),
+            token_lifetime: None,
         }
+    }
+
+    /// The audience of its tokens when the grant names none (`aud`).
+    pub fn audience<I, S>(mut self, audience: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audience = audience.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The lifetime of its tokens (default: the emulator's M2M token
+    /// lifetime).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
     }
 
     /// The scopes the client may be granted.
@@ -502,11 +523,13 @@ impl State {
             "jti": ids::id("tkn"),
             "iat": now,
             "nbf": now,
-            "exp": now + self.m2m_token_ttl.as_secs(),
+            "exp": now + self.m2m_token_ttl_of(client).as_secs(),
         });
         if let Some(map) = claims.as_object_mut() {
             if let Some(aud) = audience {
                 map.insert("aud".into(), json!([aud]));
+            } else if !client.audience.is_empty() {
+                map.insert("aud".into(), json!(client.audience));
             }
             for (k, v) in &client.custom_claims {
                 map.insert(k.clone(), v.clone());
@@ -515,8 +538,9 @@ impl State {
         claims
     }
 
-    pub(crate) fn m2m_token_ttl(&self) -> Duration {
-        self.m2m_token_ttl
+    /// The lifetime of `client`'s tokens.
+    pub(crate) fn m2m_token_ttl_of(&self, client: &M2mClient) -> Duration {
+        client.token_lifetime.unwrap_or(self.m2m_token_ttl)
     }
 
     pub(crate) fn access_token_ttl(&self) -> Duration {
@@ -796,6 +820,30 @@ impl Emulator {
             .server_for(resource)
             .ok_or(EmulatorError::UnknownMcpServer)?;
         mcp::mint_user_token(&self.state, &server, overrides)
+    }
+
+    /// Registers a passkey (a WebAuthn credential) named `display_name`
+    /// for the user `user_id`, as a finished registration would; the
+    /// management API lists, renames and deletes it. Its id (`wac_…`).
+    pub fn add_passkey(&self, user_id: &str, display_name: &str) -> Result<String, EmulatorError> {
+        if !self.state.model.users().iter().any(|u| u.id == user_id) {
+            return Err(EmulatorError::UnknownUser);
+        }
+        Ok(self.state.management.add_passkey(user_id, display_name))
+    }
+
+    /// Opens a login request of the custom connection `connection_id`, as
+    /// the platform does when it sends a user to an application's own login
+    /// page; the application then posts the user it signed in
+    /// (`UpdateLoginUserDetails`). Its id (`lrq_…`).
+    pub fn open_login_request(&self, connection_id: &str) -> String {
+        self.state.management.open_login_request(connection_id)
+    }
+
+    /// The user an application posted for login request `login_request_id`
+    /// (the body of its `UpdateLoginUserDetails`), if it has.
+    pub fn login_request_user(&self, login_request_id: &str) -> Option<Value> {
+        self.state.management.login_request_user(login_request_id)
     }
 
     /// Registers an M2M client for the `client_credentials` grant.

@@ -228,7 +228,13 @@ fn client_credentials_grant(
         (*id == state.client_id)
             .then(|| M2mClient::new(id.clone(), state.client_secret.clone(), ""))
     });
-    let Some(client) = client.filter(|c| auth.secret_is(&c.secret)) else {
+    // Then the organizations' clients created through the management API.
+    let client = client.filter(|c| auth.secret_is(&c.secret)).or_else(|| {
+        state
+            .management
+            .organization_client(id, |secret| auth.secret_is(secret))
+    });
+    let Some(client) = client else {
         return invalid_client(headers);
     };
     let requested: Vec<String> = form
@@ -260,7 +266,7 @@ fn client_credentials_grant(
             Json(json!({
                 "access_token": token,
                 "token_type": "Bearer",
-                "expires_in": state.m2m_token_ttl().as_secs(),
+                "expires_in": state.m2m_token_ttl_of(&client).as_secs(),
                 "scope": scopes.join(" "),
             })),
         )

@@ -753,8 +753,9 @@ async fn roles_are_listed_and_created() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body["id"].as_str().unwrap().starts_with("role_"));
-    assert_eq!(body["permissions"], json!(["docs:write"]));
+    assert!(body["role"]["id"].as_str().unwrap().starts_with("role_"));
+    assert_eq!(body["role"]["permissions"][0]["name"], "docs:write");
+    assert_eq!(body["role"]["is_org_role"], true);
     let (_, body) = api.get(&base).await;
     assert_eq!(body["roles"].as_array().unwrap().len(), 3);
     let (status, body) = api.post(&base, json!({"name": "editor"})).await;

@@ -32,9 +32,13 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Operations are grouped as in the official SDKs:
 /// [`organizations`](Self::organizations), [`connections`](Self::connections),
 /// [`directories`](Self::directories), [`users`](Self::users) (memberships
-/// and invitations too), [`roles`](Self::roles), [`domains`](Self::domains),
-/// [`sessions`](Self::sessions), [`connected_accounts`](Self::connected_accounts)
-/// and [`tools`](Self::tools).
+/// and invitations too), [`roles`](Self::roles),
+/// [`permissions`](Self::permissions),
+/// [`m2m`](Self::m2m) (organization M2M clients),
+/// [`domains`](Self::domains), [`sessions`](Self::sessions),
+/// [`webauthn`](Self::webauthn), [`auth`](Self::auth),
+/// [`connected_accounts`](Self::connected_accounts) and
+/// [`tools`](Self::tools).
 ///
 /// Every call goes through one transport: the token comes from a
 /// [`ClientCredentialsCache`] (fetched once, reused until shortly before it
@@ -273,6 +277,70 @@ impl ManagementClient {
                 Err(ManagementError::Timeout)
             }
         }
+    }
+
+    /// `GET path` answered by one object, under `key` or bare.
+    pub(crate) async fn get_wrapped<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<T, ManagementError> {
+        let bytes = self.call(Method::GET, path, &[], None).await?;
+        decode_wrapped(&bytes, key)
+    }
+
+    /// A call with a JSON body answered by one object, under `key` or bare.
+    pub(crate) async fn send_wrapped<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        key: &str,
+    ) -> Result<T, ManagementError> {
+        let bytes = self.call_json(method, path, &[], body).await?;
+        decode_wrapped(&bytes, key)
+    }
+
+    /// A call whose answer carries nothing (`DELETE`, mostly).
+    pub(crate) async fn call_empty(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+    ) -> Result<(), ManagementError> {
+        self.call(method, path, query, None).await?;
+        Ok(())
+    }
+
+    /// `PATCH {path}:{verb}` (`enable` / `disable`): the answer under `key`
+    /// or bare, or `empty(enabled)` when the platform answers nothing.
+    pub(crate) async fn toggle<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        verb: &str,
+        key: &str,
+        empty: impl FnOnce(bool) -> T,
+    ) -> Result<T, ManagementError> {
+        let path = format!("{path}:{verb}");
+        let bytes = self.call(Method::PATCH, &path, &[], None).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(empty(verb == "enable"));
+        }
+        decode_wrapped(&bytes, key)
+    }
+
+    /// One page of the list at `path` (items under `key`), with `query`
+    /// and the page options.
+    pub(crate) async fn list_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        options: &crate::PageOptions,
+        mut query: Vec<(&'static str, String)>,
+    ) -> Result<crate::Page<T>, ManagementError> {
+        options.push_query(&mut query);
+        let bytes = self.call(Method::GET, path, &query, None).await?;
+        crate::pagination::decode_page(&bytes, key)
     }
 
     /// `call` with a JSON body.

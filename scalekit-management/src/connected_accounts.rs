@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::decode_wrapped;
-use crate::pagination::{Page, PageOptions, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_request, page_stream};
+
+page_request!(ListConnectedAccountsOptions);
 use crate::{ManagementClient, ManagementError};
 
 /// A third-party account (Gmail, Slack, …) an agent acts through on a
@@ -216,19 +218,11 @@ impl ConnectedAccounts<'_> {
         &self,
         options: ListConnectedAccountsOptions,
     ) -> impl Stream<Item = Result<ConnectedAccount, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        paginate(options.page_token.clone(), move |token| {
-            let client = client.clone();
-            let options = ListConnectedAccountsOptions {
-                page_token: token,
-                ..options.clone()
-            };
-            async move {
-                client
-                    .connected_accounts()
-                    .list_connected_accounts(&options)
-                    .await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client
+                .connected_accounts()
+                .list_connected_accounts(&options)
+                .await
         })
     }
 
@@ -270,6 +264,60 @@ impl ConnectedAccounts<'_> {
             .call_json(Method::POST, &format!("{PATH}/magic_link"), &[], &body)
             .await?;
         decode_wrapped(&bytes, "magic_link")
+    }
+}
+
+impl ConnectedAccounts<'_> {
+    /// Deletes the account `identifier` of `connector`, with its
+    /// credentials.
+    pub async fn delete_connected_account(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<(), ManagementError> {
+        if connector.trim().is_empty() || identifier.trim().is_empty() {
+            return Err(ManagementError::InvalidArgument("connector and identifier"));
+        }
+        let body = serde_json::json!({ "connector": connector, "identifier": identifier });
+        self.client
+            .call_json(Method::POST, &format!("{PATH}:delete"), &[], &body)
+            .await?;
+        Ok(())
+    }
+
+    /// One page of the accounts whose identifier, connector or id contains
+    /// `query` (at least 3 characters).
+    pub async fn search_connected_accounts(
+        &self,
+        query: &str,
+        options: &PageOptions,
+    ) -> Result<Page<ConnectedAccount>, ManagementError> {
+        self.client
+            .list_page(
+                &format!("{PATH}:search"),
+                "connected_accounts",
+                options,
+                vec![("query", query.to_owned())],
+            )
+            .await
+    }
+
+    /// Every account matching `query`, page after page.
+    pub fn search_connected_accounts_stream(
+        &self,
+        query: &str,
+        options: PageOptions,
+    ) -> impl Stream<Item = Result<ConnectedAccount, ManagementError>> + Send + 'static {
+        let query = query.to_owned();
+        page_stream(self.client, options, move |client, options| {
+            let query = query.clone();
+            async move {
+                client
+                    .connected_accounts()
+                    .search_connected_accounts(&query, &options)
+                    .await
+            }
+        })
     }
 }
 

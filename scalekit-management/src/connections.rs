@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_request, page_stream};
+
+page_request!(ListConnectionsOptions);
 use crate::{ManagementClient, ManagementError};
 
 /// An enterprise SSO connection (SAML or OIDC) of an organization.
@@ -143,15 +145,8 @@ impl Connections<'_> {
         &self,
         options: ListConnectionsOptions,
     ) -> impl Stream<Item = Result<Connection, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        let first = options.page_token.clone();
-        paginate(first, move |token| {
-            let client = client.clone();
-            let options = ListConnectionsOptions {
-                page_token: token,
-                ..options.clone()
-            };
-            async move { client.connections().list_connections(&options).await }
+        page_stream(self.client, options, |client, options| async move {
+            client.connections().list_connections(&options).await
         })
     }
 
@@ -220,15 +215,15 @@ impl Connections<'_> {
         id: &str,
         verb: &str,
     ) -> Result<ToggleConnectionResponse, ManagementError> {
-        let path = format!("{}:{verb}", connection_path(organization_id, id)?);
-        let bytes = self.client.call(Method::PATCH, &path, &[], None).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(ToggleConnectionResponse {
-                enabled: verb == "enable",
-                error_message: None,
-            });
-        }
-        decode_wrapped(&bytes, "connection")
+        let path = connection_path(organization_id, id)?;
+        self.client
+            .toggle(&path, verb, "connection", |enabled| {
+                ToggleConnectionResponse {
+                    enabled,
+                    error_message: None,
+                }
+            })
+            .await
     }
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_request, page_stream};
+
+page_request!(ListDirectoryMembersOptions);
 use crate::{ManagementClient, ManagementError};
 
 /// A SCIM directory of an organization.
@@ -232,15 +234,15 @@ impl Directories<'_> {
         directory_id: &str,
         verb: &str,
     ) -> Result<ToggleDirectoryResponse, ManagementError> {
-        let path = format!("{}:{verb}", directory_path(organization_id, directory_id)?);
-        let bytes = self.client.call(Method::PATCH, &path, &[], None).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(ToggleDirectoryResponse {
-                enabled: verb == "enable",
-                error_message: None,
-            });
-        }
-        decode_wrapped(&bytes, "directory")
+        let path = directory_path(organization_id, directory_id)?;
+        self.client
+            .toggle(&path, verb, "directory", |enabled| {
+                ToggleDirectoryResponse {
+                    enabled,
+                    error_message: None,
+                }
+            })
+            .await
     }
 
     /// One page of a directory's users (the SDK's `listDirectoryUsers`).
@@ -265,15 +267,9 @@ impl Directories<'_> {
         directory_id: &str,
         options: ListDirectoryMembersOptions,
     ) -> impl Stream<Item = Result<DirectoryUser, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
         let ids = (organization_id.to_owned(), directory_id.to_owned());
-        paginate(options.page_token.clone(), move |token| {
-            let client = client.clone();
+        page_stream(self.client, options, move |client, options| {
             let ids = ids.clone();
-            let options = ListDirectoryMembersOptions {
-                page_token: token,
-                ..options.clone()
-            };
             async move {
                 client
                     .directories()
@@ -305,15 +301,9 @@ impl Directories<'_> {
         directory_id: &str,
         options: ListDirectoryMembersOptions,
     ) -> impl Stream<Item = Result<DirectoryGroup, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
         let ids = (organization_id.to_owned(), directory_id.to_owned());
-        paginate(options.page_token.clone(), move |token| {
-            let client = client.clone();
+        page_stream(self.client, options, move |client, options| {
             let ids = ids.clone();
-            let options = ListDirectoryMembersOptions {
-                page_token: token,
-                ..options.clone()
-            };
             async move {
                 client
                     .directories()

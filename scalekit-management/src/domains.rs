@@ -183,6 +183,37 @@ impl Domains<'_> {
         self.client.call(Method::DELETE, &path, &[], None).await?;
         Ok(())
     }
+
+    /// Asks the platform to verify a domain's ownership (its DNS record);
+    /// whether it is verified.
+    pub async fn verify_domain(
+        &self,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<bool, ManagementError> {
+        let path = format!("{}:verify", domain_path(organization_id, id)?);
+        let bytes = self.client.call(Method::PATCH, &path, &[], None).await?;
+        let answer: serde_json::Value = crate::client::decode(&bytes)?;
+        Ok(answer
+            .get("verified")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false))
+    }
+
+    /// Updates a domain (the platform's `UpdateDomain` carries no field
+    /// yet): the domain as it is now.
+    pub async fn update_domain(
+        &self,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Domain, ManagementError> {
+        let path = domain_path(organization_id, id)?;
+        let bytes = self
+            .client
+            .call_json(Method::PATCH, &path, &[], &serde_json::json!({}))
+            .await?;
+        decode_wrapped(&bytes, "domain")
+    }
 }
 
 impl ManagementClient {

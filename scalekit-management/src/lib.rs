@@ -1,6 +1,7 @@
 //! A typed client for the Scalekit management API: organizations, users and
-//! memberships, SSO connections, SCIM directories, roles, domains, sessions,
-//! connected accounts and tool execution.
+//! memberships, SSO connections, SCIM directories, roles and permissions,
+//! organization M2M clients, domains, sessions, passkeys, custom
+//! connections, connected accounts and tool execution.
 //!
 //! [`ManagementClient`] is built from a [`scalekit_core::Scalekit`] and
 //! authenticates with the environment's client-credentials token (cached,
@@ -53,20 +54,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 mod client;
 pub mod connected_accounts;
 pub mod connections;
 pub mod directories;
 pub mod domains;
 mod error;
+pub mod organization_clients;
 pub mod organizations;
 mod pagination;
+pub mod permissions;
 mod retry;
 pub mod roles;
 pub mod sessions;
 pub mod tools;
 pub mod users;
+pub mod webauthn;
 
+pub use auth::{Auth, LoginUserDetails};
 pub use client::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ManagementClient};
 pub use connected_accounts::{
     AuthorizationType, ConnectedAccount, ConnectedAccountRequest, ConnectedAccountStatus,
@@ -82,16 +88,25 @@ pub use directories::{
 };
 pub use domains::{CreateDomainRequest, Domain, DomainType, Domains, VerificationStatus};
 pub use error::{ErrorDetail, ManagementError, TransportFailure};
+pub use organization_clients::{
+    ClientSecret, CreatedClientSecret, CreatedOrganizationClient, CustomClaim, OrganizationClient,
+    OrganizationClientRequest, OrganizationClients, PlainSecret,
+};
 pub use organizations::{
     CreateOrganizationRequest, Organization, OrganizationFeature, OrganizationSettings,
-    Organizations, PortalLink, UpdateOrganizationRequest,
+    Organizations, PortalLink, UpdateOrganizationRequest, UserManagementSettings,
 };
 pub use pagination::{Page, PageOptions};
+pub use permissions::{CreatePermissionRequest, Permission, Permissions};
 pub use retry::RetryPolicy;
-pub use roles::{CreateRoleRequest, Role, Roles};
+pub use roles::{CreateRoleRequest, DefaultRoles, Role, Roles, UpdateRoleRequest};
 pub use sessions::{RevokedSessions, Session, Sessions, UserSessionsOptions};
 pub use tools::{ExecuteToolRequest, ExecuteToolResponse, Tools};
 pub use users::{
     CreateUserProfile, CreateUserRequest, Membership, MembershipRequest, MembershipStatus,
     NewMembership, RoleRef, UpdateUserProfile, UpdateUserRequest, User, UserProfile, Users,
+};
+pub use webauthn::{
+    AllAcceptedCredentialsOptions, DeletedCredential, UnknownCredentialOptions, WebAuthn,
+    WebAuthnCredential, WebAuthnCredentials,
 };

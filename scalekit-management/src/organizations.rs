@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, page_stream};
 use crate::{ManagementClient, ManagementError};
 
 /// An organization: one of your customers (a tenant).
@@ -175,13 +175,14 @@ impl Organizations<'_> {
         &self,
         options: &PageOptions,
     ) -> Result<Page<Organization>, ManagementError> {
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self
-            .client
-            .call(Method::GET, "/api/v1/organizations", &query, None)
-            .await?;
-        decode_page(&bytes, "organizations")
+        self.client
+            .list_page(
+                "/api/v1/organizations",
+                "organizations",
+                options,
+                Vec::new(),
+            )
+            .await
     }
 
     /// Every organization, page after page (of `options.page_size`), as
@@ -202,17 +203,8 @@ impl Organizations<'_> {
         &self,
         options: PageOptions,
     ) -> impl Stream<Item = Result<Organization, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
-            async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
-                client.organizations().list_organizations(&options).await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client.organizations().list_organizations(&options).await
         })
     }
 
@@ -279,6 +271,142 @@ impl Organizations<'_> {
         let path = format!("{}/portal_links", organization_path(id)?);
         let bytes = self.client.call(Method::PUT, &path, &[], None).await?;
         decode_wrapped(&bytes, "link")
+    }
+}
+
+/// An organization's user-management settings.
+///
+/// ```
+/// use scalekit_management::UserManagementSettings;
+///
+/// let settings = UserManagementSettings::new().max_allowed_users(50);
+/// assert_eq!(
+///     serde_json::to_value(&settings).unwrap(),
+///     serde_json::json!({"max_allowed_users": 50})
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserManagementSettings {
+    /// The most members the organization may have (`None`: no limit); a
+    /// membership over it is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allowed_users: Option<u32>,
+}
+
+impl UserManagementSettings {
+    /// No setting.
+    pub fn new() -> Self {
+        UserManagementSettings::default()
+    }
+
+    /// Sets the most members the organization may have.
+    pub fn max_allowed_users(mut self, max: u32) -> Self {
+        self.max_allowed_users = Some(max);
+        self
+    }
+}
+
+fn external_path(external_id: &str) -> Result<String, ManagementError> {
+    Ok(format!(
+        "/api/v1/organizations:external/{}",
+        segment(external_id, "external id")?
+    ))
+}
+
+fn user_management_path(id: &str) -> Result<String, ManagementError> {
+    Ok(format!(
+        "{}/settings/usermanagement",
+        organization_path(id)?
+    ))
+}
+
+impl Organizations<'_> {
+    /// An organization by your own identifier for it (the SDK's
+    /// `getOrganizationByExternalId`).
+    pub async fn get_organization_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Organization, ManagementError> {
+        self.client
+            .get_wrapped(&external_path(external_id)?, "organization")
+            .await
+    }
+
+    /// Changes an organization found by your own identifier for it (the
+    /// SDK's `updateOrganizationByExternalId`).
+    pub async fn update_organization_by_external_id(
+        &self,
+        external_id: &str,
+        request: &UpdateOrganizationRequest,
+    ) -> Result<Organization, ManagementError> {
+        self.client
+            .send_wrapped(
+                Method::PATCH,
+                &external_path(external_id)?,
+                request,
+                "organization",
+            )
+            .await
+    }
+
+    /// One page of the organizations whose name or identifiers contain
+    /// `query` (at least 3 characters).
+    pub async fn search_organizations(
+        &self,
+        query: &str,
+        options: &PageOptions,
+    ) -> Result<Page<Organization>, ManagementError> {
+        self.client
+            .list_page(
+                "/api/v1/organizations:search",
+                "organizations",
+                options,
+                vec![("query", query.to_owned())],
+            )
+            .await
+    }
+
+    /// Every organization matching `query`, page after page.
+    pub fn search_organizations_stream(
+        &self,
+        query: &str,
+        options: PageOptions,
+    ) -> impl Stream<Item = Result<Organization, ManagementError>> + Send + 'static {
+        let query = query.to_owned();
+        page_stream(self.client, options, move |client, options| {
+            let query = query.clone();
+            async move {
+                client
+                    .organizations()
+                    .search_organizations(&query, &options)
+                    .await
+            }
+        })
+    }
+
+    /// Sets an organization's user-management settings (the SDK's
+    /// `upsertUserManagementSettings`); answers them.
+    pub async fn upsert_user_management_settings(
+        &self,
+        id: &str,
+        settings: &UserManagementSettings,
+    ) -> Result<UserManagementSettings, ManagementError> {
+        let body = serde_json::json!({ "settings": settings });
+        self.client
+            .send_wrapped(Method::PATCH, &user_management_path(id)?, &body, "settings")
+            .await
+    }
+
+    /// An organization's user-management settings.
+    pub async fn get_user_management_settings(
+        &self,
+        id: &str,
+    ) -> Result<UserManagementSettings, ManagementError> {
+        self.client
+            .get_wrapped(&user_management_path(id)?, "settings")
+            .await
     }
 }
 

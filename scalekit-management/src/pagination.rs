@@ -134,7 +134,7 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
 /// read: `fetch` gets the page token (`first` for the first page) and
 /// answers the page. A token the platform answered twice ends the stream
 /// with an error rather than looping.
-pub(crate) fn paginate<T, F, Fut>(
+fn paginate<T, F, Fut>(
     first: Option<String>,
     fetch: F,
 ) -> impl Stream<Item = Result<T, ManagementError>> + Send + 'static
@@ -175,6 +175,58 @@ where
     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
     .try_flatten()
     .boxed()
+}
+
+/// The options of a list call that pages: which page they ask for, and
+/// the same options asking for another page.
+pub(crate) trait PageRequest: Clone + Send + 'static {
+    /// The page token they ask for (`None`: the first page).
+    fn first_token(&self) -> Option<String>;
+    /// The same options, asking for the page of `token`.
+    fn at(&self, token: Option<String>) -> Self;
+}
+
+/// Implements [`PageRequest`] for option types with a `page_token` field.
+macro_rules! page_request {
+    ($($options:ty),* $(,)?) => {
+        $(
+            impl crate::pagination::PageRequest for $options {
+                fn first_token(&self) -> Option<String> {
+                    self.page_token.clone()
+                }
+
+                fn at(&self, token: Option<String>) -> Self {
+                    Self {
+                        page_token: token,
+                        ..self.clone()
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use page_request;
+
+page_request!(PageOptions);
+
+/// Every item of a list, page after page from the one `options` asks for:
+/// `fetch` gets a client and the options of each page and answers it. One
+/// helper for every `*_stream` method.
+pub(crate) fn page_stream<O, T, F, Fut>(
+    client: &crate::ManagementClient,
+    options: O,
+    fetch: F,
+) -> impl Stream<Item = Result<T, ManagementError>> + Send + 'static
+where
+    O: PageRequest,
+    T: Send + 'static,
+    F: Fn(crate::ManagementClient, O) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T>, ManagementError>> + Send + 'static,
+{
+    let client = client.clone();
+    paginate(options.first_token(), move |token| {
+        fetch(client.clone(), options.at(token))
+    })
 }
 
 #[cfg(test)]

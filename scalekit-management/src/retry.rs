@@ -129,17 +129,105 @@ fn random_unit() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The delay of a `Retry-After` header given in seconds. An HTTP date, a
-/// negative or otherwise malformed value gives `None` (the client then backs
-/// off on its own).
+/// The delay a `Retry-After` header asks for: seconds, or an HTTP date
+/// (RFC 9110 §10.2.3, in any of its three formats) from now, a date past
+/// giving no delay. A negative or otherwise malformed value gives `None`
+/// (the client then backs off on its own).
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    parse_retry_after_at(value, std::time::SystemTime::now())
+}
+
+/// [`parse_retry_after`] as of `now`.
+fn parse_retry_after_at(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() {
         return None;
     }
-    // Very long digit strings are clamped rather than refused.
-    let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
-    Some(Duration::from_secs(seconds))
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Very long digit strings are clamped rather than refused.
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = http_date(value)?;
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok()?;
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// An HTTP date as Unix seconds: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37
+/// GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime (`Sun Nov
+/// 6 08:49:37 1994`).
+fn http_date(value: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month_of = |m: &str| MONTHS.iter().position(|x| *x == m).map(|i| i as u64 + 1);
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // IMF-fixdate.
+        [weekday, day, month, year, time, "GMT"] if weekday.ends_with(',') => (
+            day.parse::<u64>().ok()?,
+            month_of(month)?,
+            year.parse::<u64>().ok()?,
+            *time,
+        ),
+        // RFC 850: a two-digit year, in the century that puts it nearest.
+        [weekday, date, time, "GMT"] if weekday.ends_with(',') => {
+            let mut parts = date.split('-');
+            let day = parts.next()?.parse::<u64>().ok()?;
+            let month = month_of(parts.next()?)?;
+            let short = parts.next()?;
+            if short.len() != 2 || parts.next().is_some() {
+                return None;
+            }
+            let short = short.parse::<u64>().ok()?;
+            (
+                day,
+                month,
+                if short < 70 {
+                    2000 + short
+                } else {
+                    1900 + short
+                },
+                *time,
+            )
+        }
+        // asctime.
+        [_, month, day, time, year] => (
+            day.parse::<u64>().ok()?,
+            month_of(month)?,
+            year.parse::<u64>().ok()?,
+            *time,
+        ),
+        _ => return None,
+    };
+    let mut hms = time
+        .split(':')
+        .map(|p| (p.len() == 2).then(|| p.parse::<u64>().ok()).flatten());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day)? * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+/// (H. Hinnant's `days_from_civil`), for years from 1970.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let y = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).checked_sub(719_468)
 }
 
 #[cfg(test)]
@@ -161,10 +249,38 @@ mod tests {
             "1.5",
             "+3",
             "soon",
-            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Oct 2015 07:28 GMT",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Foo 2015 07:28:00 GMT",
+            "Wed, 21 Oct 2015 07:28:00 PST",
         ] {
             assert_eq!(parse_retry_after(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_time_until_then() {
+        // 2015-10-21T07:28:00Z.
+        let at = 1_445_412_480;
+        assert_eq!(http_date("Wed, 21 Oct 2015 07:28:00 GMT"), Some(at));
+        assert_eq!(http_date("Wednesday, 21-Oct-15 07:28:00 GMT"), Some(at));
+        assert_eq!(http_date("Wed Oct 21 07:28:00 2015"), Some(at));
+        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            http_date("Tue, 29 Feb 2000 12:00:00 GMT"),
+            Some(951_825_600)
+        );
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(at - 90);
+        assert_eq!(
+            parse_retry_after_at("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // A date past: no wait.
+        let later = std::time::UNIX_EPOCH + Duration::from_secs(at + 5);
+        assert_eq!(
+            parse_retry_after_at("Wed, 21 Oct 2015 07:28:00 GMT", later),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{decode, decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, count_of, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, count_of, decode_page, page_request, page_stream};
+
+page_request!(UserSessionsOptions);
 use crate::{ManagementClient, ManagementError};
 
 /// A user's session.
@@ -113,15 +115,9 @@ impl Sessions<'_> {
         user_id: &str,
         options: UserSessionsOptions,
     ) -> impl Stream<Item = Result<Session, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
         let user_id = user_id.to_owned();
-        paginate(options.page_token.clone(), move |token| {
-            let client = client.clone();
+        page_stream(self.client, options, move |client, options| {
             let user_id = user_id.clone();
-            let options = UserSessionsOptions {
-                page_token: token,
-                ..options.clone()
-            };
             async move {
                 client
                     .sessions()

@@ -10,8 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::client::{decode, decode_error, decode_wrapped, segment};
-use crate::pagination::{Page, PageOptions, decode_page, paginate};
+use crate::pagination::{Page, PageOptions, decode_page, page_stream};
 use crate::{ManagementClient, ManagementError};
+use crate::{Permission, Role};
 
 /// A user of the environment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -462,13 +463,9 @@ impl Users<'_> {
 
     /// One page of the environment's users (the SDK's `listUsers`).
     pub async fn list_users(&self, options: &PageOptions) -> Result<Page<User>, ManagementError> {
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self
-            .client
-            .call(Method::GET, "/api/v1/users", &query, None)
-            .await?;
-        decode_page(&bytes, "users")
+        self.client
+            .list_page("/api/v1/users", "users", options, Vec::new())
+            .await
     }
 
     /// Every user of the environment, page after page.
@@ -476,17 +473,8 @@ impl Users<'_> {
         &self,
         options: PageOptions,
     ) -> impl Stream<Item = Result<User, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
-            async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
-                client.users().list_users(&options).await
-            }
+        page_stream(self.client, options, |client, options| async move {
+            client.users().list_users(&options).await
         })
     }
 
@@ -519,10 +507,9 @@ impl Users<'_> {
         options: &PageOptions,
     ) -> Result<Page<User>, ManagementError> {
         let path = organization_users_path(organization_id)?;
-        let mut query = Vec::new();
-        options.push_query(&mut query);
-        let bytes = self.client.call(Method::GET, &path, &query, None).await?;
-        decode_page(&bytes, "users")
+        self.client
+            .list_page(&path, "users", options, Vec::new())
+            .await
     }
 
     /// Every user of an organization, page after page.
@@ -531,17 +518,10 @@ impl Users<'_> {
         organization_id: &str,
         options: PageOptions,
     ) -> impl Stream<Item = Result<User, ManagementError>> + Send + 'static {
-        let client = self.client.clone();
         let organization_id = organization_id.to_owned();
-        let size = options.page_size;
-        paginate(options.page_token, move |token| {
-            let client = client.clone();
+        page_stream(self.client, options, move |client, options| {
             let organization_id = organization_id.clone();
             async move {
-                let options = PageOptions {
-                    page_size: size,
-                    page_token: token,
-                };
                 client
                     .users()
                     .list_organization_users(&organization_id, &options)
@@ -610,6 +590,171 @@ impl Users<'_> {
             .call_json(Method::PATCH, &path, &[], &serde_json::json!({}))
             .await?;
         decode_membership(&bytes, organization_id, user_id)
+    }
+}
+
+fn user_external_path(external_id: &str) -> Result<String, ManagementError> {
+    Ok(format!(
+        "/api/v1/users:external/{}",
+        segment(external_id, "external id")?
+    ))
+}
+
+fn member_path(organization_id: &str, user_id: &str) -> Result<String, ManagementError> {
+    Ok(format!(
+        "{}/{}",
+        organization_users_path(organization_id)?,
+        segment(user_id, "user id")?
+    ))
+}
+
+impl Users<'_> {
+    /// A user by your own identifier for them.
+    pub async fn get_user_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<User, ManagementError> {
+        self.client
+            .get_wrapped(&user_external_path(external_id)?, "user")
+            .await
+    }
+
+    /// Changes a user found by your own identifier for them.
+    pub async fn update_user_by_external_id(
+        &self,
+        external_id: &str,
+        request: &UpdateUserRequest,
+    ) -> Result<User, ManagementError> {
+        self.client
+            .send_wrapped(
+                Method::PATCH,
+                &user_external_path(external_id)?,
+                request,
+                "user",
+            )
+            .await
+    }
+
+    /// Deletes a user found by your own identifier for them.
+    pub async fn delete_user_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<(), ManagementError> {
+        self.client
+            .call_empty(Method::DELETE, &user_external_path(external_id)?, &[])
+            .await
+    }
+
+    /// One page of the users whose email, name or identifiers contain
+    /// `query` (at least 3 characters).
+    pub async fn search_users(
+        &self,
+        query: &str,
+        options: &PageOptions,
+    ) -> Result<Page<User>, ManagementError> {
+        self.client
+            .list_page(
+                "/api/v1/users:search",
+                "users",
+                options,
+                vec![("query", query.to_owned())],
+            )
+            .await
+    }
+
+    /// Every user matching `query`, page after page.
+    pub fn search_users_stream(
+        &self,
+        query: &str,
+        options: PageOptions,
+    ) -> impl Stream<Item = Result<User, ManagementError>> + Send + 'static {
+        let query = query.to_owned();
+        page_stream(self.client, options, move |client, options| {
+            let query = query.clone();
+            async move { client.users().search_users(&query, &options).await }
+        })
+    }
+
+    /// One page of an organization's members matching `query`.
+    pub async fn search_organization_users(
+        &self,
+        organization_id: &str,
+        query: &str,
+        options: &PageOptions,
+    ) -> Result<Page<User>, ManagementError> {
+        let path = format!(
+            "/api/v1/organizations/{}/users:search",
+            segment(organization_id, "organization id")?
+        );
+        self.client
+            .list_page(&path, "users", options, vec![("query", query.to_owned())])
+            .await
+    }
+
+    /// The roles of a user's membership of an organization.
+    pub async fn list_user_roles(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Role>, ManagementError> {
+        let path = format!("{}/roles", member_path(organization_id, user_id)?);
+        let bytes = self.client.call(Method::GET, &path, &[], None).await?;
+        Ok(decode_page(&bytes, "roles")?.items)
+    }
+
+    /// Gives a member of an organization more roles (by name, roles the
+    /// organization sees); answers all their roles there.
+    pub async fn assign_user_roles<I, S>(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        role_names: I,
+    ) -> Result<Vec<Role>, ManagementError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let roles: Vec<serde_json::Value> = role_names
+            .into_iter()
+            .map(|r| serde_json::json!({"role_name": r.into()}))
+            .collect();
+        if roles.is_empty() {
+            return Err(ManagementError::InvalidArgument("role names"));
+        }
+        let path = format!("{}/roles", member_path(organization_id, user_id)?);
+        let body = serde_json::json!({ "roles": roles });
+        let bytes = self
+            .client
+            .call_json(Method::POST, &path, &[], &body)
+            .await?;
+        Ok(decode_page(&bytes, "roles")?.items)
+    }
+
+    /// Takes a role from a member of an organization.
+    pub async fn remove_user_role(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        role_name: &str,
+    ) -> Result<(), ManagementError> {
+        let path = format!(
+            "{}/roles/{}",
+            member_path(organization_id, user_id)?,
+            segment(role_name, "role name")?
+        );
+        self.client.call_empty(Method::DELETE, &path, &[]).await
+    }
+
+    /// The effective permissions a member of an organization has through
+    /// their roles there.
+    pub async fn list_user_permissions(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Permission>, ManagementError> {
+        let path = format!("{}/permissions", member_path(organization_id, user_id)?);
+        let bytes = self.client.call(Method::GET, &path, &[], None).await?;
+        Ok(decode_page(&bytes, "permissions")?.items)
     }
 }
 

@@ -484,3 +484,87 @@ async fn a_post_that_could_not_connect_is_sent_once_the_platform_is_up() {
     assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
     assert_eq!(stub.tokens.load(Ordering::SeqCst), 1);
 }
+
+/// `at` (Unix seconds) as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(at: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = at / 86_400;
+    let secs = at % 86_400;
+    // H. Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_the_wait_until_then() {
+    assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Two seconds from now (whole seconds): a wait of one to two seconds.
+    let date = http_date(now + 2);
+    let (stub, client) = start(Arc::new(move |n, _, _, _, _| {
+        if n == 0 {
+            Response::builder()
+                .status(429)
+                .header("retry-after", date.as_str())
+                .body(Body::empty())
+                .unwrap()
+        } else {
+            json(200, ORGS)
+        }
+    }))
+    .await;
+    let client = client.retry_policy(RetryPolicy::default().max_delay(Duration::from_secs(5)));
+    let started = Instant::now();
+    client
+        .organizations()
+        .list_organizations(&PageOptions::new())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 2);
+
+    // A date past: no wait beyond the first backoff.
+    let past = http_date(now - 60);
+    let (_, client) = start(Arc::new(move |n, _, _, _, _| {
+        if n == 0 {
+            Response::builder()
+                .status(503)
+                .header("retry-after", past.as_str())
+                .body(Body::empty())
+                .unwrap()
+        } else {
+            json(200, ORGS)
+        }
+    }))
+    .await;
+    let started = Instant::now();
+    client
+        .organizations()
+        .list_organizations(&PageOptions::new())
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500));
+}

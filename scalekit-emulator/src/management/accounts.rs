@@ -246,3 +246,55 @@ pub(super) async fn execute_tool(AxumState(state): AxumState<Shared>, body: Byte
         "execution_id": ids::id("exec"),
     }))
 }
+
+/// `POST /api/v1/connected_accounts:delete` (`connector` and `identifier`,
+/// or `id`): `200 {}`; its credentials and magic links go with it.
+pub(super) async fn delete(AxumState(state): AxumState<Shared>, body: Bytes) -> ApiResult {
+    let map = body_object(&body)?;
+    let id = opt_str(&map, "id")?.filter(|i| !i.is_empty());
+    let key = match &id {
+        Some(_) => None,
+        None => Some(key(&map)?),
+    };
+    let mut store = state.management.store();
+    let index = store
+        .accounts
+        .iter()
+        .position(|a| match (&id, &key) {
+            (Some(id), _) => a.id == *id,
+            (None, Some((connector, identifier))) => {
+                a.connector == *connector && a.identifier == *identifier
+            }
+            (None, None) => false,
+        })
+        .ok_or_else(|| ApiError::not_found("connected_account"))?;
+    let account = store.accounts.remove(index);
+    store.magic_links.retain(|_, l| l.account_id != account.id);
+    ok(json!({}))
+}
+
+/// `GET /api/v1/connected_accounts:search?query=…`: the accounts whose
+/// identifier, connector or id contains the query (case-insensitive),
+/// paged.
+pub(super) async fn search(AxumState(state): AxumState<Shared>, Pairs(pairs): Pairs) -> ApiResult {
+    let needle = super::search_query(&pairs)?;
+    let views: Vec<Value> = state
+        .management
+        .store()
+        .accounts
+        .iter()
+        .filter(|a| {
+            [&a.identifier, &a.connector, &a.id]
+                .iter()
+                .any(|t| t.to_lowercase().contains(&needle))
+        })
+        .map(AccountRecord::view)
+        .collect();
+    let page = paginate(views, &pairs, "connected_accounts_search")?;
+    ok(json!({
+        "connected_accounts": page.items,
+        "next_page_token": page.next_page_token,
+        "prev_page_token": page.prev_page_token,
+        "total_size": page.total_size,
+    }))
+}

@@ -9,9 +9,14 @@
 //! `{"code": "NOT_FOUND", "message": "…", "details": [{"@type": "…ErrorInfo", "error_code": "NOT_FOUND", …}]}`.
 
 mod accounts;
+mod auth;
+mod clients;
 mod links;
 mod organizations;
+mod roles;
+mod settings;
 mod users;
+mod webauthn;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +26,7 @@ use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, patch, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,8 +36,11 @@ use crate::model::Organization;
 use crate::{State, lock, now};
 
 pub(crate) use accounts::AccountRecord;
+pub(crate) use clients::OrgClientRecord;
 pub(crate) use organizations::{DomainRecord, OrgExtra};
-pub(crate) use users::{RoleRecord, UserExtra};
+pub(crate) use roles::Rbac;
+pub(crate) use users::UserExtra;
+pub(crate) use webauthn::PasskeyRecord;
 
 type Shared = Arc<State>;
 
@@ -75,8 +83,16 @@ pub(crate) struct Management {
 pub(crate) struct Store {
     orgs: HashMap<String, OrgExtra>,
     users: HashMap<String, UserExtra>,
-    /// Roles created per organization, in creation order.
-    roles: HashMap<String, Vec<RoleRecord>>,
+    /// The environment's roles, the organizations' and the permissions.
+    rbac: Rbac,
+    /// Organizations' maximum number of members.
+    max_users: HashMap<String, i64>,
+    /// Organizations' M2M clients, in creation order.
+    org_clients: Vec<OrgClientRecord>,
+    /// Users' passkeys (WebAuthn credentials).
+    passkeys: Vec<PasskeyRecord>,
+    /// Custom connections' login requests.
+    login_requests: HashMap<String, auth::LoginRequest>,
     domains: Vec<DomainRecord>,
     accounts: Vec<AccountRecord>,
     portal_links: HashMap<String, links::PortalLink>,
@@ -328,6 +344,17 @@ pub(crate) fn query_bool(pairs: &[(String, String)], name: &str) -> Result<bool,
     }
 }
 
+/// The `query` of a search: required, at least 3 characters, lowercased.
+pub(crate) fn search_query(pairs: &[(String, String)]) -> Result<String, ApiError> {
+    match query(pairs, "query").map(str::trim) {
+        Some(q) if q.chars().count() >= 3 => Ok(q.to_lowercase()),
+        _ => Err(ApiError::invalid(
+            "query",
+            "query must be at least 3 characters",
+        )),
+    }
+}
+
 /// The organization `id`, or `404`.
 pub(crate) fn find_organization(state: &State, id: &str) -> Result<Organization, ApiError> {
     state
@@ -533,11 +560,141 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
         )
         .route(
             "/api/v1/organizations/{org}/domains/{id}",
-            api(get(organizations::get_domain).delete(organizations::delete_domain)),
+            api(get(organizations::get_domain)
+                .patch(organizations::patch_domain)
+                .delete(organizations::delete_domain)),
+        )
+        .route(
+            "/api/v1/organizations:external/{external_id}",
+            api(get(organizations::get_by_external_id).patch(organizations::update_by_external_id)),
+        )
+        .route(
+            "/api/v1/organizations:search",
+            api(get(organizations::search)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/settings/usermanagement",
+            api(get(settings::get).patch(settings::upsert)),
         )
         .route(
             "/api/v1/organizations/{org}/roles",
-            api(get(users::list_roles).post(users::create_role)),
+            api(get(roles::list_organization_roles).post(roles::create_organization_role)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/roles:set_defaults",
+            api(patch(roles::set_default_organization_roles)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/roles/{name}",
+            api(get(roles::get_organization_role)
+                .put(roles::update_organization_role)
+                .delete(roles::delete_organization_role)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/roles/{name}/users:count",
+            api(get(roles::organization_role_users_count)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/roles/{name}/base",
+            api(delete(roles::delete_organization_role_base)),
+        )
+        .route(
+            "/api/v1/roles",
+            api(get(roles::list_roles).post(roles::create_role)),
+        )
+        .route(
+            "/api/v1/roles:set_defaults",
+            api(patch(roles::set_default_roles)),
+        )
+        .route(
+            "/api/v1/roles/{name}",
+            api(get(roles::get_role)
+                .put(roles::update_role)
+                .delete(roles::delete_role)),
+        )
+        .route(
+            "/api/v1/roles/{name}/users:count",
+            api(get(roles::role_users_count)),
+        )
+        .route(
+            "/api/v1/roles/{name}/base",
+            api(delete(roles::delete_role_base)),
+        )
+        .route(
+            "/api/v1/roles/{name}/dependents",
+            api(get(roles::dependent_roles)),
+        )
+        .route(
+            "/api/v1/roles/{name}/permissions",
+            api(get(roles::role_permissions).post(roles::add_role_permissions)),
+        )
+        .route(
+            "/api/v1/roles/{name}/permissions:all",
+            api(get(roles::effective_role_permissions)),
+        )
+        .route(
+            "/api/v1/roles/{name}/permissions/{permission}",
+            api(delete(roles::remove_role_permission)),
+        )
+        .route(
+            "/api/v1/permissions",
+            api(get(roles::list_permissions).post(roles::create_permission)),
+        )
+        .route(
+            "/api/v1/permissions/{name}",
+            api(get(roles::get_permission)
+                .put(roles::update_permission)
+                .delete(roles::delete_permission)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/users/{id}/roles",
+            api(get(roles::user_roles).post(roles::assign_user_roles)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/users/{id}/roles/{name}",
+            api(delete(roles::remove_user_role)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/users/{id}/permissions",
+            api(get(roles::user_permissions)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/users:search",
+            api(get(users::search_organization_users)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/clients",
+            api(get(clients::list).post(clients::create)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/clients/{id}",
+            api(get(clients::get_one)
+                .patch(clients::update)
+                .delete(clients::delete)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/clients/{id}/secrets",
+            api(post(clients::add_secret)),
+        )
+        .route(
+            "/api/v1/organizations/{org}/clients/{id}/secrets/{secret}",
+            api(delete(clients::delete_secret)),
+        )
+        .route(
+            "/api/v1/users:external/{external_id}",
+            api(get(users::get_by_external_id)
+                .patch(users::update_by_external_id)
+                .delete(users::delete_by_external_id)),
+        )
+        .route("/api/v1/users:search", api(get(users::search)))
+        .route(
+            "/api/v1/connections/{connection}/auth-requests/{request}/user",
+            api(post(auth::update_login_user_details)),
+        )
+        .route("/api/v1/webauthn/credentials", api(get(webauthn::list)))
+        .route(
+            "/api/v1/webauthn/credentials/{id}",
+            api(patch(webauthn::update).delete(webauthn::delete)),
         )
         .route(
             "/api/v1/organizations/{org}/users",
@@ -578,6 +735,14 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
             api(get(accounts::list)
                 .post(accounts::create)
                 .put(accounts::update_credentials)),
+        )
+        .route(
+            "/api/v1/connected_accounts:delete",
+            api(post(accounts::delete)),
+        )
+        .route(
+            "/api/v1/connected_accounts:search",
+            api(get(accounts::search)),
         )
         .route(
             "/api/v1/connected_accounts/magic_link",

@@ -79,7 +79,9 @@ impl Management {
     fn forget_organization(&self, id: &str) {
         let mut store = self.store();
         store.orgs.remove(id);
-        store.roles.remove(id);
+        store.rbac.forget_organization(id);
+        store.max_users.remove(id);
+        store.org_clients.retain(|c| c.organization_id() != id);
         store.domains.retain(|d| d.organization_id != id);
     }
 }
@@ -777,4 +779,86 @@ pub(super) async fn delete_domain(
         }
     });
     ok(json!({}))
+}
+
+/// The id of the organization whose external id is `external_id`, or `404`.
+fn by_external_id(state: &State, external_id: &str) -> Result<String, ApiError> {
+    let store = state.management.store();
+    state
+        .model
+        .organizations()
+        .into_iter()
+        .find(|o| store.orgs.get(&o.id).and_then(|e| e.external_id.as_deref()) == Some(external_id))
+        .map(|o| o.id)
+        .ok_or_else(|| ApiError::not_found("organization"))
+}
+
+/// `GET /api/v1/organizations:external/{external_id}`.
+pub(super) async fn get_by_external_id(
+    AxumState(state): AxumState<Shared>,
+    Path(external_id): Path<String>,
+) -> ApiResult {
+    let id = by_external_id(&state, &external_id)?;
+    get_one(AxumState(state), Path(id)).await
+}
+
+/// `PATCH /api/v1/organizations:external/{external_id}`.
+pub(super) async fn update_by_external_id(
+    AxumState(state): AxumState<Shared>,
+    Path(external_id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id = by_external_id(&state, &external_id)?;
+    update(AxumState(state), Path(id), body).await
+}
+
+/// `GET /api/v1/organizations:search?query=…`: the organizations whose
+/// name, id or external id contains the query (case-insensitive), paged.
+pub(super) async fn search(AxumState(state): AxumState<Shared>, Pairs(pairs): Pairs) -> ApiResult {
+    let needle = super::search_query(&pairs)?;
+    let views: Vec<Value> = {
+        let mut store = state.management.store();
+        state
+            .model
+            .organizations()
+            .iter()
+            .filter_map(|org| {
+                let extra = store.org_extra(&org.id, state.management.started).clone();
+                let hit = [
+                    Some(org.name.as_str()),
+                    Some(org.id.as_str()),
+                    extra.external_id.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|text| text.to_lowercase().contains(&needle));
+                hit.then(|| organization_view(org, &extra))
+            })
+            .collect()
+    };
+    let page = paginate(views, &pairs, "organizations_search")?;
+    ok(json!({
+        "organizations": page.items,
+        "next_page_token": page.next_page_token,
+        "prev_page_token": page.prev_page_token,
+        "total_size": page.total_size,
+    }))
+}
+
+/// `PATCH /api/v1/organizations/{organization_id}/domains/{id}` (the
+/// platform's `UpdateDomain` has no field yet: the domain as it is), and
+/// `PATCH …/domains/{id}:verify` (`{"verified": true}`: the emulator's
+/// domains are verified when added).
+pub(super) async fn patch_domain(
+    AxumState(state): AxumState<Shared>,
+    Path((org_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    if let Some(id) = id.strip_suffix(":verify") {
+        find_domain(&state, &org_id, id)?;
+        return ok(json!({"verified": true}));
+    }
+    body_object(&body)?;
+    let domain = find_domain(&state, &org_id, &id)?;
+    ok(json!({"domain": domain_view(&domain)}))
 }

@@ -25,7 +25,7 @@ use crate::{State, ids, now};
 /// What the API keeps of a user beyond the sign-in page's view.
 #[derive(Debug, Clone)]
 pub(crate) struct UserExtra {
-    external_id: Option<String>,
+    pub(super) external_id: Option<String>,
     metadata: Map<String, Value>,
     locale: Option<String>,
     phone_number: Option<String>,
@@ -33,45 +33,23 @@ pub(crate) struct UserExtra {
     custom_attributes: Map<String, Value>,
     create_time: u64,
     update_time: u64,
-    memberships: Vec<MembershipRecord>,
+    pub(super) memberships: Vec<MembershipRecord>,
 }
 
 #[derive(Debug, Clone)]
-struct MembershipRecord {
-    organization_id: String,
-    roles: Vec<String>,
+pub(super) struct MembershipRecord {
+    pub(super) organization_id: String,
+    pub(super) roles: Vec<String>,
     /// `ACTIVE` or `PENDING_INVITE`.
     status: &'static str,
     metadata: Map<String, Value>,
     join_time: u64,
 }
 
-/// A role of an organization.
-#[derive(Debug, Clone)]
-pub(crate) struct RoleRecord {
-    id: String,
-    name: String,
-    display_name: String,
-    description: String,
-    permissions: Vec<String>,
-}
-
-impl RoleRecord {
-    fn new(name: &str, display_name: &str, description: &str, permissions: &[&str]) -> Self {
-        RoleRecord {
-            id: ids::id("role"),
-            name: name.to_owned(),
-            display_name: display_name.to_owned(),
-            description: description.to_owned(),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        }
-    }
-}
-
 impl Store {
     /// The extra attributes of `user` (defaults: one active membership in
     /// their organization with their roles).
-    fn user_extra(&mut self, user: &SeedUser, started: u64) -> &mut UserExtra {
+    pub(super) fn user_extra(&mut self, user: &SeedUser, started: u64) -> &mut UserExtra {
         self.users
             .entry(user.id.clone())
             .or_insert_with(|| UserExtra {
@@ -96,46 +74,12 @@ impl Store {
                 },
             })
     }
-
-    /// The roles of an organization: the environment's `admin` and
-    /// `member` (with the seeded users' permissions), then those created.
-    fn roles_of(&mut self, organization_id: &str) -> &mut Vec<RoleRecord> {
-        self.roles
-            .entry(organization_id.to_owned())
-            .or_insert_with(|| {
-                vec![
-                    RoleRecord::new(
-                        "admin",
-                        "Admin",
-                        "Manages the organization",
-                        &["admin:read", "projects:read"],
-                    ),
-                    RoleRecord::new("member", "Member", "A member", &["projects:read"]),
-                ]
-            })
-    }
-
-    /// The permissions of `roles` in an organization (roles it does not
-    /// define grant none).
-    fn permissions_of(&mut self, organization_id: &str, roles: &[String]) -> Vec<String> {
-        let mut permissions: Vec<String> = Vec::new();
-        for role in self.roles_of(organization_id).iter() {
-            if roles.contains(&role.name) {
-                for p in &role.permissions {
-                    if !permissions.contains(p) {
-                        permissions.push(p.clone());
-                    }
-                }
-            }
-        }
-        permissions
-    }
 }
 
 /// Makes the sign-in page's user `id` match their memberships: their
 /// organization is the first membership's (the current one while it
 /// lasts), with its roles and their permissions.
-fn sync_user(state: &State, store: &mut Store, id: &str) {
+pub(super) fn sync_user(state: &State, store: &mut Store, id: &str) {
     let Some(user) = state.model.users().into_iter().find(|u| u.id == id) else {
         return;
     };
@@ -150,7 +94,9 @@ fn sync_user(state: &State, store: &mut Store, id: &str) {
         .cloned();
     let (organization_id, roles, permissions) = match primary {
         Some(m) => {
-            let permissions = store.permissions_of(&m.organization_id, &m.roles);
+            let permissions = store
+                .rbac
+                .effective_permissions(&m.organization_id, &m.roles);
             (m.organization_id, m.roles, permissions)
         }
         None => (String::new(), Vec::new(), Vec::new()),
@@ -169,7 +115,7 @@ impl super::Management {
         if user.organization_id == organization_id {
             return Some(user.clone());
         }
-        let mut store = self.store();
+        let store = self.store();
         let membership = store
             .users
             .get(&user.id)?
@@ -177,7 +123,9 @@ impl super::Management {
             .iter()
             .find(|m| m.organization_id == organization_id)?
             .clone();
-        let permissions = store.permissions_of(organization_id, &membership.roles);
+        let permissions = store
+            .rbac
+            .effective_permissions(organization_id, &membership.roles);
         Some(SeedUser {
             organization_id: membership.organization_id,
             roles: membership.roles,
@@ -232,18 +180,14 @@ fn user_view(state: &State, store: &mut Store, user: &SeedUser) -> Value {
                 .organization(&m.organization_id)
                 .map(|o| o.name)
                 .unwrap_or_default();
-            let roles: Vec<Value> = {
-                let defined = store.roles_of(&m.organization_id).clone();
-                m.roles
-                    .iter()
-                    .map(|name| match defined.iter().find(|r| &r.name == name) {
-                        Some(r) => {
-                            json!({"id": r.id, "name": r.name, "display_name": r.display_name})
-                        }
-                        None => json!({"name": name}),
-                    })
-                    .collect()
-            };
+            let roles: Vec<Value> = m
+                .roles
+                .iter()
+                .map(|name| match store.rbac.find(&m.organization_id, name) {
+                    Some(r) => json!({"id": r.id, "name": r.name, "display_name": r.display_name}),
+                    None => json!({"name": name}),
+                })
+                .collect();
             json!({
                 "organization_id": m.organization_id,
                 "name": org_name,
@@ -292,7 +236,7 @@ fn membership_view(user_id: &str, m: &MembershipRecord) -> Value {
 }
 
 /// The user `id`, or `404`.
-fn find_user(state: &State, id: &str) -> Result<SeedUser, ApiError> {
+pub(super) fn find_user(state: &State, id: &str) -> Result<SeedUser, ApiError> {
     state
         .model
         .users()
@@ -449,9 +393,7 @@ pub(super) async fn create_user(
     let metadata = opt_string_map(&map, "metadata")?.unwrap_or_default();
     let profile = parse_profile(&map)?;
     let membership = opt_object(&map, "membership")?.unwrap_or_default();
-    let roles = parse_roles(membership.get("roles"), "membership.roles")?
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| vec!["member".to_owned()]);
+    let roles = parse_roles(membership.get("roles"), "membership.roles")?.filter(|r| !r.is_empty());
     let membership_metadata = opt_string_map(&membership, "metadata")
         .map_err(|_| {
             ApiError::invalid(
@@ -462,6 +404,7 @@ pub(super) async fn create_user(
         .unwrap_or_default();
     let org = find_organization(&state, &org_id)?;
     let mut store = state.management.store();
+    let roles = roles.unwrap_or_else(|| vec![store.rbac.default_member_of(&org.id)]);
     if state.model.user_by_email(&email).is_some() {
         return Err(ApiError::already_exists(
             "email",
@@ -471,6 +414,7 @@ pub(super) async fn create_user(
     if let Some(external) = &external_id {
         check_user_external_id(&store, external, None)?;
     }
+    super::settings::check_room_for_member(&state, &mut store, &org.id)?;
     let now = now();
     let local = email.split('@').next().unwrap_or_default().to_owned();
     let user = SeedUser {
@@ -480,7 +424,7 @@ pub(super) async fn create_user(
         family_name: profile.last_name.clone().unwrap_or_default(),
         organization_id: org.id.clone(),
         roles: roles.clone(),
-        permissions: store.permissions_of(&org.id, &roles),
+        permissions: store.rbac.effective_permissions(&org.id, &roles),
     };
     let mut extra = UserExtra {
         external_id,
@@ -562,6 +506,7 @@ pub(super) async fn delete_user(
     let mut store = state.management.store();
     state.remove_user(&id);
     store.users.remove(&id);
+    store.passkeys.retain(|p| p.user_id() != id);
     ok(json!({}))
 }
 
@@ -656,11 +601,14 @@ pub(super) async fn add_membership(
             "the user is a member of the organization already",
         ));
     }
+    super::settings::check_room_for_member(&state, &mut store, &org_id)?;
+    let default_role = store.rbac.default_member_of(&org_id);
+    let extra = store.user_extra(&user, state.management.started);
     let membership = MembershipRecord {
         organization_id: org_id,
         roles: roles
             .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| vec!["member".to_owned()]),
+            .unwrap_or_else(|| vec![default_role]),
         status: if invite { "PENDING_INVITE" } else { "ACTIVE" },
         metadata: metadata.unwrap_or_default(),
         join_time: now(),
@@ -749,108 +697,6 @@ pub(super) async fn resend_invite(
         Some(m) => ok(membership_view(&id, &m)),
         None => Err(ApiError::not_found("membership")),
     }
-}
-
-fn role_view(role: &RoleRecord) -> Value {
-    json!({
-        "id": role.id,
-        "name": role.name,
-        "display_name": role.display_name,
-        "description": role.description,
-        "permissions": role.permissions,
-    })
-}
-
-/// `GET /api/v1/organizations/{org_id}/roles`.
-pub(super) async fn list_roles(
-    AxumState(state): AxumState<Shared>,
-    Path(org_id): Path<String>,
-) -> ApiResult {
-    find_organization(&state, &org_id)?;
-    let roles: Vec<Value> = state
-        .management
-        .store()
-        .roles_of(&org_id)
-        .iter()
-        .map(role_view)
-        .collect();
-    ok(json!({"roles": roles}))
-}
-
-/// `POST /api/v1/organizations/{org_id}/roles`: `201` with the role. The
-/// organization's members holding it get its permissions in their tokens.
-pub(super) async fn create_role(
-    AxumState(state): AxumState<Shared>,
-    Path(org_id): Path<String>,
-    body: Bytes,
-) -> ApiResult {
-    let map = body_object(&body)?;
-    let name = opt_str(&map, "name")?
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::invalid("name", "name is required"))?;
-    if name.len() > 64 || name.chars().any(char::is_whitespace) {
-        return Err(ApiError::invalid(
-            "name",
-            "name must be at most 64 characters without spaces",
-        ));
-    }
-    let display_name = opt_str(&map, "display_name")?.unwrap_or_else(|| name.clone());
-    let description = opt_str(&map, "description")?.unwrap_or_default();
-    let permissions = match map.get("permissions") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => {
-            let mut permissions = Vec::new();
-            for (i, p) in list.iter().enumerate() {
-                match p.as_str().map(str::trim).filter(|p| !p.is_empty()) {
-                    Some(p) => permissions.push(p.to_owned()),
-                    None => {
-                        return Err(ApiError::invalid(
-                            format!("permissions[{i}]"),
-                            "a permission is a non-empty string",
-                        ));
-                    }
-                }
-            }
-            permissions
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "permissions",
-                "permissions must be a list of strings",
-            ));
-        }
-    };
-    find_organization(&state, &org_id)?;
-    let mut store = state.management.store();
-    if store.roles_of(&org_id).iter().any(|r| r.name == name) {
-        return Err(ApiError::already_exists(
-            "name",
-            "the organization has a role with this name",
-        ));
-    }
-    let role = RoleRecord {
-        id: ids::id("role"),
-        name,
-        display_name,
-        description,
-        permissions,
-    };
-    store.roles_of(&org_id).push(role.clone());
-    let members: Vec<String> = store
-        .users
-        .iter()
-        .filter(|(_, e)| {
-            e.memberships
-                .iter()
-                .any(|m| m.organization_id == org_id && m.roles.contains(&role.name))
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
-    for id in members {
-        sync_user(&state, &mut store, &id);
-    }
-    created(role_view(&role))
 }
 
 fn session_view(session: &SessionRecord) -> Value {
@@ -962,4 +808,109 @@ pub(super) async fn revoke_user_sessions(
         .map(session_view)
         .collect();
     ok(json!({"total_revoked": revoked.len(), "revoked_sessions": revoked}))
+}
+
+/// The id of the user whose external id is `external_id`, or `404`.
+fn by_external_id(state: &State, external_id: &str) -> Result<String, ApiError> {
+    let store = state.management.store();
+    state
+        .model
+        .users()
+        .into_iter()
+        .find(|u| {
+            store
+                .users
+                .get(&u.id)
+                .and_then(|e| e.external_id.as_deref())
+                == Some(external_id)
+        })
+        .map(|u| u.id)
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// `GET /api/v1/users:external/{external_id}`.
+pub(super) async fn get_by_external_id(
+    AxumState(state): AxumState<Shared>,
+    Path(external_id): Path<String>,
+) -> ApiResult {
+    let id = by_external_id(&state, &external_id)?;
+    get_user(AxumState(state), Path(id)).await
+}
+
+/// `PATCH /api/v1/users:external/{external_id}`.
+pub(super) async fn update_by_external_id(
+    AxumState(state): AxumState<Shared>,
+    Path(external_id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id = by_external_id(&state, &external_id)?;
+    update_user(AxumState(state), Path(id), body).await
+}
+
+/// `DELETE /api/v1/users:external/{external_id}`.
+pub(super) async fn delete_by_external_id(
+    AxumState(state): AxumState<Shared>,
+    Path(external_id): Path<String>,
+) -> ApiResult {
+    let id = by_external_id(&state, &external_id)?;
+    delete_user(AxumState(state), Path(id)).await
+}
+
+/// Whether `user` matches a search (email, name, id or external id).
+fn user_matches(store: &Store, user: &SeedUser, needle: &str) -> bool {
+    let external = store
+        .users
+        .get(&user.id)
+        .and_then(|e| e.external_id.clone());
+    [
+        Some(user.email.clone()),
+        Some(full_name(user)),
+        Some(user.id.clone()),
+        external,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|text| text.to_lowercase().contains(needle))
+}
+
+/// `GET /api/v1/users:search?query=…`, paged.
+pub(super) async fn search(AxumState(state): AxumState<Shared>, Pairs(pairs): Pairs) -> ApiResult {
+    let needle = super::search_query(&pairs)?;
+    let found: Vec<SeedUser> = {
+        let store = state.management.store();
+        state
+            .model
+            .users()
+            .into_iter()
+            .filter(|u| user_matches(&store, u, &needle))
+            .collect()
+    };
+    users_page(&state, found, &pairs, "users_search")
+}
+
+/// `GET /api/v1/organizations/{organization_id}/users:search?query=…`.
+pub(super) async fn search_organization_users(
+    AxumState(state): AxumState<Shared>,
+    Path(org_id): Path<String>,
+    Pairs(pairs): Pairs,
+) -> ApiResult {
+    let needle = super::search_query(&pairs)?;
+    find_organization(&state, &org_id)?;
+    let found: Vec<SeedUser> = {
+        let mut store = state.management.store();
+        state
+            .model
+            .users()
+            .into_iter()
+            .filter(|u| {
+                let member = store
+                    .user_extra(u, state.management.started)
+                    .memberships
+                    .iter()
+                    .any(|m| m.organization_id == org_id);
+                member && user_matches(&store, u, &needle)
+            })
+            .collect()
+    };
+    users_page(&state, found, &pairs, "organization_users_search")
 }
