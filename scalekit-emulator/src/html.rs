@@ -17,7 +17,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"icon\" href=\"/favicon.ico\" type=\"image/svg+xml\">\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
+         <style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}}\
          button{{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem}}\
          .muted{{color:#666;font-size:.9rem}}table{{border-collapse:collapse;width:100%}}\
          td,th{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}}</style></head><body><h1>{t}</h1>{body}\
