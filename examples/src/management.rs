@@ -156,7 +156,7 @@ pub struct M2mReport {
 }
 
 /// Creates an M2M client of `organization_id` for the M2M example's API
-/// (scope [`M2M_SCOPE`], audience [`axum_m2m::api_audience`]), gets a
+/// (scope [`M2M_SCOPE`], audience [`api_audience`](crate::axum_m2m::api_audience)), gets a
 /// token with its plain secret as the customer would, and calls the
 /// example's scope-guarded `GET /api/reports` (served here on a local
 /// port) with it.
