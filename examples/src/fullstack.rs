@@ -281,44 +281,38 @@ fn themed_page(title: &str, nav: &str, body: &str, theme: Theme) -> String {
 
 const SIGNED_IN_NAV: &str = "<a href=\"/\">Home</a><a href=\"/dashboard\">Dashboard</a><a href=\"/auth/logout\" id=\"logout\">Sign out</a>";
 
-/// The theme of a signed-in user's pages (kept in their session).
-fn theme_of(user: &Authenticated) -> Theme {
-    user.session_data::<Preferences>()
-        .ok()
-        .flatten()
-        .map_or(Theme::Light, |p| p.theme)
-}
-
-/// Whether the caller's session signed in over two minutes ago: a visitor
-/// coming back, not one who has just signed in.
-fn returning(user: &Authenticated) -> bool {
+/// Whether a session that signed in at `signed_in_at` (Unix seconds) did
+/// so over two minutes ago: a visitor coming back, not one who has just
+/// signed in.
+fn returning(signed_in_at: u64) -> bool {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    user.session_data::<Preferences>()
-        .ok()
-        .flatten()
-        .is_some_and(|p| now.saturating_sub(p.signed_in_at) > 120)
+    now.saturating_sub(signed_in_at) > 120
 }
 
 /// `GET /`: the signed-in user, or a sign-in link.
 pub fn home(user: Option<&Authenticated>) -> String {
     match user {
-        Some(user) => themed_page(
-            "Home",
-            SIGNED_IN_NAV,
-            &format!(
-                "<section class=\"hero\"><h1 id=\"welcome\">{welcome}</h1><p class=\"lead\">Signed in as <strong id=\"email\">{email}</strong>.</p>\
+        Some(user) => {
+            // The session's data, read once for the greeting and the theme.
+            let prefs = user.session_data::<Preferences>().ok().flatten();
+            themed_page(
+                "Home",
+                SIGNED_IN_NAV,
+                &format!(
+                    "<section class=\"hero\"><h1 id=\"welcome\">{welcome}</h1><p class=\"lead\">Signed in as <strong id=\"email\">{email}</strong>.</p>\
                  <p><a class=\"button\" href=\"/dashboard\">Open the dashboard</a></p></section>",
-                welcome = if returning(user) {
-                    "Welcome back"
-                } else {
-                    "Welcome"
-                },
-                email = escape_html(user.email().unwrap_or(user.subject()))
-            ),
-            theme_of(user),
-        ),
+                    welcome = if prefs.is_some_and(|p| returning(p.signed_in_at)) {
+                        "Welcome back"
+                    } else {
+                        "Welcome"
+                    },
+                    email = escape_html(user.email().unwrap_or(user.subject()))
+                ),
+                prefs.map_or(Theme::Light, |p| p.theme),
+            )
+        }
         None => page(
             "Home",
             "<a href=\"/auth/login\">Sign in</a>",

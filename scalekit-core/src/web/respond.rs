@@ -168,6 +168,11 @@ impl Refusal {
         self
     }
 
+    pub(crate) fn with_failure(mut self, why: SignInFailure) -> Self {
+        self.0.failure = Some(why);
+        self
+    }
+
     pub(crate) fn with_message(mut self, message: String) -> Self {
         self.0.message = Some(message);
         self
@@ -346,9 +351,7 @@ impl WebAuth {
             html: self.sign_in_page(why.title(), why.message()),
             set_cookies,
         };
-        let mut refusal = Refusal::browser(RefusalKind::SignInFailed, outcome, page);
-        refusal.0.failure = Some(why);
-        self.respond(refusal)
+        self.respond(Refusal::browser(RefusalKind::SignInFailed, outcome, page).with_failure(why))
     }
 
     /// The page of a sign-in the after-login hook refused, with its
