@@ -42,6 +42,7 @@ fn typical_session() -> Session {
         id_token: Some(jwt(1200)),
         expires_at: 2_000_000_000,
         data: None,
+        auth_method: scalekit_core::session::AuthMethod::Oauth,
         created_at: 1_763_800_000,
         last_seen: 1_763_800_000,
         version: 0,

@@ -9,6 +9,7 @@
 //!   [`IdpInitiatedLoginClaims`] and the granted [`ScopeSet`].
 //! - [`authz`]: requirements over scopes, permissions and roles.
 //! - [`outcome`]: the RFC 6750 answers, as plain data for the adapters.
+//! - [`passwordless`]: headless passwordless email (a code, a magic link).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,6 +45,7 @@ pub mod jwk;
 pub mod jwks;
 pub mod oauth;
 pub mod outcome;
+pub mod passwordless;
 pub mod session;
 pub mod telemetry;
 #[cfg(feature = "test-util")]

@@ -188,6 +188,7 @@ impl TestCaller {
                     id_token: None,
                     expires_at,
                     data: None,
+                    auth_method: crate::session::AuthMethod::Oauth,
                     created_at: now,
                     last_seen: now,
                     version: 0,

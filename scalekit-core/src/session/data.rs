@@ -15,6 +15,66 @@ use super::{SessionEnd, SessionError};
 /// cookies. See [`SessionManager::max_session_data`](super::SessionManager::max_session_data).
 pub const DEFAULT_MAX_SESSION_DATA: usize = 4096;
 
+/// How a session's user signed in. Kept in the sealed session record; a
+/// record without it (written before it existed) is an OAuth session.
+///
+/// ```
+/// use scalekit_core::session::AuthMethod;
+///
+/// assert_eq!(AuthMethod::default(), AuthMethod::Oauth);
+/// assert_eq!(AuthMethod::Passwordless.as_str(), "passwordless");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// The hosted login (authorization code): the session holds the
+    /// platform's tokens and is refreshed with them.
+    #[default]
+    Oauth,
+    /// Headless passwordless email (a code or a magic link): the session
+    /// holds no platform token, is never refreshed and ends at its absolute
+    /// or idle timeout.
+    Passwordless,
+}
+
+impl AuthMethod {
+    /// `"oauth"` or `"passwordless"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Oauth => "oauth",
+            AuthMethod::Passwordless => "passwordless",
+        }
+    }
+
+    /// How the user of a completed login (as the after-login hook sees
+    /// it) signed in: a passwordless sign-in carries no token
+    /// (`access_token` and `id_token` are empty; `user.id` and
+    /// `user.email` are the verified address, lowercase).
+    ///
+    /// ```
+    /// # fn hook(auth: &scalekit_core::oauth::AuthenticationResponse) {
+    /// use scalekit_core::session::AuthMethod;
+    ///
+    /// if AuthMethod::of_login(auth) == AuthMethod::Passwordless {
+    ///     println!("{:?} signed in by email", auth.user.email);
+    /// }
+    /// # }
+    /// ```
+    pub fn of_login(auth: &crate::oauth::AuthenticationResponse) -> Self {
+        if auth.access_token.is_empty() && auth.id_token.is_empty() {
+            AuthMethod::Passwordless
+        } else {
+            AuthMethod::Oauth
+        }
+    }
+
+    /// Whether this is [`AuthMethod::Oauth`] (the records of OAuth
+    /// sessions leave the field out, as they did before it existed).
+    pub fn is_oauth(&self) -> bool {
+        *self == AuthMethod::Oauth
+    }
+}
+
 /// The application data of a session, as the JSON text it is sealed as.
 /// Build it with [`SessionData::encode`], read it with
 /// [`SessionData::decode`]. Its `Debug` shows only its size.

@@ -80,18 +80,48 @@ impl SessionManager {
 
     /// The `Set-Cookie` value that deletes the login state cookie.
     pub fn login_state_removal(&self) -> String {
-        let settings = self.login_settings();
-        settings.removal(&settings.cookie_name(LOGIN_STATE_COOKIE))
+        self.flow_cookie_removal(LOGIN_STATE_COOKIE)
     }
 
     /// The `Set-Cookie` value carrying a sealed login state (10 minutes,
     /// `SameSite=Lax`).
     pub fn login_state_cookie(&self, state: &LoginState) -> Result<String, SessionError> {
+        self.sealed_flow_cookie(LOGIN_STATE_COOKIE, state, LOGIN_STATE_TTL)
+    }
+
+    /// The `Set-Cookie` value carrying `value` sealed under the cookie
+    /// `base` (its wire name per the settings) for `ttl`, `SameSite=Lax`:
+    /// what a sign-in flow remembers between two requests.
+    pub(super) fn sealed_flow_cookie<T: Serialize>(
+        &self,
+        base: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<String, SessionError> {
         let settings = self.login_settings();
-        let name = settings.cookie_name(LOGIN_STATE_COOKIE);
-        let json = serde_json::to_vec(state).map_err(|_| CookieError::InvalidContent)?;
+        let name = settings.cookie_name(base);
+        let json = serde_json::to_vec(value).map_err(|_| CookieError::InvalidContent)?;
         let sealed = self.records.codec.seal(&name, &json)?;
-        Ok(settings.set_cookie(&name, &sealed, Some(LOGIN_STATE_TTL)))
+        Ok(settings.set_cookie(&name, &sealed, Some(ttl)))
+    }
+
+    /// Opens the flow cookie `base` of a request (see
+    /// [`SessionManager::sealed_flow_cookie`]).
+    pub(super) fn open_flow_cookie<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        request: &RequestCookies<'_>,
+    ) -> Result<T, SessionError> {
+        let name = self.login_settings().cookie_name(base);
+        let sealed = request.get(&name).ok_or(CookieError::Malformed)?;
+        let json = self.records.codec.open(&name, sealed)?;
+        Ok(serde_json::from_slice(&json).map_err(|_| CookieError::InvalidContent)?)
+    }
+
+    /// The `Set-Cookie` value that deletes the flow cookie `base`.
+    pub(super) fn flow_cookie_removal(&self, base: &str) -> String {
+        let settings = self.login_settings();
+        settings.removal(&settings.cookie_name(base))
     }
 
     /// Opens the login state cookie of a callback request (refusing one
@@ -101,12 +131,8 @@ impl SessionManager {
         &self,
         request: &RequestCookies<'_>,
     ) -> Result<(LoginState, String), SessionError> {
-        let name = self.login_state_cookie_name();
         let clear = self.login_state_removal();
-        let sealed = request.get(&name).ok_or(CookieError::Malformed)?;
-        let json = self.records.codec.open(&name, sealed)?;
-        let state: LoginState =
-            serde_json::from_slice(&json).map_err(|_| CookieError::InvalidContent)?;
+        let state: LoginState = self.open_flow_cookie(LOGIN_STATE_COOKIE, request)?;
         let now = crate::util::unix_time().as_secs();
         if now >= state.created_at.saturating_add(LOGIN_STATE_TTL.as_secs()) {
             return Err(CookieError::Expired.into());

@@ -267,14 +267,7 @@ impl SessionManager {
         request: &RequestCookies<'_>,
         data: Option<SessionData>,
     ) -> Result<(Session, Vec<String>), SessionError> {
-        if let Some(data) = &data
-            && data.check_size(self.max_data).is_err()
-        {
-            return Err(SessionError::DataTooLarge {
-                size: data.len(),
-                max: self.max_data,
-            });
-        }
+        self.check_new_data(data.as_ref())?;
         let claims = self
             .scalekit
             .validator()
@@ -282,7 +275,7 @@ impl SessionManager {
             .await
             .map_err(|e| SessionError::Login(TokenError::IdToken(e)))?;
         let now = crate::util::unix_time().as_secs();
-        let mut session = Session {
+        let session = Session {
             id: Session::new_id().map_err(|_| SessionError::Random)?,
             user: auth.user.clone(),
             access_token: auth.access_token.clone(),
@@ -290,10 +283,65 @@ impl SessionManager {
             id_token: Some(auth.id_token.clone()),
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
             data,
+            auth_method: super::AuthMethod::Oauth,
             created_at: now,
             last_seen: now,
             version: 0,
         };
+        self.begin(session, now, request).await
+    }
+
+    /// Starts a session for `user`, who signed in by passwordless email
+    /// (always a new session, with a new id): it holds no platform token,
+    /// is never refreshed, and ends at the policy's absolute or idle
+    /// timeout, whichever comes first. `data` is checked as
+    /// [`SessionManager::start_with`] checks it.
+    pub async fn start_passwordless(
+        &self,
+        user: &crate::oauth::User,
+        request: &RequestCookies<'_>,
+        data: Option<SessionData>,
+    ) -> Result<(Session, Vec<String>), SessionError> {
+        self.check_new_data(data.as_ref())?;
+        let now = crate::util::unix_time().as_secs();
+        let session = Session {
+            id: Session::new_id().map_err(|_| SessionError::Random)?,
+            user: user.clone(),
+            access_token: String::new(),
+            refresh_token: None,
+            id_token: None,
+            // No token expires: the timeouts alone end the session.
+            expires_at: u64::MAX,
+            data,
+            auth_method: super::AuthMethod::Passwordless,
+            created_at: now,
+            last_seen: now,
+            version: 0,
+        };
+        self.begin(session, now, request).await
+    }
+
+    /// Refuses data larger than the limit, before a session starts.
+    fn check_new_data(&self, data: Option<&SessionData>) -> Result<(), SessionError> {
+        match data {
+            Some(data) if data.check_size(self.max_data).is_err() => {
+                Err(SessionError::DataTooLarge {
+                    size: data.len(),
+                    max: self.max_data,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes a new session (unconditionally) and returns it with the
+    /// `Set-Cookie` values that carry it.
+    async fn begin(
+        &self,
+        mut session: Session,
+        now: u64,
+        request: &RequestCookies<'_>,
+    ) -> Result<(Session, Vec<String>), SessionError> {
         let ttl = self.policy.remaining(&session, now);
         if self.records.mode() == SessionMode::ServerSide {
             session = self.records.create(&session, ttl).await?;

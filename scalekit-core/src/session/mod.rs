@@ -9,6 +9,7 @@ mod login;
 mod manager;
 mod memory;
 mod opened;
+mod passwordless;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
@@ -22,10 +23,11 @@ use serde::{Deserialize, Serialize};
 pub use codec::{CHUNK_SIZE, CookieCodec, CookieError, DEFAULT_MAX_CHUNKS, MIN_SECRET_LEN};
 pub(crate) use cookies::cookie_names;
 pub use cookies::{CookieSettings, CookieSettingsError, RequestCookies, SameSite};
-pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
+pub use data::{AuthMethod, DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
 pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
 pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
+pub use passwordless::{PASSWORDLESS_STATE_COOKIE, PASSWORDLESS_STATE_TTL, PasswordlessState};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{
@@ -57,6 +59,9 @@ pub struct Session {
     /// session, carried across refreshes, gone with the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<SessionData>,
+    /// How the user signed in (absent from the records of OAuth sessions).
+    #[serde(default, skip_serializing_if = "AuthMethod::is_oauth")]
+    pub auth_method: AuthMethod,
     /// When the session started (Unix seconds).
     pub created_at: u64,
     /// When the session was last used (Unix seconds).
@@ -79,6 +84,7 @@ impl fmt::Debug for Session {
             .field("created_at", &self.created_at)
             .field("last_seen", &self.last_seen)
             .field("data", &self.data)
+            .field("auth_method", &self.auth_method)
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -96,9 +102,11 @@ impl Session {
         self.data.as_ref().map(SessionData::decode).transpose()
     }
 
-    /// Whether the access token is expired or expires within `skew`.
+    /// Whether the access token is expired or expires within `skew`
+    /// (never for a passwordless session: it has no token to refresh).
     pub fn needs_refresh(&self, now: u64, skew: Duration) -> bool {
-        self.expires_at <= now.saturating_add(skew.as_secs())
+        self.auth_method == AuthMethod::Oauth
+            && self.expires_at <= now.saturating_add(skew.as_secs())
     }
 }
 
@@ -272,6 +280,7 @@ mod tests {
             id_token: Some(format!("eyJ.{SECRET}.id")),
             expires_at: 1,
             data: Some(SessionData::encode(&format!("data-{SECRET}")).unwrap()),
+            auth_method: AuthMethod::Oauth,
             created_at: 1,
             last_seen: 1,
             version: 3,

@@ -456,6 +456,7 @@ impl RefreshCoordinator {
             id_token: response.id_token.or_else(|| base.id_token.clone()),
             expires_at: u64::try_from(claims.exp).unwrap_or(0),
             data: base.data.clone(),
+            auth_method: base.auth_method,
             created_at: base.created_at,
             last_seen: crate::util::unix_time().as_secs().max(base.last_seen),
             version: base.version,

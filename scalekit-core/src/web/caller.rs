@@ -80,13 +80,56 @@ impl Authenticated {
         }
     }
 
+    /// A caller authenticated by a passwordless session: it has no
+    /// platform token, so its claims are the session's own (`iss` the
+    /// environment, `sub` the user, `exp` the session's absolute end, no
+    /// scope, permission or role: scope guards refuse it) and its access
+    /// token is empty.
+    pub(crate) fn passwordless(
+        session: Arc<Session>,
+        issuer: &str,
+        policy: &crate::session::SessionPolicy,
+    ) -> Self {
+        let mut claims = AccessTokenClaims::default();
+        claims.iss = issuer.to_owned();
+        claims.sub = Some(session.user.id.clone());
+        claims.iat = i64::try_from(session.created_at).ok();
+        claims.exp = i64::try_from(session.created_at.saturating_add(policy.absolute.as_secs()))
+            .unwrap_or(i64::MAX);
+        let payload = serde_json::to_vec(&claims).unwrap_or_else(|_| b"{}".to_vec());
+        Authenticated {
+            claims: Arc::new(claims),
+            via: Via::Session,
+            payload: Arc::from(payload),
+            token: Arc::from(""),
+            session: Some(session),
+            writes: Some(data::SessionWrites::new()),
+        }
+    }
+
+    /// How the caller's session signed in (`None` for a bearer caller).
+    ///
+    /// ```
+    /// # fn show(user: &scalekit_core::web::Authenticated) {
+    /// use scalekit_core::session::AuthMethod;
+    ///
+    /// if user.auth_method() == Some(AuthMethod::Passwordless) {
+    ///     // No platform token: nothing to call other APIs with.
+    /// }
+    /// # }
+    /// ```
+    pub fn auth_method(&self) -> Option<crate::session::AuthMethod> {
+        self.session.as_deref().map(|session| session.auth_method)
+    }
+
     /// The verified claims in a type of your own (custom claims), read
     /// from the verified payload on each call.
     pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
         serde_json::from_slice(&self.payload)
     }
 
-    /// The access token (to call another API on the caller's behalf).
+    /// The access token (to call another API on the caller's behalf);
+    /// empty for a passwordless session, which has none.
     pub fn access_token(&self) -> &str {
         &self.token
     }

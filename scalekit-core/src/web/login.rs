@@ -337,7 +337,7 @@ impl WebAuth {
 
     /// Runs the after-login hook: the session's data and the redirect
     /// target it chose, or the answer refusing the sign-in.
-    async fn decide_after_login(
+    pub(super) async fn decide_after_login(
         &self,
         auth: &AuthenticationResponse,
         clear_state: &str,

@@ -7,7 +7,9 @@ use crate::session::{RequestCookies, Session, SessionError, StoreError};
 impl WebAuth {
     /// `GET /auth/logout`: ends the session, clears its cookies, and
     /// redirects to the platform logout with `id_token_hint` and the
-    /// post-logout URI built from the base URL.
+    /// post-logout URI built from the base URL (a passwordless session,
+    /// which has no session at the platform: straight to the after-logout
+    /// path).
     ///
     /// Runs in a `scalekit.logout` span (fields `user_id`, `session`,
     /// `outcome`: `ended`, `no_session` or `store_error`).
@@ -36,6 +38,7 @@ impl WebAuth {
         span: &tracing::Span,
     ) -> WebResponse {
         let mut id_token_hint = None;
+        let mut at_platform = true;
         let mut set_cookies = self.sessions.clear_cookies(cookies);
         // The session as stored, not refreshed: logout must not wait on (or
         // fail with) the token endpoint.
@@ -44,6 +47,8 @@ impl WebAuth {
                 span.record("user_id", session.user.id.as_str());
                 crate::telemetry::record_session(span, &session.id);
                 id_token_hint = session.id_token.clone();
+                // A passwordless session has no session at the platform.
+                at_platform = session.auth_method == crate::session::AuthMethod::Oauth;
                 self.sessions.end(&session, cookies).await.map(Some)
             }
             Ok(None) => Ok(None),
@@ -72,6 +77,12 @@ impl WebAuth {
                 span.record("outcome", "store_error");
                 tracing::warn!(error = %err, "session not removed from the store");
             }
+        }
+        if !at_platform {
+            return WebResponse::Redirect {
+                location: self.paths.after_logout.clone(),
+                set_cookies,
+            };
         }
         let location = self.scalekit.logout_url(&LogoutUrlOptions {
             id_token_hint,

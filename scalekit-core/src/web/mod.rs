@@ -11,6 +11,7 @@ mod login;
 mod logout;
 mod metadata;
 mod pages;
+mod passwordless;
 mod resolve;
 mod respond;
 mod response;
@@ -20,6 +21,7 @@ pub use data::SessionValue;
 pub(crate) use hooks::Decision;
 pub use hooks::{AfterLogin, LoginDecision};
 pub use pages::escape_html;
+pub use passwordless::{FormPost, MAX_FORM_BYTES, PasswordlessLogin, PasswordlessPaths};
 pub use resolve::{Mode, Resolution, bearer_token};
 pub use respond::{Refusal, RefusalKind, Responder, SignInFailure};
 pub use response::{Answer, WebResponse};
@@ -50,6 +52,10 @@ pub struct AuthPaths {
     /// The RFC 9728 metadata document (default
     /// `/.well-known/oauth-protected-resource`).
     pub resource_metadata: String,
+    /// Passwordless sign-in, when on (default `/auth/passwordless`; the
+    /// code and the magic link at `{passwordless}/verify`, resends at
+    /// `{passwordless}/resend`).
+    pub passwordless: String,
 }
 
 impl Default for AuthPaths {
@@ -61,6 +67,7 @@ impl Default for AuthPaths {
             after_login: "/".into(),
             after_logout: "/".into(),
             resource_metadata: "/.well-known/oauth-protected-resource".into(),
+            passwordless: "/auth/passwordless".into(),
         }
     }
 }
@@ -90,6 +97,8 @@ pub struct WebAuth {
     /// environment URL).
     authorization_server: Option<String>,
     after_login: Option<AfterLogin>,
+    /// Passwordless sign-in, when on.
+    passwordless: Option<Arc<PasswordlessLogin>>,
     webhooks: Option<WebhookVerifier>,
     trusted_hosts: Vec<String>,
     responder: Option<Responder>,
@@ -171,6 +180,7 @@ impl WebAuth {
             resource: None,
             authorization_server: None,
             after_login: None,
+            passwordless: None,
             webhooks: None,
             trusted_hosts: Vec::new(),
             responder: None,

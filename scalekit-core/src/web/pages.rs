@@ -33,6 +33,27 @@ pub(super) fn html_page_with(title: &str, message: &str, sign_in: Option<&str>) 
     )
 }
 
+/// The style of the passwordless pages' forms, added to the pages' own.
+const FORM_STYLE: &str = "form{display:flex;flex-direction:column;gap:.5rem;margin:1rem 0}\
+label{font-weight:600;font-size:.9rem}input{font:inherit;padding:.6rem .7rem;border:1px solid #c9ced8;\
+border-radius:8px}button{font:inherit;padding:.6rem 1rem;border-radius:8px;border:0;background:#2f54eb;\
+color:#fff;cursor:pointer}form.secondary button{background:transparent;color:inherit;border:1px solid #c9ced8}\
+.error{color:#c62828}.note{color:#2e7d32}@media (prefers-color-scheme:dark){input{background:#14161b;\
+color:inherit;border-color:#3a3f4b}.error{color:#ff8a80}.note{color:#81c784}}";
+
+/// A passwordless page: `title`, `body` (HTML: fixed text and forms, every
+/// value in it escaped by the caller), and `links` (HTML) beside the link
+/// to the home page.
+pub(super) fn passwordless_page(title: &str, body: &str, links: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}{FORM_STYLE}</style></head><body><main>\
+         <h1>{title}</h1>{body}<p class=\"actions\">{links}<a href=\"/\">Home</a></p>\
+         </main></body></html>"
+    )
+}
+
 pub(super) fn html_page(title: &str, message: &str) -> String {
     html_page_with(title, message, None)
 }

@@ -569,6 +569,19 @@ impl WebAuth {
         // secret), so its signature is not checked again: the claims are
         // parsed once per token and process and checked on every request
         // (expiry above all; the session layer refreshed it when due).
+        if session.auth_method == crate::session::AuthMethod::Passwordless {
+            // No platform token: the session itself is the credential.
+            let caller = Authenticated::passwordless(
+                session,
+                self.scalekit.config().environment_url(),
+                self.sessions.session_policy(),
+            );
+            return SharedAuth {
+                result: Ok(Some(Arc::new(caller))),
+                set_cookies: resolved.set_cookies,
+                ended: resolved.ended,
+            };
+        }
         let result = match self
             .scalekit
             .validator()
