@@ -1,4 +1,5 @@
-//! The auth routes: login, callback, logout, protected-resource metadata.
+//! The auth routes: login, callback, logout, passwordless sign-in,
+//! protected-resource metadata.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,7 +7,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{RequestOrigin, WebAuth};
+use scalekit_core::web::{FormPost, RequestOrigin, WebAuth};
 
 use crate::render;
 
@@ -33,6 +34,13 @@ fn origin(request: &HttpRequest) -> RequestOrigin<'_> {
         host: text("x-forwarded-host").or_else(|| text("host")),
         proto: text("x-forwarded-proto"),
     }
+}
+
+/// A posted form and the headers that say where it came from.
+fn form<'a>(request: &'a HttpRequest, body: &'a web::Bytes) -> FormPost<'a> {
+    FormPost::new(body, |name| {
+        request.headers().get(name).and_then(|v| v.to_str().ok())
+    })
 }
 
 /// Registers the auth routes on `config`.
@@ -68,6 +76,75 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
             async move { render::web(logout.logout(&cookies(&request), &origin(&request)).await) }
         }),
     );
+    if let Some(paths) = web_auth.passwordless_paths() {
+        let (page, send) = (web_auth.clone(), web_auth.clone());
+        config.route(
+            &paths.form,
+            web::get().to(move |request: HttpRequest| {
+                let page = page.clone();
+                async move { render::web(page.passwordless_form(&query(&request))) }
+            }),
+        );
+        config.route(
+            &paths.form,
+            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+                let send = send.clone();
+                async move {
+                    render::web(
+                        send.passwordless_send(&form(&request, &body), &origin(&request))
+                            .await,
+                    )
+                }
+            }),
+        );
+        let (link, code) = (web_auth.clone(), web_auth.clone());
+        config.route(
+            &paths.verify,
+            web::get().to(move |request: HttpRequest| {
+                let link = link.clone();
+                async move {
+                    render::web(
+                        link.passwordless_verify_link(&query(&request), &cookies(&request))
+                            .await,
+                    )
+                }
+            }),
+        );
+        config.route(
+            &paths.verify,
+            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+                let code = code.clone();
+                async move {
+                    render::web(
+                        code.passwordless_verify_code(
+                            &form(&request, &body),
+                            &cookies(&request),
+                            &origin(&request),
+                        )
+                        .await,
+                    )
+                }
+            }),
+        );
+        let resend = web_auth.clone();
+        config.route(
+            &paths.resend,
+            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+                let resend = resend.clone();
+                async move {
+                    render::web(
+                        resend
+                            .passwordless_resend(
+                                &form(&request, &body),
+                                &cookies(&request),
+                                &origin(&request),
+                            )
+                            .await,
+                    )
+                }
+            }),
+        );
+    }
     for path in web_auth.resource_metadata_paths() {
         let metadata = web_auth.clone();
         config.route(

@@ -1,4 +1,5 @@
-//! The auth router: login, callback, logout, protected-resource metadata.
+//! The auth router: login, callback, logout, passwordless sign-in,
+//! protected-resource metadata.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,9 +8,10 @@ use axum::Router;
 use axum::extract::Query;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
+use axum::body::Bytes;
 use axum::routing::get;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{RequestOrigin, WebAuth};
+use scalekit_core::web::{FormPost, RequestOrigin, WebAuth};
 
 use crate::render;
 
@@ -27,6 +29,11 @@ fn origin(headers: &HeaderMap) -> RequestOrigin<'_> {
         host: text("x-forwarded-host").or_else(|| text("host")),
         proto: text("x-forwarded-proto"),
     }
+}
+
+/// A posted form and the headers that say where it came from.
+fn form<'a>(headers: &'a HeaderMap, body: &'a Bytes) -> FormPost<'a> {
+    FormPost::new(body, |name| headers.get(name).and_then(|v| v.to_str().ok()))
 }
 
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Router<S> {
@@ -55,6 +62,51 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
                 render::web(logout.logout(&cookies(&headers), &origin(&headers)).await)
             }),
         );
+    if let Some(paths) = web.passwordless_paths() {
+        let (page, send, code, link, resend) =
+            (web.clone(), web.clone(), web.clone(), web.clone(), web.clone());
+        router = router
+            .route(
+                &paths.form,
+                get(move |Query(q): Params| async move { render::web(page.passwordless_form(&q)) })
+                    .post(move |headers: HeaderMap, body: Bytes| async move {
+                        render::web(
+                            send.passwordless_send(&form(&headers, &body), &origin(&headers))
+                                .await,
+                        )
+                    }),
+            )
+            .route(
+                &paths.verify,
+                get(move |Query(q): Params, headers: HeaderMap| async move {
+                    render::web(link.passwordless_verify_link(&q, &cookies(&headers)).await)
+                })
+                .post(move |headers: HeaderMap, body: Bytes| async move {
+                    render::web(
+                        code.passwordless_verify_code(
+                            &form(&headers, &body),
+                            &cookies(&headers),
+                            &origin(&headers),
+                        )
+                        .await,
+                    )
+                }),
+            )
+            .route(
+                &paths.resend,
+                axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
+                    render::web(
+                        resend
+                            .passwordless_resend(
+                                &form(&headers, &body),
+                                &cookies(&headers),
+                                &origin(&headers),
+                            )
+                            .await,
+                    )
+                }),
+            );
+    }
     for path in web.resource_metadata_paths() {
         let metadata = web.clone();
         router = router.route(

@@ -27,6 +27,9 @@ pub struct EmulatorBuilder {
     webhook_secret: Option<String>,
     webhook_retry_delays: Option<Vec<Duration>>,
     mcp_servers: Vec<McpServer>,
+    passwordless_type: crate::PasswordlessType,
+    passwordless_same_browser: bool,
+    print_emails: bool,
 }
 
 impl EmulatorBuilder {
@@ -50,6 +53,38 @@ impl EmulatorBuilder {
     /// ```
     pub fn mcp_server(mut self, server: impl Into<McpServer>) -> Self {
         self.mcp_servers.push(server.into());
+        self
+    }
+
+    /// What passwordless emails carry (default
+    /// [`PasswordlessType::LinkOtp`](crate::PasswordlessType::LinkOtp): a
+    /// code and a magic link).
+    ///
+    /// ```
+    /// use scalekit_emulator::{Emulator, PasswordlessType};
+    ///
+    /// let builder = Emulator::builder()
+    ///     .passwordless_type(PasswordlessType::Otp)
+    ///     .passwordless_same_browser(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn passwordless_type(mut self, kind: crate::PasswordlessType) -> Self {
+        self.passwordless_type = kind;
+        self
+    }
+
+    /// Enforces "same browser origin" for passwordless magic links: a link
+    /// verifies only with its `auth_request_id` (default: off).
+    pub fn passwordless_same_browser(mut self, on: bool) -> Self {
+        self.passwordless_same_browser = on;
+        self
+    }
+
+    /// Prints each passwordless email as a line on standard output,
+    /// `  EMAIL to <address>: code <code|-> link <link|->` (default: off;
+    /// the outbox keeps them either way).
+    pub fn print_emails(mut self, on: bool) -> Self {
+        self.print_emails = on;
         self
     }
 
@@ -208,6 +243,11 @@ impl EmulatorBuilder {
             disabled_connections: Mutex::new(std::collections::HashSet::new()),
             mcp: mcp::McpState::default(),
             management: management::Management::new(),
+            passwordless: crate::passwordless::Passwordless::new(
+                self.passwordless_type,
+                self.passwordless_same_browser,
+                self.print_emails,
+            ),
         });
         for server in self.mcp_servers {
             state.mcp.register(&issuer, server);

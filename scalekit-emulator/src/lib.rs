@@ -45,6 +45,15 @@
 //! platform's shape (`{"code": "NOT_FOUND", "message": …, "details": […]}`).
 //! The README lists every path. [`EmulatorEndpoint::Management`] counts
 //! and faults every `/api/v1/` request.
+//!
+//! # Passwordless email
+//!
+//! `POST /api/v1/passwordless/email/{send,resend,verify}` keep the
+//! platform's limits (2 emails a minute per address, resends counted; 5
+//! wrong codes per auth request in 10 minutes, then `429` and the request
+//! dead; expiry; same-browser enforcement when turned on). No email leaves
+//! the emulator: each is kept in the outbox, shown at `{url}/outbox`
+//! (newest first) and `{url}/outbox.json` ([`Emulator::outbox`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -59,6 +68,7 @@ mod management;
 mod mcp;
 mod model;
 mod oauth;
+mod passwordless;
 mod scim;
 mod server;
 mod urls;
@@ -68,6 +78,7 @@ pub use builder::EmulatorBuilder;
 pub use deliveries::{DeliveryState, WebhookDelivery};
 pub use mcp::{McpServer, McpServerInfo};
 pub use model::{Organization, SeedUser};
+pub use passwordless::{OutboxEmail, PasswordlessType};
 pub use scim::Directory;
 pub use webhooks::{Delivery, WebhookSender};
 
@@ -332,6 +343,7 @@ pub(crate) struct State {
     disabled_connections: Mutex<std::collections::HashSet<String>>,
     pub(crate) mcp: mcp::McpState,
     pub(crate) management: management::Management,
+    pub(crate) passwordless: passwordless::Passwordless,
 }
 
 impl State {
@@ -907,6 +919,41 @@ impl Emulator {
     /// Requests received by `endpoint` since start or the last reset.
     pub fn request_count(&self, endpoint: EmulatorEndpoint) -> u64 {
         self.state.counters[endpoint.index()].load(Ordering::Relaxed)
+    }
+
+    /// The passwordless emails sent so far, newest first (what
+    /// `{url}/outbox.json` answers).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scalekit_emulator::EmulatorError> {
+    /// let emulator = scalekit_emulator::Emulator::start().await?;
+    /// assert!(emulator.outbox().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn outbox(&self) -> Vec<OutboxEmail> {
+        self.state.passwordless.outbox()
+    }
+
+    /// What passwordless emails carry from now on.
+    pub fn set_passwordless_type(&self, kind: PasswordlessType) {
+        self.state.passwordless.set_type(kind);
+    }
+
+    /// What passwordless emails carry.
+    pub fn passwordless_type(&self) -> PasswordlessType {
+        self.state.passwordless.kind()
+    }
+
+    /// Turns "same browser origin" enforcement of magic links on or off
+    /// (see [`EmulatorBuilder::passwordless_same_browser`]).
+    pub fn set_passwordless_same_browser(&self, on: bool) {
+        self.state.passwordless.set_same_browser(on);
+    }
+
+    /// Whether magic links verify only with their `auth_request_id`.
+    pub fn passwordless_same_browser(&self) -> bool {
+        self.state.passwordless.same_browser()
     }
 
     /// The webhook signing secret (`whsec_…`) deliveries are signed with.

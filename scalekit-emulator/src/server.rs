@@ -129,6 +129,8 @@ fn router(state: Shared) -> Router {
         .route("/oidc/logout", get(crate::flows::logout))
         .route("/sso/idp-initiated", get(crate::flows::idp_initiated))
         .route("/deliveries", get(crate::deliveries::page))
+        .route("/outbox", get(crate::passwordless::outbox_page))
+        .route("/outbox.json", get(crate::passwordless::outbox_json))
         .route(
             "/deliveries/{number}/resend",
             post(crate::deliveries::resend),

@@ -54,12 +54,24 @@ fn help_documents_every_flag_and_its_variable() {
         ),
         ("--webhook-url", "SCALEKIT_EMULATOR_WEBHOOK_URLS"),
         ("--webhook-secret", "SCALEKIT_EMULATOR_WEBHOOK_SECRET"),
+        ("--passwordless-type", "SCALEKIT_EMULATOR_PASSWORDLESS_TYPE"),
+        (
+            "--passwordless-same-browser",
+            "SCALEKIT_EMULATOR_PASSWORDLESS_SAME_BROWSER",
+        ),
     ] {
         assert!(help.contains(flag), "{flag}");
         assert!(help.contains(var), "{var}");
     }
+    assert!(help.contains("link-otp"), "the types are named");
     let bad = Command::new(BIN).args(["--port", "http"]).output().unwrap();
     assert!(!bad.status.success());
+    let bad = Command::new(BIN)
+        .args(["--passwordless-type", "sms"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("otp, link or link-otp"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

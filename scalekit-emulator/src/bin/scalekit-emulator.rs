@@ -6,7 +6,12 @@
 //!                   [--initiate-login-uri URI]
 //!                   [--webhook-url URL]... [--webhook-secret whsec_…]
 //!                   [--mcp-server RESOURCE_URI]...
+//!                   [--passwordless-type otp|link|link-otp] [--passwordless-same-browser]
 //! ```
+//!
+//! Passwordless emails are never sent: each is printed as
+//! `  EMAIL to <address>: code <code|-> link <link|->` and kept in the
+//! outbox (`/outbox`, `/outbox.json`).
 //!
 //! Each `--mcp-server` registers an MCP server: the emulator becomes its
 //! OAuth authorization server (PROTOCOL.md §10).
@@ -16,7 +21,7 @@
 //! registered (and `http://localhost:3000/` for logout).
 
 use clap::Parser;
-use scalekit_emulator::{Emulator, EmulatorBuilder, M2mClient};
+use scalekit_emulator::{Emulator, EmulatorBuilder, M2mClient, PasswordlessType};
 
 /// A local Scalekit environment: keys, tokens, the hosted sign-in page,
 /// IdP-initiated logins, SCIM provisioning, signed webhook deliveries and
@@ -83,12 +88,35 @@ struct Cli {
         value_delimiter = ','
     )]
     mcp_servers: Vec<String>,
+
+    /// What passwordless emails carry: `otp` (a code), `link` (a magic
+    /// link) or `link-otp` (both).
+    #[arg(
+        long,
+        env = "SCALEKIT_EMULATOR_PASSWORDLESS_TYPE",
+        default_value = "link-otp",
+        value_parser = parse_passwordless_type
+    )]
+    passwordless_type: PasswordlessType,
+
+    /// Enforce "same browser origin" for passwordless magic links: a link
+    /// verifies only with the auth request id of the browser that asked.
+    #[arg(long, env = "SCALEKIT_EMULATOR_PASSWORDLESS_SAME_BROWSER")]
+    passwordless_same_browser: bool,
+}
+
+fn parse_passwordless_type(value: &str) -> Result<PasswordlessType, String> {
+    value.parse()
 }
 
 impl Cli {
     /// The emulator these options describe.
     fn builder(&self) -> EmulatorBuilder {
-        let mut builder = Emulator::builder().port(self.port);
+        let mut builder = Emulator::builder()
+            .port(self.port)
+            .passwordless_type(self.passwordless_type)
+            .passwordless_same_browser(self.passwordless_same_browser)
+            .print_emails(true);
         if let Some(id) = &self.client_id {
             builder = builder.client_id(id);
         }
@@ -203,6 +231,16 @@ async fn main() {
         emulator.url()
     );
     println!("  deliveries: {}/deliveries", emulator.url());
+    println!(
+        "  passwordless emails ({}{}): {}/outbox",
+        cli.passwordless_type.as_str(),
+        if cli.passwordless_same_browser {
+            ", same browser enforced"
+        } else {
+            ""
+        },
+        emulator.url()
+    );
     if let Ok(token) = emulator.mint_access_token(serde_json::json!({})) {
         println!(
             "  a user access token ({}): {token}",

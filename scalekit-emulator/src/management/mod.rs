@@ -120,9 +120,34 @@ pub(crate) struct ApiError {
     message: String,
     field: Option<String>,
     resource: Option<&'static str>,
+    /// Extra facts of the error (`attempts_remaining`, …), in its detail.
+    metadata: Option<Map<String, Value>>,
 }
 
 impl ApiError {
+    /// `429 RESOURCE_EXHAUSTED`: a limit was reached.
+    pub(crate) fn exhausted(message: impl Into<String>) -> Self {
+        ApiError::status(StatusCode::TOO_MANY_REQUESTS, "").message(message)
+    }
+
+    /// `500 INTERNAL`.
+    pub(crate) fn internal() -> Self {
+        ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Adds `name: value` to the error detail's `metadata`.
+    pub(crate) fn with_metadata(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.metadata
+            .get_or_insert_with(Map::new)
+            .insert(name.to_owned(), value.into());
+        self
+    }
+
     /// `400 INVALID_ARGUMENT` naming the offending field.
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError {
@@ -131,6 +156,7 @@ impl ApiError {
             message: message.into(),
             field: Some(field.into()),
             resource: None,
+            metadata: None,
         }
     }
 
@@ -142,6 +168,7 @@ impl ApiError {
             message: format!("{resource} not found"),
             field: None,
             resource: Some(resource),
+            metadata: None,
         }
     }
 
@@ -153,6 +180,7 @@ impl ApiError {
             message: message.into(),
             field: Some(field.into()),
             resource: None,
+            metadata: None,
         }
     }
 
@@ -165,6 +193,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             resource: None,
+            metadata: None,
         }
     }
 
@@ -175,6 +204,7 @@ impl ApiError {
             message: message.to_owned(),
             field: None,
             resource: None,
+            metadata: None,
         }
     }
 
@@ -185,6 +215,7 @@ impl ApiError {
             message: message.to_owned(),
             field: None,
             resource: None,
+            metadata: None,
         }
     }
 }
@@ -218,6 +249,9 @@ impl IntoResponse for ApiError {
                     "validation_error_info".into(),
                     json!({"field_violations": [{"field": field, "description": self.message}]}),
                 );
+            }
+            if let Some(metadata) = &self.metadata {
+                map.insert("metadata".into(), Value::Object(metadata.clone()));
             }
             if let Some(resource) = self.resource {
                 map.insert(
@@ -749,6 +783,18 @@ pub(crate) fn routes(state: Shared) -> Router<Shared> {
             api(post(accounts::magic_link)),
         )
         .route("/api/v1/execute_tool", api(post(accounts::execute_tool)))
+        .route(
+            "/api/v1/passwordless/email/send",
+            api(post(crate::passwordless::send)),
+        )
+        .route(
+            "/api/v1/passwordless/email/resend",
+            api(post(crate::passwordless::resend)),
+        )
+        .route(
+            "/api/v1/passwordless/email/verify",
+            api(post(crate::passwordless::verify)),
+        )
         .route("/api/v1/{*rest}", axum::routing::any(no_such_endpoint))
         .layer(axum::middleware::from_fn_with_state(state, authenticate))
         .merge(links::routes())
