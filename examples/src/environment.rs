@@ -81,6 +81,8 @@ impl ExampleEnv {
             .redirect_uri(format!("{base_url}/auth/callback"))
             .post_logout_redirect_uri(format!("{base_url}/"))
             .initiate_login_uri(format!("{base_url}/auth/login"))
+            // Passwordless emails are printed and kept at `{emulator}/outbox`.
+            .print_emails(true)
             .start()
             .await?;
         let config = ScalekitConfig::new(
@@ -131,6 +133,12 @@ impl ExampleEnv {
                 emulator.url()
             );
         }
+        println!(
+            "  or sign in by email at {}/auth/passwordless: the emulator prints each email \
+             and keeps it at {}/outbox",
+            self.base_url,
+            emulator.url()
+        );
     }
 
     /// Binds `127.0.0.1:$PORT`.

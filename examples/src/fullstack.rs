@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scalekit_core::session::SessionDataError;
+use scalekit_core::session::AuthMethod;
 use scalekit_core::web::{
-    AuthPaths, Authenticated, LoginDecision, ProtectedResource, WebAuth, escape_html,
+    AuthPaths, Authenticated, LoginDecision, PasswordlessLogin, ProtectedResource, WebAuth,
+    escape_html,
 };
 use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
 use scalekit_core::{ConfigError, ScalekitConfig};
@@ -119,8 +121,10 @@ pub fn preferences_not_saved(err: &SessionDataError) -> JsonAnswer {
 
 /// The auth of a full-stack application served at `base_url`: sessions in
 /// the Redis of `redis_url` when given (shared by every instance with the
-/// same `session_secret`), else cookie-only; the RFC 9728 document naming
-/// the base URL as the resource; webhooks when a secret is given.
+/// same `session_secret`), else cookie-only; the hosted login and
+/// passwordless sign-in by email (`/auth/passwordless`); the RFC 9728
+/// document naming the base URL as the resource; webhooks when a secret is
+/// given.
 pub fn web_auth(
     config: ScalekitConfig,
     base_url: &str,
@@ -140,7 +144,8 @@ pub fn web_auth(
             resource: base_url.to_owned(),
             scopes_supported: vec!["admin:read".into()],
             documentation: None,
-        });
+        })
+        .passwordless(PasswordlessLogin::new());
     if let Some(secret) = webhook_secret {
         let verifier = WebhookVerifier::new(secret).map_err(|_| {
             ConfigError::new(
@@ -318,7 +323,8 @@ pub fn home(user: Option<&Authenticated>) -> String {
             "<a href=\"/auth/login\">Sign in</a>",
             "<section class=\"hero\"><h1>You are not signed in</h1>\
              <p class=\"lead\">Sign in through Scalekit to see your dashboard: your user, organization, roles, permissions and session.</p>\
-             <p><a class=\"button\" href=\"/auth/login\" id=\"login\">Sign in</a></p></section>",
+             <p class=\"actions\" style=\"justify-content:center\"><a class=\"button\" href=\"/auth/login\" id=\"login\">Sign in</a>\
+             <a class=\"button\" href=\"/auth/passwordless\" id=\"login-passwordless\">Sign in with an email code</a></p></section>",
         ),
     }
 }
@@ -412,6 +418,7 @@ pub fn dashboard(
          <section class=\"card\"><h2>Roles</h2>{roles}</section>\
          <section class=\"card\"><h2>Permissions</h2>{permissions}</section>\
          <section class=\"card\"><h2>Session</h2><dl>\
+         <dt>Signed in with</dt><dd id=\"auth-method\">{auth_method}</dd>\
          <dt>Access token expires</dt><dd id=\"token-expiry\">{token_expiry}</dd>\
          <dt>Session expires</dt><dd id=\"session-expiry\">{session_expiry}</dd>\
          </dl></section>\
@@ -434,7 +441,15 @@ pub fn dashboard(
         connection = optional(user.connection_id()),
         roles = chips("roles", &claims.roles),
         permissions = chips("permissions", &claims.permissions),
-        token_expiry = escape_html(&utc(claims.exp)),
+        auth_method = match user.auth_method() {
+            Some(AuthMethod::Passwordless) => "an email code or link (passwordless)",
+            _ => "Scalekit (hosted login)",
+        },
+        token_expiry = if user.auth_method() == Some(AuthMethod::Passwordless) {
+            "<span class=\"none\">no platform token</span>".to_owned()
+        } else {
+            escape_html(&utc(claims.exp))
+        },
         session_expiry = optional(session_end.as_deref()),
         signed_in = optional(signed_in.as_deref()),
         theme = theme.as_str(),
@@ -443,10 +458,13 @@ pub fn dashboard(
     themed_page("Dashboard", SIGNED_IN_NAV, &body, theme)
 }
 
-/// `GET /api/me`: `sub`, `email` and `connection_id` (if known), `oid`,
+/// `GET /api/me`: `auth_method` (session callers: `oauth` or
+/// `passwordless`), `sub`, `email` and `connection_id` (if known), `oid`,
 /// `roles`, `permissions`, `scopes` (the keys in this order: sorted).
 #[derive(Debug, Serialize)]
 pub struct Me<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_method: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     connection_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -462,6 +480,7 @@ pub struct Me<'a> {
 pub fn me(user: &Authenticated) -> Me<'_> {
     let claims = &user.claims;
     Me {
+        auth_method: user.auth_method().map(AuthMethod::as_str),
         connection_id: user.connection_id(),
         email: user.email(),
         oid: claims.organization_id(),
