@@ -26,5 +26,6 @@ mod hyper_adapter;
 mod m2m;
 mod management_example;
 mod mcp_end_to_end;
+mod passwordless;
 mod responses;
 mod scale_out;
