@@ -1185,6 +1185,7 @@ fn mask_random(text: &str) -> String {
         "code_challenge=",
         "sk_oauth_state=",
         "sk_session=",
+        "sk_passwordless=",
     ];
     'outer: while !rest.is_empty() {
         for marker in markers {
@@ -1249,6 +1250,25 @@ async fn both_frameworks_answer_alike() {
             http.post(url("/webhooks/scalekit")).body("{}"),
             http.get(url("/dashboard"))
                 .header("cookie", "sk_session=forged; sk_session.1=junk"),
+            http.get(url("/auth/passwordless?return_to=%2Fdashboard%3Fa%3D1")),
+            http.post(url("/auth/passwordless"))
+                .header("origin", "https://evil.example")
+                .form(&[("email", "ada@example.com")]),
+            http.post(url("/auth/passwordless"))
+                .header("origin", &app.base)
+                .form(&[("email", "not an address")]),
+            http.post(url("/auth/passwordless"))
+                .header("origin", &app.base)
+                .form(&[("email", "ada@example.com"), ("return_to", "/dashboard")]),
+            http.post(url("/auth/passwordless/verify"))
+                .header("origin", &app.base)
+                .form(&[("code", "123456")]),
+            http.post(url("/auth/passwordless/verify"))
+                .header("origin", &app.base)
+                .header("cookie", "sk_passwordless=forged")
+                .form(&[("code", "123456")]),
+            http.get(url("/auth/passwordless/verify?link_token=unknown")),
+            http.post(url("/auth/passwordless/resend")).header("origin", &app.base),
         ];
         let mut transcript = Vec::new();
         for request in requests {
