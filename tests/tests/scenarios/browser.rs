@@ -1,6 +1,7 @@
 //! A real browser (headless Debian Chromium through WebDriver) signs in
 //! through the emulator's hosted page, sees the user's email on
-//! `/dashboard`, and signs out. `scripts/test` installs `chromium` and
+//! `/dashboard`, and signs out; and signs in by email, with the code it
+//! reads from the emulator's outbox. `scripts/test` installs `chromium` and
 //! `chromium-driver`.
 
 use std::process::{Child, Command, Stdio};
@@ -44,14 +45,21 @@ fn start_driver() -> (Driver, u16) {
     (driver, port)
 }
 
-scenarios!(signs_in_sees_the_dashboard_and_signs_out);
+scenarios!(
+    signs_in_sees_the_dashboard_and_signs_out,
+    signs_in_with_an_emailed_code,
+);
 
 /// A headless Chromium session through a fresh chromedriver, with its own
 /// profile directory.
 async fn chromium(framework: Framework) -> (Driver, fantoccini::Client, std::path::PathBuf) {
     let (driver, port) = start_driver();
+    // A profile directory per session: sessions running at once (two
+    // scenarios of one framework) must not share one (Chromium locks it).
+    static SESSIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let profile = std::env::temp_dir().join(format!(
-        "scalekit-chromium-{}-{framework:?}",
+        "scalekit-chromium-{}-{framework:?}-{n}",
         std::process::id()
     ));
     let mut capabilities = serde_json::Map::new();
@@ -221,6 +229,92 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
         .for_element(Locator::Css(r#"button[data-email="ada@example.com"]"#))
         .await
         .unwrap();
+
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+async fn signs_in_with_an_emailed_code(framework: Framework) {
+    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
+    let base = app.base.clone();
+    let (_driver, browser, profile) = chromium(framework).await;
+
+    // Home, signed out, offers both ways to sign in.
+    browser.goto(&format!("{base}/")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login-passwordless"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("ada@example.com")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let code_field = browser
+        .wait()
+        .for_element(Locator::Id("code"))
+        .await
+        .unwrap();
+
+    // The code, read from the emulator's outbox in another tab.
+    let page = browser.window().await.unwrap();
+    let tab = browser.new_window(true).await.unwrap();
+    browser.switch_to_window(tab.handle).await.unwrap();
+    browser
+        .goto(&format!("{}/outbox", app.emulator.url()))
+        .await
+        .unwrap();
+    let code = browser
+        .wait()
+        .for_element(Locator::Css("#email-0 .code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(code.len(), 6, "{code}");
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(page).await.unwrap();
+
+    code_field.send_keys(&code).await.unwrap();
+    browser
+        .find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let method = browser
+        .wait()
+        .for_element(Locator::Id("auth-method"))
+        .await
+        .unwrap();
+    assert!(method.text().await.unwrap().contains("passwordless"));
+    assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
+    assert_eq!(
+        browser
+            .find(Locator::Id("email"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ada@example.com"
+    );
 
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);
