@@ -557,19 +557,24 @@ impl PasswordlessClient {
     /// token cache of its own.
     pub fn new(scalekit: &Scalekit) -> Self {
         let tokens = Arc::new(ClientCredentialsCache::new(scalekit.clone()));
-        Self::with_token_cache(scalekit, scalekit.http_client().clone(), tokens)
+        Self::with_token_cache(
+            scalekit.config().environment_url(),
+            scalekit.http_client().clone(),
+            tokens,
+        )
     }
 
-    /// A client that sends through `http` (it must follow no redirect: see
+    /// A client of the environment at `environment_url` that sends through
+    /// `http` (it must follow no redirect: see
     /// [`platform_http_client`](crate::platform_http_client)) with the
     /// tokens of `tokens` (shared with a management client, say).
     pub fn with_token_cache(
-        scalekit: &Scalekit,
+        environment_url: &str,
         http: reqwest::Client,
         tokens: Arc<ClientCredentialsCache>,
     ) -> Self {
         PasswordlessClient {
-            base: Arc::from(scalekit.config().environment_url().trim_end_matches('/')),
+            base: Arc::from(environment_url.trim_end_matches('/')),
             http,
             tokens,
             timeout: DEFAULT_TIMEOUT,

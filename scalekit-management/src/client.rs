@@ -37,6 +37,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// [`m2m`](Self::m2m) (organization M2M clients),
 /// [`domains`](Self::domains), [`sessions`](Self::sessions),
 /// [`webauthn`](Self::webauthn), [`auth`](Self::auth),
+/// [`passwordless`](Self::passwordless),
 /// [`connected_accounts`](Self::connected_accounts) and
 /// [`tools`](Self::tools).
 ///
@@ -245,6 +246,16 @@ impl ManagementClient {
     /// The retry policy.
     pub fn policy(&self) -> RetryPolicy {
         self.policy
+    }
+
+    /// The HTTP client calls go through.
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The longest one call may take.
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The token cache (to share it, or to drop a token).

@@ -1,7 +1,7 @@
 //! A typed client for the Scalekit management API: organizations, users and
 //! memberships, SSO connections, SCIM directories, roles and permissions,
 //! organization M2M clients, domains, sessions, passkeys, custom
-//! connections, connected accounts and tool execution.
+//! connections, passwordless email, connected accounts and tool execution.
 //!
 //! [`ManagementClient`] is built from a [`scalekit_core::Scalekit`] and
 //! authenticates with the environment's client-credentials token (cached,
@@ -64,6 +64,7 @@ mod error;
 pub mod organization_clients;
 pub mod organizations;
 mod pagination;
+pub mod passwordless;
 pub mod permissions;
 mod retry;
 pub mod roles;
@@ -97,6 +98,7 @@ pub use organizations::{
     Organizations, PortalLink, UpdateOrganizationRequest, UserManagementSettings,
 };
 pub use pagination::{Page, PageOptions};
+pub use passwordless::Passwordless;
 pub use permissions::{CreatePermissionRequest, Permission, Permissions};
 pub use retry::RetryPolicy;
 pub use roles::{CreateRoleRequest, DefaultRoles, Role, Roles, UpdateRoleRequest};
