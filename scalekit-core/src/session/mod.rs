@@ -288,6 +288,26 @@ mod tests {
     }
 
     #[test]
+    fn records_without_an_auth_method_are_oauth_sessions() {
+        let oauth = serde_json::to_value(session()).unwrap();
+        assert!(oauth.get("auth_method").is_none(), "OAuth records are unchanged");
+        let back: Session = serde_json::from_value(oauth).unwrap();
+        assert_eq!(back.auth_method, AuthMethod::Oauth);
+        let passwordless = Session {
+            auth_method: AuthMethod::Passwordless,
+            expires_at: 0,
+            ..session()
+        };
+        let value = serde_json::to_value(&passwordless).unwrap();
+        assert_eq!(value["auth_method"], "passwordless");
+        let back: Session = serde_json::from_value(value).unwrap();
+        assert_eq!(back.auth_method, AuthMethod::Passwordless);
+        // No token to refresh, whatever `expires_at` says.
+        assert!(!back.needs_refresh(u64::MAX / 2, Duration::from_secs(30)));
+        assert!(session().needs_refresh(2, Duration::ZERO));
+    }
+
+    #[test]
     fn debug_output_leaves_every_secret_out() {
         let codec = CookieCodec::new([format!("{SECRET}-long-enough-for-a-key")]).unwrap();
         let login = LoginState {

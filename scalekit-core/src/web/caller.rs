@@ -222,3 +222,41 @@ impl AuthFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{AuthMethod, SessionPolicy};
+
+    #[test]
+    fn a_passwordless_caller_has_its_sessions_claims_and_no_token() {
+        let user: User = serde_json::from_value(
+            serde_json::json!({"id": "ada@example.com", "email": "ada@example.com"}),
+        )
+        .unwrap();
+        let session = Session {
+            id: "s".into(),
+            user,
+            access_token: String::new(),
+            refresh_token: None,
+            id_token: None,
+            expires_at: u64::MAX,
+            data: None,
+            auth_method: AuthMethod::Passwordless,
+            created_at: 1_000,
+            last_seen: 1_000,
+            version: 0,
+        };
+        let policy = SessionPolicy::default();
+        let caller = Authenticated::passwordless(Arc::new(session), "https://acme.scalekit.dev", &policy);
+        assert_eq!(caller.auth_method(), Some(AuthMethod::Passwordless));
+        assert_eq!(caller.subject(), "ada@example.com");
+        assert_eq!(caller.email(), Some("ada@example.com"));
+        assert_eq!(caller.access_token(), "");
+        assert_eq!(caller.claims.exp, 1_000 + 7 * 24 * 3600);
+        assert!(caller.claims.granted_scopes().next().is_none());
+        assert!(caller.claims.permissions.is_empty() && caller.claims.roles.is_empty());
+        let claims: serde_json::Value = caller.claims_as().unwrap();
+        assert_eq!(claims["sub"], "ada@example.com");
+    }
+}
