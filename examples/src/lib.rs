@@ -39,6 +39,8 @@ pub mod guides {
     pub mod management {}
     #[doc = include_str!("../../docs/mcp.md")]
     pub mod mcp {}
+    #[doc = include_str!("../../docs/passwordless.md")]
+    pub mod passwordless {}
     #[doc = include_str!("../../docs/observability.md")]
     pub mod observability {}
     #[doc = include_str!("../../docs/responses.md")]
