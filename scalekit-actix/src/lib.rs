@@ -83,8 +83,9 @@ impl ScalekitAuth {
         AuthMiddleware::new(self.web.clone(), Mode::RequireBrowser)
     }
 
-    /// The auth routes (login, callback, logout, and the protected-resource
-    /// metadata when configured), for `App::configure` or
+    /// The auth routes (login, callback, logout, and, when configured,
+    /// passwordless sign-in (`WebAuth::passwordless`) and the
+    /// protected-resource metadata), for `App::configure` or
     /// `Scope::configure`.
     pub fn configure_routes(
         &self,

@@ -70,8 +70,9 @@ impl ScalekitAuth {
         AuthLayer::new(self.web.clone(), Mode::RequireBrowser)
     }
 
-    /// The auth routes (login, callback, logout, and the protected-resource
-    /// metadata when configured), to `.merge()` into the application.
+    /// The auth routes (login, callback, logout, and, when configured,
+    /// passwordless sign-in ([`WebAuth::passwordless`]) and the
+    /// protected-resource metadata), to `.merge()` into the application.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         routes::router(self.web.clone())
     }
