@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use scalekit_core::session::SessionDataError;
 use scalekit_core::session::AuthMethod;
+use scalekit_core::session::SessionDataError;
 use scalekit_core::web::{
     AuthPaths, Authenticated, LoginDecision, PasswordlessLogin, ProtectedResource, WebAuth,
     escape_html,

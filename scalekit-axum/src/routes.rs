@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Query;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use axum::body::Bytes;
 use axum::routing::get;
 use scalekit_core::session::RequestCookies;
 use scalekit_core::web::{FormPost, RequestOrigin, WebAuth};
@@ -63,8 +63,13 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
             }),
         );
     if let Some(paths) = web.passwordless_paths() {
-        let (page, send, code, link, resend) =
-            (web.clone(), web.clone(), web.clone(), web.clone(), web.clone());
+        let (page, send, code, link, resend) = (
+            web.clone(),
+            web.clone(),
+            web.clone(),
+            web.clone(),
+            web.clone(),
+        );
         router = router
             .route(
                 &paths.form,

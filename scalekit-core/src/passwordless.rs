@@ -673,7 +673,12 @@ impl PasswordlessClient {
     }
 
     /// One call within the timeout.
-    async fn call(&self, path: &str, body: Vec<u8>, call: Call) -> Result<Vec<u8>, PasswordlessError> {
+    async fn call(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        call: Call,
+    ) -> Result<Vec<u8>, PasswordlessError> {
         match tokio::time::timeout(self.timeout, self.attempts(path, body, call)).await {
             Ok(result) => result,
             Err(_) => {
@@ -695,7 +700,11 @@ impl PasswordlessClient {
         let mut reauthenticated = false;
         let mut connect_failures = 0;
         loop {
-            let token = self.tokens.token().await.map_err(PasswordlessError::Token)?;
+            let token = self
+                .tokens
+                .token()
+                .await
+                .map_err(PasswordlessError::Token)?;
             let sent = self
                 .http
                 .post(&url)
@@ -798,7 +807,15 @@ mod tests {
 
     #[test]
     fn addresses_are_checked_before_a_send() {
-        for bad in ["", "ada", "@example.com", "ada@", "a@b@c", "a\n@b.c", "<a@b.c>"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a@b@c",
+            "a\n@b.c",
+            "<a@b.c>",
+        ] {
             assert!(
                 SendPasswordlessRequest::new(bad).validate().is_err(),
                 "{bad:?}"
@@ -879,9 +896,10 @@ mod tests {
             (sent.expires_at, sent.expires_in, sent.passwordless_type),
             (1_748_696_575, 300, PasswordlessType::LinkOtp)
         );
-        let odd: SendPasswordlessResponse =
-            serde_json::from_str(r#"{"auth_request_id":"ar_1","passwordless_type":"PASSWORDLESS_TYPE_UNSPECIFIED"}"#)
-                .unwrap();
+        let odd: SendPasswordlessResponse = serde_json::from_str(
+            r#"{"auth_request_id":"ar_1","passwordless_type":"PASSWORDLESS_TYPE_UNSPECIFIED"}"#,
+        )
+        .unwrap();
         assert_eq!(odd.passwordless_type, PasswordlessType::Unknown);
     }
 

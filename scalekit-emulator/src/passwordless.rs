@@ -286,10 +286,9 @@ fn send_answer(id: &str, request: &AuthRequest) -> Value {
 }
 
 fn looks_like_email(email: &str) -> bool {
-    email
-        .split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
-        && !email.chars().any(char::is_whitespace)
+    email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.contains('@')
+    }) && !email.chars().any(char::is_whitespace)
 }
 
 /// `POST /api/v1/passwordless/email/send`.
@@ -297,12 +296,20 @@ pub(crate) async fn send(AxumState(state): AxumState<Arc<State>>, body: Bytes) -
     let map = body_object(&body)?;
     let email = opt_str(&map, "email")?.unwrap_or_default();
     if !looks_like_email(email.trim()) {
-        return Err(ApiError::invalid("email", "email must be a valid email address"));
+        return Err(ApiError::invalid(
+            "email",
+            "email must be a valid email address",
+        ));
     }
     let template = match opt_str(&map, "template")?.as_deref() {
         None | Some("") | Some("SIGNIN") => "SIGNIN",
         Some("SIGNUP") => "SIGNUP",
-        Some(_) => return Err(ApiError::invalid("template", "template must be SIGNIN or SIGNUP")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "template",
+                "template must be SIGNIN or SIGNUP",
+            ));
+        }
     };
     let expires_in = match map.get("expires_in") {
         None | Some(Value::Null) => DEFAULT_EXPIRES_IN,
@@ -310,7 +317,12 @@ pub(crate) async fn send(AxumState(state): AxumState<Arc<State>>, body: Bytes) -
             .as_u64()
             .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
             .filter(|s| (1..=MAX_EXPIRES_IN).contains(s))
-            .ok_or_else(|| ApiError::invalid("expires_in", "expires_in must be between 1 and 86400 seconds"))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "expires_in",
+                    "expires_in must be between 1 and 86400 seconds",
+                )
+            })?,
     };
     check_variables(&map)?;
     let magiclink_auth_uri = opt_str(&map, "magiclink_auth_uri")?.filter(|u| !u.is_empty());
@@ -325,11 +337,17 @@ pub(crate) async fn send(AxumState(state): AxumState<Arc<State>>, body: Bytes) -
     if let Some(uri) = &magiclink_auth_uri
         && !(uri.starts_with("http://") || uri.starts_with("https://"))
     {
-        return Err(ApiError::invalid("magiclink_auth_uri", "magiclink_auth_uri must be an http(s) URL"));
+        return Err(ApiError::invalid(
+            "magiclink_auth_uri",
+            "magiclink_auth_uri must be an http(s) URL",
+        ));
     }
     let mut inner = lock(&passwordless.inner);
     Passwordless::count_send(&mut inner, email.trim())?;
-    let id = format!("passwordless_{}", ids::secret().map_err(|_| ApiError::internal())?);
+    let id = format!(
+        "passwordless_{}",
+        ids::secret().map_err(|_| ApiError::internal())?
+    );
     inner.requests.insert(
         id.clone(),
         AuthRequest {
@@ -357,10 +375,16 @@ fn check_variables(map: &Map<String, Value>) -> Result<(), ApiError> {
         return Ok(());
     };
     let Some(variables) = variables.as_object() else {
-        return Err(ApiError::invalid("template_variables", "template_variables must be an object"));
+        return Err(ApiError::invalid(
+            "template_variables",
+            "template_variables must be an object",
+        ));
     };
     if variables.len() > 30 {
-        return Err(ApiError::invalid("template_variables", "at most 30 template variables"));
+        return Err(ApiError::invalid(
+            "template_variables",
+            "at most 30 template variables",
+        ));
     }
     for (name, value) in variables {
         if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name.trim())) {
@@ -370,7 +394,10 @@ fn check_variables(map: &Map<String, Value>) -> Result<(), ApiError> {
             ));
         }
         if !value.is_string() {
-            return Err(ApiError::invalid("template_variables", "template variables must be strings"));
+            return Err(ApiError::invalid(
+                "template_variables",
+                "template variables must be strings",
+            ));
         }
     }
     Ok(())
@@ -410,11 +437,17 @@ pub(crate) async fn verify(AxumState(state): AxumState<Arc<State>>, body: Bytes)
         })?,
         (None, Some(token)) => {
             let Some(id) = inner.links.get(token).cloned() else {
-                return Err(ApiError::invalid("link_token", "the link is invalid or was already used"));
+                return Err(ApiError::invalid(
+                    "link_token",
+                    "the link is invalid or was already used",
+                ));
             };
             match given_id {
                 Some(given) if given != id => {
-                    return Err(ApiError::invalid("auth_request_id", "the link belongs to another auth request"));
+                    return Err(ApiError::invalid(
+                        "auth_request_id",
+                        "the link belongs to another auth request",
+                    ));
                 }
                 None if passwordless.same_browser() => {
                     return Err(ApiError::invalid(
@@ -426,7 +459,10 @@ pub(crate) async fn verify(AxumState(state): AxumState<Arc<State>>, body: Bytes)
             }
         }
         _ => {
-            return Err(ApiError::invalid("code", "send either a code or a link_token"));
+            return Err(ApiError::invalid(
+                "code",
+                "send either a code or a link_token",
+            ));
         }
     };
     let Some(request) = inner.requests.get_mut(&id) else {
@@ -443,7 +479,9 @@ pub(crate) async fn verify(AxumState(state): AxumState<Arc<State>>, body: Bytes)
         ));
     }
     if now() >= request.expires_at {
-        return Err(ApiError::failed_precondition("the auth request has expired"));
+        return Err(ApiError::failed_precondition(
+            "the auth request has expired",
+        ));
     }
     if let Some(code) = code {
         let right = request
@@ -525,7 +563,10 @@ mod tests {
             auth_request_id: "passwordless_1".into(),
             sent_at: 1,
         };
-        assert_eq!(email_line(&email), "  EMAIL to ada@example.com: code 123456 link -");
+        assert_eq!(
+            email_line(&email),
+            "  EMAIL to ada@example.com: code 123456 link -"
+        );
     }
 
     #[test]

@@ -204,7 +204,10 @@ async fn links_need_their_auth_request_under_same_browser_enforcement() {
         .await;
     assert_eq!(status, 400);
     let (status, verified) = p
-        .call("verify", json!({"link_token": token, "auth_request_id": id}))
+        .call(
+            "verify",
+            json!({"link_token": token, "auth_request_id": id}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(verified["email"], "ada@example.com");
@@ -222,7 +225,10 @@ async fn links_need_their_auth_request_under_same_browser_enforcement() {
 async fn sends_are_checked_and_requests_expire() {
     let p = Platform::start(PasswordlessType::LinkOtp, false).await;
     for (body, field) in [
-        (json!({"email": "not-an-address", "magiclink_auth_uri": MAGIC}), "email"),
+        (
+            json!({"email": "not-an-address", "magiclink_auth_uri": MAGIC}),
+            "email",
+        ),
         (
             json!({"email": "a@example.com", "magiclink_auth_uri": MAGIC, "template": "LOGIN"}),
             "template",
@@ -261,7 +267,10 @@ async fn sends_are_checked_and_requests_expire() {
     assert!(error["message"].as_str().unwrap().contains("expired"));
     // Every call needs the management token.
     let anonymous = reqwest::Client::new()
-        .post(format!("{}/api/v1/passwordless/email/send", p.emulator.url()))
+        .post(format!(
+            "{}/api/v1/passwordless/email/send",
+            p.emulator.url()
+        ))
         .json(&json!({"email": "a@example.com"}))
         .send()
         .await

@@ -32,7 +32,10 @@ async fn send_verify_and_resend_under_the_sdks_names() {
         )
         .await
         .unwrap();
-    assert_eq!(sent.passwordless_type, PasswordlessType::LinkOtp.into_core());
+    assert_eq!(
+        sent.passwordless_type,
+        PasswordlessType::LinkOtp.into_core()
+    );
     assert_eq!(sent.expires_in, 600);
     assert!(sent.expires_at > 0);
     let resent = passwordless
@@ -141,7 +144,10 @@ async fn the_third_email_in_a_minute_is_a_send_limit() {
         limited,
         Err(PasswordlessError::SendLimit { retry_after: Some(d) }) if d == Duration::ZERO
     ));
-    assert_eq!(emulator.request_count(EmulatorEndpoint::Management), before + 1);
+    assert_eq!(
+        emulator.request_count(EmulatorEndpoint::Management),
+        before + 1
+    );
     assert_eq!(emulator.outbox().len(), 2);
 }
 
@@ -149,7 +155,8 @@ async fn the_third_email_in_a_minute_is_a_send_limit() {
 async fn bad_requests_are_refused_before_any_call() {
     let (emulator, client) = common::setup().await;
     let passwordless = client.passwordless();
-    let reserved = SendPasswordlessRequest::new("ada@example.com").template_variable("expiry_time", "1");
+    let reserved =
+        SendPasswordlessRequest::new("ada@example.com").template_variable("expiry_time", "1");
     assert_eq!(
         reserved.unwrap_err(),
         PasswordlessError::ReservedVariable("expiry_time".into())
@@ -157,11 +164,17 @@ async fn bad_requests_are_refused_before_any_call() {
     let not_an_address = passwordless
         .send_passwordless_email(&request("ada at example.com"))
         .await;
-    assert!(matches!(not_an_address, Err(PasswordlessError::InvalidArgument(_))));
+    assert!(matches!(
+        not_an_address,
+        Err(PasswordlessError::InvalidArgument(_))
+    ));
     let no_request = passwordless
         .verify_passwordless_email(&Credential::code("123456"), None)
         .await;
-    assert!(matches!(no_request, Err(PasswordlessError::InvalidArgument(_))));
+    assert!(matches!(
+        no_request,
+        Err(PasswordlessError::InvalidArgument(_))
+    ));
     let empty = passwordless.resend_passwordless_email(" ").await;
     assert!(matches!(empty, Err(PasswordlessError::InvalidArgument(_))));
     assert_eq!(emulator.request_count(EmulatorEndpoint::Management), 0);
@@ -201,7 +214,10 @@ async fn a_send_that_may_have_reached_the_platform_is_not_repeated() {
         Fault::Delay(Duration::from_secs(2)),
         1,
     );
-    let slow = client.clone().timeout(Duration::from_millis(300)).passwordless();
+    let slow = client
+        .clone()
+        .timeout(Duration::from_millis(300))
+        .passwordless();
     let err = slow
         .send_passwordless_email(&request("ada@example.com"))
         .await

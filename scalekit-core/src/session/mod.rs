@@ -290,7 +290,10 @@ mod tests {
     #[test]
     fn records_without_an_auth_method_are_oauth_sessions() {
         let oauth = serde_json::to_value(session()).unwrap();
-        assert!(oauth.get("auth_method").is_none(), "OAuth records are unchanged");
+        assert!(
+            oauth.get("auth_method").is_none(),
+            "OAuth records are unchanged"
+        );
         let back: Session = serde_json::from_value(oauth).unwrap();
         assert_eq!(back.auth_method, AuthMethod::Oauth);
         let passwordless = Session {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::SessionError;
 use super::codec::CookieError;
 use super::cookies::RequestCookies;
 use super::manager::SessionManager;
-use super::SessionError;
 
 /// Base name of the passwordless state cookie (`__Host-sk_passwordless`
 /// when the cookies are `Secure`).
@@ -58,7 +58,11 @@ impl PasswordlessState {
     /// The state of a sign-in whose email was just sent. `return_to`
     /// should already be checked with
     /// [`safe_return_target`](crate::oauth::safe_return_target).
-    pub fn new(auth_request_id: impl Into<String>, return_to: Option<String>, has_code: bool) -> Self {
+    pub fn new(
+        auth_request_id: impl Into<String>,
+        return_to: Option<String>,
+        has_code: bool,
+    ) -> Self {
         PasswordlessState {
             auth_request_id: auth_request_id.into(),
             return_to,
@@ -72,16 +76,26 @@ impl SessionManager {
     /// The `Set-Cookie` value carrying a sealed passwordless state (1 hour,
     /// `HttpOnly`, `SameSite=Lax` so that a magic link opened from an
     /// email client still carries it).
-    pub fn passwordless_state_cookie(&self, state: &PasswordlessState) -> Result<String, SessionError> {
+    pub fn passwordless_state_cookie(
+        &self,
+        state: &PasswordlessState,
+    ) -> Result<String, SessionError> {
         self.sealed_flow_cookie(PASSWORDLESS_STATE_COOKIE, state, PASSWORDLESS_STATE_TTL)
     }
 
     /// The passwordless state of a request (refusing one older than
     /// [`PASSWORDLESS_STATE_TTL`]).
-    pub fn passwordless_state(&self, request: &RequestCookies<'_>) -> Result<PasswordlessState, SessionError> {
+    pub fn passwordless_state(
+        &self,
+        request: &RequestCookies<'_>,
+    ) -> Result<PasswordlessState, SessionError> {
         let state: PasswordlessState = self.open_flow_cookie(PASSWORDLESS_STATE_COOKIE, request)?;
         let now = crate::util::unix_time().as_secs();
-        if now >= state.created_at.saturating_add(PASSWORDLESS_STATE_TTL.as_secs()) {
+        if now
+            >= state
+                .created_at
+                .saturating_add(PASSWORDLESS_STATE_TTL.as_secs())
+        {
             return Err(CookieError::Expired.into());
         }
         Ok(state)

@@ -90,12 +90,14 @@ impl Authenticated {
         issuer: &str,
         policy: &crate::session::SessionPolicy,
     ) -> Self {
-        let mut claims = AccessTokenClaims::default();
-        claims.iss = issuer.to_owned();
-        claims.sub = Some(session.user.id.clone());
-        claims.iat = i64::try_from(session.created_at).ok();
-        claims.exp = i64::try_from(session.created_at.saturating_add(policy.absolute.as_secs()))
-            .unwrap_or(i64::MAX);
+        let claims = AccessTokenClaims {
+            iss: issuer.to_owned(),
+            sub: Some(session.user.id.clone()),
+            iat: i64::try_from(session.created_at).ok(),
+            exp: i64::try_from(session.created_at.saturating_add(policy.absolute.as_secs()))
+                .unwrap_or(i64::MAX),
+            ..AccessTokenClaims::default()
+        };
         let payload = serde_json::to_vec(&claims).unwrap_or_else(|_| b"{}".to_vec());
         Authenticated {
             claims: Arc::new(claims),
@@ -248,7 +250,8 @@ mod tests {
             version: 0,
         };
         let policy = SessionPolicy::default();
-        let caller = Authenticated::passwordless(Arc::new(session), "https://acme.scalekit.dev", &policy);
+        let caller =
+            Authenticated::passwordless(Arc::new(session), "https://acme.scalekit.dev", &policy);
         assert_eq!(caller.auth_method(), Some(AuthMethod::Passwordless));
         assert_eq!(caller.subject(), "ada@example.com");
         assert_eq!(caller.email(), Some("ada@example.com"));

@@ -398,7 +398,11 @@ impl WebAuth {
         };
         WebResponse::Page {
             status,
-            html: passwordless_page(title, &format!("<p id=\"message\">{message}</p>"), &self.start_link()),
+            html: passwordless_page(
+                title,
+                &format!("<p id=\"message\">{message}</p>"),
+                &self.start_link(),
+            ),
             set_cookies: Vec::new(),
         }
     }
@@ -466,7 +470,9 @@ impl WebAuth {
         match self.sessions.start_passwordless(&user, cookies, data).await {
             Ok((_, session_cookies)) => set_cookies.extend(session_cookies),
             Err(SessionError::Store(StoreError::Unavailable)) => {
-                tracing::warn!("passwordless session could not start: the session store is unavailable");
+                tracing::warn!(
+                    "passwordless session could not start: the session store is unavailable"
+                );
                 return self.store_unavailable_page(
                     "Sign-in is temporarily unavailable",
                     "Your sign-in could not be completed just now. Please sign in again in a few seconds.",
@@ -528,7 +534,12 @@ impl WebAuth {
     }
 
     /// A page that starts the sign-in again.
-    fn start_again(&self, status: u16, (title, message): (&str, &str), set_cookies: Vec<String>) -> WebResponse {
+    fn start_again(
+        &self,
+        status: u16,
+        (title, message): (&str, &str),
+        set_cookies: Vec<String>,
+    ) -> WebResponse {
         WebResponse::Page {
             status,
             html: passwordless_page(
@@ -556,10 +567,20 @@ impl WebAuth {
         set_cookies: Vec<String>,
     ) -> WebResponse {
         let error = error
-            .map(|e| format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>", escape_html(e)))
+            .map(|e| {
+                format!(
+                    "<p class=\"error\" id=\"error\" role=\"alert\">{}</p>",
+                    escape_html(e)
+                )
+            })
             .unwrap_or_default();
         let return_to = return_to
-            .map(|t| format!("<input type=\"hidden\" name=\"return_to\" value=\"{}\">", escape_html(t)))
+            .map(|t| {
+                format!(
+                    "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
+                    escape_html(t)
+                )
+            })
             .unwrap_or_default();
         let body = format!(
             "<p id=\"message\">Enter your email address: we will email you a sign-in code and link.</p>{error}\
@@ -583,7 +604,12 @@ impl WebAuth {
     /// "Check your email", the code form when the email has a code, the
     /// resend form; the state cookie (re)set. Nothing of the address or
     /// the auth request is in the page.
-    fn check_email_page(&self, status: u16, state: &PasswordlessState, note: Option<&str>) -> WebResponse {
+    fn check_email_page(
+        &self,
+        status: u16,
+        state: &PasswordlessState,
+        note: Option<&str>,
+    ) -> WebResponse {
         let cookie = match self.sessions.passwordless_state_cookie(state) {
             Ok(cookie) => cookie,
             Err(err) => {
@@ -596,7 +622,10 @@ impl WebAuth {
         let note = note
             .map(|n| {
                 let class = if status == 200 { "note" } else { "error" };
-                format!("<p class=\"{class}\" id=\"error\" role=\"alert\">{}</p>", escape_html(n))
+                format!(
+                    "<p class=\"{class}\" id=\"error\" role=\"alert\">{}</p>",
+                    escape_html(n)
+                )
             })
             .unwrap_or_default();
         let (intro, code_form) = if state.has_code {
@@ -666,7 +695,11 @@ mod tests {
         super::super::test_web().passwordless(PasswordlessLogin::new())
     }
 
-    fn post<'a>(origin: Option<&'a str>, referer: Option<&'a str>, site: Option<&'a str>) -> FormPost<'a> {
+    fn post<'a>(
+        origin: Option<&'a str>,
+        referer: Option<&'a str>,
+        site: Option<&'a str>,
+    ) -> FormPost<'a> {
         FormPost {
             body: b"email=a%40b.c",
             content_type: Some("application/x-www-form-urlencoded"),
@@ -682,8 +715,18 @@ mod tests {
         let none = RequestOrigin::default();
         let own = "https://app.example.com";
         assert!(web.same_origin_post(&post(Some(own), None, None), &none));
-        assert!(web.same_origin_post(&post(Some("HTTPS://APP.EXAMPLE.COM"), None, Some("same-origin")), &none));
-        assert!(web.same_origin_post(&post(None, Some("https://app.example.com/auth/passwordless"), None), &none));
+        assert!(web.same_origin_post(
+            &post(Some("HTTPS://APP.EXAMPLE.COM"), None, Some("same-origin")),
+            &none
+        ));
+        assert!(web.same_origin_post(
+            &post(
+                None,
+                Some("https://app.example.com/auth/passwordless"),
+                None
+            ),
+            &none
+        ));
         for (origin, referer, site) in [
             (Some("https://evil.example"), None, None),
             (Some("https://app.example.com.evil.example"), None, None),
@@ -703,8 +746,12 @@ mod tests {
     #[test]
     fn the_form_keeps_a_safe_return_target_only() {
         let web = web();
-        let page = |target: &str| match web.passwordless_form(&HashMap::from([("return_to".into(), target.into())])) {
-            WebResponse::Page { status: 200, html, .. } => html,
+        let page = |target: &str| match web
+            .passwordless_form(&HashMap::from([("return_to".into(), target.into())]))
+        {
+            WebResponse::Page {
+                status: 200, html, ..
+            } => html,
             other => panic!("{other:?}"),
         };
         assert!(page("/reports?x=1").contains("value=\"/reports?x=1\""));
@@ -717,9 +764,15 @@ mod tests {
     async fn a_cross_site_post_is_refused_before_any_call() {
         let web = web();
         let answer = web
-            .passwordless_send(&post(Some("https://evil.example"), None, None), &RequestOrigin::default())
+            .passwordless_send(
+                &post(Some("https://evil.example"), None, None),
+                &RequestOrigin::default(),
+            )
             .await;
-        assert!(matches!(answer, WebResponse::Page { status: 403, .. }), "{answer:?}");
+        assert!(
+            matches!(answer, WebResponse::Page { status: 403, .. }),
+            "{answer:?}"
+        );
     }
 
     #[tokio::test]
@@ -729,15 +782,22 @@ mod tests {
         let answer = web.passwordless_form(&HashMap::new());
         assert!(matches!(answer, WebResponse::Page { status: 404, .. }));
         let answer = web
-            .passwordless_send(&post(Some("https://app.example.com"), None, None), &RequestOrigin::default())
+            .passwordless_send(
+                &post(Some("https://app.example.com"), None, None),
+                &RequestOrigin::default(),
+            )
             .await;
         assert!(matches!(answer, WebResponse::Page { status: 404, .. }));
     }
 
     #[test]
     fn the_user_is_the_verified_address() {
-        let verified: VerifiedEmail = serde_json::from_str(r#"{"email":" Ada@Example.com "}"#).unwrap();
+        let verified: VerifiedEmail =
+            serde_json::from_str(r#"{"email":" Ada@Example.com "}"#).unwrap();
         let user = passwordless_user(&verified);
-        assert_eq!((user.id.as_str(), user.email.as_deref()), ("ada@example.com", Some("ada@example.com")));
+        assert_eq!(
+            (user.id.as_str(), user.email.as_deref()),
+            ("ada@example.com", Some("ada@example.com"))
+        );
     }
 }

@@ -1268,7 +1268,8 @@ async fn both_frameworks_answer_alike() {
                 .header("cookie", "sk_passwordless=forged")
                 .form(&[("code", "123456")]),
             http.get(url("/auth/passwordless/verify?link_token=unknown")),
-            http.post(url("/auth/passwordless/resend")).header("origin", &app.base),
+            http.post(url("/auth/passwordless/resend"))
+                .header("origin", &app.base),
         ];
         let mut transcript = Vec::new();
         for request in requests {

@@ -145,15 +145,23 @@ async fn me(b: &mut Browser) -> Value {
 async fn signs_in_with_the_code_from_the_outbox(fw: Framework) {
     let app = start(fw, true).await;
     let mut b = Browser::new(&app);
-    let form = b.get("/auth/passwordless?return_to=%2Fdashboard%3Ftab%3D2").await;
+    let form = b
+        .get("/auth/passwordless?return_to=%2Fdashboard%3Ftab%3D2")
+        .await;
     assert_eq!(form.status(), 200);
     let html = form.text().await.unwrap();
     assert!(html.contains("id=\"passwordless-form\"") && html.contains("name=\"email\""));
-    assert!(html.contains("value=\"/dashboard?tab=2\""), "return_to passed through");
+    assert!(
+        html.contains("value=\"/dashboard?tab=2\""),
+        "return_to passed through"
+    );
     let page = b
         .post(
             "/auth/passwordless",
-            &[("email", "ada@example.com"), ("return_to", "/dashboard?tab=2")],
+            &[
+                ("email", "ada@example.com"),
+                ("return_to", "/dashboard?tab=2"),
+            ],
         )
         .await;
     assert_eq!(page.status(), 200);
@@ -171,7 +179,10 @@ async fn signs_in_with_the_code_from_the_outbox(fw: Framework) {
     assert_eq!(signed_in.status(), StatusCode::FOUND);
     assert_eq!(signed_in.headers()["location"], "/dashboard?tab=2");
     assert!(b.signed_in());
-    assert!(!b.jar.contains_key("sk_passwordless"), "the auth request is forgotten");
+    assert!(
+        !b.jar.contains_key("sk_passwordless"),
+        "the auth request is forgotten"
+    );
     let me = me(&mut b).await;
     assert_eq!(me["auth_method"], "passwordless");
     assert_eq!(me["email"], "ada@example.com");
@@ -203,7 +214,10 @@ async fn signs_in_with_the_magic_link_in_the_same_browser(fw: Framework) {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(link.starts_with(&format!("{}/auth/passwordless/verify?link_token=", app.base)));
+    assert!(link.starts_with(&format!(
+        "{}/auth/passwordless/verify?link_token=",
+        app.base
+    )));
     let signed_in = b.get(&link).await;
     assert_eq!(signed_in.status(), StatusCode::FOUND);
     assert_eq!(signed_in.headers()["location"], "/dashboard");
@@ -263,7 +277,10 @@ async fn five_wrong_codes_kill_the_auth_request(fw: Framework) {
             format!("{left} attempts left")
         };
         assert!(html.contains(&said), "{said}: {html}");
-        assert!(html.contains("id=\"passwordless-code-form\""), "the form again");
+        assert!(
+            html.contains("id=\"passwordless-code-form\""),
+            "the form again"
+        );
     }
     // The sixth attempt is refused, even with the right code.
     let sixth = b
@@ -393,7 +410,12 @@ async fn logout_ends_a_passwordless_session(fw: Framework) {
     assert_eq!(b.get("/api/me").await.status(), StatusCode::UNAUTHORIZED);
     let dashboard = b.get("/dashboard").await;
     assert_eq!(dashboard.status(), StatusCode::FOUND);
-    assert!(dashboard.headers()["location"].to_str().unwrap().starts_with("/auth/login"));
+    assert!(
+        dashboard.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/auth/login")
+    );
 }
 
 async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
@@ -439,7 +461,10 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
         .post("/auth/passwordless/verify", &[("code", &code)])
         .await;
     assert_eq!(signed_in.status(), StatusCode::FOUND);
-    assert!(!redis.keys("scalekit:session:*").is_empty(), "kept in Redis");
+    assert!(
+        !redis.keys("scalekit:session:*").is_empty(),
+        "kept in Redis"
+    );
     let session = b.cookie_header();
     // The second instance sees the session.
     b.base = second_base.clone();
