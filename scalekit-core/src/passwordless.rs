@@ -186,6 +186,14 @@ impl SendPasswordlessRequest {
         }
     }
 
+    /// The same request, to `email`.
+    pub(crate) fn to(&self, email: &str) -> Self {
+        SendPasswordlessRequest {
+            email: email.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// The template (default [`Template::Signin`]).
     pub fn template(mut self, template: Template) -> Self {
         self.template = template;

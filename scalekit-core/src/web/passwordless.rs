@@ -35,12 +35,20 @@ pub const MAX_FORM_BYTES: usize = 8 * 1024;
 /// # let _ = login;
 /// # Ok::<(), PasswordlessError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PasswordlessLogin {
-    template: Template,
-    expires_in: Option<u32>,
-    template_variables: Vec<(String, String)>,
+    /// Every send's options (its address set per send).
+    request: SendPasswordlessRequest,
     client: Option<PasswordlessClient>,
+}
+
+impl Default for PasswordlessLogin {
+    fn default() -> Self {
+        PasswordlessLogin {
+            request: SendPasswordlessRequest::new(""),
+            client: None,
+        }
+    }
 }
 
 impl PasswordlessLogin {
@@ -51,13 +59,13 @@ impl PasswordlessLogin {
 
     /// The template (default [`Template::Signin`]).
     pub fn template(mut self, template: Template) -> Self {
-        self.template = template;
+        self.request = self.request.template(template);
         self
     }
 
     /// Seconds until a code and link expire (default: the platform's).
     pub fn expires_in(mut self, seconds: u32) -> Self {
-        self.expires_in = Some(seconds);
+        self.request = self.request.expires_in(seconds);
         self
     }
 
@@ -68,9 +76,7 @@ impl PasswordlessLogin {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<Self, PasswordlessError> {
-        let (name, value) = (name.into(), value.into());
-        SendPasswordlessRequest::new("check@example.com").template_variable(&name, &value)?;
-        self.template_variables.push((name, value));
+        self.request = self.request.template_variable(name, value)?;
         Ok(self)
     }
 
@@ -213,22 +219,11 @@ impl WebAuth {
                 Vec::new(),
             );
         }
-        let mut request = SendPasswordlessRequest::new(email)
-            .template(login.template)
-            .magiclink_auth_uri(format!(
-                "{}{}/verify",
-                self.base_url_for(origin),
-                self.paths.passwordless
-            ));
-        if let Some(seconds) = login.expires_in {
-            request = request.expires_in(seconds);
-        }
-        for (name, value) in &login.template_variables {
-            request = match request.template_variable(name, value) {
-                Ok(request) => request,
-                Err(_) => return self.passwordless_failed(Vec::new()),
-            };
-        }
+        let request = login.request.to(email).magiclink_auth_uri(format!(
+            "{}{}/verify",
+            self.base_url_for(origin),
+            self.paths.passwordless
+        ));
         match client.send(&request).await {
             Ok(sent) => {
                 tracing::info!("passwordless email sent");
@@ -253,15 +248,9 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
-        let Some((_, client)) = self.passwordless_login() else {
-            return not_found();
-        };
-        let form = match self.read_form(post, origin) {
-            Ok(form) => form,
-            Err(refused) => return self.refused_post(refused),
-        };
-        let Ok(state) = self.sessions.passwordless_state(cookies) else {
-            return self.start_again(400, EXPIRED, Vec::new());
+        let (client, form, state) = match self.posted_to_state(post, cookies, origin) {
+            Ok(found) => found,
+            Err(answer) => return answer,
         };
         let code = form.get("code").map(|c| c.trim()).unwrap_or_default();
         let verified = client
@@ -302,14 +291,9 @@ impl WebAuth {
         cookies: &RequestCookies<'_>,
         origin: &RequestOrigin<'_>,
     ) -> WebResponse {
-        let Some((_, client)) = self.passwordless_login() else {
-            return not_found();
-        };
-        if let Err(refused) = self.read_form(post, origin) {
-            return self.refused_post(refused);
-        }
-        let Ok(state) = self.sessions.passwordless_state(cookies) else {
-            return self.start_again(400, EXPIRED, Vec::new());
+        let (client, _, state) = match self.posted_to_state(post, cookies, origin) {
+            Ok(found) => found,
+            Err(answer) => return answer,
         };
         match client.resend(&state.auth_request_id).await {
             Ok(sent) => {
@@ -327,6 +311,35 @@ impl WebAuth {
             ),
             Err(err) => self.send_failed(&err, None, self.clear_state(Some(&state))),
         }
+    }
+
+    /// What a form posted to the sign-in of this browser brings: the
+    /// client, the form (checked against cross-site posts) and the
+    /// browser's passwordless state; else the answer to give.
+    fn posted_to_state(
+        &self,
+        post: &FormPost<'_>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> Result<
+        (
+            &PasswordlessClient,
+            HashMap<String, String>,
+            PasswordlessState,
+        ),
+        WebResponse,
+    > {
+        let Some((_, client)) = self.passwordless_login() else {
+            return Err(not_found());
+        };
+        let form = self
+            .read_form(post, origin)
+            .map_err(|refused| self.refused_post(refused))?;
+        let state = self
+            .sessions
+            .passwordless_state(cookies)
+            .map_err(|_| self.start_again(400, EXPIRED, Vec::new()))?;
+        Ok((client, form, state))
     }
 
     /// The login options and the client, when passwordless sign-in is on.

@@ -5,12 +5,11 @@
 //! open-redirect attempts, unreflected errors, webhooks, the
 //! protected-resource document, outages, attackers' inputs.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common;
 
-use common::apps::{Framework, FullStack};
+use common::apps::{Browser, Framework, FullStack};
 use reqwest::StatusCode;
 use scalekit_core::Scalekit;
 use scalekit_core::webhook::sign_payload;
@@ -27,146 +26,6 @@ async fn start_with(fw: Framework, access_ttl: Option<Duration>) -> App {
 
 async fn start(fw: Framework) -> App {
     start_with(fw, None).await
-}
-
-/// A minimal browser: a cookie jar for the application, no automatic
-/// redirects.
-struct Browser {
-    http: reqwest::Client,
-    jar: BTreeMap<String, String>,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &App) -> Self {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            jar: BTreeMap::new(),
-            base: app.base.clone(),
-        }
-    }
-
-    fn absorb(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            let value = value.to_str().unwrap();
-            let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
-            let (name, val) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), val.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> reqwest::Response {
-        let url = if url.starts_with('/') {
-            format!("{}{url}", self.base)
-        } else {
-            url.to_owned()
-        };
-        let mut request = self.http.get(&url);
-        if url.starts_with(&self.base) && !self.jar.is_empty() {
-            let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            request = request.header("cookie", cookie.join("; "));
-        }
-        let response = request.send().await.unwrap();
-        if url.starts_with(&self.base) {
-            self.absorb(&response);
-        }
-        response
-    }
-
-    /// `PUT` of `body` (as `content_type`) to a path of the app, with the
-    /// jar's cookies.
-    async fn put(&mut self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
-        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let response = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .header("cookie", cookie.join("; "))
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        self.absorb(&response);
-        response
-    }
-
-    /// Follows redirects (applying cookies) until a non-redirect answer or
-    /// the emulator's sign-in page.
-    async fn follow(&mut self, mut response: reqwest::Response) -> reqwest::Response {
-        while response.status() == StatusCode::FOUND {
-            let location = response.headers()["location"].to_str().unwrap().to_owned();
-            response = self.get(&location).await;
-        }
-        response
-    }
-
-    /// Starts a sign-in at `start` (a path of the app) and submits the
-    /// hosted sign-in page with `fields` added to its form: the emulator's
-    /// answer (a redirect to the callback), not followed.
-    async fn submit_hosted_page(
-        &mut self,
-        app: &App,
-        start: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let first = self.get(start).await;
-        let page = self.follow(first).await;
-        assert_eq!(page.status(), 200);
-        let mut form: Vec<(String, String)> = page
-            .url()
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        form.extend(
-            fields
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        self.http
-            .post(format!("{}/oauth/authorize", app.emulator.url()))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Signs in as `email` starting from `start` (a path of the app);
-    /// returns the final answer after the callback's redirect is followed.
-    async fn sign_in(&mut self, app: &App, start: &str, email: &str) -> reqwest::Response {
-        let first = self.get(start).await;
-        let page = self.follow(first).await;
-        assert_eq!(page.status(), 200);
-        let authorize_url = page.url().clone();
-        let html = page.text().await.unwrap();
-        assert!(html.contains(email));
-        let user = app
-            .emulator
-            .users()
-            .into_iter()
-            .find(|u| u.email == email)
-            .unwrap();
-        let mut form: Vec<(String, String)> = authorize_url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        form.push(("user_id".into(), user.id));
-        let submitted = self
-            .http
-            .post(format!("{}/oauth/authorize", app.emulator.url()))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(submitted.status(), StatusCode::FOUND);
-        self.follow(submitted).await
-    }
 }
 
 fn header(response: &reqwest::Response, name: &str) -> String {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::common;
 
-use common::apps::{Framework, FullStack, SESSION_SECRET, no_redirects};
+use common::apps::{Browser, Framework, FullStack, SESSION_SECRET, no_redirects};
 use common::redis::RedisServer;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -28,94 +28,19 @@ async fn start(fw: Framework, same_browser: bool) -> App {
     .await
 }
 
-/// A browser: a cookie jar for the application, no automatic redirects;
-/// its forms are posted from the application's own origin.
-struct Browser {
-    jar: BTreeMap<String, String>,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &App) -> Self {
-        Browser {
-            jar: BTreeMap::new(),
-            base: app.base.clone(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn absorb(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            let value = value.to_str().unwrap();
-            let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
-            let (name, val) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), val.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> reqwest::Response {
-        let url = if url.starts_with('/') {
-            format!("{}{url}", self.base)
-        } else {
-            url.to_owned()
-        };
-        let response = no_redirects()
-            .get(&url)
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.absorb(&response);
-        response
-    }
-
-    /// Posts `form` to `path` as a page of `origin` would.
-    async fn post_from(
-        &mut self,
-        origin: &str,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let response = no_redirects()
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .header("origin", origin)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.absorb(&response);
-        response
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let origin = self.base.clone();
-        self.post_from(&origin, path, form).await
-    }
-
-    fn signed_in(&self) -> bool {
-        self.jar.keys().any(|k| k.starts_with("sk_session"))
-    }
-}
-
-/// The outbox, newest first, as `{emulator}/outbox.json` gives it.
-async fn outbox(app: &App) -> Vec<Value> {
-    let answer = reqwest::get(format!("{}/outbox.json", app.emulator.url()))
+/// The outbox of the emulator at `emulator_url`, newest first, as its
+/// `/outbox.json` gives it.
+async fn outbox_at(emulator_url: &str) -> Vec<Value> {
+    let answer = reqwest::get(format!("{emulator_url}/outbox.json"))
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
     answer.json().await.unwrap()
+}
+
+/// The outbox of the application's emulator, newest first.
+async fn outbox(app: &App) -> Vec<Value> {
+    outbox_at(app.emulator.url()).await
 }
 
 /// The newest email to `to`.
@@ -125,6 +50,14 @@ async fn newest_to(app: &App, to: &str) -> Value {
         .into_iter()
         .find(|email| email["to"] == to)
         .unwrap_or_else(|| panic!("an email to {to}"))
+}
+
+/// `field` (`code`, `link`) of the newest email to `to`.
+async fn emailed(app: &App, to: &str, field: &str) -> String {
+    newest_to(app, to).await[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("a {field} in the email to {to}"))
+        .to_owned()
 }
 
 /// Asks for an email to `email`: the "check your email" page.
@@ -210,10 +143,7 @@ async fn signs_in_with_the_magic_link_in_the_same_browser(fw: Framework) {
     let app = start(fw, true).await;
     let mut b = Browser::new(&app);
     ask(&mut b, "grace@example.com").await;
-    let link = newest_to(&app, "grace@example.com").await["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = emailed(&app, "grace@example.com", "link").await;
     assert!(link.starts_with(&format!(
         "{}/auth/passwordless/verify?link_token=",
         app.base
@@ -232,10 +162,7 @@ async fn a_link_from_another_browser_is_refused_under_enforcement_only(fw: Frame
     let app = start(fw, true).await;
     let mut asked = Browser::new(&app);
     ask(&mut asked, "linus@example.com").await;
-    let link = newest_to(&app, "linus@example.com").await["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = emailed(&app, "linus@example.com", "link").await;
     let mut other = Browser::new(&app);
     let refused = other.get(&link).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
@@ -245,10 +172,7 @@ async fn a_link_from_another_browser_is_refused_under_enforcement_only(fw: Frame
     app.emulator.set_passwordless_same_browser(false);
     let mut asked = Browser::new(&app);
     ask(&mut asked, "margaret@example.com").await;
-    let link = newest_to(&app, "margaret@example.com").await["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = emailed(&app, "margaret@example.com", "link").await;
     let mut other = Browser::new(&app);
     let accepted = other.get(&link).await;
     assert_eq!(accepted.status(), StatusCode::FOUND);
@@ -260,10 +184,7 @@ async fn five_wrong_codes_kill_the_auth_request(fw: Framework) {
     let app = start(fw, true).await;
     let mut b = Browser::new(&app);
     ask(&mut b, "ada@example.com").await;
-    let code = newest_to(&app, "ada@example.com").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = emailed(&app, "ada@example.com", "code").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in (0..5).rev() {
         let answer = b
@@ -315,10 +236,7 @@ async fn the_third_email_in_a_minute_is_refused(fw: Framework) {
     assert_eq!(to_ada, 2);
     // The resent code is the one that works; another address is not held
     // back.
-    let code = newest_to(&app, "ada@example.com").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = emailed(&app, "ada@example.com", "code").await;
     let signed_in = b
         .post("/auth/passwordless/verify", &[("code", &code)])
         .await;
@@ -369,10 +287,7 @@ async fn a_form_posted_from_another_origin_is_refused(fw: Framework) {
     assert!(outbox(&app).await.is_empty(), "no email sent");
     // The code and resend forms are checked alike.
     ask(&mut b, "ada@example.com").await;
-    let code = newest_to(&app, "ada@example.com").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = emailed(&app, "ada@example.com", "code").await;
     let forged = b
         .post_from(
             "https://evil.example",
@@ -393,10 +308,7 @@ async fn logout_ends_a_passwordless_session(fw: Framework) {
     let app = start(fw, true).await;
     let mut b = Browser::new(&app);
     ask(&mut b, "ada@example.com").await;
-    let code = newest_to(&app, "ada@example.com").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = emailed(&app, "ada@example.com", "code").await;
     let signed_in = b
         .post("/auth/passwordless/verify", &[("code", &code)])
         .await;
@@ -443,6 +355,7 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
     let _a = fw.serve_fullstack(first, web());
     let _b = fw.serve_fullstack(second, web());
     let mut b = Browser {
+        http: no_redirects(),
         jar: BTreeMap::new(),
         base: base.clone(),
     };
@@ -450,13 +363,10 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
         .post("/auth/passwordless", &[("email", "ada@example.com")])
         .await;
     assert_eq!(page.status(), 200);
-    let emails: Vec<Value> = reqwest::get(format!("{}/outbox.json", emulator.url()))
-        .await
+    let code = outbox_at(emulator.url()).await[0]["code"]
+        .as_str()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let code = emails[0]["code"].as_str().unwrap().to_owned();
+        .to_owned();
     let signed_in = b
         .post("/auth/passwordless/verify", &[("code", &code)])
         .await;

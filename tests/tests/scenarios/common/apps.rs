@@ -1,6 +1,7 @@
 //! The axum full-stack example served on a free loopback port, with an
 //! emulator that knows its redirect URIs.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use scalekit_emulator::{Emulator, EmulatorBuilder};
@@ -245,4 +246,201 @@ pub async fn sign_in_first_user(emulator: &Emulator, base: &str) -> String {
         .collect();
     assert!(!cookies.is_empty(), "{base}: a session cookie");
     cookies.join("; ")
+}
+
+/// Applies the `Set-Cookie` values of `response` to a browser's `jar`
+/// (name to value): a cookie set is kept, one with `Max-Age=0` removed.
+pub fn absorb_cookies(
+    jar: &mut std::collections::BTreeMap<String, String>,
+    response: &reqwest::Response,
+) {
+    for value in response.headers().get_all("set-cookie") {
+        let value = value.to_str().unwrap();
+        let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+        let (name, val) = pair.split_once('=').unwrap();
+        if attributes.contains("Max-Age=0") {
+            jar.remove(name);
+        } else {
+            jar.insert(name.to_owned(), val.to_owned());
+        }
+    }
+}
+
+/// A minimal browser: a cookie jar for the application, no automatic
+/// redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub jar: BTreeMap<String, String>,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(app: &FullStack) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: BTreeMap::new(),
+            base: app.base.clone(),
+        }
+    }
+
+    pub fn absorb(&mut self, response: &reqwest::Response) {
+        absorb_cookies(&mut self.jar, response);
+    }
+
+    pub async fn get(&mut self, url: &str) -> reqwest::Response {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        };
+        let mut request = self.http.get(&url);
+        if url.starts_with(&self.base) && !self.jar.is_empty() {
+            let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("cookie", cookie.join("; "));
+        }
+        let response = request.send().await.unwrap();
+        if url.starts_with(&self.base) {
+            self.absorb(&response);
+        }
+        response
+    }
+
+    /// `PUT` of `body` (as `content_type`) to a path of the app, with the
+    /// jar's cookies.
+    pub async fn put(&mut self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("cookie", cookie.join("; "))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&response);
+        response
+    }
+
+    /// Follows redirects (applying cookies) until a non-redirect answer or
+    /// the emulator's sign-in page.
+    pub async fn follow(&mut self, mut response: reqwest::Response) -> reqwest::Response {
+        while response.status() == reqwest::StatusCode::FOUND {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            response = self.get(&location).await;
+        }
+        response
+    }
+
+    /// Starts a sign-in at `start` (a path of the app) and submits the
+    /// hosted sign-in page with `fields` added to its form: the emulator's
+    /// answer (a redirect to the callback), not followed.
+    pub async fn submit_hosted_page(
+        &mut self,
+        app: &FullStack,
+        start: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let first = self.get(start).await;
+        let page = self.follow(first).await;
+        assert_eq!(page.status(), 200);
+        let mut form: Vec<(String, String)> = page
+            .url()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        form.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.http
+            .post(format!("{}/oauth/authorize", app.emulator.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in as `email` starting from `start` (a path of the app);
+    /// returns the final answer after the callback's redirect is followed.
+    pub async fn sign_in(
+        &mut self,
+        app: &FullStack,
+        start: &str,
+        email: &str,
+    ) -> reqwest::Response {
+        let first = self.get(start).await;
+        let page = self.follow(first).await;
+        assert_eq!(page.status(), 200);
+        let authorize_url = page.url().clone();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(email));
+        let user = app
+            .emulator
+            .users()
+            .into_iter()
+            .find(|u| u.email == email)
+            .unwrap();
+        let mut form: Vec<(String, String)> = authorize_url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        form.push(("user_id".into(), user.id));
+        let submitted = self
+            .http
+            .post(format!("{}/oauth/authorize", app.emulator.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(submitted.status(), reqwest::StatusCode::FOUND);
+        self.follow(submitted).await
+    }
+}
+
+impl Browser {
+    /// The `Cookie` header of the jar.
+    pub fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Posts `form` to `path` of the app, with the jar's cookies, as a page
+    /// of `origin` would (its `Origin` header).
+    pub async fn post_from(
+        &mut self,
+        origin: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("origin", origin)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&response);
+        response
+    }
+
+    /// Posts `form` to `path` as the app's own pages do.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let origin = self.base.clone();
+        self.post_from(&origin, path, form).await
+    }
+
+    /// Whether the jar holds a session cookie.
+    pub fn signed_in(&self) -> bool {
+        self.jar.keys().any(|k| k.starts_with("sk_session"))
+    }
 }
