@@ -11,7 +11,7 @@ use crate::common;
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::apps::{Framework, FullStack, authorize_as, no_redirects};
+use common::apps::{Browser, Framework, FullStack, authorize_as, no_redirects};
 use reqwest::StatusCode;
 use scalekit_core::oauth::CodeExchange;
 use scalekit_core::{Scalekit, ScalekitConfig};
@@ -224,58 +224,6 @@ async fn idp_initiated_logins_go_to_the_initiate_login_url_when_one_is_set() {
         .idp_initiated_login_url("ada@example.com", None)
         .unwrap();
     assert!(url.starts_with(&format!("{CALLBACK}?idp_initiated_login=")));
-}
-
-/// A cookie jar for the application and no automatic redirects.
-struct Browser {
-    http: reqwest::Client,
-    jar: BTreeMap<String, String>,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &FullStack) -> Self {
-        Browser {
-            http: no_redirects(),
-            jar: BTreeMap::new(),
-            base: app.base.clone(),
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> reqwest::Response {
-        let url = if url.starts_with('/') {
-            format!("{}{url}", self.base)
-        } else {
-            url.to_owned()
-        };
-        let mut request = self.http.get(&url);
-        if url.starts_with(&self.base) && !self.jar.is_empty() {
-            let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            request = request.header("cookie", cookie.join("; "));
-        }
-        let response = request.send().await.unwrap();
-        if url.starts_with(&self.base) {
-            for value in response.headers().get_all("set-cookie") {
-                let value = value.to_str().unwrap();
-                let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
-                let (name, val) = pair.split_once('=').unwrap();
-                if attributes.contains("Max-Age=0") {
-                    self.jar.remove(name);
-                } else {
-                    self.jar.insert(name.to_owned(), val.to_owned());
-                }
-            }
-        }
-        response
-    }
-
-    async fn follow(&mut self, mut response: reqwest::Response) -> reqwest::Response {
-        while response.status() == StatusCode::FOUND {
-            let location = response.headers()["location"].to_str().unwrap().to_owned();
-            response = self.get(&location).await;
-        }
-        response
-    }
 }
 
 async fn app(fw: Framework) -> FullStack {
