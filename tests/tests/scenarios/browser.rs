@@ -321,7 +321,8 @@ async fn signs_in_with_an_emailed_code(framework: Framework) {
 }
 
 /// Screenshots of the full-stack example's pages (home signed out, the
-/// dashboard signed in, light and dark, the page after "Deny") and the
+/// dashboard signed in, light and dark, the page after "Deny", the
+/// passwordless pages and a passwordless session's dashboard) and the
 /// emulator's (its front page, the hosted sign-in page) as PNG files in `$SCREENSHOT_DIR` (default
 /// `docs/screenshots`): `scripts/screenshots` regenerates the committed
 /// ones.
@@ -436,6 +437,52 @@ async fn screenshots() {
         .await
         .unwrap();
     shot("home-signed-out.png").await;
+
+    // Passwordless: the email form, the "check your email" page, and the
+    // dashboard of a session signed in with the code.
+    browser
+        .find(Locator::Id("login-passwordless"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let email = browser
+        .wait()
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+    shot("passwordless-form.png").await;
+    email.send_keys("ada@example.com").await.unwrap();
+    browser
+        .find(Locator::Id("send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let code_field = browser
+        .wait()
+        .for_element(Locator::Id("code"))
+        .await
+        .unwrap();
+    shot("passwordless-check-email.png").await;
+    let code = app.emulator.outbox()[0].code.clone().unwrap();
+    code_field.send_keys(&code).await.unwrap();
+    browser
+        .find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("auth-method"))
+        .await
+        .unwrap();
+    browser.set_window_size(1100, 1000).await.unwrap();
+    shot("dashboard-passwordless.png").await;
 
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);
