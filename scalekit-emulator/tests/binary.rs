@@ -210,3 +210,85 @@ async fn the_binary_provisions_over_scim_and_delivers_signed_webhooks() {
             .starts_with("http://localhost:3000/auth/login?idp_initiated_login=")
     );
 }
+
+/// The binary prints each passwordless email as PROTOCOL.md §13 has it,
+/// with the type and enforcement its flag and variable chose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_each_passwordless_email() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--passwordless-type", "otp"])
+        .env("SCALEKIT_EMULATOR_PASSWORDLESS_SAME_BROWSER", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    // Every printed line, as it comes (drained until the binary exits).
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let rx = Arc::new(Mutex::new(rx));
+    // The next printed line that starts (after its indentation) with `prefix`.
+    let next = |prefix: &'static str| {
+        let rx = rx.clone();
+        tokio::task::spawn_blocking(move || {
+            let rx = rx.lock().unwrap();
+            let mut seen = Vec::new();
+            loop {
+                match rx.recv_timeout(Duration::from_secs(20)) {
+                    Ok(line) if line.trim_start().starts_with(prefix) => return (line, seen),
+                    Ok(line) => seen.push(line),
+                    Err(_) => panic!("no line starts with {prefix:?} after {seen:#?}"),
+                }
+            }
+        })
+    };
+    let (banner, earlier) = next("passwordless emails").await.unwrap();
+    assert!(banner.contains("(OTP, same browser enforced)"), "{banner}");
+    let url = printed(&earlier, "SCALEKIT_ENVIRONMENT_URL=").to_owned();
+    let id = printed(&earlier, "SCALEKIT_CLIENT_ID=").to_owned();
+    let secret = printed(&earlier, "SCALEKIT_CLIENT_SECRET=").to_owned();
+    assert!(banner.ends_with(&format!("{url}/outbox")), "{banner}");
+
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{url}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = http
+        .post(format!("{url}/api/v1/passwordless/email/send"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let (line, _) = next("EMAIL to").await.unwrap();
+    let outbox: serde_json::Value = http
+        .get(format!("{url}/outbox.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = outbox[0]["code"].as_str().unwrap();
+    assert_eq!(
+        line,
+        format!("  EMAIL to ada@example.com: code {code} link -")
+    );
+}
