@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{FormPost, RequestOrigin, WebAuth};
+use scalekit_core::web::{FormPost, MAX_FORM_BYTES, RequestOrigin, WebAuth};
 
 use crate::render;
 
@@ -36,11 +36,31 @@ fn origin(request: &HttpRequest) -> RequestOrigin<'_> {
     }
 }
 
+/// A form body read up to [`MAX_FORM_BYTES`]; `None` when longer (or
+/// broken off).
+async fn form_body(mut payload: web::Payload) -> Option<Vec<u8>> {
+    use futures_util::StreamExt as _;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.ok()?;
+        if body.len().saturating_add(chunk.len()) > MAX_FORM_BYTES {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
+}
+
 /// A posted form and the headers that say where it came from.
-fn form<'a>(request: &'a HttpRequest, body: &'a web::Bytes) -> FormPost<'a> {
-    FormPost::new(body, |name| {
+fn form<'a>(request: &'a HttpRequest, body: &'a Option<Vec<u8>>) -> FormPost<'a> {
+    let post = FormPost::new(body.as_deref().unwrap_or_default(), |name| {
         request.headers().get(name).and_then(|v| v.to_str().ok())
-    })
+    });
+    if body.is_some() {
+        post
+    } else {
+        post.oversized()
+    }
 }
 
 /// Registers the auth routes on `config`.
@@ -87,9 +107,10 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
         );
         config.route(
             &paths.form,
-            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+            web::post().to(move |request: HttpRequest, payload: web::Payload| {
                 let send = send.clone();
                 async move {
+                    let body = form_body(payload).await;
                     render::web(
                         send.passwordless_send(&form(&request, &body), &origin(&request))
                             .await,
@@ -112,9 +133,10 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
         );
         config.route(
             &paths.verify,
-            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+            web::post().to(move |request: HttpRequest, payload: web::Payload| {
                 let code = code.clone();
                 async move {
+                    let body = form_body(payload).await;
                     render::web(
                         code.passwordless_verify_code(
                             &form(&request, &body),
@@ -129,9 +151,10 @@ pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig
         let resend = web_auth.clone();
         config.route(
             &paths.resend,
-            web::post().to(move |request: HttpRequest, body: web::Bytes| {
+            web::post().to(move |request: HttpRequest, payload: web::Payload| {
                 let resend = resend.clone();
                 async move {
+                    let body = form_body(payload).await;
                     render::web(
                         resend
                             .passwordless_resend(

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::Query;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::{FormPost, RequestOrigin, WebAuth};
+use scalekit_core::web::{FormPost, MAX_FORM_BYTES, RequestOrigin, WebAuth};
 
 use crate::render;
 
@@ -31,9 +31,22 @@ fn origin(headers: &HeaderMap) -> RequestOrigin<'_> {
     }
 }
 
+/// A form body read up to [`MAX_FORM_BYTES`]; `None` when longer (or
+/// broken off).
+async fn form_body(body: Body) -> Option<Bytes> {
+    axum::body::to_bytes(body, MAX_FORM_BYTES).await.ok()
+}
+
 /// A posted form and the headers that say where it came from.
-fn form<'a>(headers: &'a HeaderMap, body: &'a Bytes) -> FormPost<'a> {
-    FormPost::new(body, |name| headers.get(name).and_then(|v| v.to_str().ok()))
+fn form<'a>(headers: &'a HeaderMap, body: &'a Option<Bytes>) -> FormPost<'a> {
+    let post = FormPost::new(body.as_deref().unwrap_or_default(), |name| {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    });
+    if body.is_some() {
+        post
+    } else {
+        post.oversized()
+    }
 }
 
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Router<S> {
@@ -74,7 +87,8 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
             .route(
                 &paths.form,
                 get(move |Query(q): Params| async move { render::web(page.passwordless_form(&q)) })
-                    .post(move |headers: HeaderMap, body: Bytes| async move {
+                    .post(move |headers: HeaderMap, body: Body| async move {
+                        let body = form_body(body).await;
                         render::web(
                             send.passwordless_send(&form(&headers, &body), &origin(&headers))
                                 .await,
@@ -86,7 +100,8 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
                 get(move |Query(q): Params, headers: HeaderMap| async move {
                     render::web(link.passwordless_verify_link(&q, &cookies(&headers)).await)
                 })
-                .post(move |headers: HeaderMap, body: Bytes| async move {
+                .post(move |headers: HeaderMap, body: Body| async move {
+                    let body = form_body(body).await;
                     render::web(
                         code.passwordless_verify_code(
                             &form(&headers, &body),
@@ -99,7 +114,8 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
             )
             .route(
                 &paths.resend,
-                axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
+                axum::routing::post(move |headers: HeaderMap, body: Body| async move {
+                    let body = form_body(body).await;
                     render::web(
                         resend
                             .passwordless_resend(

@@ -113,6 +113,9 @@ pub struct FormPost<'a> {
     pub referer: Option<&'a str>,
     /// `Sec-Fetch-Site`.
     pub fetch_site: Option<&'a str>,
+    /// The body was longer than [`MAX_FORM_BYTES`] (or broke off): an
+    /// adapter stops reading there and says so.
+    pub oversized: bool,
 }
 
 impl<'a> FormPost<'a> {
@@ -125,7 +128,15 @@ impl<'a> FormPost<'a> {
             origin: header("origin"),
             referer: header("referer"),
             fetch_site: header("sec-fetch-site"),
+            oversized: false,
         }
+    }
+
+    /// The same post, its body not read to the end (longer than
+    /// [`MAX_FORM_BYTES`], or broken off).
+    pub fn oversized(mut self) -> Self {
+        self.oversized = true;
+        self
     }
 }
 
@@ -358,7 +369,7 @@ impl WebAuth {
             tracing::warn!("a passwordless form was posted from another site; refused");
             return Err(Refused::CrossSite);
         }
-        if post.body.len() > MAX_FORM_BYTES {
+        if post.oversized || post.body.len() > MAX_FORM_BYTES {
             return Err(Refused::TooLarge);
         }
         let is_form = post
@@ -719,6 +730,7 @@ mod tests {
             origin,
             referer,
             fetch_site: site,
+            oversized: false,
         }
     }
 

@@ -284,6 +284,25 @@ async fn a_form_posted_from_another_origin_is_refused(fw: Framework) {
         .await
         .unwrap();
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    // A body past the form limit is refused, unread.
+    let huge = no_redirects()
+        .post(format!("{}/auth/passwordless", app.base))
+        .header("origin", &app.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "email=ada%40example.com&pad={}",
+            "a".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        huge.text()
+            .await
+            .unwrap()
+            .contains("This form is too large")
+    );
     assert!(outbox(&app).await.is_empty(), "no email sent");
     // The code and resend forms are checked alike.
     ask(&mut b, "ada@example.com").await;
