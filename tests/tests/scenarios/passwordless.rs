@@ -410,6 +410,34 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
         .await
         .unwrap();
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    // Signing in again in a browser that holds a session starts a new one,
+    // with a new id.
+    b.base = base.clone();
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        assert_eq!(
+            b.post("/auth/passwordless", &[("email", "grace@example.com")])
+                .await
+                .status(),
+            200
+        );
+        let code = outbox_at(emulator.url()).await[0]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let before = redis.keys("scalekit:session:*");
+        let signed_in = b
+            .post("/auth/passwordless/verify", &[("code", &code)])
+            .await;
+        assert_eq!(signed_in.status(), StatusCode::FOUND);
+        let after = redis.keys("scalekit:session:*");
+        assert!(
+            after.iter().any(|key| !before.contains(key)),
+            "a new record"
+        );
+        sessions.push(b.cookie_header());
+    }
+    assert_ne!(sessions[0], sessions[1]);
 }
 
 scenarios!(
