@@ -28,6 +28,7 @@
 //! | `scalekit.refresh` | `INFO` | `user_id`, `session`, `outcome` |
 //! | `scalekit.callback` | `INFO` | `user_id`, `session`, `outcome` |
 //! | `scalekit.logout` | `INFO` | `user_id`, `session`, `outcome` |
+//! | `scalekit.passwordless` | `INFO` | `step` (`send`, `verify_code`, `verify_link`, `resend`), `user_id`, `session`, `outcome` |
 //! | `scalekit.jwks_fetch` | `INFO` | `url`, `kid` (the unknown key id that caused it), `keys`, `outcome` |
 //!
 //! `session` is [`session_id_hash`] of the session id, never the id

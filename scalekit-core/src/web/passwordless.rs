@@ -203,15 +203,8 @@ impl WebAuth {
         self.email_form_page(200, None, return_to.as_deref(), Vec::new())
     }
 
-    /// `POST /auth/passwordless` (form `email`, `return_to`): emails a code
-    /// and/or a link, binds the auth request to this browser (a sealed
-    /// cookie) and answers the "check your email" page, the same whatever
-    /// the address.
-    pub async fn passwordless_send(
-        &self,
-        post: &FormPost<'_>,
-        origin: &RequestOrigin<'_>,
-    ) -> WebResponse {
+    /// The work of [`WebAuth::passwordless_send`].
+    async fn send_email(&self, post: &FormPost<'_>, origin: &RequestOrigin<'_>) -> WebResponse {
         let (login, client) = match self.passwordless_login() {
             Some(found) => found,
             None => return not_found(),
@@ -249,11 +242,8 @@ impl WebAuth {
         }
     }
 
-    /// `POST /auth/passwordless/verify` (form `code`): checks the code of
-    /// this browser's auth request; signed in, the session starts (a new
-    /// one) and the browser goes to the return target (else the
-    /// after-login path).
-    pub async fn passwordless_verify_code(
+    /// The work of [`WebAuth::passwordless_verify_code`].
+    async fn check_code(
         &self,
         post: &FormPost<'_>,
         cookies: &RequestCookies<'_>,
@@ -270,10 +260,8 @@ impl WebAuth {
         self.verified(verified, Some(state), cookies).await
     }
 
-    /// `GET /auth/passwordless/verify?link_token=…`: the magic link, with
-    /// this browser's auth request id when it has one (required by the
-    /// platform under same-browser enforcement).
-    pub async fn passwordless_verify_link(
+    /// The work of [`WebAuth::passwordless_verify_link`].
+    async fn check_link(
         &self,
         query: &HashMap<String, String>,
         cookies: &RequestCookies<'_>,
@@ -294,9 +282,8 @@ impl WebAuth {
         self.verified(verified, state, cookies).await
     }
 
-    /// `POST /auth/passwordless/resend`: a new email for this browser's
-    /// auth request (it counts towards the address's send limit).
-    pub async fn passwordless_resend(
+    /// The work of [`WebAuth::passwordless_resend`].
+    async fn resend_email(
         &self,
         post: &FormPost<'_>,
         cookies: &RequestCookies<'_>,
@@ -351,6 +338,65 @@ impl WebAuth {
             .passwordless_state(cookies)
             .map_err(|_| self.start_again(400, EXPIRED, Vec::new()))?;
         Ok((client, form, state))
+    }
+
+    /// `POST /auth/passwordless` (form `email`, `return_to`): emails a code
+    /// and/or a link, binds the auth request to this browser (a sealed
+    /// cookie) and answers the "check your email" page, the same whatever
+    /// the address.
+    ///
+    /// Runs in a `scalekit.passwordless` span (fields `step`: `send`,
+    /// `user_id`, `session`, `outcome`).
+    pub async fn passwordless_send(
+        &self,
+        post: &FormPost<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        traced("send", self.send_email(post, origin)).await
+    }
+
+    /// `POST /auth/passwordless/verify` (form `code`): checks the code of
+    /// this browser's auth request; signed in, the session starts (a new
+    /// one) and the browser goes to the return target (else the
+    /// after-login path).
+    ///
+    /// Runs in a `scalekit.passwordless` span (fields `step`: `verify_code`,
+    /// `user_id`, `session`, `outcome`).
+    pub async fn passwordless_verify_code(
+        &self,
+        post: &FormPost<'_>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        traced("verify_code", self.check_code(post, cookies, origin)).await
+    }
+
+    /// `GET /auth/passwordless/verify?link_token=…`: the magic link, with
+    /// this browser's auth request id when it has one (required by the
+    /// platform under same-browser enforcement).
+    ///
+    /// Runs in a `scalekit.passwordless` span (fields `step`: `verify_link`,
+    /// `user_id`, `session`, `outcome`).
+    pub async fn passwordless_verify_link(
+        &self,
+        query: &HashMap<String, String>,
+        cookies: &RequestCookies<'_>,
+    ) -> WebResponse {
+        traced("verify_link", self.check_link(query, cookies)).await
+    }
+
+    /// `POST /auth/passwordless/resend`: a new email for this browser's
+    /// auth request (it counts towards the address's send limit).
+    ///
+    /// Runs in a `scalekit.passwordless` span (fields `step`: `resend`,
+    /// `user_id`, `session`, `outcome`).
+    pub async fn passwordless_resend(
+        &self,
+        post: &FormPost<'_>,
+        cookies: &RequestCookies<'_>,
+        origin: &RequestOrigin<'_>,
+    ) -> WebResponse {
+        traced("resend", self.resend_email(post, cookies, origin)).await
     }
 
     /// The login options and the client, when passwordless sign-in is on.
@@ -492,7 +538,12 @@ impl WebAuth {
         };
         let mut set_cookies = vec![removal];
         match self.sessions.start_passwordless(&user, cookies, data).await {
-            Ok((_, session_cookies)) => set_cookies.extend(session_cookies),
+            Ok((session, session_cookies)) => {
+                let span = tracing::Span::current();
+                span.record("user_id", session.user.id.as_str());
+                crate::telemetry::record_session(&span, &session.id);
+                set_cookies.extend(session_cookies);
+            }
             Err(SessionError::Store(StoreError::Unavailable)) => {
                 tracing::warn!(
                     "passwordless session could not start: the session store is unavailable"
@@ -682,6 +733,42 @@ impl WebAuth {
             html: passwordless_page("Check your email", &body, &self.start_link()),
             set_cookies: vec![cookie],
         }
+    }
+}
+
+/// Runs `work` in a `scalekit.passwordless` span and records its outcome.
+async fn traced(
+    step: &'static str,
+    work: impl std::future::Future<Output = WebResponse>,
+) -> WebResponse {
+    use tracing::Instrument;
+    use tracing::field::Empty;
+    let span = tracing::info_span!(
+        "scalekit.passwordless",
+        step,
+        user_id = Empty,
+        session = Empty,
+        outcome = Empty
+    );
+    let response = work.instrument(span.clone()).await;
+    span.record("outcome", outcome_of(&response));
+    response
+}
+
+/// The span's `outcome` for an answer: `signed_in`, `sent`, `wrong_code`
+/// (a `400` page with the code form), `limited` (`429`), `cross_site`
+/// (`403`), `unavailable` (`503`), `refused` otherwise.
+fn outcome_of(response: &WebResponse) -> &'static str {
+    match response {
+        WebResponse::Redirect { .. } => "signed_in",
+        WebResponse::Page { status: 200, .. } => "sent",
+        WebResponse::Page { status: 429, .. } => "limited",
+        WebResponse::Page { status: 403, .. } => "cross_site",
+        WebResponse::Page {
+            status: 400, html, ..
+        } if html.contains("passwordless-code-form") => "wrong_code",
+        WebResponse::Error { outcome, .. } if outcome.status == 503 => "unavailable",
+        _ => "refused",
     }
 }
 
