@@ -325,7 +325,71 @@ async fn counters_and_spans_move(fw: Framework) {
     }
 }
 
-scenarios!(counters_and_spans_move);
+/// Each passwordless step closes a `scalekit.passwordless` span with its
+/// step and outcome; no code, link token or auth request id is in any
+/// span or event.
+async fn passwordless_steps_are_spanned(fw: Framework) {
+    install();
+    let app = fullstack_app(fw, None, None, |web| web).await;
+    let http = no_redirects();
+    let sent = http
+        .post(format!("{}/auth/passwordless", app.base))
+        .header("origin", &app.base)
+        .form(&[("email", "ada@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let state = cookies_set(&sent).join("; ");
+    let email = app.emulator.outbox()[0].clone();
+    let code = email.code.clone().unwrap();
+    let signed_in = http
+        .post(format!("{}/auth/passwordless/verify", app.base))
+        .header("origin", &app.base)
+        .header("cookie", &state)
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 302);
+    let all = captured().lock().unwrap();
+    let passwordless: Vec<&Closed> = all
+        .closed
+        .iter()
+        .filter(|s| s.name == "scalekit.passwordless")
+        .collect();
+    let field = |s: &Closed, f: &str| s.fields.get(f).cloned().unwrap_or_default();
+    assert!(
+        passwordless
+            .iter()
+            .any(|s| field(s, "step") == "send" && field(s, "outcome") == "sent")
+    );
+    assert!(passwordless.iter().any(|s| {
+        field(s, "step") == "verify_code"
+            && field(s, "outcome") == "signed_in"
+            && field(s, "user_id") == "ada@example.com"
+            && field(s, "session").len() == 16
+    }));
+    let link_token = email
+        .link
+        .as_deref()
+        .and_then(|l| l.split_once("link_token="))
+        .map(|(_, t)| t.to_owned())
+        .unwrap();
+    let mut texts: Vec<&String> = all.events.iter().collect();
+    texts.extend(all.closed.iter().flat_map(|s| s.fields.values()));
+    for text in texts {
+        for secret in [
+            code.as_str(),
+            link_token.as_str(),
+            email.auth_request_id.as_str(),
+        ] {
+            assert!(!text.contains(secret), "a secret in {text:?}");
+        }
+    }
+}
+
+scenarios!(counters_and_spans_move, passwordless_steps_are_spanned);
 
 #[tokio::test]
 async fn a_failed_jwks_fetch_is_counted_and_spanned() {
