@@ -105,11 +105,11 @@ impl FromRequest for AccessToken {
     type Error = AuthRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
-            AuthUser::from_request(request, payload)
-                .into_inner()
-                .map(|user| AccessToken(user.access_token().to_owned())),
+            extracted(request, |e| e.access_token())
+                .map(AccessToken)
+                .map_err(AuthRejection),
         )
     }
 }

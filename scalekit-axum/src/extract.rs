@@ -67,8 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let user = extracted(parts).caller()?;
-        Ok(AccessToken(user.access_token().to_owned()))
+        Ok(AccessToken(extracted(parts).access_token()?))
     }
 }
 

@@ -394,6 +394,17 @@ impl Extracted<'_> {
         }
     }
 
+    /// The caller's access token: `401` without a caller, and for a
+    /// caller that has none (a passwordless session holds no platform
+    /// token: there is nothing to call another API with).
+    pub fn access_token(&self) -> Result<String, Rejection> {
+        let caller = self.caller()?;
+        match caller.access_token() {
+            "" => Err(self.missing_credentials()),
+            token => Ok(token.to_owned()),
+        }
+    }
+
     /// The caller's verified claims as `C`: `401` without a caller,
     /// `401 invalid_token` when they do not have that shape.
     pub fn claims<C: serde::de::DeserializeOwned>(&self) -> Result<C, Rejection> {
@@ -662,6 +673,8 @@ macro_rules! scalekit_extractor_types {
         pub struct Claims<C>(pub C);
 
         /// The caller's verified access token, as sent or from the session.
+        /// Refused with `401` without a caller, and for a passwordless
+        /// session (it holds no platform token).
         #[derive(Clone)]
         pub struct AccessToken(pub String);
 
@@ -788,6 +801,38 @@ macro_rules! scalekit_guard_types {
 mod tests {
     use super::*;
     use crate::web::Answer;
+
+    #[test]
+    fn a_passwordless_caller_has_no_access_token_to_extract() {
+        let user: crate::oauth::User =
+            serde_json::from_value(serde_json::json!({"id": "ada@example.com"})).unwrap();
+        let session = crate::session::Session {
+            id: "s".into(),
+            user,
+            access_token: String::new(),
+            refresh_token: None,
+            id_token: None,
+            expires_at: u64::MAX,
+            data: None,
+            auth_method: crate::session::AuthMethod::Passwordless,
+            created_at: 1,
+            last_seen: 1,
+            version: 0,
+        };
+        let caller = Authenticated::passwordless(
+            Arc::new(session),
+            "https://acme.scalekit.dev",
+            &crate::session::SessionPolicy::default(),
+        );
+        let resolution = Resolution::from_caller(Some(Arc::new(caller)));
+        let extracted = Extracted {
+            web: None,
+            resolution: Some(&resolution),
+        };
+        assert!(extracted.caller().is_ok(), "a caller all the same");
+        let refused = extracted.access_token().unwrap_err();
+        assert_eq!(refused.status(), 401);
+    }
 
     #[test]
     fn every_answer_is_no_store_unless_the_application_says_otherwise() {

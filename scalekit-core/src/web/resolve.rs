@@ -144,7 +144,7 @@ impl Resolution {
     /// What an auth layer leaves for `caller` (`None`: an anonymous
     /// request), to test routes, guards and extractors without the layer
     /// (feature `test-util`; see `test_util::TestCaller::resolution`).
-    #[cfg(feature = "test-util")]
+    #[cfg(any(test, feature = "test-util"))]
     pub fn from_caller(caller: Option<Arc<Authenticated>>) -> Self {
         Resolution {
             result: Ok(caller),
