@@ -804,21 +804,7 @@ mod tests {
 
     #[test]
     fn a_passwordless_caller_has_no_access_token_to_extract() {
-        let user: crate::oauth::User =
-            serde_json::from_value(serde_json::json!({"id": "ada@example.com"})).unwrap();
-        let session = crate::session::Session {
-            id: "s".into(),
-            user,
-            access_token: String::new(),
-            refresh_token: None,
-            id_token: None,
-            expires_at: u64::MAX,
-            data: None,
-            auth_method: crate::session::AuthMethod::Passwordless,
-            created_at: 1,
-            last_seen: 1,
-            version: 0,
-        };
+        let session = crate::web::caller::tests::passwordless_session();
         let caller = Authenticated::passwordless(
             Arc::new(session),
             "https://acme.scalekit.dev",

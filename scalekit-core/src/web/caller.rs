@@ -226,17 +226,17 @@ impl AuthFailure {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::session::{AuthMethod, SessionPolicy};
 
-    #[test]
-    fn a_passwordless_caller_has_its_sessions_claims_and_no_token() {
+    /// A passwordless session of `ada@example.com` started at 1,000.
+    pub(crate) fn passwordless_session() -> Session {
         let user: User = serde_json::from_value(
             serde_json::json!({"id": "ada@example.com", "email": "ada@example.com"}),
         )
         .unwrap();
-        let session = Session {
+        Session {
             id: "s".into(),
             user,
             access_token: String::new(),
@@ -248,7 +248,12 @@ mod tests {
             created_at: 1_000,
             last_seen: 1_000,
             version: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_passwordless_caller_has_its_sessions_claims_and_no_token() {
+        let session = passwordless_session();
         let policy = SessionPolicy::default();
         let caller =
             Authenticated::passwordless(Arc::new(session), "https://acme.scalekit.dev", &policy);

@@ -234,48 +234,51 @@ async fn signs_in_sees_the_dashboard_and_signs_out(framework: Framework) {
     let _ = std::fs::remove_dir_all(profile);
 }
 
-async fn signs_in_with_an_emailed_code(framework: Framework) {
-    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
-    let base = app.base.clone();
-    let (_driver, browser, profile) = chromium(framework).await;
-
-    // Home, signed out, offers both ways to sign in.
-    browser.goto(&format!("{base}/")).await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Id("login-passwordless"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
+/// From the home page, signed out: asks for a code for `email`, reads it
+/// from the emulator's `/outbox` page in another tab, enters it, and waits
+/// for the dashboard. `shot` is called with a name on the email form and
+/// on the "check your email" page.
+async fn sign_in_by_email<F, Fut>(
+    browser: &fantoccini::Client,
+    emulator_url: &str,
+    email: &str,
+    shot: F,
+) where
+    F: Fn(&'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let click = |id: &'static str| async move {
+        browser
+            .wait()
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
+    click("login-passwordless").await;
+    let field = browser
         .wait()
         .for_element(Locator::Id("email"))
         .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
         .unwrap();
-    browser
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    shot("passwordless-form.png").await;
+    field.send_keys(email).await.unwrap();
+    click("send").await;
     let code_field = browser
         .wait()
         .for_element(Locator::Id("code"))
         .await
         .unwrap();
+    shot("passwordless-check-email.png").await;
 
     // The code, read from the emulator's outbox in another tab.
     let page = browser.window().await.unwrap();
     let tab = browser.new_window(true).await.unwrap();
     browser.switch_to_window(tab.handle).await.unwrap();
     browser
-        .goto(&format!("{}/outbox", app.emulator.url()))
+        .goto(&format!("{emulator_url}/outbox"))
         .await
         .unwrap();
     let code = browser
@@ -291,30 +294,38 @@ async fn signs_in_with_an_emailed_code(framework: Framework) {
     browser.switch_to_window(page).await.unwrap();
 
     code_field.send_keys(&code).await.unwrap();
+    click("verify").await;
     browser
-        .find(Locator::Id("verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let method = browser
         .wait()
         .for_element(Locator::Id("auth-method"))
         .await
         .unwrap();
-    assert!(method.text().await.unwrap().contains("passwordless"));
+}
+
+async fn signs_in_with_an_emailed_code(framework: Framework) {
+    let app = common::apps::fullstack_app(framework, None, None, |web| web).await;
+    let (_driver, browser, profile) = chromium(framework).await;
+
+    // Home, signed out, offers both ways to sign in.
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    sign_in_by_email(&browser, app.emulator.url(), "ada@example.com", |_| async {
+    })
+    .await;
+    let text = |id: &'static str| {
+        let browser = browser.clone();
+        async move {
+            browser
+                .find(Locator::Id(id))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(text("auth-method").await.contains("passwordless"));
     assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
-    assert_eq!(
-        browser
-            .find(Locator::Id("email"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ada@example.com"
-    );
+    assert_eq!(text("email").await, "ada@example.com");
 
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);
@@ -440,47 +451,7 @@ async fn screenshots() {
 
     // Passwordless: the email form, the "check your email" page, and the
     // dashboard of a session signed in with the code.
-    browser
-        .find(Locator::Id("login-passwordless"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let email = browser
-        .wait()
-        .for_element(Locator::Id("email"))
-        .await
-        .unwrap();
-    shot("passwordless-form.png").await;
-    email.send_keys("ada@example.com").await.unwrap();
-    browser
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let code_field = browser
-        .wait()
-        .for_element(Locator::Id("code"))
-        .await
-        .unwrap();
-    shot("passwordless-check-email.png").await;
-    let code = app.emulator.outbox()[0].code.clone().unwrap();
-    code_field.send_keys(&code).await.unwrap();
-    browser
-        .find(Locator::Id("verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Id("auth-method"))
-        .await
-        .unwrap();
+    sign_in_by_email(&browser, app.emulator.url(), "ada@example.com", &shot).await;
     browser.set_window_size(1100, 1000).await.unwrap();
     shot("dashboard-passwordless.png").await;
 
