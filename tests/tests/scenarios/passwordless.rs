@@ -12,6 +12,8 @@ use crate::common;
 use common::apps::{Browser, Framework, FullStack, SESSION_SECRET, no_redirects};
 use common::redis::RedisServer;
 use reqwest::StatusCode;
+use scalekit_core::session::AuthMethod;
+use scalekit_core::web::LoginDecision;
 use serde_json::Value;
 
 type App = FullStack;
@@ -438,6 +440,79 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
         sessions.push(b.cookie_header());
     }
     assert_ne!(sessions[0], sessions[1]);
+    // "Sign out everywhere" ends every passwordless session of the address.
+    let ended = web()
+        .sessions()
+        .sign_out_everywhere("grace@example.com")
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+    for session in sessions {
+        let replayed = no_redirects()
+            .get(format!("{second_base}/api/me"))
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn the_after_login_hook_sees_the_address_and_may_refuse(fw: Framework) {
+    let app = common::apps::fullstack_app_on(
+        fw,
+        |builder| builder,
+        None,
+        |web| {
+            web.after_login(|auth| async move {
+                let email = auth.user.email.clone().unwrap_or_default();
+                if AuthMethod::of_login(&auth) != AuthMethod::Passwordless {
+                    return LoginDecision::refuse("Only passwordless here.");
+                }
+                if email == "blocked@example.com" {
+                    return LoginDecision::refuse("This address may not sign in.");
+                }
+                LoginDecision::allow()
+                    .with_data(&serde_json::json!({"app_user": format!("user-of-{email}")}))
+                    .redirect_to("/api/me")
+            })
+        },
+    )
+    .await;
+    let mut blocked = Browser::new(&app);
+    ask(&mut blocked, "blocked@example.com").await;
+    let code = emailed(&app, "blocked@example.com", "code").await;
+    let refused = blocked
+        .post("/auth/passwordless/verify", &[("code", &code)])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("This address may not sign in.")
+    );
+    assert!(!blocked.signed_in());
+    let mut b = Browser::new(&app);
+    ask(&mut b, "ada@example.com").await;
+    let code = emailed(&app, "ada@example.com", "code").await;
+    let signed_in = b
+        .post("/auth/passwordless/verify", &[("code", &code)])
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    assert_eq!(
+        signed_in.headers()["location"],
+        "/api/me",
+        "the hook's landing page"
+    );
+    // The session holds the hook's data, not the example's preferences
+    // (which its own hook would have set).
+    let data = b.get("/api/preferences").await;
+    assert_eq!(data.status(), 200);
+    let data: Value = data.json().await.unwrap();
+    assert_eq!(data["preferences"], Value::Null);
+    assert_eq!(me(&mut b).await["auth_method"], "passwordless");
 }
 
 scenarios!(
@@ -450,4 +525,5 @@ scenarios!(
     a_form_posted_from_another_origin_is_refused,
     logout_ends_a_passwordless_session,
     a_passwordless_session_is_shared_through_redis,
+    the_after_login_hook_sees_the_address_and_may_refuse,
 );
