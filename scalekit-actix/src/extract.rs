@@ -32,9 +32,18 @@ fn extracted<R>(request: &HttpRequest, f: impl FnOnce(Extracted<'_>) -> R) -> R 
 }
 
 /// The caller, or the answer to give instead (`401`, or the `503` the
-/// middleware left for the route).
+/// middleware left for the route). The common case reads one extension:
+/// the middleware resolved a caller.
 fn caller(request: &HttpRequest) -> Result<Arc<Authenticated>, AuthRejection> {
-    extracted(request, |e| e.caller()).map_err(AuthRejection)
+    let resolved = request
+        .extensions()
+        .get::<Resolution>()
+        .and_then(Resolution::caller)
+        .cloned();
+    match resolved {
+        Some(caller) => Ok(caller),
+        None => extracted(request, |e| e.caller()).map_err(AuthRejection),
+    }
 }
 
 scalekit_core::scalekit_extractor_types!();

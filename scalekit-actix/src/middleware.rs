@@ -192,14 +192,15 @@ fn after_inner<B>(
     // What the core adds to an answer (the inner service's, or its
     // error's rendering).
     fn finish(after: AfterRequest, web: &WebAuth, status: u16, headers: &mut header::HeaderMap) {
-        let cookies = headers
-            .get_all(header::SET_COOKIE)
-            .filter_map(|v| v.to_str().ok());
         let finish = after.finish(
             web,
             status,
-            cookies,
-            headers.contains_key(header::CACHE_CONTROL),
+            || {
+                headers
+                    .get_all(header::SET_COOKIE)
+                    .filter_map(|v| v.to_str().ok())
+            },
+            || headers.contains_key(header::CACHE_CONTROL),
         );
         render::finish(headers, finish);
     }

@@ -26,7 +26,7 @@ pub(crate) fn append_cookies(headers: &mut HeaderMap, set_cookies: &[String]) {
 pub(crate) fn finish(headers: &mut HeaderMap, finish: Finish) {
     append_cookies(headers, &finish.set_cookies);
     if let Some(value) = finish.cache_control {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        headers.append(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

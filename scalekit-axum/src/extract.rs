@@ -24,6 +24,19 @@ fn extracted(parts: &Parts) -> Extracted<'_> {
     }
 }
 
+/// The caller, or the answer to give instead. The common case reads one
+/// extension: the layer resolved a caller.
+fn caller(parts: &Parts) -> Result<Arc<Authenticated>, AuthRejection> {
+    match parts
+        .extensions
+        .get::<Resolution>()
+        .and_then(Resolution::caller)
+    {
+        Some(caller) => Ok(caller.clone()),
+        None => Ok(extracted(parts).caller()?),
+    }
+}
+
 scalekit_core::scalekit_extractor_types!();
 
 impl IntoResponse for AuthRejection {
@@ -36,7 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(AuthUser(extracted(parts).caller()?))
+        caller(parts).map(AuthUser)
     }
 }
 

@@ -163,11 +163,13 @@ fn after_inner(after: AfterRequest, web: &WebAuth, mut response: Response) -> Re
     let finish = after.finish(
         web,
         response.status().as_u16(),
-        headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-        headers.contains_key(header::CACHE_CONTROL),
+        || {
+            headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+        },
+        || headers.contains_key(header::CACHE_CONTROL),
     );
     render::finish(response.headers_mut(), finish);
     response

@@ -32,7 +32,7 @@ fn append_cookie_headers(headers: &mut axum::http::HeaderMap, set_cookies: &[Str
 pub(crate) fn finish(headers: &mut axum::http::HeaderMap, finish: Finish) {
     append_cookie_headers(headers, &finish.set_cookies);
     if let Some(value) = finish.cache_control {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        headers.append(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

@@ -170,7 +170,8 @@ pub struct AfterRequest {
     /// A session caller whose handler may write session data: its cookies
     /// replace the gate's.
     session_caller: Option<Arc<Authenticated>>,
-    delivery: Option<DeliveryGuard>,
+    // Boxed: only a webhook delivery has one.
+    delivery: Option<Box<DeliveryGuard>>,
     set_cookies: Vec<String>,
 }
 
@@ -181,35 +182,42 @@ impl AfterRequest {
         self.session_caller.is_some() || self.delivery.is_some() || !self.set_cookies.is_empty()
     }
 
-    /// The inner service answered `status` with these `Set-Cookie` values
-    /// (for an adapter whose inner service failed: the status and cookies
-    /// of the error's answer), with or without a `Cache-Control` header of
-    /// its own. Settles the webhook delivery (kept as seen only on a
-    /// success) and returns what to add to the answer: the cookies of the
-    /// handler's session writes, else the gate's, and none when the answer
-    /// sets the session cookie itself (a logout, a new session: a refresh
-    /// on the way in must not undo it); `Cache-Control: no-store` for a
-    /// session caller's answer that has none (see
-    /// [`WebAuth::no_store_for_sessions`]).
-    pub fn finish<'a>(
+    /// The inner service answered `status` (for an adapter whose inner
+    /// service failed: the status of the error's answer). Settles the
+    /// webhook delivery (kept as seen only on a success) and returns what to
+    /// add to the answer: the cookies of the handler's session writes, else
+    /// the gate's, and none when the answer sets the session cookie itself
+    /// (a logout, a new session: a refresh on the way in must not undo it);
+    /// `Cache-Control: no-store` for a session caller's answer that has none
+    /// (see [`WebAuth::no_store_for_sessions`]).
+    ///
+    /// The answer's headers are read only when they matter:
+    /// `response_cookies` gives its `Set-Cookie` values when there are
+    /// cookies to add, `has_cache_control` whether it has a `Cache-Control`
+    /// header of its own when a session caller's answer may get one (most
+    /// requests read neither).
+    pub fn finish<'a, I>(
         self,
         web: &WebAuth,
         status: u16,
-        response_cookies: impl IntoIterator<Item = &'a str>,
-        has_cache_control: bool,
-    ) -> Finish {
+        response_cookies: impl FnOnce() -> I,
+        has_cache_control: impl FnOnce() -> bool,
+    ) -> Finish
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
         if let Some(guard) = self.delivery {
             guard.settle((200..300).contains(&status));
         }
         let cache_control =
-            (self.session_caller.is_some() && web.no_store_sessions && !has_cache_control)
+            (self.session_caller.is_some() && web.no_store_sessions && !has_cache_control())
                 .then_some("no-store");
         let set_cookies = self
             .session_caller
             .and_then(|caller| caller.take_session_cookies())
             .unwrap_or(self.set_cookies);
         let set_cookies =
-            if set_cookies.is_empty() || web.sessions().sets_session_cookie(response_cookies) {
+            if set_cookies.is_empty() || web.sessions().sets_session_cookie(response_cookies()) {
                 Vec::new()
             } else {
                 set_cookies
@@ -254,9 +262,12 @@ impl WebAuth {
             }
             leave.resolution = Some(resolution);
         }
-        let delivery = match self.webhook_verifier() {
-            Some(verifier) if is_post => verifier.delivery_guard(),
-            _ => None,
+        let delivery = if is_post {
+            self.webhook_verifier()
+                .and_then(WebhookVerifier::delivery_guard)
+                .map(Box::new)
+        } else {
+            None
         };
         leave.delivery_slot = delivery.as_ref().map(|guard| guard.slot().clone());
         (
@@ -869,7 +880,7 @@ mod tests {
         let web = crate::web::test_web();
         let finish = |web: &WebAuth, caller: TestCaller, has_cache_control: bool| {
             let (after, _) = web.after_gate(caller.resolution(), false, Vec::new());
-            after.finish(web, 200, std::iter::empty(), has_cache_control)
+            after.finish(web, 200, std::iter::empty, || has_cache_control)
         };
         let session = || TestCaller::new("usr_1");
         assert_eq!(

@@ -131,8 +131,9 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Resolution {
     result: Result<Option<Arc<Authenticated>>, AuthFailure>,
-    /// Why the session the request carried has just ended, if it has.
-    ended: Option<SessionEnd>,
+    /// Why the session the request carried has just ended, if it has
+    /// (boxed: rare, and a resolution moves through every request).
+    ended: Option<Box<SessionEnd>>,
     /// The acceptance identity of the [`WebAuth`] that made it.
     by: u64,
     /// Taken from an outer layer of the same auth (the request already
@@ -178,7 +179,7 @@ impl Resolution {
 
     /// Why the session the request carried has just ended, if it has.
     pub fn session_end(&self) -> Option<&SessionEnd> {
-        self.ended.as_ref()
+        self.ended.as_deref()
     }
 
     /// The [`Refusal`] of an `outcome` of this resolution:
@@ -322,7 +323,7 @@ impl WebAuth {
                     mode,
                     outer.result.clone(),
                     true,
-                    outer.ended.clone(),
+                    outer.ended.as_deref().cloned(),
                     path_and_query,
                 ) {
                     Gate::Serve(resolution) => Gate::Serve(Resolution {
@@ -384,7 +385,7 @@ impl WebAuth {
     ) -> Resolution {
         Resolution {
             result,
-            ended,
+            ended: ended.map(Box::new),
             by: self.acceptance,
             reused: false,
         }

@@ -113,18 +113,16 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
         "/dashboard" => json_answer(200, json!({"page": "dashboard"})),
         _ => json_answer(404, json!({"error": "not_found"})),
     };
-    let answered: Vec<String> = http
-        .headers
-        .iter()
-        .filter(|(name, _)| name == "set-cookie")
-        .map(|(_, value)| value.clone())
-        .collect();
-    let has_cache_control = http.headers.iter().any(|(name, _)| name == "cache-control");
     let finish = after.finish(
         &web,
         http.status,
-        answered.iter().map(String::as_str),
-        has_cache_control,
+        || {
+            http.headers
+                .iter()
+                .filter(|(name, _)| name == "set-cookie")
+                .map(|(_, value)| value.as_str())
+        },
+        || http.headers.iter().any(|(name, _)| name == "cache-control"),
     );
     http.headers.extend(
         finish
