@@ -112,6 +112,7 @@ async fn every_route_signed_in_then_logout(fw: Framework) {
     );
     let me: Value = b.get("/api/me").await.json().await.unwrap();
     assert_eq!(me["email"], "ada@example.com");
+    assert_eq!(me["auth_method"], "oauth", "a hosted-login session");
     assert!(me["sub"].as_str().unwrap().starts_with("usr_"));
     assert_eq!(me["roles"][0], "admin");
     assert_eq!(me["permissions"][0], "admin:read");
@@ -182,6 +183,10 @@ async fn bearer_tokens_with_and_without_the_scope(fw: Framework) {
     assert_eq!(r.status(), 403);
     let me: Value = call(weak, "/api/me").await.unwrap().json().await.unwrap();
     assert_eq!(me["sub"], "m2morg_ro");
+    assert!(
+        me.get("auth_method").is_none(),
+        "a bearer caller has no session"
+    );
     assert_eq!(me["scopes"][0], "reports:read");
     assert!(me.get("email").is_none());
     let r = call(format!("{ok}x"), "/api/me").await.unwrap();
