@@ -100,6 +100,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Rou
                 get(move |Query(q): Params, headers: HeaderMap| async move {
                     render::web(link.passwordless_verify_link(&q, &cookies(&headers)).await)
                 })
+                // A HEAD (which axum would answer with the GET handler)
+                // must not use up a magic link: refused (actix-web routes
+                // only GET there).
+                .head(|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED })
                 .post(move |headers: HeaderMap, body: Body| async move {
                     let body = form_body(body).await;
                     render::web(

@@ -491,6 +491,11 @@ pub(crate) async fn verify(AxumState(state): AxumState<Arc<State>>, body: Bytes)
         if !right {
             request.wrong_codes.push(instant);
             let left = MAX_WRONG_CODES.saturating_sub(request.wrong_codes.len());
+            // The fifth wrong code in the window kills the request for
+            // good (a resend cannot revive it, nor can waiting).
+            if left == 0 {
+                request.dead = true;
+            }
             return Err(ApiError::invalid("code", "the code is invalid")
                 .with_metadata("attempts_remaining", left.to_string()));
         }

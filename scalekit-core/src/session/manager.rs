@@ -293,14 +293,15 @@ impl SessionManager {
 
     /// Starts a session for `user`, who signed in by passwordless email
     /// (always a new session, with a new id): it holds no platform token,
-    /// is never refreshed, and ends at the policy's absolute or idle
-    /// timeout, whichever comes first. `data` is checked as
-    /// [`SessionManager::start_with`] checks it.
+    /// is never refreshed, and ends after `lifetime`, or at the policy's
+    /// absolute or idle timeout, whichever comes first. `data` is checked
+    /// as [`SessionManager::start_with`] checks it.
     pub async fn start_passwordless(
         &self,
         user: &crate::oauth::User,
         request: &RequestCookies<'_>,
         data: Option<SessionData>,
+        lifetime: Duration,
     ) -> Result<(Session, Vec<String>), SessionError> {
         self.check_new_data(data.as_ref())?;
         let now = crate::util::unix_time().as_secs();
@@ -310,8 +311,9 @@ impl SessionManager {
             access_token: String::new(),
             refresh_token: None,
             id_token: None,
-            // No token expires: the timeouts alone end the session.
-            expires_at: u64::MAX,
+            // No token expires: the session's own lifetime ends it (see
+            // `SessionPolicy::check`).
+            expires_at: now.saturating_add(lifetime.as_secs()),
             data,
             auth_method: super::AuthMethod::Passwordless,
             created_at: now,

@@ -185,9 +185,20 @@ impl SessionPolicy {
         self
     }
 
+    /// When `session` reaches its absolute timeout: the policy's, and for
+    /// a passwordless session also its own lifetime, set at sign-in (it has
+    /// no platform token whose refusal would end it earlier).
+    fn absolute_end(&self, session: &Session) -> u64 {
+        let end = session.created_at.saturating_add(self.absolute.as_secs());
+        match session.auth_method {
+            AuthMethod::Passwordless => end.min(session.expires_at),
+            AuthMethod::Oauth => end,
+        }
+    }
+
     /// Why `session` has ended at `now`, if it has.
     pub fn check(&self, session: &Session, now: u64) -> Result<(), SessionEnd> {
-        if now >= session.created_at.saturating_add(self.absolute.as_secs()) {
+        if now >= self.absolute_end(session) {
             return Err(SessionEnd::AbsoluteTimeout);
         }
         if now >= session.last_seen.saturating_add(self.idle.as_secs()) {
@@ -199,7 +210,7 @@ impl SessionPolicy {
     /// How long the session may still live: the lifetime of its cookie and
     /// of its server-side record.
     pub fn remaining(&self, session: &Session, now: u64) -> Duration {
-        let absolute_end = session.created_at.saturating_add(self.absolute.as_secs());
+        let absolute_end = self.absolute_end(session);
         let idle_end = session.last_seen.saturating_add(self.idle.as_secs());
         Duration::from_secs(absolute_end.min(idle_end).saturating_sub(now))
     }
@@ -308,6 +319,42 @@ mod tests {
         // No token to refresh, whatever `expires_at` says.
         assert!(!back.needs_refresh(u64::MAX / 2, Duration::from_secs(30)));
         assert!(session().needs_refresh(2, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_passwordless_session_ends_at_its_own_lifetime() {
+        let policy = SessionPolicy::default();
+        let started = 1_000;
+        let passwordless = Session {
+            auth_method: AuthMethod::Passwordless,
+            expires_at: started + 3600,
+            created_at: started,
+            last_seen: started + 3500,
+            ..session()
+        };
+        assert_eq!(policy.check(&passwordless, started + 3599), Ok(()));
+        assert_eq!(
+            policy.remaining(&passwordless, started + 3000),
+            Duration::from_secs(600),
+            "its cookie and record live no longer than the session"
+        );
+        assert_eq!(
+            policy.check(&passwordless, started + 3600),
+            Err(SessionEnd::AbsoluteTimeout)
+        );
+        // An OAuth session's `expires_at` is its access token's: a refresh
+        // is due then, the session does not end.
+        let oauth = Session {
+            auth_method: AuthMethod::Oauth,
+            ..passwordless.clone()
+        };
+        assert_eq!(policy.check(&oauth, started + 3600), Ok(()));
+        // The policy's shorter absolute timeout still wins.
+        let short = policy.absolute_timeout(Duration::from_secs(60));
+        assert_eq!(
+            short.check(&passwordless, started + 60),
+            Err(SessionEnd::AbsoluteTimeout)
+        );
     }
 
     #[test]

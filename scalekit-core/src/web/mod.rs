@@ -360,8 +360,9 @@ impl WebAuth {
     /// Opt-in for applications reached under several hosts behind a proxy:
     /// when a request's `X-Forwarded-Host` (else `Host`) is one of `hosts`,
     /// redirect URIs are built from it (and `X-Forwarded-Proto`, default
-    /// `https`) instead of the configured base URL. Any other host is
-    /// ignored. Off by default: the base URL alone decides.
+    /// `https`; never `http` when the base URL is `https`) instead of the
+    /// configured base URL. Any other host is ignored. Off by default: the
+    /// base URL alone decides.
     pub fn trust_forwarded_hosts<I, S>(mut self, hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -380,8 +381,11 @@ impl WebAuth {
         if let Some(host) = origin.host.map(|h| h.trim().to_ascii_lowercase())
             && self.trusted_hosts.contains(&host)
         {
+            // Never below the configured scheme: a forwarded `http` for an
+            // application configured on `https` would put links and
+            // redirect URIs on plain HTTP.
             let proto = match origin.proto.map(str::trim) {
-                Some("http") => "http",
+                Some("http") if !self.base_url.starts_with("https://") => "http",
                 _ => "https",
             };
             return format!("{proto}://{host}");

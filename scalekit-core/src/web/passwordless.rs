@@ -6,6 +6,7 @@
 //! starts is ours alone (no platform token), with a new id.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::pages::{escape_html, passwordless_page};
 use super::{RequestOrigin, WebAuth, WebResponse};
@@ -40,6 +41,7 @@ pub struct PasswordlessLogin {
     /// Every send's options (its address set per send).
     request: SendPasswordlessRequest,
     client: Option<PasswordlessClient>,
+    session_lifetime: Duration,
 }
 
 impl Default for PasswordlessLogin {
@@ -47,6 +49,7 @@ impl Default for PasswordlessLogin {
         PasswordlessLogin {
             request: SendPasswordlessRequest::new(""),
             client: None,
+            session_lifetime: PasswordlessLogin::DEFAULT_SESSION_LIFETIME,
         }
     }
 }
@@ -85,6 +88,38 @@ impl PasswordlessLogin {
     pub fn client(mut self, client: PasswordlessClient) -> Self {
         self.client = Some(client);
         self
+    }
+
+    /// The default lifetime of a passwordless session: 8 hours.
+    pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+
+    /// How long a passwordless session lives at most (default
+    /// [`PasswordlessLogin::DEFAULT_SESSION_LIFETIME`]; the session policy's
+    /// absolute and idle timeouts end it earlier when they are shorter).
+    ///
+    /// A hosted-login session also ends when the platform refuses its next
+    /// refresh (a user removed or signed out at the platform); a
+    /// passwordless session holds no platform token, so nothing but this
+    /// lifetime, logout and "sign out everywhere" (with a session store)
+    /// ends it, and a copied cookie-only session cookie lives until this
+    /// lifetime is over. Keep it short.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scalekit_core::web::PasswordlessLogin;
+    ///
+    /// let login = PasswordlessLogin::new().session_lifetime(Duration::from_secs(3600));
+    /// assert_eq!(login.lifetime(), Duration::from_secs(3600));
+    /// ```
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
+    /// The lifetime of its sessions (see
+    /// [`PasswordlessLogin::session_lifetime`]).
+    pub fn lifetime(&self) -> Duration {
+        self.session_lifetime
     }
 }
 
@@ -271,7 +306,7 @@ impl WebAuth {
         };
         let state = self.sessions.passwordless_state(cookies).ok();
         let Some(token) = query.get("link_token").filter(|t| !t.is_empty()) else {
-            return self.start_again(400, LINK_REFUSED, self.clear_state(state.as_ref()));
+            return self.start_again(400, LINK_REFUSED, Vec::new());
         };
         let verified = client
             .verify(
@@ -504,8 +539,10 @@ impl WebAuth {
                 return self.start_again(429, TOO_MANY_ATTEMPTS, clear);
             }
             Err(PasswordlessError::InvalidLink) => {
+                // The browser's own pending sign-in (if any) stays: a link
+                // someone else sent it must not cancel it.
                 tracing::info!("passwordless link refused");
-                return self.start_again(400, LINK_REFUSED, clear);
+                return self.start_again(400, LINK_REFUSED, Vec::new());
             }
             Err(PasswordlessError::Expired | PasswordlessError::InvalidArgument(_)) => {
                 return self.start_again(400, EXPIRED, clear);
@@ -536,8 +573,16 @@ impl WebAuth {
             Ok(allowed) => allowed,
             Err((response, _)) => return response,
         };
+        let lifetime = self.passwordless.as_deref().map_or(
+            PasswordlessLogin::DEFAULT_SESSION_LIFETIME,
+            PasswordlessLogin::lifetime,
+        );
         let mut set_cookies = vec![removal];
-        match self.sessions.start_passwordless(&user, cookies, data).await {
+        match self
+            .sessions
+            .start_passwordless(&user, cookies, data, lifetime)
+            .await
+        {
             Ok((session, session_cookies)) => {
                 let span = tracing::Span::current();
                 span.record("user_id", session.user.id.as_str());

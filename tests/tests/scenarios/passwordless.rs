@@ -170,11 +170,22 @@ async fn a_link_from_another_browser_is_refused_under_enforcement_only(fw: Frame
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.unwrap().contains("another browser"));
     assert!(!other.signed_in());
+    // A link someone else made (a junk token, none at all) does not cancel
+    // the asking browser's sign-in: its own link still works.
+    for junk in ["?link_token=junk", ""] {
+        let refused = asked.get(&format!("/auth/passwordless/verify{junk}")).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(asked.get(&link).await.status(), StatusCode::FOUND);
+    assert!(asked.signed_in());
     // Without enforcement, a link opened elsewhere signs in.
     app.emulator.set_passwordless_same_browser(false);
     let mut asked = Browser::new(&app);
     ask(&mut asked, "margaret@example.com").await;
     let link = emailed(&app, "margaret@example.com", "link").await;
+    // A HEAD (a link preview, a scanner) does not use it up.
+    let head = reqwest::Client::new().head(&link).send().await.unwrap();
+    assert!(head.status().is_client_error(), "{}", head.status());
     let mut other = Browser::new(&app);
     let accepted = other.get(&link).await;
     assert_eq!(accepted.status(), StatusCode::FOUND);
