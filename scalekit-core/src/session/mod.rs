@@ -9,6 +9,10 @@ mod login;
 mod manager;
 mod memory;
 mod opened;
+#[cfg(feature = "postgres")]
+mod postgres_store;
+#[cfg(feature = "redis-cluster")]
+mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
@@ -26,6 +30,10 @@ pub use data::{DEFAULT_MAX_SESSION_DATA, SessionData, SessionDataError};
 pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
 pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres_store::PostgresStore;
+#[cfg(feature = "redis-cluster")]
+pub use redis_cluster::RedisClusterStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{
