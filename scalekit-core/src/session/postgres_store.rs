@@ -114,6 +114,12 @@ impl Pool {
         None
     }
 
+    /// Drops every idle connection (after one was found lost: the others,
+    /// opened to the same server, are likely lost too).
+    fn clear_idle(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     fn put_idle(&self, connection: Connection) {
         if !connection.client.is_closed() {
             self.idle
@@ -477,6 +483,7 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
             match self.attempt(&op).await {
                 Err(Failure::Db(err)) if retryable(&err) => {
                     tracing::debug!(error = %err, "PostgreSQL connection lost; trying once more");
+                    self.pool.clear_idle();
                     self.attempt(&op).await.map_err(unavailable)
                 }
                 other => other.map_err(unavailable),

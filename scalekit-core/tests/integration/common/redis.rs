@@ -103,6 +103,18 @@ impl RedisServer {
         Self::spawn(port, &["--port", &port.to_string()])
     }
 
+    /// A server on a free port with more settings (`--name value` pairs).
+    pub fn start_with(settings: &[&str]) -> RedisServer {
+        let port = free_port();
+        let mut listen = vec!["--port".to_owned(), port.to_string()];
+        listen.extend(settings.iter().map(|s| (*s).to_owned()));
+        RedisServer {
+            child: Self::run(port, &listen),
+            listen,
+            port,
+        }
+    }
+
     /// A server that speaks only TLS, with the certificate of [`test_pki`]
     /// in `pki`.
     pub fn start_tls(pki: &Path) -> RedisServer {
@@ -215,5 +227,120 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A Redis cluster of three primaries (no replicas) on free loopback
+/// ports, its slots spread by `redis-cli --cluster create`. A primary that
+/// goes down leaves the others serving their slots
+/// (`cluster-require-full-coverage no`).
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "scalekit-redis-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|i| {
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &format!("nodes-{i}.conf"),
+                    "--cluster-node-timeout",
+                    "1000",
+                    "--cluster-require-full-coverage",
+                    "no",
+                    "--dir",
+                    &dir_arg,
+                ])
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let output = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let cluster = RedisCluster { nodes, dir };
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// Waits until every live node reports `cluster_state:ok`.
+    fn wait_until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &self.nodes {
+            while !String::from_utf8_lossy(&node.cli(&["CLUSTER", "INFO"]))
+                .contains("cluster_state:ok")
+            {
+                assert!(Instant::now() < deadline, "the cluster did not form");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Stops every node.
+    pub fn stop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+    }
+
+    /// Starts every node again (each knows its cluster from its
+    /// `nodes-<i>.conf`), and waits until the cluster is whole.
+    pub fn restart(&mut self) {
+        for node in &mut self.nodes {
+            node.restart();
+        }
+        self.wait_until_ok();
+    }
+
+    /// The seed nodes, as `REDIS_CLUSTER_URLS` lists them.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The keys matching `pattern` on every node, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self.nodes.iter().flat_map(|n| n.keys(pattern)).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every key of every node with its value, raw.
+    pub fn dump(&self) -> Vec<(String, Vec<u8>)> {
+        self.nodes.iter().flat_map(RedisServer::dump).collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
