@@ -149,9 +149,10 @@ impl RedisServer {
     }
 
     fn run(port: u16, listen: &[String]) -> Child {
+        // The settings of `listen` come last: they win over the defaults.
         let child = Command::new("redis-server")
-            .args(listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(listen)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -233,7 +234,8 @@ impl Drop for RedisServer {
 /// A Redis cluster of three primaries (no replicas) on free loopback
 /// ports, its slots spread by `redis-cli --cluster create`. A primary that
 /// goes down leaves the others serving their slots
-/// (`cluster-require-full-coverage no`).
+/// (`cluster-require-full-coverage no`), and comes back with its data
+/// (append-only file, synced at every write).
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
     dir: PathBuf,
@@ -247,20 +249,28 @@ impl RedisCluster {
             free_port()
         ));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let dir_arg = dir.to_string_lossy().into_owned();
         let nodes: Vec<RedisServer> = (0..3)
             .map(|i| {
+                // Each node in its own directory: its cluster file and its
+                // append-only file (every write on disk before its answer,
+                // so that a node killed and started again has lost nothing).
+                let node_dir = dir.join(format!("node-{i}"));
+                std::fs::create_dir_all(&node_dir).expect("a node directory");
                 RedisServer::start_with(&[
                     "--cluster-enabled",
                     "yes",
                     "--cluster-config-file",
-                    &format!("nodes-{i}.conf"),
+                    "nodes.conf",
                     "--cluster-node-timeout",
                     "1000",
                     "--cluster-require-full-coverage",
                     "no",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
                     "--dir",
-                    &dir_arg,
+                    &node_dir.to_string_lossy(),
                 ])
             })
             .collect();
@@ -285,8 +295,8 @@ impl RedisCluster {
         cluster
     }
 
-    /// Waits until every live node reports `cluster_state:ok`.
-    fn wait_until_ok(&self) {
+    /// Waits until every node reports `cluster_state:ok`.
+    pub fn wait_until_ok(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         for node in &self.nodes {
             while !String::from_utf8_lossy(&node.cli(&["CLUSTER", "INFO"]))
