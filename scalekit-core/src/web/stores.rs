@@ -55,7 +55,8 @@ impl SessionStoreUrl {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, ConfigError> {
         let mut found: Option<(&'static str, Self)> = None;
-        let kinds: [(&'static str, fn(String) -> Self); 3] = [
+        type Kind = fn(String) -> SessionStoreUrl;
+        let kinds: [(&'static str, Kind); 3] = [
             (ENV_REDIS_URL, SessionStoreUrl::Redis),
             (ENV_REDIS_CLUSTER_URLS, SessionStoreUrl::RedisCluster),
             (ENV_DATABASE_URL, SessionStoreUrl::Postgres),

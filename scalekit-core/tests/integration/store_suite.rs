@@ -119,9 +119,8 @@ async fn conditional_writes_let_one_writer_through(b: &mut Backend) {
     let mut winners = Vec::new();
     while let Some(done) = tasks.join_next().await {
         let (payload, written) = done.unwrap();
-        match written.unwrap() {
-            Some(version) => winners.push((payload, version)),
-            None => {}
+        if let Some(version) = written.unwrap() {
+            winners.push((payload, version));
         }
     }
     assert_eq!(winners.len(), 1, "exactly one conditional write applies");
