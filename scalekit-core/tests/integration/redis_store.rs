@@ -13,6 +13,21 @@ use crate::common::redis::RedisServer;
 /// A session secret of the contract's length (any).
 const SESSION_SECRET: &str = "scale-out-test-session-secret-of-32-bytes+";
 
+/// The contract's variables, with `set` besides.
+fn contract(set: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| match name {
+        "SCALEKIT_ENVIRONMENT_URL" => Some("https://acme.scalekit.dev".to_owned()),
+        "SCALEKIT_CLIENT_ID" => Some("skc_1".to_owned()),
+        "SCALEKIT_CLIENT_SECRET" => Some("secret".to_owned()),
+        "APP_BASE_URL" => Some("https://app.example.com".to_owned()),
+        "SESSION_SECRET" => Some(SESSION_SECRET.to_owned()),
+        other => set
+            .iter()
+            .find(|(n, _)| *n == other)
+            .map(|(_, v)| v.clone()),
+    }
+}
+
 async fn loopback() -> (tokio::net::TcpListener, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -23,16 +38,11 @@ async fn loopback() -> (tokio::net::TcpListener, std::net::SocketAddr) {
 async fn redis_url_in_the_environment_selects_the_redis_store() {
     let redis = RedisServer::start();
     let vars = |redis_url: Option<&str>| {
-        let redis_url = redis_url.map(str::to_owned);
-        move |name: &str| match name {
-            "SCALEKIT_ENVIRONMENT_URL" => Some("https://acme.scalekit.dev".to_owned()),
-            "SCALEKIT_CLIENT_ID" => Some("skc_1".to_owned()),
-            "SCALEKIT_CLIENT_SECRET" => Some("secret".to_owned()),
-            "APP_BASE_URL" => Some("https://app.example.com".to_owned()),
-            "SESSION_SECRET" => Some(SESSION_SECRET.to_owned()),
-            "REDIS_URL" => redis_url.clone(),
-            _ => None,
-        }
+        contract(
+            redis_url
+                .map(|url| vec![("REDIS_URL", url.to_owned())])
+                .unwrap_or_default(),
+        )
     };
     assert_eq!(
         WebAuth::from_lookup(vars(None)).unwrap().sessions().mode(),
@@ -101,17 +111,7 @@ async fn a_redis_that_does_not_answer_fails_within_the_timeout() {
 #[test]
 fn each_store_variable_selects_its_store_and_two_are_an_error() {
     let vars = |set: &'static [(&'static str, &'static str)]| {
-        move |name: &str| match name {
-            "SCALEKIT_ENVIRONMENT_URL" => Some("https://acme.scalekit.dev".to_owned()),
-            "SCALEKIT_CLIENT_ID" => Some("skc_1".to_owned()),
-            "SCALEKIT_CLIENT_SECRET" => Some("secret".to_owned()),
-            "APP_BASE_URL" => Some("https://app.example.com".to_owned()),
-            "SESSION_SECRET" => Some(SESSION_SECRET.to_owned()),
-            other => set
-                .iter()
-                .find(|(n, _)| *n == other)
-                .map(|(_, v)| (*v).to_owned()),
-        }
+        contract(set.iter().map(|(n, v)| (*n, (*v).to_owned())).collect())
     };
     // Nothing is sent to a store here: the addresses need not answer.
     for set in [

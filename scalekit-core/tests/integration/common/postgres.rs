@@ -9,17 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::redis::free_port;
+
 pub struct PostgresServer {
     child: Option<Child>,
     dir: PathBuf,
     pub port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The directory of PostgreSQL's server programs: the newest

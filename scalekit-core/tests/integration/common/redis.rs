@@ -11,7 +11,8 @@ pub struct RedisServer {
     pub port: u16,
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on at the moment, on 127.0.0.1.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
