@@ -2,8 +2,9 @@
 //! store suite: a primary killed mid-run loses no session (the sessions of
 //! the other primaries' slots keep working throughout, the ones of its
 //! slots answer "unavailable", never "gone", and are all there when it
-//! comes back), and a slot moved to another primary while in use is
-//! followed (`MOVED`).
+//! comes back), a slot moved to another primary while in use is followed
+//! (`MOVED`), and so is a failover to a replica (with three primaries and
+//! three replicas: every replicated session is found on the new primary).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,10 +26,13 @@ async fn store(cluster: &RedisCluster) -> Arc<RedisClusterStore> {
     )
 }
 
-/// Which node holds each session (by its key).
+/// Which primary holds each session (by its key).
 fn placement(cluster: &RedisCluster) -> HashMap<String, usize> {
     let mut placed = HashMap::new();
     for (i, node) in cluster.nodes.iter().enumerate() {
+        if !cluster.is_primary(i) {
+            continue;
+        }
         for key in node.keys("scalekit:*session:*") {
             let id = key.rsplit("session:").next().unwrap().to_owned();
             placed.insert(id, i);
@@ -204,4 +208,58 @@ async fn a_slot_moved_to_another_primary_is_followed() {
     );
     assert_eq!(store.remove_user("usr_m").await, Ok(1));
     assert_eq!(store.load("moving").await, Ok(None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_to_a_replica_is_followed_and_loses_no_replicated_session() {
+    let mut cluster = RedisCluster::start_with_replicas(1);
+    let store = store(&cluster).await;
+    let ids: Vec<String> = (0..24).map(|i| format!("session-{i}")).collect();
+    for id in &ids {
+        assert_eq!(store.create(id, "usr_f", b"sealed-1", MINUTE).await, Ok(1));
+    }
+    cluster.wait_for_replication();
+    // A primary holding some of the sessions goes down; its replica takes
+    // over after the node timeout.
+    let placed = placement(&cluster);
+    let victim = (0..cluster.nodes.len())
+        .find(|&i| cluster.is_primary(i) && placed.values().any(|&n| n == i))
+        .unwrap();
+    let moved: Vec<&String> = ids
+        .iter()
+        .filter(|id| placed[id.as_str()] == victim)
+        .collect();
+    cluster.nodes[victim].stop();
+    let started = Instant::now();
+    // Every session is found again, as it was, through the same store.
+    for id in &ids {
+        let stored = loop {
+            match store.load(id).await {
+                Ok(stored) => break stored,
+                Err(err) => {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(20),
+                        "{id} still {err:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let stored = stored.expect("the session survives the failover");
+        assert_eq!(
+            (stored.version, stored.sealed.as_slice()),
+            (1, &b"sealed-1"[..])
+        );
+        assert_eq!(
+            store.replace(id, "usr_f", 1, b"sealed-2", MINUTE).await,
+            Ok(Some(2))
+        );
+    }
+    assert!(!moved.is_empty());
+    // The promoted replica holds the victim's sessions now.
+    let promoted = placement(&cluster);
+    for id in &moved {
+        assert_ne!(promoted[id.as_str()], victim);
+    }
+    assert_eq!(store.remove_user("usr_f").await, Ok(ids.len() as u64));
 }

@@ -179,13 +179,22 @@ impl RedisServer {
 
     /// Runs `redis-cli` against this server; returns its raw output.
     pub fn cli(&self, args: &[&str]) -> Vec<u8> {
+        self.try_cli(args)
+            .unwrap_or_else(|| panic!("redis-cli {args:?}"))
+    }
+
+    /// Runs `redis-cli` against this server; its raw output, or `None` when
+    /// the server does not answer.
+    pub fn try_cli(&self, args: &[&str]) -> Option<Vec<u8>> {
         let output = Command::new("redis-cli")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
             .args(args)
             .output()
             .expect("redis-cli is installed with redis-server");
-        assert!(output.status.success(), "redis-cli {args:?}");
-        output.stdout
+        // redis-cli exits 0 with an error message when nobody listens.
+        let refused = String::from_utf8_lossy(&output.stderr).contains("Could not connect")
+            || String::from_utf8_lossy(&output.stdout).contains("Could not connect");
+        (output.status.success() && !refused).then_some(output.stdout)
     }
 
     /// The keys matching `pattern`, sorted.
@@ -232,8 +241,8 @@ impl Drop for RedisServer {
     }
 }
 
-/// A Redis cluster of three primaries (no replicas) on free loopback
-/// ports, its slots spread by `redis-cli --cluster create`. A primary that
+/// A Redis cluster of three primaries (by default without replicas) on
+/// free loopback ports, its slots spread by `redis-cli --cluster create`. A primary that
 /// goes down leaves the others serving their slots
 /// (`cluster-require-full-coverage no`), and comes back with its data
 /// (append-only file, synced at every write).
@@ -244,13 +253,19 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> RedisCluster {
+        Self::start_with_replicas(0)
+    }
+
+    /// Three primaries with `replicas` replicas each (a replica takes over
+    /// when its primary has been down for the node timeout, 1 s).
+    pub fn start_with_replicas(replicas: usize) -> RedisCluster {
         let dir = std::env::temp_dir().join(format!(
             "scalekit-redis-cluster-{}-{}",
             std::process::id(),
             free_port()
         ));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let nodes: Vec<RedisServer> = (0..3)
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
             .map(|i| {
                 // Each node in its own directory: its cluster file and its
                 // append-only file (every write on disk before its answer,
@@ -283,7 +298,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli is installed with redis-server");
         assert!(
@@ -304,6 +319,40 @@ impl RedisCluster {
                 .contains("cluster_state:ok")
             {
                 assert!(Instant::now() < deadline, "the cluster did not form");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Whether node `i` is up and a primary now.
+    pub fn is_primary(&self, i: usize) -> bool {
+        self.nodes[i]
+            .try_cli(&["ROLE"])
+            .is_some_and(|role| role.starts_with(b"master"))
+    }
+
+    /// Waits until every replica has every write of its primary.
+    pub fn wait_for_replication(&self) {
+        let field = |node: &RedisServer, name: &str| -> i64 {
+            String::from_utf8_lossy(&node.cli(&["INFO", "replication"]))
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(-1)
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.is_primary(i) || node.try_cli(&["PING"]).is_none() {
+                continue;
+            }
+            let port: u16 = field(node, "master_port").try_into().unwrap_or(0);
+            let primary = self
+                .nodes
+                .iter()
+                .find(|n| n.port == port)
+                .expect("the replica's primary is one of the nodes");
+            while field(node, "slave_repl_offset") < field(primary, "master_repl_offset") {
+                assert!(Instant::now() < deadline, "replication did not catch up");
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
