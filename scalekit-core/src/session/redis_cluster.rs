@@ -151,7 +151,14 @@ impl RedisClusterStore {
     }
 
     /// Uses another key prefix (several applications on one cluster).
+    /// Braces are left out of it: a `{…}` in the prefix would be the hash
+    /// tag of every key, and put all sessions in one slot.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        let prefix: String = prefix
+            .into()
+            .chars()
+            .filter(|c| !matches!(c, '{' | '}'))
+            .collect();
         self.engine.set_prefix(prefix);
         self
     }
@@ -172,6 +179,14 @@ delegate_session_store!(RedisClusterStore);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_cannot_bring_its_own_hash_tag() {
+        let store = RedisClusterStore::open_list("redis://127.0.0.1:7000")
+            .unwrap()
+            .prefix("app{1}:");
+        assert!(format!("{store:?}").contains("\"app1:\""));
+    }
 
     #[test]
     fn only_lists_of_redis_urls_open() {
