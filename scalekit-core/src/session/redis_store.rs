@@ -731,6 +731,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_session_s_keys_share_one_hash_tag_on_a_cluster_and_none_on_one_redis() {
+        let single = Keys::new("scalekit:", false);
+        assert_eq!(single.session_key("abc"), "scalekit:session:abc");
+        assert_eq!(single.lock_key("abc"), "scalekit:lock:abc");
+        assert_eq!(
+            single.user_key(&single.session_tag("abc"), "usr_1"),
+            "scalekit:user:usr_1"
+        );
+        assert_eq!(single.user_tags(), vec![String::new()]);
+
+        let slotted = Keys::new("scalekit:", true);
+        let mut buckets = std::collections::BTreeSet::new();
+        for i in 0..1000 {
+            let id = format!("session-{i}");
+            let tag = slotted.session_tag(&id);
+            assert!(tag.starts_with("{sk") && tag.ends_with('}'), "{tag}");
+            let hash_tag =
+                |key: &str| key[key.find('{').unwrap()..=key.find('}').unwrap()].to_owned();
+            assert_eq!(hash_tag(&slotted.session_key(&id)), tag);
+            assert_eq!(hash_tag(&slotted.lock_key(&id)), tag);
+            assert_eq!(hash_tag(&slotted.user_key(&tag, "usr_1")), tag);
+            assert!(slotted.session_prefix(&tag).ends_with("session:"));
+            buckets.insert(tag);
+        }
+        // Sessions spread over every bucket; sign-out everywhere visits each.
+        assert_eq!(buckets.len(), BUCKETS as usize);
+        assert_eq!(slotted.user_tags().len(), BUCKETS as usize);
+    }
+
+    #[test]
     fn only_lost_connections_are_tried_again() {
         use std::io::{Error, ErrorKind};
         for kind in [
