@@ -18,6 +18,8 @@ mod authorization_url;
 mod jwks_cache;
 mod m2m;
 mod oauth_flow;
+#[cfg(feature = "postgres")]
+mod postgres_store;
 #[cfg(feature = "redis-cluster")]
 mod redis_cluster;
 #[cfg(feature = "redis")]
