@@ -1,6 +1,6 @@
 //! Sessions (PROTOCOL.md §5, §8): the session value, the sealed-cookie
 //! codec, the login state cookie, session stores (cookie-only, memory,
-//! Redis) and the refresh coordinator.
+//! Redis, Redis cluster, PostgreSQL) and the refresh coordinator.
 
 mod codec;
 mod cookies;

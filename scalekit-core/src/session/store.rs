@@ -21,7 +21,8 @@ pub const MAX_STORE_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The store cannot be reached (Redis down, connection lost).
+    /// The store cannot be reached (Redis or PostgreSQL down, connection
+    /// lost, no pooled connection within the timeout).
     #[error("the session store is unavailable")]
     Unavailable,
     /// A stored record could not be read.
@@ -88,8 +89,9 @@ pub enum SessionMode {
 
 /// Where sessions live.
 ///
-/// Server-side stores ([`MemoryStore`](super::MemoryStore),
-/// `RedisStore` with the `redis` feature) keep sealed records by session id;
+/// Server-side stores ([`MemoryStore`](super::MemoryStore), `RedisStore`
+/// with the `redis` feature, `RedisClusterStore` with `redis-cluster`,
+/// `PostgresStore` with `postgres`) keep sealed records by session id;
 /// the cookie carries only the (sealed) id. The cookie-only [`CookieStore`]
 /// keeps nothing: the whole sealed session travels in the cookie, and the
 /// record methods are never called on it.
