@@ -76,6 +76,15 @@ pub(crate) async fn sign_in(emulator: &Emulator, m: &SessionManager) -> (Session
     (session, cookie_header(&set))
 }
 
+/// A request with `cookie` resolved by `m` in a task of its own.
+pub(crate) fn resolving(
+    m: &SessionManager,
+    cookie: &str,
+) -> tokio::task::JoinHandle<Result<scalekit_core::session::Resolved, SessionError>> {
+    let (m, cookie) = (m.clone(), cookie.to_owned());
+    tokio::spawn(async move { m.resolve(&cookies(&cookie)).await })
+}
+
 /// The `Cookie` header a browser sends back after these `Set-Cookie`s.
 pub(crate) fn cookie_header(set_cookies: &[String]) -> String {
     set_cookies
@@ -759,15 +768,9 @@ async fn a_refresh_slower_than_the_old_lock_lease_is_not_repeated_by_another_ins
         Fault::Delay(Duration::from_secs(11)),
         1,
     );
-    let first = tokio::spawn({
-        let (a, cookie) = (a.clone(), cookie.clone());
-        async move { a.resolve(&cookies(&cookie)).await }
-    });
+    let first = resolving(&a, &cookie);
     wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
-    let second = tokio::spawn({
-        let (b, cookie) = (b.clone(), cookie.clone());
-        async move { b.resolve(&cookies(&cookie)).await }
-    });
+    let second = resolving(&b, &cookie);
     let first = first.await.unwrap().unwrap().session.unwrap();
     let second = second.await.unwrap().unwrap().session.unwrap();
     assert_eq!(

@@ -22,8 +22,8 @@ use scalekit_emulator::{EmulatorEndpoint, Fault};
 
 use crate::common::stores::Backend;
 use crate::sessions::{
-    SECRET, cookie_header, cookies, emulator_builder, expired_session, manager, race, sign_in,
-    wait_until,
+    SECRET, cookie_header, cookies, emulator_builder, expired_session, manager, race, resolving,
+    sign_in, wait_until,
 };
 
 /// Makes `<store>::<test>` for every store and every test of the suite (an
@@ -66,6 +66,11 @@ store_suite!(
 );
 
 const MINUTE: Duration = Duration::from_secs(60);
+
+/// Whether `m` finds a session for `cookie`.
+async fn has_session(m: &SessionManager, cookie: &str) -> bool {
+    m.resolve(&cookies(cookie)).await.unwrap().session.is_some()
+}
 
 /// Two application instances on `b` (for a store that is not shared
 /// across processes, two handles on the same one).
@@ -193,10 +198,7 @@ async fn logout_racing_a_refresh_leaves_no_session_behind(b: &mut Backend) {
             Fault::Delay(Duration::from_millis(1500)),
             1,
         );
-        let refreshing = tokio::spawn({
-            let (a, cookie) = (a.clone(), cookie.clone());
-            async move { a.resolve(&cookies(&cookie)).await }
-        });
+        let refreshing = resolving(&a, &cookie);
         wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
         if sign_out_everywhere {
             assert_eq!(
@@ -221,8 +223,7 @@ async fn logout_racing_a_refresh_leaves_no_session_behind(b: &mut Backend) {
         // on either instance.
         assert_eq!(b.records().unwrap_or(0), 0);
         for m in [&a, &other] {
-            let again = m.resolve(&cookies(&cookie)).await.unwrap();
-            assert!(again.session.is_none());
+            assert!(!has_session(m, &cookie).await);
         }
     }
 }
@@ -254,13 +255,7 @@ async fn logout_racing_a_last_seen_write_leaves_no_session_behind(b: &mut Backen
         SessionError::Ended(SessionEnd::Removed)
     );
     assert!(store.load(&session.id).await.unwrap().is_none());
-    assert!(
-        m.resolve(&cookies(&cookie))
-            .await
-            .unwrap()
-            .session
-            .is_none()
-    );
+    assert!(!has_session(&m, &cookie).await);
 
     // A stale writer of a still-live session is refused too.
     let (_, cookie) = sign_in(&emulator, &m).await;
@@ -289,13 +284,7 @@ async fn logout_racing_a_last_seen_write_leaves_no_session_behind(b: &mut Backen
         }
     }
     assert!(store.load(&session.id).await.unwrap().is_none());
-    assert!(
-        m.resolve(&cookies(&cookie))
-            .await
-            .unwrap()
-            .session
-            .is_none()
-    );
+    assert!(!has_session(&m, &cookie).await);
     assert_eq!(b.records().unwrap_or(0), 0);
 }
 
@@ -327,7 +316,7 @@ async fn sign_out_everywhere_ends_every_session_of_the_user(b: &mut Backend) {
     assert_eq!(other.sign_out_everywhere(&ada.user.id).await, Ok(3));
     for m in &ms {
         for cookie in [&ada_cookie, &second, &short_cookie] {
-            assert!(m.resolve(&cookies(cookie)).await.unwrap().session.is_none());
+            assert!(!has_session(m, cookie).await);
         }
     }
     assert!(store.load("someone-else").await.unwrap().is_some());
@@ -569,11 +558,5 @@ async fn a_store_going_away_is_a_typed_error_and_its_return_needs_no_restart(b: 
     // the same instance works again without a restart.
     b.restart();
     let (_, cookie) = sign_in(&emulator, &m).await;
-    assert!(
-        m.resolve(&cookies(&cookie))
-            .await
-            .unwrap()
-            .session
-            .is_some()
-    );
+    assert!(has_session(&m, &cookie).await);
 }
