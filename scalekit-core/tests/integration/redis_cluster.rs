@@ -3,8 +3,9 @@
 //! the other primaries' slots keep working throughout, the ones of its
 //! slots answer "unavailable", never "gone", and are all there when it
 //! comes back), a slot moved to another primary while in use is followed
-//! (`MOVED`), and so is a failover to a replica (with three primaries and
-//! three replicas: every replicated session is found on the new primary).
+//! (`ASK` while the slot migrates, `MOVED` after), and so is a failover to
+//! a replica (with three primaries and three replicas: every replicated
+//! session is found on the new primary).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -168,15 +169,17 @@ async fn a_slot_moved_to_another_primary_is_followed() {
     };
     let (source_id, target_id) = (node_id(source), node_id(target));
 
-    // Half-way through the move: the slot is migrating, its keys still on
-    // the source, which serves them.
+    // The slot starts migrating: its keys still on the source, which serves
+    // them.
     target.cli(&["CLUSTER", "SETSLOT", &slot, "IMPORTING", &source_id]);
     source.cli(&["CLUSTER", "SETSLOT", &slot, "MIGRATING", &target_id]);
     assert_eq!(
         store.replace("moving", "usr_m", 1, b"two", MINUTE).await,
         Ok(Some(2))
     );
-    // The keys move, then the slot (MOVED for the next request).
+    // The keys move to the target; the slot is still migrating: the
+    // source answers `ASK` for keys it no longer holds, and the target
+    // serves them.
     let keys = String::from_utf8_lossy(&source.cli(&["CLUSTER", "GETKEYSINSLOT", &slot, "100"]))
         .lines()
         .filter(|l| !l.is_empty())
@@ -190,21 +193,31 @@ async fn a_slot_moved_to_another_primary_is_followed() {
     let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
     migrate.extend(keys.iter().map(String::as_str));
     source.cli(&migrate);
-    for node in &cluster.nodes {
-        node.cli(&["CLUSTER", "SETSLOT", &slot, "NODE", &target_id]);
-    }
-    assert_eq!(target.keys(&key), vec![key.clone()]);
-    // Every operation finds the session on its new primary.
+    assert!(source.keys(&key).is_empty());
     let stored = store.load("moving").await.unwrap().unwrap();
     assert_eq!((stored.version, stored.sealed.as_slice()), (2, &b"two"[..]));
+    assert_eq!(
+        store.replace("moving", "usr_m", 2, b"three", MINUTE).await,
+        Ok(Some(3))
+    );
     assert_eq!(
         store.try_lock("moving", MINUTE).await,
         Ok(None),
         "the lock moved too"
     );
+    // The slot is the target's: `MOVED` for the next request.
+    for node in &cluster.nodes {
+        node.cli(&["CLUSTER", "SETSLOT", &slot, "NODE", &target_id]);
+    }
+    assert_eq!(target.keys(&key), vec![key.clone()]);
+    let stored = store.load("moving").await.unwrap().unwrap();
     assert_eq!(
-        store.replace("moving", "usr_m", 2, b"three", MINUTE).await,
-        Ok(Some(3))
+        (stored.version, stored.sealed.as_slice()),
+        (3, &b"three"[..])
+    );
+    assert_eq!(
+        store.replace("moving", "usr_m", 3, b"four", MINUTE).await,
+        Ok(Some(4))
     );
     assert_eq!(store.remove_user("usr_m").await, Ok(1));
     assert_eq!(store.load("moving").await, Ok(None));
