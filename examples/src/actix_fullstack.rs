@@ -8,25 +8,26 @@ use scalekit_actix::{
     AuthUser, MaybeAuthUser, Require, ScalekitAuth, ScalekitWebhook, SessionValue,
 };
 use scalekit_core::authz::{GrantKind, Match, Requirement};
+use scalekit_core::web::SessionStoreUrl;
 use scalekit_core::{ConfigError, ScalekitConfig};
 
 use crate::fullstack::{self, JsonAnswer, Preferences};
 
-/// Builds the auth of the application (sessions in the Redis of
-/// `redis_url` when given, else cookie-only).
+/// Builds the auth of the application (sessions in the store
+/// `session_store` names when given, else cookie-only).
 pub fn auth(
     config: ScalekitConfig,
     base_url: &str,
     session_secret: &str,
     webhook_secret: Option<&str>,
-    redis_url: Option<&str>,
+    session_store: Option<&SessionStoreUrl>,
 ) -> Result<ScalekitAuth, ConfigError> {
     fullstack::web_auth(
         config,
         base_url,
         session_secret,
         webhook_secret,
-        redis_url,
+        session_store,
         "actix-fullstack",
     )
     .map(ScalekitAuth::new)

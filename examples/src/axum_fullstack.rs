@@ -7,25 +7,26 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use scalekit_axum::{AuthUser, Require, ScalekitAuth, ScalekitWebhook, SessionValue};
 use scalekit_core::authz::{GrantKind, Match, Requirement};
+use scalekit_core::web::SessionStoreUrl;
 use scalekit_core::{ConfigError, ScalekitConfig};
 
 use crate::fullstack::{self, JsonAnswer, Preferences};
 
-/// Builds the auth of the application (sessions in the Redis of
-/// `redis_url` when given, else cookie-only).
+/// Builds the auth of the application (sessions in the store
+/// `session_store` names when given, else cookie-only).
 pub fn auth(
     config: ScalekitConfig,
     base_url: &str,
     session_secret: &str,
     webhook_secret: Option<&str>,
-    redis_url: Option<&str>,
+    session_store: Option<&SessionStoreUrl>,
 ) -> Result<ScalekitAuth, ConfigError> {
     fullstack::web_auth(
         config,
         base_url,
         session_secret,
         webhook_secret,
-        redis_url,
+        session_store,
         "axum-fullstack",
     )
     .map(ScalekitAuth::new)

@@ -3,6 +3,7 @@
 //! unset.
 
 use scalekit_core::ScalekitConfig;
+use scalekit_core::web::SessionStoreUrl;
 use scalekit_emulator::{Emulator, M2mClient};
 
 /// What an example needs to run.
@@ -17,9 +18,11 @@ pub struct ExampleEnv {
     pub session_secret: String,
     /// `SCALEKIT_WEBHOOK_SECRET` (generated in emulator mode).
     pub webhook_secret: Option<String>,
-    /// `REDIS_URL`: sessions in that Redis, shared by every instance with
-    /// the same `SESSION_SECRET`; unset, cookie-only sessions.
-    pub redis_url: Option<String>,
+    /// `REDIS_URL`, `REDIS_CLUSTER_URLS` or `DATABASE_URL` (at most one):
+    /// sessions in that Redis, Redis cluster or PostgreSQL database, shared
+    /// by every instance with the same `SESSION_SECRET`; none set,
+    /// cookie-only sessions.
+    pub session_store: Option<SessionStoreUrl>,
     /// The in-process emulator, when one was started.
     pub emulator: Option<Emulator>,
 }
@@ -59,10 +62,13 @@ impl ExampleEnv {
                 random_secret()
             }
         };
-        let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
-        if redis_url.is_some() && lookup("SESSION_SECRET").is_none() {
+        let session_store = SessionStoreUrl::from_lookup(&lookup)?;
+        if let Some(store) = &session_store
+            && lookup("SESSION_SECRET").is_none()
+        {
             tracing::warn!(
-                "REDIS_URL is set but SESSION_SECRET is not: other instances cannot open this one's sessions"
+                "{} is set but SESSION_SECRET is not: other instances cannot open this one's sessions",
+                store.variable()
             );
         }
         let env_url = lookup("SCALEKIT_ENVIRONMENT_URL").or_else(|| lookup("SCALEKIT_ENV_URL"));
@@ -73,7 +79,7 @@ impl ExampleEnv {
                 base_url,
                 session_secret,
                 webhook_secret: lookup("SCALEKIT_WEBHOOK_SECRET"),
-                redis_url,
+                session_store,
                 emulator: None,
             });
         }
@@ -106,7 +112,7 @@ impl ExampleEnv {
             base_url,
             session_secret,
             webhook_secret: Some(webhook_secret),
-            redis_url,
+            session_store,
             emulator: Some(emulator),
         })
     }

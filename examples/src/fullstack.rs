@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use scalekit_core::session::AuthMethod;
 use scalekit_core::session::SessionDataError;
 use scalekit_core::web::{
-    AuthPaths, Authenticated, LoginDecision, PasswordlessLogin, ProtectedResource, WebAuth,
-    escape_html,
+    AuthPaths, Authenticated, LoginDecision, PasswordlessLogin, ProtectedResource, SessionStoreUrl,
+    WebAuth, escape_html,
 };
 use scalekit_core::webhook::{WebhookEvent, WebhookVerifier};
 use scalekit_core::{ConfigError, ScalekitConfig};
@@ -120,17 +120,17 @@ pub fn preferences_not_saved(err: &SessionDataError) -> JsonAnswer {
 }
 
 /// The auth of a full-stack application served at `base_url`: sessions in
-/// the Redis of `redis_url` when given (shared by every instance with the
-/// same `session_secret`), else cookie-only; the hosted login and
-/// passwordless sign-in by email (`/auth/passwordless`); the RFC 9728
-/// document naming the base URL as the resource; webhooks when a secret is
-/// given.
+/// the store `session_store` names when given (Redis, a Redis cluster or
+/// PostgreSQL, shared by every instance with the same `session_secret`),
+/// else cookie-only; the hosted login and passwordless sign-in by email
+/// (`/auth/passwordless`); the RFC 9728 document naming the base URL as the
+/// resource; webhooks when a secret is given.
 pub fn web_auth(
     config: ScalekitConfig,
     base_url: &str,
     session_secret: &str,
     webhook_secret: Option<&str>,
-    redis_url: Option<&str>,
+    session_store: Option<&SessionStoreUrl>,
     realm: &str,
 ) -> Result<WebAuth, ConfigError> {
     let mut web = WebAuth::with_cookie_sessions(config, base_url, session_secret)?
@@ -155,8 +155,8 @@ pub fn web_auth(
         })?;
         web = web.webhooks(verifier);
     }
-    if let Some(url) = redis_url {
-        web = web.redis_sessions(url)?;
+    if let Some(store) = session_store {
+        web = web.sessions_in(store)?;
     }
     Ok(start_session_with_preferences(web))
 }

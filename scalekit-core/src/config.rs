@@ -38,6 +38,24 @@ pub enum ConfigProblem {
     /// A Redis URL is set, but the crates were built without their `redis`
     /// feature.
     RedisNotBuilt,
+    /// The value is not a comma-separated list of Redis URLs (the seed
+    /// nodes of a cluster).
+    NotARedisClusterUrlList,
+    /// The value is not a PostgreSQL URL (`postgres://…`), or asks for TLS,
+    /// which the PostgreSQL store does not build in.
+    NotAPostgresUrl,
+    /// The value is set, but the crates were built without the feature
+    /// that reads it.
+    NotBuilt {
+        /// The crates' feature to enable.
+        feature: &'static str,
+    },
+    /// Another setting that excludes this one is set too (two session
+    /// stores).
+    ConflictsWith {
+        /// The other setting.
+        other: &'static str,
+    },
     /// The value is shorter than required.
     TooShort {
         /// Least length in bytes.
@@ -66,6 +84,24 @@ impl fmt::Display for ConfigProblem {
             }
             ConfigProblem::RedisNotBuilt => {
                 "is set, but this build has no Redis support: enable the `redis` feature of scalekit-axum, scalekit-actix or scalekit-core"
+            }
+            ConfigProblem::NotARedisClusterUrlList => {
+                "must be the comma-separated seed nodes of a Redis cluster: redis://host:port, or rediss:// for TLS"
+            }
+            ConfigProblem::NotAPostgresUrl => {
+                "must be a PostgreSQL URL without TLS: postgres://user:password@host:port/database"
+            }
+            ConfigProblem::NotBuilt { feature } => {
+                return write!(
+                    f,
+                    "is set, but this build cannot use it: enable the `{feature}` feature of scalekit-axum, scalekit-actix or scalekit-core"
+                );
+            }
+            ConfigProblem::ConflictsWith { other } => {
+                return write!(
+                    f,
+                    "and {other} are both set: choose one session store and unset the other"
+                );
             }
             ConfigProblem::TooShort { min } => {
                 return write!(f, "must be at least {min} bytes long");

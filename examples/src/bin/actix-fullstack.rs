@@ -1,8 +1,9 @@
 //! The actix-web full-stack example: `cargo run -p scalekit-examples --bin actix-fullstack`.
 //!
 //! With no `SCALEKIT_ENVIRONMENT_URL`, a Scalekit emulator starts in-process
-//! and the program prints the URL to open and a test user. With `REDIS_URL`
-//! set, sessions live in that Redis, so that several instances (same
+//! and the program prints the URL to open and a test user. With `REDIS_URL`,
+//! `REDIS_CLUSTER_URLS` or `DATABASE_URL` set, sessions live in that Redis,
+//! Redis cluster or PostgreSQL database, so that several instances (same
 //! `SESSION_SECRET`) serve the same users (`docs/scale-out.md`).
 
 use actix_web::{App, HttpServer, web};
@@ -18,13 +19,14 @@ async fn main() -> Result<(), scalekit_examples::Error> {
         &env.base_url,
         &env.session_secret,
         env.webhook_secret.as_deref(),
-        env.redis_url.as_deref(),
+        env.session_store.as_ref(),
     )?;
     let listener = env.bind().await?.into_std()?;
     println!("actix-fullstack listening: open {}/", env.base_url);
-    if env.redis_url.is_some() {
+    if let Some(store) = &env.session_store {
         println!(
-            "  sessions in Redis (REDIS_URL), shared with every instance that has the same SESSION_SECRET"
+            "  sessions in the store of {}, shared with every instance that has the same SESSION_SECRET",
+            store.variable()
         );
     }
     env.print_emulator();

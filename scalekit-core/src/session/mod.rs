@@ -1,6 +1,6 @@
 //! Sessions (PROTOCOL.md §5, §8): the session value, the sealed-cookie
 //! codec, the login state cookie, session stores (cookie-only, memory,
-//! Redis) and the refresh coordinator.
+//! Redis, Redis cluster, PostgreSQL) and the refresh coordinator.
 
 mod codec;
 mod cookies;
@@ -10,6 +10,10 @@ mod manager;
 mod memory;
 mod opened;
 mod passwordless;
+#[cfg(feature = "postgres")]
+mod postgres_store;
+#[cfg(feature = "redis-cluster")]
+mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod refresh;
@@ -28,6 +32,10 @@ pub use login::{LOGIN_STATE_COOKIE, LOGIN_STATE_TTL, LoginState};
 pub use manager::{Resolved, SessionManager};
 pub use memory::MemoryStore;
 pub use passwordless::{PASSWORDLESS_STATE_COOKIE, PASSWORDLESS_STATE_TTL, PasswordlessState};
+#[cfg(feature = "postgres")]
+pub use postgres_store::PostgresStore;
+#[cfg(feature = "redis-cluster")]
+pub use redis_cluster::RedisClusterStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{

@@ -12,9 +12,14 @@
 //! - `{prefix}lock:{id}`: the refresh lock.
 //!
 //! Every write is one Lua script, so a conditional write and a removal of
-//! the same session never interleave. The scripts touch keys they compute
-//! from the prefix: this store is for a single Redis (or a primary with
-//! replicas), not Redis Cluster.
+//! the same session never interleave. On a single Redis (or a primary with
+//! replicas) the keys are the ones above. On a Redis or Valkey cluster
+//! ([`RedisClusterStore`](super::RedisClusterStore)) every key of a session
+//! carries the hash tag of its bucket (one of [`BUCKETS`], from the session
+//! id): `{prefix}{sk7}session:{id}`, `{prefix}{sk7}lock:{id}` and the
+//! bucket's share of the user index, `{prefix}{sk7}user:{user id}`, are in
+//! one hash slot, so each script touches one slot. "Sign out everywhere"
+//! runs the removal script once per bucket.
 //!
 //! A write whose answer is lost (the connection drops after Redis ran it)
 //! is sent once more on a new connection. For a conditional write that
@@ -31,11 +36,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
+pub(crate) use super::store::DEFAULT_TIMEOUT;
 use super::store::{
-    BoxFuture, MAX_STORE_TTL, SessionMode, SessionStore, StoreError, StoredSession,
+    BoxFuture, MAX_STORE_TTL, SessionMode, SessionStore, StoreError, StoredSession, millis,
+    write_id,
 };
 
 /// KEYS: lock. ARGV: token, lease ms. Takes the lock, or keeps it when
@@ -123,6 +130,474 @@ redis.call('del', KEYS[1])
 return removed
 ";
 
+/// How many buckets sessions are spread over on a cluster: each bucket is
+/// one hash slot holding its sessions, their locks and its share of every
+/// user index.
+pub(crate) const BUCKETS: u32 = 64;
+
+/// Where a store's keys are: a single Redis, or hash-tagged by bucket for a
+/// cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+    slotted: bool,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: impl Into<String>, slotted: bool) -> Self {
+        Keys {
+            prefix: prefix.into(),
+            slotted,
+        }
+    }
+
+    /// The hash tag of a bucket (empty on a single Redis).
+    fn tag(&self, bucket: u32) -> String {
+        if self.slotted {
+            format!("{{sk{bucket}}}")
+        } else {
+            String::new()
+        }
+    }
+
+    /// The bucket of a session id: FNV-1a of its bytes.
+    fn bucket(session_id: &str) -> u32 {
+        let hash = session_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        hash % BUCKETS
+    }
+
+    /// The tag of a session's keys.
+    fn session_tag(&self, session_id: &str) -> String {
+        self.tag(Self::bucket(session_id))
+    }
+
+    /// The tags a user's sessions can be under: one per bucket on a
+    /// cluster, the empty one on a single Redis.
+    fn user_tags(&self) -> Vec<String> {
+        if self.slotted {
+            (0..BUCKETS).map(|b| self.tag(b)).collect()
+        } else {
+            vec![String::new()]
+        }
+    }
+
+    fn session_prefix(&self, tag: &str) -> String {
+        format!("{}{tag}session:", self.prefix)
+    }
+
+    fn session_key(&self, id: &str) -> String {
+        format!("{}{}session:{id}", self.prefix, self.session_tag(id))
+    }
+
+    fn user_key(&self, tag: &str, user_id: &str) -> String {
+        format!("{}{tag}user:{user_id}", self.prefix)
+    }
+
+    fn lock_key(&self, id: &str) -> String {
+        format!("{}{}lock:{id}", self.prefix, self.session_tag(id))
+    }
+}
+
+/// How a Redis store reaches its server(s): one Redis through a connection
+/// manager, or a cluster through the cluster client.
+pub(crate) trait Connector: Clone + Send + Sync + 'static {
+    /// A connection, cheap to clone (multiplexed).
+    type Connection: ConnectionLike + Clone + Send + Sync + 'static;
+
+    /// Makes the connection (on first use), each attempt bounded by
+    /// `timeout`.
+    fn connect(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = redis::RedisResult<Self::Connection>> + Send;
+}
+
+/// One Redis, through a connection manager that reconnects on next use.
+#[derive(Clone)]
+pub(crate) struct Single(redis::Client);
+
+impl Connector for Single {
+    type Connection = ConnectionManager;
+
+    async fn connect(&self, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // No reconnection attempts in the background: the next
+            // operation starts one.
+            .set_number_of_retries(0);
+        ConnectionManager::new_lazy_with_config(self.0.clone(), config)
+    }
+}
+
+/// The scripts and the operations of a Redis store, whatever reaches the
+/// server(s): both the single-node and the cluster store are this.
+#[derive(Clone)]
+pub(crate) struct Engine<C: Connector> {
+    connector: C,
+    connection: Arc<OnceCell<C::Connection>>,
+    timeout: Duration,
+    keys: Keys,
+    create: redis::Script,
+    replace: redis::Script,
+    remove_user: redis::Script,
+    lock: redis::Script,
+    unlock: redis::Script,
+}
+
+impl<C: Connector> std::fmt::Debug for Engine<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("prefix", &self.keys.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Connector> Engine<C> {
+    pub(crate) fn new(connector: C, keys: Keys) -> Self {
+        Engine {
+            connector,
+            connection: Arc::new(OnceCell::new()),
+            timeout: DEFAULT_TIMEOUT,
+            keys,
+            create: redis::Script::new(&format!("{EXTEND_INDEX}{CREATE}")),
+            replace: redis::Script::new(&format!("{EXTEND_INDEX}{REPLACE}")),
+            remove_user: redis::Script::new(REMOVE_USER),
+            lock: redis::Script::new(LOCK),
+            unlock: redis::Script::new(UNLOCK),
+        }
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout.max(Duration::from_millis(1));
+    }
+
+    pub(crate) fn set_prefix(&mut self, prefix: impl Into<String>) {
+        self.keys.prefix = prefix.into();
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.keys.prefix
+    }
+
+    /// The connection, made on first use (it needs the runtime).
+    async fn connection(&self) -> Result<C::Connection, StoreError> {
+        let timeout = self.timeout.min(MAX_STORE_TTL);
+        self.connection
+            .get_or_try_init(|| self.connector.connect(timeout))
+            .await
+            .cloned()
+            .map_err(unavailable)
+    }
+
+    /// Runs `op` on the connection within the timeout, once more after a
+    /// refused or dropped connection.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(C::Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let attempts = async {
+            let first = op(self.connection().await?).await;
+            match first {
+                Err(err) if retryable(&err) => {
+                    tracing::debug!(error = %err, "Redis connection lost; trying once more");
+                    op(self.connection().await?).await.map_err(unavailable)
+                }
+                other => other.map_err(unavailable),
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "Redis session store timed out");
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
+    /// Sends a `PING` (on a cluster: to one node).
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut con| async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut con)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+}
+
+impl<C: Connector> SessionStore for Engine<C> {
+    fn mode(&self) -> SessionMode {
+        SessionMode::ServerSide
+    }
+
+    fn create<'a>(
+        &'a self,
+        session_id: &'a str,
+        user_id: &'a str,
+        sealed: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let tag = self.keys.session_tag(session_id);
+        let (session_key, user_key, prefix) = (
+            self.keys.session_key(session_id),
+            self.keys.user_key(&tag, user_id),
+            self.keys.session_prefix(&tag),
+        );
+        Box::pin(async move {
+            self.run(|mut con| {
+                let mut invocation = self.create.key(&session_key);
+                invocation
+                    .key(&user_key)
+                    .arg(sealed)
+                    .arg(millis(ttl))
+                    .arg(session_id)
+                    .arg(&prefix);
+                async move { invocation.invoke_async::<u64>(&mut con).await }
+            })
+            .await
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        session_id: &'a str,
+        user_id: &'a str,
+        expected: u64,
+        sealed: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        let tag = self.keys.session_tag(session_id);
+        let (session_key, user_key) = (
+            self.keys.session_key(session_id),
+            self.keys.user_key(&tag, user_id),
+        );
+        Box::pin(async move {
+            // One id for the write and its repetition (see the module docs).
+            let write_id = write_id()?;
+            let version: u64 = self
+                .run(|mut con| {
+                    let mut invocation = self.replace.key(&session_key);
+                    invocation
+                        .key(&user_key)
+                        .arg(expected)
+                        .arg(sealed)
+                        .arg(millis(ttl))
+                        .arg(session_id)
+                        .arg(&write_id)
+                        .arg(RECENT_WRITES);
+                    async move { invocation.invoke_async::<u64>(&mut con).await }
+                })
+                .await?;
+            Ok((version != 0).then_some(version))
+        })
+    }
+
+    fn load<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+        let session_key = self.keys.session_key(session_id);
+        Box::pin(async move {
+            let (version, sealed): (Option<u64>, Option<Vec<u8>>) = self
+                .run(|mut con| {
+                    let mut command = redis::cmd("HMGET");
+                    command.arg(&session_key).arg("v").arg("d");
+                    async move { command.query_async(&mut con).await }
+                })
+                .await?;
+            match (version, sealed) {
+                (Some(version), Some(sealed)) => Ok(Some(StoredSession { sealed, version })),
+                (None, None) => Ok(None),
+                _ => Err(StoreError::Corrupt),
+            }
+        })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        session_id: &'a str,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let tag = self.keys.session_tag(session_id);
+        let (session_key, user_key) = (
+            self.keys.session_key(session_id),
+            self.keys.user_key(&tag, user_id),
+        );
+        Box::pin(async move {
+            self.run(|mut con| {
+                let mut pipe = redis::pipe();
+                pipe.atomic().del(&session_key).srem(&user_key, session_id);
+                async move { pipe.query_async::<()>(&mut con).await }
+            })
+            .await
+        })
+    }
+
+    fn remove_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            // One script per bucket (one on a single Redis), all at once.
+            let removals = self.keys.user_tags().into_iter().map(|tag| {
+                let (user_key, prefix) = (
+                    self.keys.user_key(&tag, user_id),
+                    self.keys.session_prefix(&tag),
+                );
+                async move {
+                    self.run(|mut con| {
+                        let mut invocation = self.remove_user.key(&user_key);
+                        invocation.arg(&prefix);
+                        async move { invocation.invoke_async::<u64>(&mut con).await }
+                    })
+                    .await
+                }
+            });
+            let counts = futures_join_all(removals).await;
+            counts.into_iter().sum()
+        })
+    }
+
+    fn try_lock<'a>(
+        &'a self,
+        session_id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        let lock_key = self.keys.lock_key(session_id);
+        Box::pin(async move {
+            let token = crate::oauth::generate_state().map_err(|_| StoreError::Unavailable)?;
+            let acquired: i64 = self
+                .run(|mut con| {
+                    let mut invocation = self.lock.key(&lock_key);
+                    invocation.arg(&token).arg(millis(ttl));
+                    async move { invocation.invoke_async::<i64>(&mut con).await }
+                })
+                .await?;
+            Ok((acquired == 1).then_some(token))
+        })
+    }
+
+    fn unlock<'a>(
+        &'a self,
+        session_id: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let lock_key = self.keys.lock_key(session_id);
+        Box::pin(async move {
+            self.run(|mut con| {
+                let mut invocation = self.unlock.key(&lock_key);
+                invocation.arg(token);
+                async move { invocation.invoke_async::<i64>(&mut con).await.map(|_| ()) }
+            })
+            .await
+        })
+    }
+}
+
+/// Runs every future at once; their results in order.
+async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// Delegates [`SessionStore`] to the store's engine.
+macro_rules! delegate_session_store {
+    ($store:ty) => {
+        impl SessionStore for $store {
+            fn mode(&self) -> SessionMode {
+                self.engine.mode()
+            }
+
+            fn create<'a>(
+                &'a self,
+                session_id: &'a str,
+                user_id: &'a str,
+                sealed: &'a [u8],
+                ttl: Duration,
+            ) -> BoxFuture<'a, Result<u64, StoreError>> {
+                self.engine.create(session_id, user_id, sealed, ttl)
+            }
+
+            fn replace<'a>(
+                &'a self,
+                session_id: &'a str,
+                user_id: &'a str,
+                expected: u64,
+                sealed: &'a [u8],
+                ttl: Duration,
+            ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+                self.engine
+                    .replace(session_id, user_id, expected, sealed, ttl)
+            }
+
+            fn load<'a>(
+                &'a self,
+                session_id: &'a str,
+            ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+                self.engine.load(session_id)
+            }
+
+            fn remove<'a>(
+                &'a self,
+                session_id: &'a str,
+                user_id: &'a str,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                self.engine.remove(session_id, user_id)
+            }
+
+            fn remove_user<'a>(
+                &'a self,
+                user_id: &'a str,
+            ) -> BoxFuture<'a, Result<u64, StoreError>> {
+                self.engine.remove_user(user_id)
+            }
+
+            fn try_lock<'a>(
+                &'a self,
+                session_id: &'a str,
+                ttl: Duration,
+            ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+                self.engine.try_lock(session_id, ttl)
+            }
+
+            fn unlock<'a>(
+                &'a self,
+                session_id: &'a str,
+                token: &'a str,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                self.engine.unlock(session_id, token)
+            }
+        }
+    };
+}
+#[cfg_attr(not(feature = "redis-cluster"), allow(unused_imports))]
+pub(crate) use delegate_session_store;
+
 /// Sessions in Redis, under a key prefix (default `scalekit:`).
 ///
 /// `redis://` and `rediss://` (TLS, verified against the system's root
@@ -152,44 +627,16 @@ return removed
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    connection: Arc<OnceCell<ConnectionManager>>,
-    timeout: Duration,
-    prefix: String,
-    create: redis::Script,
-    replace: redis::Script,
-    remove_user: redis::Script,
-    lock: redis::Script,
-    unlock: redis::Script,
+    engine: Engine<Single>,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
+            .field("prefix", &self.engine.prefix())
+            .field("timeout", &self.engine.timeout())
             .finish_non_exhaustive()
     }
-}
-
-/// The default bound of one store operation, connecting included.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A fresh id for one conditional write (and its repetition): 128 random
-/// bits, in hex (no separator of the script's id list, nothing that looks
-/// like a token).
-fn write_id() -> Result<String, StoreError> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bytes = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| StoreError::Unavailable)?;
-    Ok(bytes
-        .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
-        .map(char::from)
-        .collect())
 }
 
 fn unavailable(err: redis::RedisError) -> StoreError {
@@ -202,14 +649,6 @@ fn unavailable(err: redis::RedisError) -> StoreError {
 /// slow is not asked twice).
 fn retryable(err: &redis::RedisError) -> bool {
     !err.is_timeout() && (err.is_connection_refusal() || err.is_connection_dropped())
-}
-
-/// A TTL in milliseconds as Redis takes it: at least 1, at most
-/// [`MAX_STORE_TTL`].
-fn millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.min(MAX_STORE_TTL).as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
 }
 
 impl RedisStore {
@@ -254,27 +693,13 @@ impl RedisStore {
 
     fn with_client(client: redis::Client) -> Self {
         RedisStore {
-            client,
-            connection: Arc::new(OnceCell::new()),
-            timeout: DEFAULT_TIMEOUT,
-            prefix: "scalekit:".into(),
-            create: redis::Script::new(&format!("{EXTEND_INDEX}{CREATE}")),
-            replace: redis::Script::new(&format!("{EXTEND_INDEX}{REPLACE}")),
-            remove_user: redis::Script::new(REMOVE_USER),
-            lock: redis::Script::new(LOCK),
-            unlock: redis::Script::new(UNLOCK),
+            engine: Engine::new(Single(client), Keys::new("scalekit:", false)),
         }
     }
 
     /// Sends a `PING`: the store answers, or [`StoreError::Unavailable`].
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|mut con| async move {
-            redis::cmd("PING")
-                .query_async::<String>(&mut con)
-                .await
-                .map(|_| ())
-        })
-        .await
+        self.engine.ping().await
     }
 
     async fn checked(self) -> Result<Self, StoreError> {
@@ -284,7 +709,7 @@ impl RedisStore {
 
     /// Uses another key prefix (several applications on one Redis).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.engine.set_prefix(prefix);
         self
     }
 
@@ -294,221 +719,46 @@ impl RedisStore {
     /// Applies to connections made after the call: set it before first
     /// use.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
+        self.engine.set_timeout(timeout);
         self
     }
-
-    /// The connection manager, made on first use (it needs the runtime).
-    async fn manager(&self) -> Result<ConnectionManager, StoreError> {
-        let timeout = self.timeout.min(MAX_STORE_TTL);
-        self.connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
-                    // No reconnection attempts in the background: the next
-                    // operation starts one.
-                    .set_number_of_retries(0);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await
-            .cloned()
-            .map_err(unavailable)
-    }
-
-    /// Runs `op` on the connection within the timeout, once more after a
-    /// refused or dropped connection.
-    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
-    where
-        F: Fn(ConnectionManager) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
-    {
-        let attempts = async {
-            let first = op(self.manager().await?).await;
-            match first {
-                Err(err) if retryable(&err) => {
-                    tracing::debug!(error = %err, "Redis connection lost; trying once more");
-                    op(self.manager().await?).await.map_err(unavailable)
-                }
-                other => other.map_err(unavailable),
-            }
-        };
-        match tokio::time::timeout(self.timeout, attempts).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!(timeout = ?self.timeout, "Redis session store timed out");
-                Err(StoreError::Unavailable)
-            }
-        }
-    }
-
-    fn session_prefix(&self) -> String {
-        format!("{}session:", self.prefix)
-    }
-
-    fn session_key(&self, id: &str) -> String {
-        format!("{}session:{id}", self.prefix)
-    }
-
-    fn user_key(&self, user_id: &str) -> String {
-        format!("{}user:{user_id}", self.prefix)
-    }
-
-    fn lock_key(&self, id: &str) -> String {
-        format!("{}lock:{id}", self.prefix)
-    }
 }
 
-impl SessionStore for RedisStore {
-    fn mode(&self) -> SessionMode {
-        SessionMode::ServerSide
-    }
-
-    fn create<'a>(
-        &'a self,
-        session_id: &'a str,
-        user_id: &'a str,
-        sealed: &'a [u8],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let (session_key, user_key, prefix) = (
-            self.session_key(session_id),
-            self.user_key(user_id),
-            self.session_prefix(),
-        );
-        Box::pin(async move {
-            self.run(|mut con| {
-                let mut invocation = self.create.key(&session_key);
-                invocation
-                    .key(&user_key)
-                    .arg(sealed)
-                    .arg(millis(ttl))
-                    .arg(session_id)
-                    .arg(&prefix);
-                async move { invocation.invoke_async::<u64>(&mut con).await }
-            })
-            .await
-        })
-    }
-
-    fn replace<'a>(
-        &'a self,
-        session_id: &'a str,
-        user_id: &'a str,
-        expected: u64,
-        sealed: &'a [u8],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
-        let (session_key, user_key) = (self.session_key(session_id), self.user_key(user_id));
-        Box::pin(async move {
-            // One id for the write and its repetition (see the module docs).
-            let write_id = write_id()?;
-            let version: u64 = self
-                .run(|mut con| {
-                    let mut invocation = self.replace.key(&session_key);
-                    invocation
-                        .key(&user_key)
-                        .arg(expected)
-                        .arg(sealed)
-                        .arg(millis(ttl))
-                        .arg(session_id)
-                        .arg(&write_id)
-                        .arg(RECENT_WRITES);
-                    async move { invocation.invoke_async::<u64>(&mut con).await }
-                })
-                .await?;
-            Ok((version != 0).then_some(version))
-        })
-    }
-
-    fn load<'a>(
-        &'a self,
-        session_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
-        let session_key = self.session_key(session_id);
-        Box::pin(async move {
-            let (version, sealed): (Option<u64>, Option<Vec<u8>>) = self
-                .run(|mut con| {
-                    let mut command = redis::cmd("HMGET");
-                    command.arg(&session_key).arg("v").arg("d");
-                    async move { command.query_async(&mut con).await }
-                })
-                .await?;
-            match (version, sealed) {
-                (Some(version), Some(sealed)) => Ok(Some(StoredSession { sealed, version })),
-                (None, None) => Ok(None),
-                _ => Err(StoreError::Corrupt),
-            }
-        })
-    }
-
-    fn remove<'a>(
-        &'a self,
-        session_id: &'a str,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let (session_key, user_key) = (self.session_key(session_id), self.user_key(user_id));
-        Box::pin(async move {
-            self.run(|mut con| {
-                let mut pipe = redis::pipe();
-                pipe.atomic().del(&session_key).srem(&user_key, session_id);
-                async move { pipe.query_async::<()>(&mut con).await }
-            })
-            .await
-        })
-    }
-
-    fn remove_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let (user_key, prefix) = (self.user_key(user_id), self.session_prefix());
-        Box::pin(async move {
-            self.run(|mut con| {
-                let mut invocation = self.remove_user.key(&user_key);
-                invocation.arg(&prefix);
-                async move { invocation.invoke_async::<u64>(&mut con).await }
-            })
-            .await
-        })
-    }
-
-    fn try_lock<'a>(
-        &'a self,
-        session_id: &'a str,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
-        let lock_key = self.lock_key(session_id);
-        Box::pin(async move {
-            let token = crate::oauth::generate_state().map_err(|_| StoreError::Unavailable)?;
-            let acquired: i64 = self
-                .run(|mut con| {
-                    let mut invocation = self.lock.key(&lock_key);
-                    invocation.arg(&token).arg(millis(ttl));
-                    async move { invocation.invoke_async::<i64>(&mut con).await }
-                })
-                .await?;
-            Ok((acquired == 1).then_some(token))
-        })
-    }
-
-    fn unlock<'a>(
-        &'a self,
-        session_id: &'a str,
-        token: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let lock_key = self.lock_key(session_id);
-        Box::pin(async move {
-            self.run(|mut con| {
-                let mut invocation = self.unlock.key(&lock_key);
-                invocation.arg(token);
-                async move { invocation.invoke_async::<i64>(&mut con).await.map(|_| ()) }
-            })
-            .await
-        })
-    }
-}
+delegate_session_store!(RedisStore);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_s_keys_share_one_hash_tag_on_a_cluster_and_none_on_one_redis() {
+        let single = Keys::new("scalekit:", false);
+        assert_eq!(single.session_key("abc"), "scalekit:session:abc");
+        assert_eq!(single.lock_key("abc"), "scalekit:lock:abc");
+        assert_eq!(
+            single.user_key(&single.session_tag("abc"), "usr_1"),
+            "scalekit:user:usr_1"
+        );
+        assert_eq!(single.user_tags(), vec![String::new()]);
+
+        let slotted = Keys::new("scalekit:", true);
+        let mut buckets = std::collections::BTreeSet::new();
+        for i in 0..1000 {
+            let id = format!("session-{i}");
+            let tag = slotted.session_tag(&id);
+            assert!(tag.starts_with("{sk") && tag.ends_with('}'), "{tag}");
+            let hash_tag =
+                |key: &str| key[key.find('{').unwrap()..=key.find('}').unwrap()].to_owned();
+            assert_eq!(hash_tag(&slotted.session_key(&id)), tag);
+            assert_eq!(hash_tag(&slotted.lock_key(&id)), tag);
+            assert_eq!(hash_tag(&slotted.user_key(&tag, "usr_1")), tag);
+            assert!(slotted.session_prefix(&tag).ends_with("session:"));
+            buckets.insert(tag);
+        }
+        // Sessions spread over every bucket; sign-out everywhere visits each.
+        assert_eq!(buckets.len(), BUCKETS as usize);
+        assert_eq!(slotted.user_tags().len(), BUCKETS as usize);
+    }
 
     #[test]
     fn only_lost_connections_are_tried_again() {

@@ -21,7 +21,8 @@ pub const MAX_STORE_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The store cannot be reached (Redis down, connection lost).
+    /// The store cannot be reached (Redis or PostgreSQL down, connection
+    /// lost, no pooled connection within the timeout).
     #[error("the session store is unavailable")]
     Unavailable,
     /// A stored record could not be read.
@@ -88,8 +89,9 @@ pub enum SessionMode {
 
 /// Where sessions live.
 ///
-/// Server-side stores ([`MemoryStore`](super::MemoryStore),
-/// `RedisStore` with the `redis` feature) keep sealed records by session id;
+/// Server-side stores ([`MemoryStore`](super::MemoryStore), `RedisStore`
+/// with the `redis` feature, `RedisClusterStore` with `redis-cluster`,
+/// `PostgresStore` with `postgres`) keep sealed records by session id;
 /// the cookie carries only the (sealed) id. The cookie-only [`CookieStore`]
 /// keeps nothing: the whole sealed session travels in the cookie, and the
 /// record methods are never called on it.
@@ -349,4 +351,36 @@ impl SealedStore {
         }
         SessionError::Ended(end)
     }
+}
+
+/// The default bound of one operation of a networked store, connecting
+/// included.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A fresh id for one conditional write (and its repetition after a lost
+/// answer): 128 random bits, in hex (no separator of a list of ids, nothing
+/// that looks like a token).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn write_id() -> Result<String, StoreError> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| StoreError::Unavailable)?;
+    Ok(bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect())
+}
+
+/// A TTL in milliseconds as a server-side store takes it: at least 1, at
+/// most [`MAX_STORE_TTL`].
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.min(MAX_STORE_TTL).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }

@@ -15,6 +15,7 @@ mod passwordless;
 mod resolve;
 mod respond;
 mod response;
+mod stores;
 
 pub use caller::{AuthFailure, Authenticated, Via};
 pub use data::SessionValue;
@@ -25,6 +26,7 @@ pub use passwordless::{FormPost, MAX_FORM_BYTES, PasswordlessLogin, Passwordless
 pub use resolve::{Mode, Resolution, bearer_token};
 pub use respond::{Refusal, RefusalKind, Responder, SignInFailure};
 pub use response::{Answer, WebResponse};
+pub use stores::{ENV_DATABASE_URL, ENV_REDIS_CLUSTER_URLS, SessionStoreUrl};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -240,10 +242,13 @@ impl WebAuth {
     /// (or `SCALEKIT_ENV_URL`), `SCALEKIT_CLIENT_ID`,
     /// `SCALEKIT_CLIENT_SECRET`, `APP_BASE_URL` (the application's public
     /// URL), `SESSION_SECRET` (at least 32 bytes), `SCALEKIT_WEBHOOK_SECRET`
-    /// when set, and `REDIS_URL` when set: sessions then live in that Redis
-    /// (see [`WebAuth::redis_sessions`]), shared by every instance that
-    /// has the same `SESSION_SECRET`; without it they are cookie-only. The
-    /// error names the variable and what is wrong with it, never its value.
+    /// when set, and one of `REDIS_URL`, `REDIS_CLUSTER_URLS` or
+    /// `DATABASE_URL` when set: sessions then live in that Redis, Redis
+    /// cluster or PostgreSQL database (see [`WebAuth::sessions_in`]), shared
+    /// by every instance that has the same `SESSION_SECRET`; without any
+    /// they are cookie-only, and two of them set is an error naming both.
+    /// The error names the variable and what is wrong with it, never its
+    /// value.
     pub fn from_env() -> Result<Self, crate::ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -280,19 +285,8 @@ impl WebAuth {
             })?;
             web = web.webhooks(verifier);
         }
-        if let Some(url) = lookup(ENV_REDIS_URL).filter(|url| !url.trim().is_empty()) {
-            #[cfg(feature = "redis")]
-            {
-                web = web.redis_sessions(url.trim())?;
-            }
-            #[cfg(not(feature = "redis"))]
-            {
-                let _ = url;
-                return Err(ConfigError::new(
-                    ENV_REDIS_URL,
-                    ConfigProblem::RedisNotBuilt,
-                ));
-            }
+        if let Some(store) = SessionStoreUrl::from_lookup(&lookup)? {
+            web = web.sessions_in(&store)?;
         }
         Ok(web)
     }

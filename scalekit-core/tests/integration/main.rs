@@ -7,9 +7,10 @@
 //! `tests/tests/scenarios/`.
 //!
 //! `cargo test -p scalekit-core --all-features --test integration -- sessions::`
-//! runs one module. The session store modules need the `redis` feature and
-//! a `redis-server` (`scripts/setup`); the modules that count signature
-//! checks need the `test-util` feature.
+//! runs one module. The session store modules need the `redis`,
+//! `redis-cluster` and `postgres` features, `redis-server` and PostgreSQL
+//! (`scripts/setup`); the modules that count signature checks need the
+//! `test-util` feature.
 
 mod common;
 
@@ -17,12 +18,18 @@ mod authorization_url;
 mod jwks_cache;
 mod m2m;
 mod oauth_flow;
+#[cfg(feature = "postgres")]
+mod postgres_store;
+#[cfg(feature = "redis-cluster")]
+mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "redis")]
 mod redis_write_retry;
 #[cfg(all(feature = "redis", feature = "test-util"))]
 mod sessions;
+#[cfg(all(feature = "redis-cluster", feature = "postgres", feature = "test-util"))]
+mod store_suite;
 mod token_validation;
 #[cfg(feature = "test-util")]
 mod verified_cache;

@@ -1,9 +1,10 @@
 //! Sessions end to end: cookie codec properties, cookie names, the refresh
-//! race (one refresh for 50 concurrent requests, also across two instances
-//! sharing Redis, also when the refresh outlasts the old lock lease),
-//! removed sessions that stay removed, sealed records in Redis, refresh
-//! outages that keep the session, Redis persistence, sign-out everywhere,
-//! and Redis going away.
+//! race (one refresh for 50 concurrent requests, also when the refresh
+//! outlasts the old lock lease across two instances sharing Redis), the
+//! Redis user index, refresh outages that keep the session. What every
+//! store must do (conditional writes, removals racing writes, sealed
+//! records, restarts, a store going away) is the store suite's
+//! (`store_suite`), run against each store.
 
 use crate::common;
 
@@ -23,13 +24,13 @@ use scalekit_emulator::{Emulator, EmulatorEndpoint, Fault};
 use common::flow::{CALLBACK, HOME, logged_in, scalekit};
 use common::redis::RedisServer;
 
-const SECRET: &str = "test-session-secret-of-at-least-32-bytes";
+pub(crate) const SECRET: &str = "test-session-secret-of-at-least-32-bytes";
 
-fn manager(emulator: &Emulator, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
+pub(crate) fn manager(emulator: &Emulator, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
     manager_with(scalekit(emulator, Duration::from_secs(5)), store)
 }
 
-fn manager_with(sk: Scalekit, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
+pub(crate) fn manager_with(sk: Scalekit, store: Option<Arc<dyn SessionStore>>) -> SessionManager {
     let codec = CookieCodec::new([SECRET]).unwrap();
     let m = SessionManager::new(
         sk,
@@ -50,12 +51,12 @@ fn memory_store() -> Arc<dyn SessionStore> {
     Arc::new(MemoryStore::new(1000, Duration::from_secs(3600)))
 }
 
-fn cookies(header: &str) -> RequestCookies<'_> {
+pub(crate) fn cookies(header: &str) -> RequestCookies<'_> {
     RequestCookies::parse([header])
 }
 
 /// Waits until `condition` holds (at most 10 s).
-async fn wait_until(mut condition: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !condition() {
         assert!(std::time::Instant::now() < deadline, "timed out waiting");
@@ -63,7 +64,7 @@ async fn wait_until(mut condition: impl FnMut() -> bool) {
     }
 }
 
-async fn sign_in(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
+pub(crate) async fn sign_in(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
     let auth = logged_in(
         emulator,
         m.scalekit(),
@@ -75,8 +76,17 @@ async fn sign_in(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
     (session, cookie_header(&set))
 }
 
+/// A request with `cookie` resolved by `m` in a task of its own.
+pub(crate) fn resolving(
+    m: &SessionManager,
+    cookie: &str,
+) -> tokio::task::JoinHandle<Result<scalekit_core::session::Resolved, SessionError>> {
+    let (m, cookie) = (m.clone(), cookie.to_owned());
+    tokio::spawn(async move { m.resolve(&cookies(&cookie)).await })
+}
+
 /// The `Cookie` header a browser sends back after these `Set-Cookie`s.
-fn cookie_header(set_cookies: &[String]) -> String {
+pub(crate) fn cookie_header(set_cookies: &[String]) -> String {
     set_cookies
         .iter()
         .filter(|c| !c.contains("Max-Age=0"))
@@ -97,7 +107,7 @@ fn replayed_header(set_cookies: &[String]) -> String {
 
 /// Signs in through the emulator and returns the session (its access token
 /// marked expired, so the next request must refresh) and its cookie header.
-async fn expired_session(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
+pub(crate) async fn expired_session(emulator: &Emulator, m: &SessionManager) -> (Session, String) {
     let auth = logged_in(
         emulator,
         m.scalekit(),
@@ -114,7 +124,7 @@ async fn expired_session(emulator: &Emulator, m: &SessionManager) -> (Session, S
     (session, cookie_header(&cookies))
 }
 
-fn emulator_builder() -> scalekit_emulator::EmulatorBuilder {
+pub(crate) fn emulator_builder() -> scalekit_emulator::EmulatorBuilder {
     Emulator::builder()
         .redirect_uri(CALLBACK)
         .post_logout_redirect_uri(HOME)
@@ -351,7 +361,11 @@ async fn the_login_state_cookie_round_trips_and_expires() {
 
 // -------------------------------------------------------------- refresh
 
-async fn race(managers: &[SessionManager], cookie: &str, requests: usize) -> Vec<Session> {
+pub(crate) async fn race(
+    managers: &[SessionManager],
+    cookie: &str,
+    requests: usize,
+) -> Vec<Session> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..requests {
         let m = managers[i % managers.len()].clone();
@@ -396,49 +410,6 @@ async fn fifty_concurrent_requests_cause_one_refresh_with_cookie_sessions() {
     assert_eq!(late.session.unwrap().access_token, sessions[0].access_token);
     assert!(!late.set_cookies.is_empty(), "the new cookie is sent");
     assert_eq!(emulator.request_count(EmulatorEndpoint::Token) - before, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_requests_cause_one_refresh_with_a_memory_store() {
-    let emulator = emulator_builder().start().await.unwrap();
-    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new(1000, Duration::from_secs(3600)));
-    let m = manager(&emulator, Some(store));
-    let (_, cookie) = expired_session(&emulator, &m).await;
-    let before = emulator.request_count(EmulatorEndpoint::Token);
-    let sessions = race(std::slice::from_ref(&m), &cookie, 50).await;
-    assert_eq!(emulator.request_count(EmulatorEndpoint::Token) - before, 1);
-    assert!(
-        sessions
-            .iter()
-            .all(|s| s.access_token == sessions[0].access_token)
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_sharing_redis_refresh_once() {
-    let redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    let a = manager(
-        &emulator,
-        Some(Arc::new(RedisStore::connect(&redis.url()).await.unwrap())),
-    );
-    let b = manager(
-        &emulator,
-        Some(Arc::new(RedisStore::connect(&redis.url()).await.unwrap())),
-    );
-    let (_, cookie) = expired_session(&emulator, &a).await;
-    let before = emulator.request_count(EmulatorEndpoint::Token);
-    let sessions = race(&[a, b], &cookie, 50).await;
-    assert_eq!(
-        emulator.request_count(EmulatorEndpoint::Token) - before,
-        1,
-        "one refresh across both instances"
-    );
-    assert!(
-        sessions
-            .iter()
-            .all(|s| s.access_token == sessions[0].access_token)
-    );
 }
 
 /// The usual request is resolved without waiting (what lets the adapters
@@ -647,106 +618,6 @@ async fn timeouts_are_enforced() {
 
 // ---------------------------------------------------------------- Redis
 
-#[tokio::test]
-async fn redis_sessions_survive_an_app_restart_and_sign_out_everywhere_works() {
-    let redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    let cookie;
-    let user_id;
-    {
-        let m = manager(
-            &emulator,
-            Some(Arc::new(RedisStore::connect(&redis.url()).await.unwrap())),
-        );
-        let auth = logged_in(
-            &emulator,
-            m.scalekit(),
-            &["openid", "offline_access"],
-            "ada@example.com",
-        )
-        .await;
-        let (session, set) = m.start(&auth, &RequestCookies::default()).await.unwrap();
-        cookie = cookie_header(&set);
-        user_id = session.user.id.clone();
-        // The cookie holds only the (sealed) id: small whatever the session.
-        assert!(cookie.len() < 200, "{}", cookie.len());
-        // A second session of the same user, elsewhere.
-        let auth = logged_in(
-            &emulator,
-            m.scalekit(),
-            &["openid", "offline_access"],
-            "ada@example.com",
-        )
-        .await;
-        m.start(&auth, &RequestCookies::default()).await.unwrap();
-    }
-    // "Restart": a new manager, a new connection.
-    let m = manager(
-        &emulator,
-        Some(Arc::new(RedisStore::connect(&redis.url()).await.unwrap())),
-    );
-    let resolved = m
-        .resolve(&RequestCookies::parse([cookie.as_str()]))
-        .await
-        .unwrap();
-    assert_eq!(
-        resolved.session.as_ref().map(|s| s.user.id.as_str()),
-        Some(user_id.as_str())
-    );
-    assert_eq!(m.sign_out_everywhere(&user_id).await.unwrap(), 2);
-    let resolved = m
-        .resolve(&RequestCookies::parse([cookie.as_str()]))
-        .await
-        .unwrap();
-    assert!(resolved.session.is_none());
-    // Cookie sessions cannot do that, and say so.
-    assert_eq!(
-        manager(&emulator, None)
-            .sign_out_everywhere(&user_id)
-            .await
-            .unwrap_err(),
-        StoreError::Unsupported
-    );
-}
-
-#[tokio::test]
-async fn redis_going_away_is_a_typed_error_not_a_panic() {
-    let mut redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    let store = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
-    let m = manager(&emulator, Some(store));
-    let auth = logged_in(
-        &emulator,
-        m.scalekit(),
-        &["openid", "offline_access"],
-        "ada@example.com",
-    )
-    .await;
-    let (session, set) = m.start(&auth, &RequestCookies::default()).await.unwrap();
-    let cookie = cookie_header(&set);
-    redis.stop();
-    let err = m
-        .resolve(&RequestCookies::parse([cookie.as_str()]))
-        .await
-        .unwrap_err();
-    assert_eq!(err, SessionError::Store(StoreError::Unavailable));
-    assert_eq!(
-        m.write(&mut session.clone(), &RequestCookies::default())
-            .await
-            .unwrap_err(),
-        SessionError::Store(StoreError::Unavailable)
-    );
-    assert_eq!(
-        m.sign_out_everywhere(&session.user.id).await.unwrap_err(),
-        StoreError::Unavailable
-    );
-    // Connecting to a Redis that is not there fails the same way.
-    assert_eq!(
-        RedisStore::connect(&redis.url()).await.unwrap_err(),
-        StoreError::Unavailable
-    );
-}
-
 // ------------------------------------------------------ cookie names
 
 #[tokio::test]
@@ -827,117 +698,6 @@ async fn cookie_names_carry_the_host_prefix_on_https_only() {
 // ------------------------------------- removed sessions stay removed
 
 #[tokio::test]
-async fn logout_racing_a_refresh_leaves_no_session_behind() {
-    let redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    // Instance a refreshes; instance b (same Redis) ends the session
-    // meanwhile: by logout, then by sign-out everywhere.
-    let a = manager(&emulator, Some(redis_store(&redis).await));
-    let b = manager(&emulator, Some(redis_store(&redis).await));
-    for sign_out_everywhere in [false, true] {
-        let (session, cookie) = expired_session(&emulator, &a).await;
-        let before = emulator.request_count(EmulatorEndpoint::Token);
-        emulator.inject_fault_times(
-            EmulatorEndpoint::Token,
-            Fault::Delay(Duration::from_millis(1500)),
-            1,
-        );
-        let refreshing = tokio::spawn({
-            let (a, cookie) = (a.clone(), cookie.clone());
-            async move { a.resolve(&cookies(&cookie)).await }
-        });
-        wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
-        if sign_out_everywhere {
-            assert_eq!(b.sign_out_everywhere(&session.user.id).await.unwrap(), 1);
-        } else {
-            b.end(&session, &cookies(&cookie)).await.unwrap();
-        }
-        // The refresh completes after the session was ended: its result is
-        // dropped, the request has no session and its cookie is cleared.
-        let resolved = refreshing.await.unwrap().unwrap();
-        assert!(resolved.session.is_none());
-        assert_eq!(resolved.ended, Some(SessionEnd::Removed));
-        assert!(resolved.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
-        assert_eq!(
-            emulator.request_count(EmulatorEndpoint::Token) - before,
-            1,
-            "the refresh did happen"
-        );
-        // Nothing is left in Redis, and the old cookie has no session on
-        // either instance.
-        assert_eq!(redis.keys("scalekit:session:*"), Vec::<String>::new());
-        for m in [&a, &b] {
-            let again = m.resolve(&cookies(&cookie)).await.unwrap();
-            assert!(again.session.is_none());
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logout_racing_a_last_seen_write_leaves_no_session_behind() {
-    let redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    for store in [redis_store(&redis).await, memory_store()] {
-        // Every request writes last_seen.
-        let m = manager(&emulator, Some(store.clone()))
-            .policy(SessionPolicy::default().touch_interval(Duration::ZERO));
-        // Exactly interleaved: read, logout, write.
-        let (session, cookie) = sign_in(&emulator, &m).await;
-        let mut read = m.load(&cookies(&cookie)).await.unwrap().unwrap();
-        m.end(&session, &cookies(&cookie)).await.unwrap();
-        read.last_seen += 1;
-        assert_eq!(
-            m.write(&mut read, &cookies(&cookie)).await.unwrap_err(),
-            SessionError::Ended(SessionEnd::Removed)
-        );
-        assert!(store.load(&session.id).await.unwrap().is_none());
-        assert!(
-            m.resolve(&cookies(&cookie))
-                .await
-                .unwrap()
-                .session
-                .is_none()
-        );
-
-        // A stale writer of a still-live session is refused too.
-        let (_, cookie) = sign_in(&emulator, &m).await;
-        let mut first = m.load(&cookies(&cookie)).await.unwrap().unwrap();
-        let mut second = first.clone();
-        m.write(&mut first, &cookies(&cookie)).await.unwrap();
-        assert_eq!(
-            m.write(&mut second, &cookies(&cookie)).await.unwrap_err(),
-            SessionError::Store(StoreError::Conflict)
-        );
-        m.end(&first, &cookies(&cookie)).await.unwrap();
-
-        // Racing for real: requests touching the session while it is ended.
-        let (session, cookie) = sign_in(&emulator, &m).await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..40 {
-            let (m, cookie) = (m.clone(), cookie.clone());
-            tasks.spawn(async move { m.resolve(&cookies(&cookie)).await });
-        }
-        tokio::task::yield_now().await;
-        m.end(&session, &cookies(&cookie)).await.unwrap();
-        while let Some(result) = tasks.join_next().await {
-            let resolved = result.unwrap().unwrap();
-            if resolved.session.is_none() {
-                assert!(matches!(resolved.ended, None | Some(SessionEnd::Removed)));
-            }
-        }
-        assert!(store.load(&session.id).await.unwrap().is_none());
-        assert!(
-            m.resolve(&cookies(&cookie))
-                .await
-                .unwrap()
-                .session
-                .is_none()
-        );
-    }
-    assert_eq!(redis.keys("scalekit:session:*"), Vec::<String>::new());
-}
-
-#[tokio::test]
 async fn sign_out_everywhere_finds_a_long_lived_session_after_a_near_expired_one_was_saved() {
     let redis = RedisServer::start();
     let emulator = emulator_builder().start().await.unwrap();
@@ -1008,15 +768,9 @@ async fn a_refresh_slower_than_the_old_lock_lease_is_not_repeated_by_another_ins
         Fault::Delay(Duration::from_secs(11)),
         1,
     );
-    let first = tokio::spawn({
-        let (a, cookie) = (a.clone(), cookie.clone());
-        async move { a.resolve(&cookies(&cookie)).await }
-    });
+    let first = resolving(&a, &cookie);
     wait_until(|| emulator.request_count(EmulatorEndpoint::Token) > before).await;
-    let second = tokio::spawn({
-        let (b, cookie) = (b.clone(), cookie.clone());
-        async move { b.resolve(&cookies(&cookie)).await }
-    });
+    let second = resolving(&b, &cookie);
     let first = first.await.unwrap().unwrap().session.unwrap();
     let second = second.await.unwrap().unwrap().session.unwrap();
     assert_eq!(
@@ -1030,55 +784,6 @@ async fn a_refresh_slower_than_the_old_lock_lease_is_not_repeated_by_another_ins
 }
 
 // ----------------------------------------------------- sealed records
-
-#[tokio::test]
-async fn a_redis_dump_holds_no_token_in_the_clear() {
-    let redis = RedisServer::start();
-    let emulator = emulator_builder().start().await.unwrap();
-    let m = manager(&emulator, Some(redis_store(&redis).await));
-    let mut tokens = Vec::new();
-    for _ in 0..2 {
-        let (session, cookie) = expired_session(&emulator, &m).await;
-        let refreshed = m.resolve(&cookies(&cookie)).await.unwrap().session.unwrap();
-        assert_ne!(refreshed.access_token, session.access_token);
-        for s in [session, Session::clone(&refreshed)] {
-            tokens.push(s.access_token.clone());
-            tokens.extend(s.refresh_token.clone());
-            tokens.extend(s.id_token.clone());
-        }
-    }
-    let dump = redis.dump();
-    assert!(dump.iter().any(|(k, _)| k.starts_with("scalekit:session:")));
-    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-    for (key, value) in &dump {
-        assert!(!contains(value, b"eyJ"), "a JWT in the clear at {key}");
-        assert!(!contains(value, b"ada@example.com"), "the email at {key}");
-        for token in &tokens {
-            assert!(!contains(value, token.as_bytes()), "a token at {key}");
-        }
-    }
-    // A record moved under another session's key does not open.
-    let keys = redis.keys("scalekit:session:*");
-    let sealed = redis.cli(&["HGET", &keys[0], "d"]);
-    let sealed = &sealed[..sealed.len() - 1]; // redis-cli's newline
-    let victim = keys[1].trim_start_matches("scalekit:session:").to_owned();
-    let store = redis_store(&redis).await;
-    let version = store.load(&victim).await.unwrap().unwrap().version;
-    store
-        .replace(&victim, "usr_x", version, sealed, Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    let cookie = cookie_header(&[{
-        let codec = CookieCodec::new([SECRET]).unwrap();
-        format!(
-            "sk_session={}",
-            codec.seal("sk_session", victim.as_bytes()).unwrap()
-        )
-    }]);
-    let resolved = m.resolve(&cookies(&cookie)).await.unwrap();
-    assert!(resolved.session.is_none(), "a swapped record is refused");
-}
 
 // -------------------------------------------- refresh outages and refusals
 

@@ -379,7 +379,7 @@ async fn a_passwordless_session_is_shared_through_redis(fw: Framework) {
             &base,
             SESSION_SECRET,
             None,
-            Some(&redis.url()),
+            Some(&scalekit_core::web::SessionStoreUrl::Redis(redis.url())),
             fw.realm(),
         )
         .unwrap()

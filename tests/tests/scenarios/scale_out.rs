@@ -1,13 +1,15 @@
 //! Scale-out: two instances of each full-stack example (axum and actix-web)
 //! behind one public URL, configured the examples' way (`ExampleEnv` from
-//! the variables of the examples contract, the same `SESSION_SECRET`), with
-//! a real `redis-server` for `REDIS_URL`: the session of one instance works
-//! on the other, concurrent requests on a stale session refresh it once
-//! across both, logout and sign-out-everywhere are global, Redis holds no
-//! readable token, Redis going away answers `503` quickly while bearer
-//! routes keep working, and its return needs no restart. Without Redis,
-//! cookie-only instances that race each other on a refresh both get tokens
-//! (the platform's grace window), and a refused refresh is final at once.
+//! the variables of the examples contract, the same `SESSION_SECRET`), on
+//! each shared store with its real server: one Redis (`REDIS_URL`), a Redis
+//! cluster (`REDIS_CLUSTER_URLS`) and PostgreSQL (`DATABASE_URL`). The
+//! session of one instance works on the other, concurrent requests on a
+//! stale session refresh it once across both, logout and
+//! sign-out-everywhere are global, the store holds no readable token, the
+//! store going away answers `503` quickly while bearer routes keep
+//! working, and its return needs no restart. Without a store, cookie-only
+//! instances that race each other on a refresh both get tokens (the
+//! platform's grace window), and a refused refresh is final at once.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::common;
 
 use common::apps::{Framework, Server, authorize_as, no_redirects, start_login};
-use common::redis::RedisServer;
+use common::stores::Backend;
 use reqwest::StatusCode;
 use scalekit_core::session::{SessionMode, SessionPolicy};
 use scalekit_core::web::WebAuth;
@@ -27,9 +29,9 @@ use scalekit_examples::environment::ExampleEnv;
 use serde_json::json;
 
 const SESSION_SECRET: &str = "scale-out-test-session-secret-of-32-bytes+";
-/// Access tokens of the Redis scenarios: long enough for every step
+/// Access tokens of the shared-store scenarios: long enough for every step
 /// between two refreshes on a loaded machine.
-const REDIS_ACCESS_TTL: Duration = Duration::from_secs(8);
+const STORE_ACCESS_TTL: Duration = Duration::from_secs(8);
 const WEBHOOK_SECRET: &str = "whsec_c2NhbGUtb3V0LXdlYmhvb2stc2VjcmV0LTEyMzQ1Ng";
 
 /// One instance of a full-stack example: its own address and its auth.
@@ -77,17 +79,18 @@ struct Cluster {
 }
 
 struct Options {
-    redis_url: Option<String>,
+    /// The variable naming the shared store, and its value.
+    store: Option<(&'static str, String)>,
     access_ttl: Duration,
     refresh_grace: Option<Duration>,
     refresh_skew: Duration,
 }
 
 impl Options {
-    fn redis(redis: &RedisServer) -> Self {
+    fn shared(backend: &Backend) -> Self {
         Options {
-            redis_url: Some(redis.url()),
-            access_ttl: REDIS_ACCESS_TTL,
+            store: backend.variable(),
+            access_ttl: STORE_ACCESS_TTL,
             refresh_grace: None,
             refresh_skew: Duration::ZERO,
         }
@@ -113,23 +116,27 @@ async fn instance(
         .await
         .unwrap();
     assert!(env.emulator.is_none(), "the shared emulator is used");
+    let named = ["REDIS_URL", "REDIS_CLUSTER_URLS", "DATABASE_URL"]
+        .into_iter()
+        .find(|name| vars.contains_key(name));
     assert_eq!(
-        env.redis_url.as_deref(),
-        vars.get("REDIS_URL").map(String::as_str)
+        env.session_store.as_ref().map(|s| s.variable()),
+        named,
+        "the store of the environment"
     );
     let web = scalekit_examples::fullstack::web_auth(
         env.config.clone(),
         &env.base_url,
         &env.session_secret,
         env.webhook_secret.as_deref(),
-        env.redis_url.as_deref(),
+        env.session_store.as_ref(),
         fw.realm(),
     )
     .unwrap()
     .session_policy(SessionPolicy::default().refresh_skew(skew));
     assert_eq!(
         web.sessions().mode() == SessionMode::ServerSide,
-        env.redis_url.is_some()
+        env.session_store.is_some()
     );
     let server = fw.serve_fullstack(listener, web.clone());
     Instance {
@@ -163,8 +170,8 @@ async fn cluster(fw: Framework, options: Options) -> Cluster {
         ("APP_BASE_URL", public.clone()),
         ("SESSION_SECRET", SESSION_SECRET.to_owned()),
     ]);
-    if let Some(url) = &options.redis_url {
-        vars.insert("REDIS_URL", url.clone());
+    if let Some((name, value)) = &options.store {
+        vars.insert(name, value.clone());
     }
     let a = instance(fw, la, &vars, options.refresh_skew).await;
     let b = instance(fw, lb_b, &vars, options.refresh_skew).await;
@@ -271,10 +278,9 @@ async fn concurrently(c: &Cluster, n: usize, cookie: &str) -> Vec<StatusCode> {
     statuses
 }
 
-async fn two_instances_share_sessions_through_redis(fw: Framework) {
-    let mut redis = RedisServer::start();
-    let c = cluster(fw, Options::redis(&redis)).await;
-    let ttl = REDIS_ACCESS_TTL;
+async fn two_instances_share_sessions(fw: Framework, mut store: Backend) {
+    let c = cluster(fw, Options::shared(&store)).await;
+    let ttl = STORE_ACCESS_TTL;
 
     // Signed in on the first instance, the session works on the second.
     let issued = Instant::now();
@@ -320,10 +326,10 @@ async fn two_instances_share_sessions_through_redis(fw: Framework) {
         before + 1
     );
 
-    // Redis holds no readable token: no JWT, no email, no refresh token in
-    // any value; the session is there, sealed.
-    let dump = redis.dump();
-    assert!(dump.iter().any(|(k, _)| k.starts_with("scalekit:session:")));
+    // The store holds no readable token: no JWT, no email, no refresh token
+    // in any value; the session is there, sealed.
+    assert_eq!(store.records(), Some(1));
+    let dump = store.dump();
     for (key, value) in &dump {
         let text = String::from_utf8_lossy(value);
         assert!(!text.contains("eyJ"), "{key} holds a JWT");
@@ -376,15 +382,15 @@ async fn two_instances_share_sessions_through_redis(fw: Framework) {
         );
     }
 
-    // Redis goes away: session requests answer 503 with Retry-After within
-    // 5 s on both instances (a retry page on the browser route), bearer
-    // routes keep answering 200.
+    // The store goes away: session requests answer 503 with Retry-After
+    // within 5 s on both instances (a retry page on the browser route),
+    // bearer routes keep answering 200.
     let session = sign_in(&c, &c.a, "ada@example.com").await;
     let bearer = c
         .emulator
         .mint_access_token(json!({"permissions": ["admin:read"]}))
         .unwrap();
-    redis.stop();
+    store.stop();
     for on in [&c.a, &c.b] {
         let started = Instant::now();
         let r = me(on, &session).await;
@@ -410,21 +416,20 @@ async fn two_instances_share_sessions_through_redis(fw: Framework) {
         assert_eq!(r.status(), StatusCode::OK);
     }
 
-    // Redis is back (empty): without restarting either instance, a new
-    // sign-in works and its session is served by both.
-    redis.restart();
+    // The store is back: without restarting either instance, a new sign-in
+    // works and its session is served by both.
+    store.restart();
     let cookie = sign_in(&c, &c.a, "ada@example.com").await;
     for on in [&c.a, &c.b] {
         assert_eq!(me(on, &cookie).await.status(), StatusCode::OK);
     }
 }
 
-async fn a_refused_refresh_is_shared_across_instances(fw: Framework) {
-    let redis = RedisServer::start();
-    let c = cluster(fw, Options::redis(&redis)).await;
+async fn a_refused_refresh_is_shared_across_instances(fw: Framework, store: Backend) {
+    let c = cluster(fw, Options::shared(&store)).await;
     let issued = Instant::now();
     let cookie = sign_in(&c, &c.a, "ada@example.com").await;
-    until_expired(issued, REDIS_ACCESS_TTL).await;
+    until_expired(issued, STORE_ACCESS_TTL).await;
     let before = c.emulator.request_count(EmulatorEndpoint::Token);
     // The platform refuses the refresh: one attempt, shared by the
     // requests waiting for it on either instance (the ones that come later
@@ -441,14 +446,14 @@ async fn a_refused_refresh_is_shared_across_instances(fw: Framework) {
         before + 1,
         "one refresh attempt across both instances"
     );
-    assert!(redis.keys("scalekit:session:*").is_empty());
+    assert_eq!(store.records(), Some(0));
 }
 
 async fn without_redis_a_refused_refresh_is_one_attempt_for_concurrent_requests(fw: Framework) {
     let c = cluster(
         fw,
         Options {
-            redis_url: None,
+            store: None,
             access_ttl: Duration::from_secs(20),
             refresh_grace: None,
             refresh_skew: Duration::from_secs(30),
@@ -486,7 +491,7 @@ async fn cookie_only_instances_racing_on_one_session_both_serve_200(fw: Framewor
     let c = cluster(
         fw,
         Options {
-            redis_url: None,
+            store: None,
             access_ttl: Duration::from_secs(20),
             refresh_grace: None,
             // Tokens of 20 s are always due for a refresh.
@@ -525,7 +530,7 @@ async fn a_refused_refresh_ends_a_cookie_only_session_on_the_first_request(fw: F
     let c = cluster(
         fw,
         Options {
-            redis_url: None,
+            store: None,
             access_ttl: ttl,
             refresh_grace: Some(Duration::ZERO),
             refresh_skew: Duration::ZERO,
@@ -573,15 +578,17 @@ async fn theme(on: &Instance, cookie: &str) -> serde_json::Value {
     r.json::<serde_json::Value>().await.unwrap()["preferences"]["theme"].clone()
 }
 
-async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(fw: Framework) {
-    let redis = RedisServer::start();
+async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(
+    fw: Framework,
+    store: Backend,
+) {
     // Long enough for the steps before the expiry on a loaded machine.
     let ttl = Duration::from_secs(6);
     let c = cluster(
         fw,
         Options {
             access_ttl: ttl,
-            ..Options::redis(&redis)
+            ..Options::shared(&store)
         },
     )
     .await;
@@ -593,9 +600,13 @@ async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(
     assert_eq!(theme(&c.b, &cookie).await, "light");
     let r = put_preferences(&c.b, &cookie, "dark").await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(theme(&c.a, &cookie).await, "dark", "shared through Redis");
-    // Sealed in Redis: the data is not readable there.
-    let dump = redis.dump();
+    assert_eq!(
+        theme(&c.a, &cookie).await,
+        "dark",
+        "shared through the store"
+    );
+    // Sealed in the store: the data is not readable there.
+    let dump = store.dump();
     assert!(!dump.is_empty());
     for (key, value) in &dump {
         assert!(!String::from_utf8_lossy(value).contains("dark"), "{key}");
@@ -626,17 +637,73 @@ async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(
     )
     .await;
     assert_eq!(r.status(), StatusCode::FOUND);
-    assert!(redis.keys("scalekit:session:*").is_empty());
+    assert_eq!(store.records(), Some(0));
     let r = get(format!("{}/api/preferences", c.b.addr), Some(&cookie), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let cookie = sign_in(&c, &c.b, "ada@example.com").await;
     assert_eq!(theme(&c.a, &cookie).await, "light");
 }
 
+// Each shared-store scenario on one Redis, a Redis cluster and PostgreSQL.
+
+async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_redis(
+    fw: Framework,
+) {
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(fw, Backend::redis())
+        .await
+}
+
+async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_a_redis_cluster(
+    fw: Framework,
+) {
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(
+        fw,
+        Backend::redis_cluster(),
+    )
+    .await
+}
+
+async fn session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_postgres(
+    fw: Framework,
+) {
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout(fw, Backend::postgres())
+        .await
+}
+
+async fn two_instances_share_sessions_in_redis(fw: Framework) {
+    two_instances_share_sessions(fw, Backend::redis()).await
+}
+
+async fn two_instances_share_sessions_in_a_redis_cluster(fw: Framework) {
+    two_instances_share_sessions(fw, Backend::redis_cluster()).await
+}
+
+async fn two_instances_share_sessions_in_postgres(fw: Framework) {
+    two_instances_share_sessions(fw, Backend::postgres()).await
+}
+
+async fn a_refused_refresh_is_shared_across_instances_in_redis(fw: Framework) {
+    a_refused_refresh_is_shared_across_instances(fw, Backend::redis()).await
+}
+
+async fn a_refused_refresh_is_shared_across_instances_in_a_redis_cluster(fw: Framework) {
+    a_refused_refresh_is_shared_across_instances(fw, Backend::redis_cluster()).await
+}
+
+async fn a_refused_refresh_is_shared_across_instances_in_postgres(fw: Framework) {
+    a_refused_refresh_is_shared_across_instances(fw, Backend::postgres()).await
+}
+
 scenarios!(
-    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout,
-    two_instances_share_sessions_through_redis,
-    a_refused_refresh_is_shared_across_instances,
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_redis,
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_a_redis_cluster,
+    session_data_survives_a_refresh_and_a_restart_and_is_dropped_at_logout_in_postgres,
+    two_instances_share_sessions_in_redis,
+    two_instances_share_sessions_in_a_redis_cluster,
+    two_instances_share_sessions_in_postgres,
+    a_refused_refresh_is_shared_across_instances_in_redis,
+    a_refused_refresh_is_shared_across_instances_in_a_redis_cluster,
+    a_refused_refresh_is_shared_across_instances_in_postgres,
     without_redis_a_refused_refresh_is_one_attempt_for_concurrent_requests,
     cookie_only_instances_racing_on_one_session_both_serve_200,
     a_refused_refresh_ends_a_cookie_only_session_on_the_first_request,

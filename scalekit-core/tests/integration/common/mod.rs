@@ -1,10 +1,14 @@
 //! Helpers shared by the core's integration tests: the emulator, a key set
 //! cache and a validator of its tokens, the sign-in flow through its hosted
-//! page (`flow`), a real `redis-server` (`redis`).
+//! page (`flow`), a real `redis-server` and Redis cluster (`redis`), a real
+//! PostgreSQL (`postgres`), and the session stores on them (`stores`).
 #![allow(dead_code)]
 
 pub mod flow;
+pub mod postgres;
 pub mod redis;
+#[cfg(all(feature = "redis-cluster", feature = "postgres"))]
+pub mod stores;
 
 use std::time::Duration;
 

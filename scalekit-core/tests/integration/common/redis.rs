@@ -11,7 +11,8 @@ pub struct RedisServer {
     pub port: u16,
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on at the moment, on 127.0.0.1.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -103,6 +104,18 @@ impl RedisServer {
         Self::spawn(port, &["--port", &port.to_string()])
     }
 
+    /// A server on a free port with more settings (`--name value` pairs).
+    pub fn start_with(settings: &[&str]) -> RedisServer {
+        let port = free_port();
+        let mut listen = vec!["--port".to_owned(), port.to_string()];
+        listen.extend(settings.iter().map(|s| (*s).to_owned()));
+        RedisServer {
+            child: Self::run(port, &listen),
+            listen,
+            port,
+        }
+    }
+
     /// A server that speaks only TLS, with the certificate of [`test_pki`]
     /// in `pki`.
     pub fn start_tls(pki: &Path) -> RedisServer {
@@ -137,9 +150,10 @@ impl RedisServer {
     }
 
     fn run(port: u16, listen: &[String]) -> Child {
+        // The settings of `listen` come last: they win over the defaults.
         let child = Command::new("redis-server")
-            .args(listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(listen)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -165,13 +179,22 @@ impl RedisServer {
 
     /// Runs `redis-cli` against this server; returns its raw output.
     pub fn cli(&self, args: &[&str]) -> Vec<u8> {
+        self.try_cli(args)
+            .unwrap_or_else(|| panic!("redis-cli {args:?}"))
+    }
+
+    /// Runs `redis-cli` against this server; its raw output, or `None` when
+    /// the server does not answer.
+    pub fn try_cli(&self, args: &[&str]) -> Option<Vec<u8>> {
         let output = Command::new("redis-cli")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
             .args(args)
             .output()
             .expect("redis-cli is installed with redis-server");
-        assert!(output.status.success(), "redis-cli {args:?}");
-        output.stdout
+        // redis-cli exits 0 with an error message when nobody listens.
+        let refused = String::from_utf8_lossy(&output.stderr).contains("Could not connect")
+            || String::from_utf8_lossy(&output.stdout).contains("Could not connect");
+        (output.status.success() && !refused).then_some(output.stdout)
     }
 
     /// The keys matching `pattern`, sorted.
@@ -215,5 +238,169 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A Redis cluster of three primaries (by default without replicas) on
+/// free loopback ports, its slots spread by `redis-cli --cluster create`. A primary that
+/// goes down leaves the others serving their slots
+/// (`cluster-require-full-coverage no`), and comes back with its data
+/// (append-only file, synced at every write).
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        Self::start_with_replicas(0)
+    }
+
+    /// Three primaries with `replicas` replicas each (a replica takes over
+    /// when its primary has been down for the node timeout, 1 s).
+    pub fn start_with_replicas(replicas: usize) -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "scalekit-redis-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
+            .map(|i| {
+                // Each node in its own directory: its cluster file and its
+                // append-only file (every write on disk before its answer,
+                // so that a node killed and started again has lost nothing).
+                let node_dir = dir.join(format!("node-{i}"));
+                std::fs::create_dir_all(&node_dir).expect("a node directory");
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "1000",
+                    "--cluster-require-full-coverage",
+                    "no",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--dir",
+                    &node_dir.to_string_lossy(),
+                ])
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let output = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let cluster = RedisCluster { nodes, dir };
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// Waits until every node reports `cluster_state:ok`.
+    pub fn wait_until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &self.nodes {
+            while !String::from_utf8_lossy(&node.cli(&["CLUSTER", "INFO"]))
+                .contains("cluster_state:ok")
+            {
+                assert!(Instant::now() < deadline, "the cluster did not form");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Whether node `i` is up and a primary now.
+    pub fn is_primary(&self, i: usize) -> bool {
+        self.nodes[i]
+            .try_cli(&["ROLE"])
+            .is_some_and(|role| role.starts_with(b"master"))
+    }
+
+    /// Waits until every replica has every write of its primary.
+    pub fn wait_for_replication(&self) {
+        let field = |node: &RedisServer, name: &str| -> i64 {
+            String::from_utf8_lossy(&node.cli(&["INFO", "replication"]))
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(-1)
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.is_primary(i) || node.try_cli(&["PING"]).is_none() {
+                continue;
+            }
+            let port: u16 = field(node, "master_port").try_into().unwrap_or(0);
+            let primary = self
+                .nodes
+                .iter()
+                .find(|n| n.port == port)
+                .expect("the replica's primary is one of the nodes");
+            while field(node, "slave_repl_offset") < field(primary, "master_repl_offset") {
+                assert!(Instant::now() < deadline, "replication did not catch up");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Stops every node.
+    pub fn stop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+    }
+
+    /// Starts every node again (each knows its cluster from its
+    /// `nodes-<i>.conf`), and waits until the cluster is whole.
+    pub fn restart(&mut self) {
+        for node in &mut self.nodes {
+            node.restart();
+        }
+        self.wait_until_ok();
+    }
+
+    /// The seed nodes, as `REDIS_CLUSTER_URLS` lists them.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The keys matching `pattern` on every node, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self.nodes.iter().flat_map(|n| n.keys(pattern)).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every key of every node with its value, raw.
+    pub fn dump(&self) -> Vec<(String, Vec<u8>)> {
+        self.nodes.iter().flat_map(RedisServer::dump).collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

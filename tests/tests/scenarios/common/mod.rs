@@ -1,6 +1,7 @@
 //! Helpers shared by the scenarios: the `scenarios!` macro, the full-stack
-//! examples served for either framework (`apps`), a real `redis-server`
-//! (`redis`, the core's integration tests' own).
+//! examples served for either framework (`apps`), a real `redis-server`, a
+//! Redis cluster and a PostgreSQL, and the session stores on them (`redis`,
+//! `postgres`, `stores`: the core's integration tests' own).
 #![allow(dead_code)]
 
 /// Makes `axum::<name>` and `actix::<name>` tests of each scenario, an
@@ -33,8 +34,12 @@ macro_rules! scenarios {
 }
 
 pub mod apps;
+#[path = "../../../../scalekit-core/tests/integration/common/postgres.rs"]
+pub mod postgres;
 #[path = "../../../../scalekit-core/tests/integration/common/redis.rs"]
 pub mod redis;
+#[path = "../../../../scalekit-core/tests/integration/common/stores.rs"]
+pub mod stores;
 
 use scalekit_emulator::Emulator;
 
