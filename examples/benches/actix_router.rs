@@ -14,6 +14,8 @@
 //! ROUTER_LOOP=session:1000 valgrind --tool=callgrind --toggle-collect='*drive*' target/release/deps/actix_router-<hash>
 //! ```
 
+mod common;
+
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -55,27 +57,7 @@ where
         .next()
         .expect("state")
         .to_owned();
-    let authorize = url::Url::parse(&header_str(&login, header::LOCATION)).expect("authorize url");
-    let ada = emulator
-        .users()
-        .into_iter()
-        .find(|u| u.email == "ada@example.com")
-        .expect("ada");
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    form.push(("user_id".into(), ada.id.clone()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let consent = client
-        .post(format!("{}/oauth/authorize", emulator.url()))
-        .form(&form)
-        .send()
-        .await
-        .expect("authorize");
-    let callback = url::Url::parse(consent.headers()["location"].to_str().expect("location"))
-        .expect("callback url");
-    let path = format!("{}?{}", callback.path(), callback.query().unwrap_or(""));
+    let path = common::consent(emulator, &header_str(&login, header::LOCATION)).await;
     let cookie = (
         header::COOKIE,
         HeaderValue::from_str(&state).expect("state"),

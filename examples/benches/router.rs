@@ -21,6 +21,8 @@
 //! cost each other (shared reference counts, shared cache lines), which an
 //! instruction count does not show.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -59,32 +61,13 @@ async fn session_cookie(app: &axum::Router, emulator: &Emulator) -> HeaderValue 
         .next()
         .expect("state")
         .to_owned();
-    let authorize = url::Url::parse(
+    let path = common::consent(
+        emulator,
         login.headers()[header::LOCATION]
             .to_str()
             .expect("location"),
     )
-    .expect("authorize url");
-    let ada = emulator
-        .users()
-        .into_iter()
-        .find(|u| u.email == "ada@example.com")
-        .expect("ada");
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    form.push(("user_id".into(), ada.id.clone()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let consent = client
-        .post(format!("{}/oauth/authorize", emulator.url()))
-        .form(&form)
-        .send()
-        .await
-        .expect("authorize");
-    let callback = url::Url::parse(consent.headers()["location"].to_str().expect("location"))
-        .expect("callback url");
-    let path = format!("{}?{}", callback.path(), callback.query().unwrap_or(""));
+    .await;
     let cookie = (
         header::COOKIE,
         HeaderValue::from_str(&state).expect("state"),
