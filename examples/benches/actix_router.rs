@@ -16,19 +16,16 @@
 
 mod common;
 
-use std::time::Duration;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{App, test, web};
 use criterion::Criterion;
-use scalekit_core::ScalekitConfig;
 use scalekit_emulator::Emulator;
 use scalekit_examples::actix_fullstack;
 
-const BASE: &str = "http://127.0.0.1:9";
+use common::BASE;
 
 /// A request header carrying the credentials.
 type Credentials = (HeaderName, HeaderValue);
@@ -125,29 +122,9 @@ fn main() {
     let system = actix_web::rt::System::new();
     let tokio = tokio::runtime::Runtime::new().expect("runtime");
     let (emulator, auth, token) = tokio.block_on(async {
-        let emulator = Emulator::builder()
-            .access_token_ttl(Duration::from_secs(3600))
-            .redirect_uri(format!("{BASE}/auth/callback"))
-            .start()
-            .await
-            .expect("emulator");
-        let config = ScalekitConfig::new(
-            emulator.url(),
-            emulator.client_id(),
-            emulator.client_secret(),
-        )
-        .expect("config");
-        let auth = actix_fullstack::auth(
-            config,
-            BASE,
-            "bench-session-secret-of-at-least-32-bytes",
-            None,
-            None,
-        )
-        .expect("auth");
-        let token = emulator
-            .mint_access_token(serde_json::json!({}))
-            .expect("token");
+        let (emulator, config, token) = common::platform().await;
+        let auth =
+            actix_fullstack::auth(config, BASE, common::SESSION_SECRET, None, None).expect("auth");
         (emulator, auth, token)
     });
     // As the example's binary builds it: `/health` outside the middleware.

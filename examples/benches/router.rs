@@ -23,17 +23,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use criterion::{Criterion, criterion_group};
-use scalekit_core::ScalekitConfig;
 use scalekit_emulator::Emulator;
 use scalekit_examples::axum_fullstack;
 use tower::ServiceExt;
 
-const BASE: &str = "http://127.0.0.1:9";
+use common::BASE;
 
 /// A request header carrying the credentials.
 type Credentials = (HeaderName, HeaderValue);
@@ -103,29 +100,9 @@ struct Setup {
 fn setup() -> Setup {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (app, emulator, token) = rt.block_on(async {
-        let emulator = Emulator::builder()
-            .access_token_ttl(Duration::from_secs(3600))
-            .redirect_uri(format!("{BASE}/auth/callback"))
-            .start()
-            .await
-            .expect("emulator");
-        let config = ScalekitConfig::new(
-            emulator.url(),
-            emulator.client_id(),
-            emulator.client_secret(),
-        )
-        .expect("config");
-        let auth = axum_fullstack::auth(
-            config,
-            BASE,
-            "bench-session-secret-of-at-least-32-bytes",
-            None,
-            None,
-        )
-        .expect("auth");
-        let token = emulator
-            .mint_access_token(serde_json::json!({}))
-            .expect("token");
+        let (emulator, config, token) = common::platform().await;
+        let auth =
+            axum_fullstack::auth(config, BASE, common::SESSION_SECRET, None, None).expect("auth");
         (axum_fullstack::app(&auth), emulator, token)
     });
     let bearer = (
