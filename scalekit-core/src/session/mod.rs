@@ -196,7 +196,7 @@ impl SessionPolicy {
     /// When `session` reaches its absolute timeout: the policy's, and for
     /// a passwordless session also its own lifetime, set at sign-in (it has
     /// no platform token whose refusal would end it earlier).
-    fn absolute_end(&self, session: &Session) -> u64 {
+    pub(crate) fn absolute_end(&self, session: &Session) -> u64 {
         let end = session.created_at.saturating_add(self.absolute.as_secs());
         match session.auth_method {
             AuthMethod::Passwordless => end.min(session.expires_at),

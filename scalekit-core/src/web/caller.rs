@@ -94,8 +94,7 @@ impl Authenticated {
             iss: issuer.to_owned(),
             sub: Some(session.user.id.clone()),
             iat: i64::try_from(session.created_at).ok(),
-            exp: i64::try_from(session.created_at.saturating_add(policy.absolute.as_secs()))
-                .unwrap_or(i64::MAX),
+            exp: i64::try_from(policy.absolute_end(&session)).unwrap_or(i64::MAX),
             ..AccessTokenClaims::default()
         };
         let payload = serde_json::to_vec(&claims).unwrap_or_else(|_| b"{}".to_vec());
@@ -176,9 +175,8 @@ impl Authenticated {
     /// ```
     pub fn session_expires_at(&self, policy: &crate::session::SessionPolicy) -> Option<u64> {
         self.session.as_deref().map(|session| {
-            let absolute = session.created_at.saturating_add(policy.absolute.as_secs());
             let idle = session.last_seen.saturating_add(policy.idle.as_secs());
-            absolute.min(idle)
+            policy.absolute_end(session).min(idle)
         })
     }
 }
@@ -262,6 +260,14 @@ pub(crate) mod tests {
         assert_eq!(caller.email(), Some("ada@example.com"));
         assert_eq!(caller.access_token(), "");
         assert_eq!(caller.claims.exp, 1_000 + 7 * 24 * 3600);
+        // A session of a shorter lifetime says when it ends.
+        let short = Session {
+            expires_at: 1_000 + 3600,
+            ..passwordless_session()
+        };
+        let short =
+            Authenticated::passwordless(Arc::new(short), "https://acme.scalekit.dev", &policy);
+        assert_eq!(short.claims.exp, 1_000 + 3600);
         assert!(caller.claims.granted_scopes().next().is_none());
         assert!(caller.claims.permissions.is_empty() && caller.claims.roles.is_empty());
         let claims: serde_json::Value = caller.claims_as().unwrap();

@@ -564,12 +564,6 @@ impl WebAuth {
         };
         span.record("via", "session");
         crate::telemetry::record_session(span, &session.id);
-        // The session's access token was verified (signature and claims)
-        // when the platform issued it, at login and at each refresh, and
-        // reaches us only inside a sealed session (AES-256-GCM with our
-        // secret), so its signature is not checked again: the claims are
-        // parsed once per token and process and checked on every request
-        // (expiry above all; the session layer refreshed it when due).
         if session.auth_method == crate::session::AuthMethod::Passwordless {
             // No platform token: the session itself is the credential.
             let caller = Authenticated::passwordless(
@@ -583,6 +577,12 @@ impl WebAuth {
                 ended: resolved.ended,
             };
         }
+        // The session's access token was verified (signature and claims)
+        // when the platform issued it, at login and at each refresh, and
+        // reaches us only inside a sealed session (AES-256-GCM with our
+        // secret), so its signature is not checked again: the claims are
+        // parsed once per token and process and checked on every request
+        // (expiry above all; the session layer refreshed it when due).
         let result = match self
             .scalekit
             .validator()
