@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use tokio::sync::{OnceCell, Semaphore};
 use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::store::{
@@ -53,6 +54,21 @@ struct Statements {
     remove_user: Statement,
     lock: Statement,
     unlock: Statement,
+}
+
+impl Statements {
+    async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+        Ok(Statements {
+            load: client.prepare(LOAD).await?,
+            create: client.prepare(CREATE).await?,
+            replace: client.prepare(REPLACE).await?,
+            applied: client.prepare(APPLIED).await?,
+            remove: client.prepare(REMOVE).await?,
+            remove_user: client.prepare(REMOVE_USER).await?,
+            lock: client.prepare(LOCK).await?,
+            unlock: client.prepare(UNLOCK).await?,
+        })
+    }
 }
 
 const LOAD: &str = "SELECT version, sealed FROM scalekit_sessions \
@@ -380,7 +396,8 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
     }
 
     /// A new connection, its statements prepared (the tables created first,
-    /// once per store).
+    /// once per store, and again when the database came back without them:
+    /// a restore, a new primary, a server that lost its last commits).
     async fn connection(&self) -> Result<Connection, Failure> {
         let mut config = self.config.clone();
         config.connect_timeout(self.timeout);
@@ -393,27 +410,35 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
         if self.create_schema {
             self.pool
                 .schema
-                .get_or_try_init(|| async {
-                    let migration = format!(
-                        "BEGIN; SELECT pg_advisory_xact_lock(7361226151392465237); {} COMMIT;",
-                        Self::SCHEMA
-                    );
-                    client.batch_execute(&migration).await
-                })
+                .get_or_try_init(|| Self::migrate(&client))
                 .await?;
         }
-        let statements = Statements {
-            load: client.prepare(LOAD).await?,
-            create: client.prepare(CREATE).await?,
-            replace: client.prepare(REPLACE).await?,
-            applied: client.prepare(APPLIED).await?,
-            remove: client.prepare(REMOVE).await?,
-            remove_user: client.prepare(REMOVE_USER).await?,
-            lock: client.prepare(LOCK).await?,
-            unlock: client.prepare(UNLOCK).await?,
+        let statements = match Statements::prepare(&client).await {
+            Err(err) if self.tables_gone(&err) => {
+                tracing::warn!("the session tables are gone; creating them again");
+                Self::migrate(&client).await?;
+                Statements::prepare(&client).await?
+            }
+            prepared => prepared?,
         };
         self.start_sweeper();
         Ok(Connection { client, statements })
+    }
+
+    /// Whether `err` says the tables are gone while this store may create
+    /// them: the statement was refused before it ran, so it may be sent
+    /// again on a new connection (which creates them).
+    fn tables_gone(&self, err: &tokio_postgres::Error) -> bool {
+        self.create_schema && err.code() == Some(&SqlState::UNDEFINED_TABLE)
+    }
+
+    /// Creates the tables when missing, one instance at a time.
+    async fn migrate(client: &Client) -> Result<(), tokio_postgres::Error> {
+        let migration = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(7361226151392465237); {} COMMIT;",
+            Self::SCHEMA
+        );
+        client.batch_execute(&migration).await
     }
 
     /// Starts the sweep task once per pool; it ends when the store is gone.
@@ -481,7 +506,7 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
     {
         let attempts = async {
             match self.attempt(&op).await {
-                Err(Failure::Db(err)) if retryable(&err) => {
+                Err(Failure::Db(err)) if retryable(&err) || self.tables_gone(&err) => {
                     tracing::debug!(error = %err, "PostgreSQL connection lost; trying once more");
                     self.pool.clear_idle();
                     self.attempt(&op).await.map_err(unavailable)

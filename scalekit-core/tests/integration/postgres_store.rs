@@ -1,6 +1,7 @@
 //! The PostgreSQL store on its own, beyond the store suite: instances
 //! starting together create the schema once, the schema can come from your
-//! own migration, expired rows are swept in the background, a small pool
+//! own migration, tables dropped under a running store are created
+//! again, expired rows are swept in the background, a small pool
 //! serves many concurrent requests within its bounded waits, and a
 //! database that does not answer fails within the store's timeout.
 
@@ -55,6 +56,31 @@ async fn the_schema_can_come_from_your_own_migration() {
     let store = PostgresStore::open(&pg.url()).unwrap().create_schema(false);
     assert_eq!(store.create("s", "usr_1", b"sealed", MINUTE).await, Ok(1));
     assert!(store.load("s").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn tables_dropped_under_a_running_store_are_created_again() {
+    let pg = PostgresServer::start();
+    let store = PostgresStore::connect(&pg.url()).await.unwrap();
+    assert_eq!(store.create("s", "usr_1", b"sealed", MINUTE).await, Ok(1));
+    // A restore from an older dump, a new primary without the tables: the
+    // pooled connection's statements point at tables that are gone.
+    pg.psql("DROP TABLE scalekit_sessions, scalekit_session_locks");
+    assert_eq!(store.load("s").await, Ok(None));
+    assert_eq!(store.create("t", "usr_1", b"sealed", MINUTE).await, Ok(1));
+    assert!(store.load("t").await.unwrap().is_some());
+    // Not when the tables are yours to create: unavailable, nothing made.
+    let yours = PostgresStore::connect(&pg.url())
+        .await
+        .unwrap()
+        .create_schema(false);
+    pg.psql("DROP TABLE scalekit_sessions, scalekit_session_locks");
+    assert_eq!(yours.load("t").await, Err(StoreError::Unavailable));
+    assert_eq!(
+        pg.psql("SELECT to_regclass('scalekit_sessions') IS NULL")
+            .trim(),
+        "t"
+    );
 }
 
 #[tokio::test]

@@ -163,7 +163,7 @@ impl PostgresServer {
                 "max_connections=200",
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(self.log())
             .spawn()
             .expect("postgres starts");
         self.child = Some(child);
@@ -173,12 +173,31 @@ impl PostgresServer {
                 .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
                 .status()
                 .is_ok_and(|s| s.success());
+            // Ready, and ours: not another server that took the port
+            // while this one was down.
+            let exited = self.child.as_mut().map(|c| c.try_wait());
+            assert!(
+                matches!(exited, Some(Ok(None))),
+                "postgres exited: {}",
+                std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+            );
             if ready {
                 return;
             }
             assert!(Instant::now() < deadline, "postgres did not start");
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// The server's log (appended to across restarts), for a failure's
+    /// message.
+    fn log(&self) -> Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("postgres.log"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null())
     }
 
     pub fn url(&self) -> String {
