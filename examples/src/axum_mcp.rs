@@ -30,10 +30,9 @@ use rmcp::model::{ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
-use scalekit_axum::{AuthRejection, RequireScopes, ScalekitAuth};
+use scalekit_axum::{AuthRejection, Require, RequireScopes, ScalekitAuth};
 use scalekit_core::authz::Requirement;
-use scalekit_core::outcome::ErrorOutcome;
-use scalekit_core::web::{Authenticated, ProtectedResource, Refusal, Resolution, WebAuth};
+use scalekit_core::web::{Authenticated, ProtectedResource, WebAuth};
 use scalekit_core::{Scalekit, ScalekitConfig};
 use serde_json::{Value, json};
 
@@ -163,21 +162,8 @@ async fn tool_scopes(request: Request, next: Next) -> Response {
 /// Checks `scope` against the caller the auth layer resolved, answering as
 /// the layer's own guards do.
 fn check_scope(parts: &Parts, scope: &str) -> Result<(), AuthRejection> {
-    let web = parts.extensions.get::<Arc<WebAuth>>();
-    let challenge = web.map(|web| web.challenge().clone()).unwrap_or_default();
-    let requirement = Requirement::scopes_all([scope]);
-    let refusal = match parts.extensions.get::<Resolution>() {
-        Some(resolution) => match resolution.check(&requirement, &challenge) {
-            Ok(()) => return Ok(()),
-            Err(refusal) => refusal,
-        },
-        None => Refusal::from(ErrorOutcome::missing_credentials(&challenge)),
-    };
     // Answered through the application's responder, as the layer's guards.
-    Err(match web {
-        Some(web) => AuthRejection::new(refusal, web),
-        None => AuthRejection::from(refusal),
-    })
+    Require::check(&Requirement::scopes_all([scope]), parts)
 }
 
 /// The MCP server's tools.

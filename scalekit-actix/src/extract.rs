@@ -25,10 +25,7 @@ use crate::render;
 /// What the auth middleware left in the request, to `f`.
 fn extracted<R>(request: &HttpRequest, f: impl FnOnce(Extracted<'_>) -> R) -> R {
     let extensions = request.extensions();
-    f(Extracted {
-        web: extensions.get::<Arc<WebAuth>>(),
-        resolution: extensions.get::<Resolution>(),
-    })
+    f(Extracted::new(extensions.get::<Resolution>()))
 }
 
 /// The caller, or the answer to give instead (`401`, or the `503` the
@@ -149,13 +146,13 @@ async fn intake(
     request: &HttpRequest,
     mut payload: Payload,
 ) -> Result<(WebhookIntake, Vec<u8>), WebhookRejection> {
-    let intake = WebhookIntake::start(
-        request.extensions().get::<Arc<WebAuth>>().map(Arc::as_ref),
-        request
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .map(|v| v.as_bytes()),
-    )
+    let content_length = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .map(|v| v.as_bytes());
+    let intake = extracted(request, |extracted| {
+        WebhookIntake::start(extracted.web(), content_length)
+    })
     .map_err(WebhookRejection)?;
     let too_large = || WebhookRejection(WebhookRefusal::TOO_LARGE);
     let mut body = Vec::new();

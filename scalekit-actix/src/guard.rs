@@ -9,8 +9,8 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 use scalekit_core::authz::Requirement;
+use scalekit_core::web::Resolution;
 use scalekit_core::web::adapter::{Extracted, Rejection};
-use scalekit_core::web::{Resolution, WebAuth};
 
 use crate::render;
 
@@ -37,6 +37,28 @@ impl Require {
     pub fn new(requirement: Requirement) -> Self {
         Require {
             requirement: Arc::new(requirement),
+        }
+    }
+
+    /// The guard's check, for what a route guard cannot see (a body's
+    /// content, say): `Err` with the answer the guard would give.
+    ///
+    /// ```
+    /// use scalekit_actix::Require;
+    /// use scalekit_core::authz::Requirement;
+    ///
+    /// let request = actix_web::test::TestRequest::default().to_http_request();
+    /// // No auth middleware ran: no caller, 401.
+    /// let refused = Require::check(&Requirement::scopes_all(["mcp:admin"]), &request).unwrap_err();
+    /// assert_eq!(refused.outcome().status, 401);
+    /// ```
+    pub fn check(
+        requirement: &Requirement,
+        request: &actix_web::HttpRequest,
+    ) -> Result<(), crate::AuthRejection> {
+        match Extracted::new(request.extensions().get::<Resolution>()).check(requirement) {
+            None => Ok(()),
+            Some(rejection) => Err(rejection.into()),
         }
     }
 }
@@ -81,12 +103,9 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let refusal = {
             let extensions = request.extensions();
-            Extracted {
-                web: extensions.get::<Arc<WebAuth>>(),
-                resolution: extensions.get::<Resolution>(),
-            }
-            .check(&self.requirement)
-            .map(Rejection::into_answer)
+            Extracted::new(extensions.get::<Resolution>())
+                .check(&self.requirement)
+                .map(Rejection::into_answer)
         };
         if let Some(answer) = refusal {
             let response = render::web(answer);

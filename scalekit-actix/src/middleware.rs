@@ -80,14 +80,6 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        // An inner middleware of the same auth finds everything in place.
-        let same_web = request
-            .extensions()
-            .get::<Arc<WebAuth>>()
-            .is_some_and(|outer| Arc::ptr_eq(outer, &self.web));
-        if !same_web {
-            request.extensions_mut().insert(self.web.clone());
-        }
         // Most requests are decided without waiting (a cached bearer token,
         // a current session, no credentials, an outer middleware's
         // resolution): the inner service is called at once.
@@ -163,7 +155,7 @@ fn answer_now<B>(
 
 /// Leaves what the core says in the request's extensions.
 fn prepare(
-    web: &WebAuth,
+    web: &Arc<WebAuth>,
     request: &ServiceRequest,
     resolution: Resolution,
     set_cookies: Vec<String>,

@@ -18,10 +18,7 @@ use crate::render;
 
 /// What the auth layer left in the request.
 fn extracted(parts: &Parts) -> Extracted<'_> {
-    Extracted {
-        web: parts.extensions.get::<Arc<WebAuth>>(),
-        resolution: parts.extensions.get::<Resolution>(),
-    }
+    Extracted::new(parts.extensions.get::<Resolution>())
 }
 
 /// The caller, or the answer to give instead. The common case reads one
@@ -101,7 +98,7 @@ impl IntoResponse for WebhookRejection {
 async fn intake(request: Request) -> Result<(WebhookIntake, Parts, Bytes), WebhookRejection> {
     let (parts, body) = request.into_parts();
     let intake = WebhookIntake::start(
-        parts.extensions.get::<Arc<WebAuth>>().map(Arc::as_ref),
+        extracted(&parts).web(),
         parts
             .headers
             .get(axum::http::header::CONTENT_LENGTH)

@@ -66,14 +66,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        // An inner layer of the same auth finds everything in place.
-        let same_web = request
-            .extensions()
-            .get::<Arc<WebAuth>>()
-            .is_some_and(|outer| Arc::ptr_eq(outer, &self.web));
-        if !same_web {
-            request.extensions_mut().insert(self.web.clone());
-        }
         // Most requests are decided without waiting (a cached bearer token,
         // no credentials, an outer layer's resolution): the inner service
         // is called at once, and the future is the inner one's (nothing
@@ -138,7 +130,7 @@ fn answer_now(answer: scalekit_core::web::WebResponse, set_cookies: &[String]) -
 
 /// Leaves what the core says in the request's extensions.
 fn prepare(
-    web: &WebAuth,
+    web: &Arc<WebAuth>,
     request: &mut Request<Body>,
     resolution: Resolution,
     set_cookies: Vec<String>,

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
+use axum::http::request::Parts;
 use axum::response::Response;
 use scalekit_core::authz::Requirement;
+use scalekit_core::web::Resolution;
 use scalekit_core::web::adapter::Extracted;
-use scalekit_core::web::{Resolution, WebAuth};
 use tower_http::auth::{AsyncAuthorizeRequest, AsyncRequireAuthorizationLayer};
 
 use crate::render;
@@ -37,6 +38,27 @@ impl Require {
             requirement: Arc::new(requirement),
         })
     }
+
+    /// The guard's check, for what a route guard cannot see (the tool an
+    /// MCP request's body names, say): `Err` with the answer the guard
+    /// would give.
+    ///
+    /// ```
+    /// use axum::http::Request;
+    /// use scalekit_axum::Require;
+    /// use scalekit_core::authz::Requirement;
+    ///
+    /// let (parts, _) = Request::new(()).into_parts();
+    /// // No auth layer ran: no caller, 401.
+    /// let refused = Require::check(&Requirement::scopes_all(["mcp:admin"]), &parts).unwrap_err();
+    /// assert_eq!(refused.outcome().status, 401);
+    /// ```
+    pub fn check(requirement: &Requirement, parts: &Parts) -> Result<(), crate::AuthRejection> {
+        match Extracted::new(parts.extensions.get::<Resolution>()).check(requirement) {
+            None => Ok(()),
+            Some(rejection) => Err(rejection.into()),
+        }
+    }
 }
 
 impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
@@ -46,11 +68,7 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for Require {
 
     fn authorize(&mut self, request: Request<B>) -> Self::Future {
         let extensions = request.extensions();
-        let refused = Extracted {
-            web: extensions.get::<Arc<WebAuth>>(),
-            resolution: extensions.get::<Resolution>(),
-        }
-        .check(&self.requirement);
+        let refused = Extracted::new(extensions.get::<Resolution>()).check(&self.requirement);
         ready(match refused {
             Some(rejection) => Err(render::web(rejection.into_answer())),
             None => Ok(request),

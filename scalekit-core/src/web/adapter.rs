@@ -25,8 +25,9 @@
 //!    (a panic, a timeout, a disconnect), it forgets the webhook delivery
 //!    being handled, so that the platform's retry runs.
 //!
-//! Extractors read the [`Resolution`]; a missing caller is answered with
-//! [`Resolution::require`] (a [`Refusal`]) through [`WebAuth::respond`].
+//! Extractors and guards read the [`Resolution`] ([`Extracted::new`]): it
+//! carries the [`WebAuth`] of the layer that left it, whose responder
+//! answers their refusals (a request holds one extension for both).
 //!
 //! ```
 //! use scalekit_core::ScalekitConfig;
@@ -246,13 +247,21 @@ impl WebAuth {
     /// `POST` (a webhook delivery may be handled); `set_cookies`: the
     /// gate's cookies.
     pub fn after_gate(
-        &self,
-        resolution: Resolution,
+        self: &Arc<Self>,
+        mut resolution: Resolution,
         is_post: bool,
         set_cookies: Vec<String>,
     ) -> (AfterRequest, Leave) {
         let mut leave = Leave::default();
         let mut session_caller = None;
+        // Extractors answer through the innermost layer's auth: a
+        // resolution taken from an outer layer of another `WebAuth` value
+        // (the same acceptance, another responder) is left again with this
+        // one.
+        let innermost = resolution
+            .web
+            .as_ref()
+            .is_some_and(|web| Arc::ptr_eq(web, self));
         if !resolution.reused {
             if let Some(caller) = resolution.caller() {
                 if caller.has_session() {
@@ -260,6 +269,9 @@ impl WebAuth {
                 }
                 leave.caller = Some(caller.clone());
             }
+        }
+        if !resolution.reused || !innermost {
+            resolution.web = Some(Arc::clone(self));
             leave.resolution = Some(resolution);
         }
         let delivery = if is_post {
@@ -337,17 +349,30 @@ impl From<Refusal> for Rejection {
 }
 
 /// What the auth layer left in a request, as extractors and guards see it:
-/// its [`WebAuth`] and its [`Resolution`] (either may be missing when the
+/// its [`Resolution`] and, through it, its [`WebAuth`] (missing when the
 /// route has no layer).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Extracted<'a> {
-    /// The auth of the innermost layer.
-    pub web: Option<&'a Arc<WebAuth>>,
-    /// What that layer resolved.
-    pub resolution: Option<&'a Resolution>,
+    web: Option<&'a Arc<WebAuth>>,
+    resolution: Option<&'a Resolution>,
 }
 
-impl Extracted<'_> {
+impl<'a> Extracted<'a> {
+    /// What the innermost layer left: the [`Resolution`] found in the
+    /// request's extensions, if any.
+    pub fn new(resolution: Option<&'a Resolution>) -> Self {
+        Extracted {
+            web: resolution.and_then(|r| r.web.as_ref()),
+            resolution,
+        }
+    }
+
+    /// The auth of the innermost layer (`None` without a layer, or for a
+    /// resolution made in a test without one).
+    pub fn web(&self) -> Option<&'a WebAuth> {
+        self.web.map(Arc::as_ref)
+    }
+
     fn challenge(&self) -> Challenge {
         self.web
             .map(|web| web.challenge().clone())
@@ -822,10 +847,7 @@ mod tests {
             &crate::session::SessionPolicy::default(),
         );
         let resolution = Resolution::from_caller(Some(Arc::new(caller)));
-        let extracted = Extracted {
-            web: None,
-            resolution: Some(&resolution),
-        };
+        let extracted = Extracted::new(Some(&resolution));
         assert!(extracted.caller().is_ok(), "a caller all the same");
         let refused = extracted.access_token().unwrap_err();
         assert_eq!(refused.status(), 401);
@@ -875,10 +897,54 @@ mod tests {
 
     #[cfg(feature = "test-util")]
     #[test]
+    fn extractors_answer_through_the_innermost_layers_auth() {
+        use super::super::Mode;
+        use crate::session::RequestCookies;
+        use crate::test_util::TestCaller;
+        let serve = |web: &WebAuth, outer: &Resolution| {
+            let decided = web.gate_now(
+                Mode::RequireApi,
+                Some(outer),
+                AuthorizationHeaders::default(),
+                &RequestCookies::default(),
+                "/api/me",
+            );
+            match decided {
+                Some((Gate::Serve(resolution), _)) => resolution,
+                other => panic!("served: {other:?}"),
+            }
+        };
+        let made_by = |resolution: &Resolution, web: &Arc<WebAuth>| {
+            Extracted::new(Some(resolution))
+                .web()
+                .is_some_and(|made| std::ptr::eq(made, web.as_ref()))
+        };
+        let outer = Arc::new(crate::web::test_web());
+        let (_, leave) = outer.after_gate(TestCaller::new("usr_1").resolution(), false, Vec::new());
+        let left = leave.resolution.expect("left");
+        assert!(made_by(&left, &outer));
+        // An inner layer of the same auth leaves nothing again.
+        let (_, leave) = outer.after_gate(serve(&outer, &left), false, Vec::new());
+        assert!(leave.resolution.is_none() && leave.caller.is_none());
+        // One of a clone (another responder, the same acceptance) leaves it
+        // again, answering through its own.
+        let inner = Arc::new(WebAuth::clone(&outer));
+        let (_, leave) = inner.after_gate(serve(&inner, &left), false, Vec::new());
+        let left = leave.resolution.expect("left again");
+        assert!(made_by(&left, &inner));
+        assert!(Extracted::new(Some(&left)).caller().is_ok());
+        assert!(
+            leave.caller.is_none(),
+            "the caller is already in the request"
+        );
+    }
+
+    #[cfg(feature = "test-util")]
+    #[test]
     fn answers_to_session_callers_are_not_cached_unless_the_handler_says_so() {
         use crate::test_util::TestCaller;
-        let web = crate::web::test_web();
-        let finish = |web: &WebAuth, caller: TestCaller, has_cache_control: bool| {
+        let web = Arc::new(crate::web::test_web());
+        let finish = |web: &Arc<WebAuth>, caller: TestCaller, has_cache_control: bool| {
             let (after, _) = web.after_gate(caller.resolution(), false, Vec::new());
             after.finish(web, 200, std::iter::empty, || has_cache_control)
         };
@@ -895,7 +961,7 @@ mod tests {
             None
         );
         // The switch.
-        let web = web.no_store_for_sessions(false);
+        let web = Arc::new(Arc::unwrap_or_clone(web).no_store_for_sessions(false));
         assert_eq!(finish(&web, session(), false).cache_control, None);
     }
 }

@@ -139,6 +139,11 @@ pub struct Resolution {
     /// Taken from an outer layer of the same auth (the request already
     /// holds it): a layer leaves only a resolution it made.
     pub(super) reused: bool,
+    /// The auth of the layer that left it in the request (its responder
+    /// and challenge answer the extractors' refusals): set by
+    /// [`WebAuth::after_gate`], so that a request carries one extension
+    /// for both.
+    pub(super) web: Option<Arc<WebAuth>>,
 }
 
 impl Resolution {
@@ -152,6 +157,7 @@ impl Resolution {
             ended: None,
             by: super::TEST_CALLER,
             reused: false,
+            web: None,
         }
     }
 
@@ -328,6 +334,7 @@ impl WebAuth {
                 ) {
                     Gate::Serve(resolution) => Gate::Serve(Resolution {
                         reused: true,
+                        web: outer.web.clone(),
                         ..resolution
                     }),
                     answer => answer,
@@ -388,6 +395,7 @@ impl WebAuth {
             ended: ended.map(Box::new),
             by: self.acceptance,
             reused: false,
+            web: None,
         }
     }
 

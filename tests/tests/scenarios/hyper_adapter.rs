@@ -97,10 +97,7 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
         }
     };
     let (after, leave) = web.after_gate(resolution, false, set_cookies);
-    let extracted = Extracted {
-        web: Some(&web),
-        resolution: leave.resolution.as_ref(),
-    };
+    let extracted = Extracted::new(leave.resolution.as_ref());
     let mut http = match path {
         "/api/me" => match extracted.caller() {
             Ok(caller) => json_answer(200, json!({"sub": caller.subject()})),
