@@ -262,13 +262,13 @@ impl WebAuth {
             .web
             .as_ref()
             .is_some_and(|web| Arc::ptr_eq(web, self));
-        if !resolution.reused {
-            if let Some(caller) = resolution.caller() {
-                if caller.has_session() {
-                    session_caller = Some(caller.clone());
-                }
-                leave.caller = Some(caller.clone());
+        if !resolution.reused
+            && let Some(caller) = resolution.caller()
+        {
+            if caller.has_session() {
+                session_caller = Some(caller.clone());
             }
+            leave.caller = Some(caller.clone());
         }
         if !resolution.reused || !innermost {
             resolution.web = Some(Arc::clone(self));
