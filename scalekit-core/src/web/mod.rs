@@ -15,6 +15,7 @@ mod passwordless;
 mod resolve;
 mod respond;
 mod response;
+mod routes;
 mod stores;
 
 pub use caller::{AuthFailure, Authenticated, Via};

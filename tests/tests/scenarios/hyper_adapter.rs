@@ -7,7 +7,6 @@
 
 use crate::common;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -16,8 +15,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use scalekit_core::authz::Requirement;
 use scalekit_core::session::RequestCookies;
-use scalekit_core::web::adapter::{AuthorizationHeaders, Extracted, Gate};
-use scalekit_core::web::{Answer, Mode, RequestOrigin, WebAuth};
+use scalekit_core::web::adapter::{AuthorizationHeaders, Extracted, Gate, RouteBody, RouteRequest};
+use scalekit_core::web::{Answer, Mode, WebAuth};
 use serde_json::json;
 
 // ------------------------------------------------------ the hyper adapter
@@ -63,17 +62,16 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
     );
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let path = request.uri().path();
-    let query: HashMap<String, String> =
-        url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let origin = RequestOrigin::default();
-    let paths = web.auth_paths();
-    if path == paths.login {
-        return response(web.login(&query, &origin).await.into_http());
-    }
-    if path == paths.callback {
-        return response(web.callback(&query, &cookies, &origin).await.into_http());
+    // The auth routes (the scenarios sign in with GETs only).
+    let route = web
+        .auth_routes()
+        .into_iter()
+        .find(|(at, route)| at == path && !route.is_post());
+    if let Some((_, route)) = route {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let query = request.uri().query().unwrap_or_default();
+        let route_request = RouteRequest::new(query, header, cookies, RouteBody::None);
+        return response(web.serve_route(route, &route_request).await.into_http());
     }
     let mode = match path {
         "/dashboard" => Mode::RequireBrowser,
