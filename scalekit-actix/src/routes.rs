@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, web};
 use scalekit_core::session::RequestCookies;
 use scalekit_core::web::adapter::{AuthRoute, RouteBody, RouteRequest};
@@ -33,7 +33,9 @@ async fn serve(
     request: HttpRequest,
     payload: web::Payload,
 ) -> actix_web::HttpResponse {
-    let body = match route.is_post() {
+    // Only a POST's body is read (every auth route that takes one takes a
+    // form).
+    let body = match request.method() == Method::POST {
         true => Some(form_body(payload).await),
         false => None,
     };
@@ -46,22 +48,19 @@ async fn serve(
         Some(None) => RouteBody::TooLong,
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let request = RouteRequest::new(request.query_string(), header, cookies, body);
+    let (method, query) = (request.method().as_str(), request.query_string());
+    let request = RouteRequest::new(method, query, header, cookies, body);
     render::web(web_auth.serve_route(route, &request).await)
 }
 
-/// Registers the auth routes on `config`.
+/// Registers the auth routes on `config`, for every method (the core
+/// answers `405` to the ones a route does not take).
 pub(crate) fn configure(web_auth: &Arc<WebAuth>, config: &mut web::ServiceConfig) {
     for (path, route) in web_auth.auth_routes() {
         let web_auth = web_auth.clone();
-        let method = if route.is_post() {
-            web::post()
-        } else {
-            web::get()
-        };
         config.route(
             &path,
-            method.to(move |request: HttpRequest, payload: web::Payload| {
+            web::route().to(move |request: HttpRequest, payload: web::Payload| {
                 let web_auth = web_auth.clone();
                 async move { serve(&web_auth, route, request, payload).await }
             }),

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{Method, header};
 use axum::response::Response;
-use axum::routing::{MethodFilter, on};
+use axum::routing::any;
 use scalekit_core::session::RequestCookies;
 use scalekit_core::web::adapter::{AuthRoute, RouteBody, RouteRequest};
 use scalekit_core::web::{MAX_FORM_BYTES, WebAuth};
@@ -17,8 +17,9 @@ use crate::render;
 
 async fn serve(web: &WebAuth, route: AuthRoute, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    // Read up to the limit; `None` when longer (or broken off).
-    let body = match route.is_post() {
+    // Only a POST's body is read (every auth route that takes one takes a
+    // form), up to the limit; `None` when longer (or broken off).
+    let body = match parts.method == Method::POST {
         true => Some(axum::body::to_bytes(body, MAX_FORM_BYTES).await.ok()),
         false => None,
     };
@@ -31,25 +32,19 @@ async fn serve(web: &WebAuth, route: AuthRoute, request: Request) -> Response {
         Some(None) => RouteBody::TooLong,
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let query = parts.uri.query().unwrap_or_default();
-    let mut request = RouteRequest::new(query, header, cookies, body);
-    // axum answers a HEAD with the GET route: the core refuses it.
-    if parts.method == Method::HEAD {
-        request = request.head();
-    }
+    let (method, query) = (parts.method.as_str(), parts.uri.query().unwrap_or_default());
+    let request = RouteRequest::new(method, query, header, cookies, body);
     render::web(web.serve_route(route, &request).await)
 }
 
+/// The auth routes, each for every method (the core answers `405` to the
+/// ones a route does not take).
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(web: Arc<WebAuth>) -> Router<S> {
     let mut router = Router::new();
     for (path, route) in web.auth_routes() {
         let web = web.clone();
-        let method = match route.is_post() {
-            true => MethodFilter::POST,
-            false => MethodFilter::GET,
-        };
         let handler = move |request: Request| async move { serve(&web, route, request).await };
-        router = router.route(&path, on(method, handler));
+        router = router.route(&path, any(handler));
     }
     router
 }

@@ -166,7 +166,8 @@ impl From<StoreError> for Failure {
 
 /// Whether an attempt may be sent again on a new connection: the
 /// connection was refused, had dropped, or the server is shutting it down
-/// (not a timeout, not a statement the database refused).
+/// (not a timeout, not a statement the database refused; missing tables
+/// are `PostgresStore::tables_gone`'s).
 fn retryable(err: &tokio_postgres::Error) -> bool {
     use std::io::ErrorKind;
     if err.is_closed() {
@@ -220,7 +221,9 @@ fn unavailable(failure: Failure) -> StoreError {
 /// answer `503` with `Retry-After`), and connections are made again once it
 /// is back. An operation that failed because its connection was refused or
 /// had dropped is tried once more on a new connection within the same
-/// bound.
+/// bound; so is one refused because the tables are gone (a restore, a new
+/// primary, a server that lost its last commits), the new connection
+/// creating them first (unless [`PostgresStore::create_schema`] is off).
 ///
 /// The URL is a `postgres://` (or `postgresql://`) URL, or key=value
 /// settings. TLS to the database is not built in: a URL asking for it
@@ -329,7 +332,7 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
 
     /// Bounds every operation (waiting for a pooled connection, connecting,
     /// the statement, its answer, and the one repetition after a dropped
-    /// connection) to `timeout` (default 2 s): past it, the operation fails
+    /// connection or missing tables) to `timeout` (default 2 s): past it, the operation fails
     /// with [`StoreError::Unavailable`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
@@ -415,7 +418,6 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
         }
         let statements = match Statements::prepare(&client).await {
             Err(err) if self.tables_gone(&err) => {
-                tracing::warn!("the session tables are gone; creating them again");
                 Self::migrate(&client).await?;
                 Statements::prepare(&client).await?
             }
@@ -468,9 +470,10 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
         });
     }
 
-    /// One attempt: a pooled (or new) connection, `op` on it, the
-    /// connection back to the pool when `op` succeeded.
-    async fn attempt<T, F, Fut>(&self, op: &F) -> Result<T, Failure>
+    /// One attempt: a pooled (or, when `fresh` or none is idle, a new)
+    /// connection, `op` on it, the connection back to the pool when `op`
+    /// succeeded.
+    async fn attempt<T, F, Fut>(&self, op: &F, fresh: bool) -> Result<T, Failure>
     where
         F: Fn(Arc<Connection>) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -482,7 +485,8 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
             .acquire_owned()
             .await
             .map_err(|_| Failure::Store(StoreError::Unavailable))?;
-        let connection = match self.pool.take_idle() {
+        let pooled = if fresh { None } else { self.pool.take_idle() };
+        let connection = match pooled {
             Some(connection) => connection,
             None => self.connection().await?,
         };
@@ -505,11 +509,17 @@ CREATE TABLE IF NOT EXISTS scalekit_session_locks (
         Fut: Future<Output = Result<T, Failure>>,
     {
         let attempts = async {
-            match self.attempt(&op).await {
-                Err(Failure::Db(err)) if retryable(&err) || self.tables_gone(&err) => {
+            match self.attempt(&op, false).await {
+                Err(Failure::Db(err)) if retryable(&err) => {
                     tracing::debug!(error = %err, "PostgreSQL connection lost; trying once more");
                     self.pool.clear_idle();
-                    self.attempt(&op).await.map_err(unavailable)
+                    self.attempt(&op, true).await.map_err(unavailable)
+                }
+                Err(Failure::Db(err)) if self.tables_gone(&err) => {
+                    // The connections stay: only the tables are gone, and a
+                    // new connection creates them.
+                    tracing::warn!("the session tables are gone; creating them again");
+                    self.attempt(&op, true).await.map_err(unavailable)
                 }
                 other => other.map_err(unavailable),
             }

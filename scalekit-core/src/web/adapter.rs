@@ -25,6 +25,12 @@
 //!    (a panic, a timeout, a disconnect), it forgets the webhook delivery
 //!    being handled, so that the platform's retry runs.
 //!
+//! The login router is a table ([`WebAuth::auth_routes`]): an adapter
+//! mounts each path for every method and hands each request to
+//! [`WebAuth::serve_route`] as a [`RouteRequest`] (its method, raw query,
+//! headers, cookies, and a `POST`'s body read up to
+//! [`MAX_FORM_BYTES`](super::MAX_FORM_BYTES)).
+//!
 //! Extractors and guards read the [`Resolution`] ([`Extracted::new`]): it
 //! carries the [`WebAuth`] of the layer that left it, whose responder
 //! answers their refusals (a request holds one extension for both).
@@ -242,9 +248,12 @@ pub struct Finish {
 
 impl WebAuth {
     /// For adapters: what to leave in a request that [`Gate::Serve`]s with
-    /// `resolution`, and what to do once it is answered (a resolution the
-    /// gate took from an outer layer of the same auth is already in the
-    /// request and is not left again). `is_post`: whether the request is a
+    /// `resolution`, and what to do once it is answered. A resolution the
+    /// gate took from an outer layer of the same `Arc<WebAuth>` is already
+    /// in the request and is not left again; one taken from a layer of a
+    /// clone (the same acceptance, perhaps another responder) is left
+    /// again, carrying this auth, so that extractors answer through the
+    /// innermost layer's responder. `is_post`: whether the request is a
     /// `POST` (a webhook delivery may be handled); `set_cookies`: the
     /// gate's cookies.
     pub fn after_gate(

@@ -136,8 +136,9 @@ pub struct Resolution {
     ended: Option<Box<SessionEnd>>,
     /// The acceptance identity of the [`WebAuth`] that made it.
     by: u64,
-    /// Taken from an outer layer of the same auth (the request already
-    /// holds it): a layer leaves only a resolution it made.
+    /// Taken from an outer layer of the same acceptance (the request
+    /// already holds it): not left again by a layer of the same
+    /// `Arc<WebAuth>` (see [`WebAuth::after_gate`]).
     pub(super) reused: bool,
     /// The auth of the layer that left it in the request (its responder
     /// and challenge answer the extractors' refusals): set by

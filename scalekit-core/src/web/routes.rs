@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use super::{FormPost, RequestOrigin, WebAuth, WebResponse};
 use crate::session::RequestCookies;
 
-/// One of the routes the login router serves (see [`WebAuth::auth_routes`]).
+/// One of the paths the login router serves (see [`WebAuth::auth_routes`]).
+/// An adapter hands it every request to that path, whatever the method:
+/// [`WebAuth::serve_route`] answers the methods it takes and `405` to any
+/// other, alike on every framework.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthRoute {
@@ -18,14 +21,11 @@ pub enum AuthRoute {
     Callback,
     /// `GET` logout.
     Logout,
-    /// `GET` the passwordless email form.
-    PasswordlessForm,
-    /// `POST` the email form: the code or link is sent.
-    PasswordlessSend,
-    /// `GET` a magic link.
-    PasswordlessLink,
-    /// `POST` a code.
-    PasswordlessCode,
+    /// `GET` the passwordless email form, `POST` it (the code or link is
+    /// sent).
+    Passwordless,
+    /// `GET` a magic link, `POST` a code.
+    PasswordlessVerify,
     /// `POST` a resend.
     PasswordlessResend,
     /// `GET` the RFC 9728 protected-resource metadata.
@@ -33,22 +33,21 @@ pub enum AuthRoute {
 }
 
 impl AuthRoute {
-    /// Whether the route takes a `POST` form (else a `GET`): an adapter
-    /// reads its body up to [`MAX_FORM_BYTES`](super::MAX_FORM_BYTES).
-    pub fn is_post(self) -> bool {
-        matches!(
-            self,
-            AuthRoute::PasswordlessSend
-                | AuthRoute::PasswordlessCode
-                | AuthRoute::PasswordlessResend
-        )
+    /// The methods the route takes, as an `Allow` header lists them.
+    pub fn allow(self) -> &'static str {
+        match self {
+            AuthRoute::Passwordless | AuthRoute::PasswordlessVerify => "GET, POST",
+            AuthRoute::PasswordlessResend => "POST",
+            _ => "GET",
+        }
     }
 }
 
-/// The body of a request to an auth route, as the adapter read it.
+/// The body of a request to an auth route, as the adapter read it (a
+/// `POST`'s, up to [`MAX_FORM_BYTES`](super::MAX_FORM_BYTES)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RouteBody<'a> {
-    /// A `GET` (or `HEAD`): no body read.
+    /// Not read (a request other than a `POST`).
     #[default]
     None,
     /// The whole body, within [`MAX_FORM_BYTES`](super::MAX_FORM_BYTES).
@@ -61,18 +60,20 @@ pub enum RouteBody<'a> {
 /// [`WebAuth::serve_route`].
 #[derive(Debug, Clone, Default)]
 pub struct RouteRequest<'a> {
+    method: &'a str,
     query: &'a str,
     cookies: RequestCookies<'a>,
     origin: RequestOrigin<'a>,
     form: Option<FormPost<'a>>,
-    head: bool,
 }
 
 impl<'a> RouteRequest<'a> {
-    /// The request with its raw query string (without `?`), its headers
-    /// read through `header` (by lowercase name; `None` when missing or
-    /// not text), its cookies and its body.
+    /// The request with its method (`"GET"`, `"POST"`, …), its raw query
+    /// string (without `?`), its headers read through `header` (by
+    /// lowercase name; `None` when missing or not text), its cookies and
+    /// its body.
     pub fn new(
+        method: &'a str,
         query: &'a str,
         header: impl Fn(&'static str) -> Option<&'a str>,
         cookies: RequestCookies<'a>,
@@ -84,6 +85,7 @@ impl<'a> RouteRequest<'a> {
             RouteBody::TooLong => Some(FormPost::new(&[], &header).oversized()),
         };
         RouteRequest {
+            method,
             query,
             cookies,
             origin: RequestOrigin {
@@ -91,16 +93,7 @@ impl<'a> RouteRequest<'a> {
                 proto: header("x-forwarded-proto"),
             },
             form,
-            head: false,
         }
-    }
-
-    /// The same request made with `HEAD` (a framework that answers `HEAD`
-    /// with its `GET` route says so): refused, since a `GET` auth route
-    /// acts (a link is used up, a code exchanged, a session ended).
-    pub fn head(mut self) -> Self {
-        self.head = true;
-        self
     }
 
     fn params(&self) -> HashMap<String, String> {
@@ -111,10 +104,10 @@ impl<'a> RouteRequest<'a> {
 }
 
 impl WebAuth {
-    /// The auth routes to mount, each at its path: login, callback, logout,
-    /// the passwordless routes when on, the protected-resource metadata
-    /// when this is a protected resource. Two routes may share a path (a
-    /// `GET` and a `POST`).
+    /// The auth routes to mount, each at its own path: login, callback,
+    /// logout, the passwordless routes when on, the protected-resource
+    /// metadata when this is a protected resource. Mount each for every
+    /// method: [`WebAuth::serve_route`] refuses the ones it does not take.
     ///
     /// ```
     /// use scalekit_core::ScalekitConfig;
@@ -125,7 +118,7 @@ impl WebAuth {
     /// let web = WebAuth::with_cookie_sessions(config, "https://app.example.com", "a session secret of at least 32 bytes")?;
     /// let routes = web.auth_routes();
     /// assert!(routes.contains(&("/auth/login".to_owned(), AuthRoute::Login)));
-    /// assert!(!routes.iter().any(|(_, route)| route.is_post()), "passwordless is off");
+    /// assert!(!routes.iter().any(|(_, route)| *route == AuthRoute::Passwordless), "off by default");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn auth_routes(&self) -> Vec<(String, AuthRoute)> {
@@ -137,10 +130,8 @@ impl WebAuth {
         ];
         if let Some(paths) = self.passwordless_paths() {
             routes.extend([
-                (paths.form.clone(), AuthRoute::PasswordlessForm),
-                (paths.form, AuthRoute::PasswordlessSend),
-                (paths.verify.clone(), AuthRoute::PasswordlessLink),
-                (paths.verify, AuthRoute::PasswordlessCode),
+                (paths.form, AuthRoute::Passwordless),
+                (paths.verify, AuthRoute::PasswordlessVerify),
                 (paths.resend, AuthRoute::PasswordlessResend),
             ]);
         }
@@ -150,39 +141,45 @@ impl WebAuth {
         routes
     }
 
-    /// The answer of `route` to `request`.
+    /// The answer of `route` to `request`: `405` with `Allow` for a method
+    /// the route does not take (a `HEAD` too: a `GET` auth route acts, and
+    /// a link preview must not use up a magic link or end a session).
     pub async fn serve_route(&self, route: AuthRoute, request: &RouteRequest<'_>) -> WebResponse {
-        if request.head {
-            return WebResponse::Custom {
-                answer: super::Answer::new(405, "text/plain; charset=utf-8", "")
-                    .header("Allow", if route.is_post() { "POST" } else { "GET" }),
-                set_cookies: Vec::new(),
-            };
-        }
         let (cookies, origin) = (&request.cookies, &request.origin);
         let form = request.form.unwrap_or_default();
-        match route {
-            AuthRoute::Login => self.login(&request.params(), origin).await,
-            AuthRoute::Callback => self.callback(&request.params(), cookies, origin).await,
-            AuthRoute::Logout => self.logout(cookies, origin).await,
-            AuthRoute::PasswordlessForm => self.passwordless_form(&request.params()),
-            AuthRoute::PasswordlessSend => self.passwordless_send(&form, origin).await,
-            AuthRoute::PasswordlessLink => {
+        match (route, request.method) {
+            (AuthRoute::Login, "GET") => self.login(&request.params(), origin).await,
+            (AuthRoute::Callback, "GET") => self.callback(&request.params(), cookies, origin).await,
+            (AuthRoute::Logout, "GET") => self.logout(cookies, origin).await,
+            (AuthRoute::Passwordless, "GET") => self.passwordless_form(&request.params()),
+            (AuthRoute::Passwordless, "POST") => self.passwordless_send(&form, origin).await,
+            (AuthRoute::PasswordlessVerify, "GET") => {
                 self.passwordless_verify_link(&request.params(), cookies)
                     .await
             }
-            AuthRoute::PasswordlessCode => {
+            (AuthRoute::PasswordlessVerify, "POST") => {
                 self.passwordless_verify_code(&form, cookies, origin).await
             }
-            AuthRoute::PasswordlessResend => self.passwordless_resend(&form, cookies, origin).await,
-            AuthRoute::ResourceMetadata => {
-                self.resource_metadata()
-                    .unwrap_or_else(|| WebResponse::Custom {
-                        answer: super::Answer::new(404, "text/plain; charset=utf-8", ""),
-                        set_cookies: Vec::new(),
-                    })
+            (AuthRoute::PasswordlessResend, "POST") => {
+                self.passwordless_resend(&form, cookies, origin).await
             }
+            (AuthRoute::ResourceMetadata, "GET") => self
+                .resource_metadata()
+                .unwrap_or_else(|| plain(404, Vec::new())),
+            _ => plain(405, vec![("allow", route.allow())]),
         }
+    }
+}
+
+/// An empty plain-text answer.
+fn plain(status: u16, headers: Vec<(&'static str, &'static str)>) -> WebResponse {
+    let answer = headers.into_iter().fold(
+        super::Answer::new(status, "text/plain; charset=utf-8", ""),
+        |answer, (name, value)| answer.header(name, value),
+    );
+    WebResponse::Custom {
+        answer,
+        set_cookies: Vec::new(),
     }
 }
 
@@ -201,14 +198,38 @@ mod tests {
     }
 
     #[test]
-    fn a_head_request_is_refused_on_every_route() {
-        let web = crate::web::test_web();
-        for (_, route) in web.auth_routes() {
-            let request =
-                RouteRequest::new("", |_| None, RequestCookies::default(), RouteBody::None);
-            let http = answer(&web, route, request.head());
-            assert_eq!(http.status, 405, "{route:?}");
-            assert!(http.headers.iter().all(|(name, _)| name != "set-cookie"));
+    fn a_method_a_route_does_not_take_is_refused_on_every_route() {
+        let web = crate::web::test_web().passwordless(crate::web::PasswordlessLogin::default());
+        let routes = web.auth_routes();
+        assert!(
+            routes
+                .iter()
+                .any(|(_, r)| *r == AuthRoute::PasswordlessResend)
+        );
+        for (_, route) in routes {
+            for method in ["HEAD", "PUT", "DELETE", "OPTIONS", "get"] {
+                let request = RouteRequest::new(
+                    method,
+                    "",
+                    |_| None,
+                    RequestCookies::default(),
+                    RouteBody::None,
+                );
+                let http = answer(&web, route, request);
+                assert_eq!(http.status, 405, "{method} {route:?}");
+                assert!(http.has("allow"), "{method} {route:?}");
+                assert!(!http.has("set-cookie"));
+            }
+        }
+        for route in [AuthRoute::Login, AuthRoute::Logout, AuthRoute::Callback] {
+            let request = RouteRequest::new(
+                "POST",
+                "",
+                |_| None,
+                RequestCookies::default(),
+                RouteBody::Read(b""),
+            );
+            assert_eq!(answer(&web, route, request).status, 405, "{route:?}");
         }
     }
 
@@ -216,6 +237,7 @@ mod tests {
     fn the_login_reads_the_query_and_an_unknown_origin_is_the_base_url() {
         let web = crate::web::test_web();
         let request = RouteRequest::new(
+            "GET",
             "return_to=%2Fdashboard",
             |name| (name == "host").then_some("evil.example"),
             RequestCookies::default(),
@@ -241,13 +263,14 @@ mod tests {
     fn a_form_too_long_is_refused_before_it_is_read() {
         let web = crate::web::test_web().passwordless(crate::web::PasswordlessLogin::default());
         let request = RouteRequest::new(
+            "POST",
             "",
             |name| (name == "origin").then_some("https://app.example.com"),
             RequestCookies::default(),
             RouteBody::TooLong,
         );
         assert_eq!(
-            answer(&web, AuthRoute::PasswordlessSend, request).status,
+            answer(&web, AuthRoute::Passwordless, request).status,
             413
         );
     }

@@ -62,15 +62,13 @@ async fn serve(web: Arc<WebAuth>, request: Request<Incoming>) -> Response<Full<B
     );
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let path = request.uri().path();
-    // The auth routes (the scenarios sign in with GETs only).
-    let route = web
-        .auth_routes()
-        .into_iter()
-        .find(|(at, route)| at == path && !route.is_post());
+    // The auth routes (the scenarios sign in with GETs only: no body read).
+    let route = web.auth_routes().into_iter().find(|(at, _)| at == path);
     if let Some((_, route)) = route {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let query = request.uri().query().unwrap_or_default();
-        let route_request = RouteRequest::new(query, header, cookies, RouteBody::None);
+        let method = request.method().as_str();
+        let route_request = RouteRequest::new(method, query, header, cookies, RouteBody::None);
         return response(web.serve_route(route, &route_request).await.into_http());
     }
     let mode = match path {

@@ -526,7 +526,46 @@ async fn the_after_login_hook_sees_the_address_and_may_refuse(fw: Framework) {
     assert_eq!(me(&mut b).await["auth_method"], "passwordless");
 }
 
+/// Every auth route answers the methods it does not take with `405` and
+/// `Allow`, alike on both frameworks: a `HEAD` (a link preview, a
+/// scanner) neither signs in, nor uses up a link, nor ends a session.
+async fn auth_routes_refuse_other_methods_alike(fw: Framework) {
+    let app = start(fw, false).await;
+    let http = no_redirects();
+    let cases = [
+        ("HEAD", "/auth/login", "GET"),
+        ("POST", "/auth/login", "GET"),
+        ("HEAD", "/auth/callback?code=c&state=s", "GET"),
+        ("HEAD", "/auth/logout", "GET"),
+        ("POST", "/auth/logout", "GET"),
+        ("PUT", "/auth/passwordless", "GET, POST"),
+        (
+            "HEAD",
+            "/auth/passwordless/verify?link_token=t",
+            "GET, POST",
+        ),
+        ("DELETE", "/auth/passwordless/verify", "GET, POST"),
+        ("GET", "/auth/passwordless/resend", "POST"),
+    ];
+    for (method, path, allow) in cases {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = http
+            .request(method.clone(), format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{fw:?} {method} {path}"
+        );
+        assert_eq!(answer.headers()["allow"], allow, "{fw:?} {method} {path}");
+        assert!(answer.headers().get("set-cookie").is_none());
+    }
+}
+
 scenarios!(
+    auth_routes_refuse_other_methods_alike,
     signs_in_with_the_code_from_the_outbox,
     signs_in_with_the_magic_link_in_the_same_browser,
     a_link_from_another_browser_is_refused_under_enforcement_only,
