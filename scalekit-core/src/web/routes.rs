@@ -269,9 +269,6 @@ mod tests {
             RequestCookies::default(),
             RouteBody::TooLong,
         );
-        assert_eq!(
-            answer(&web, AuthRoute::Passwordless, request).status,
-            413
-        );
+        assert_eq!(answer(&web, AuthRoute::Passwordless, request).status, 413);
     }
 }
