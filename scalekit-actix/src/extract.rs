@@ -154,17 +154,28 @@ async fn intake(
         WebhookIntake::start(extracted.web(), content_length)
     })
     .map_err(WebhookRejection)?;
-    let too_large = || WebhookRejection(WebhookRefusal::TOO_LARGE);
+    // Over the limit, or a broken body: neither is processed.
+    match read_limited(&mut payload, intake.body_limit()).await {
+        Some(body) => Ok((intake, body)),
+        None => Err(WebhookRejection(WebhookRefusal::TOO_LARGE)),
+    }
+}
+
+/// A request body read up to `limit` bytes; `None` when longer, or broken
+/// off (the reading stops there).
+pub(crate) async fn read_limited<S, E>(payload: &mut S, limit: usize) -> Option<Vec<u8>>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+{
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        // Over the limit, or a broken body: neither is processed.
-        let chunk = chunk.map_err(|_| too_large())?;
-        if body.len().saturating_add(chunk.len()) > intake.body_limit() {
-            return Err(too_large());
+        let chunk = chunk.ok()?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return None;
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((intake, body))
+    Some(body)
 }
 
 impl FromRequest for ScalekitWebhook {

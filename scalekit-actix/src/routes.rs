@@ -10,33 +10,19 @@ use scalekit_core::session::RequestCookies;
 use scalekit_core::web::adapter::{AuthRoute, RouteBody, RouteRequest};
 use scalekit_core::web::{MAX_FORM_BYTES, WebAuth};
 
+use crate::extract::read_limited;
 use crate::render;
-
-/// A form body read up to [`MAX_FORM_BYTES`]; `None` when longer (or
-/// broken off).
-async fn form_body(mut payload: web::Payload) -> Option<Vec<u8>> {
-    use futures_util::StreamExt as _;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.ok()?;
-        if body.len().saturating_add(chunk.len()) > MAX_FORM_BYTES {
-            return None;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Some(body)
-}
 
 async fn serve(
     web_auth: &WebAuth,
     route: AuthRoute,
     request: HttpRequest,
-    payload: web::Payload,
+    mut payload: web::Payload,
 ) -> actix_web::HttpResponse {
     // Only a POST's body is read (every auth route that takes one takes a
     // form).
     let body = match request.method() == Method::POST {
-        true => Some(form_body(payload).await),
+        true => Some(read_limited(&mut payload, MAX_FORM_BYTES).await),
         false => None,
     };
     let headers = request.headers();

@@ -363,7 +363,6 @@ impl From<Refusal> for Rejection {
 /// route has no layer).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Extracted<'a> {
-    web: Option<&'a Arc<WebAuth>>,
     resolution: Option<&'a Resolution>,
 }
 
@@ -371,20 +370,23 @@ impl<'a> Extracted<'a> {
     /// What the innermost layer left: the [`Resolution`] found in the
     /// request's extensions, if any.
     pub fn new(resolution: Option<&'a Resolution>) -> Self {
-        Extracted {
-            web: resolution.and_then(|r| r.web.as_ref()),
-            resolution,
-        }
+        Extracted { resolution }
     }
 
     /// The auth of the innermost layer (`None` without a layer, or for a
     /// resolution made in a test without one).
     pub fn web(&self) -> Option<&'a WebAuth> {
-        self.web.map(Arc::as_ref)
+        self.shared_web().map(Arc::as_ref)
+    }
+
+    /// The same, shared.
+    fn shared_web(&self) -> Option<&'a Arc<WebAuth>> {
+        self.resolution
+            .and_then(|resolution| resolution.web.as_ref())
     }
 
     fn challenge(&self) -> Challenge {
-        self.web
+        self.web()
             .map(|web| web.challenge().clone())
             .unwrap_or_default()
     }
@@ -396,13 +398,13 @@ impl<'a> Extracted<'a> {
             Some(resolution) => resolution.refusal(outcome),
             None => Refusal::from(outcome),
         };
-        Rejection::new(refusal, self.web.map(Arc::as_ref))
+        Rejection::new(refusal, self.web())
     }
 
     /// The rejection of `refusal`, answered through the application's
     /// responder.
     fn rejection(&self, refusal: Refusal) -> Rejection {
-        Rejection::new(refusal, self.web.map(Arc::as_ref))
+        Rejection::new(refusal, self.web())
     }
 
     /// `401` without credentials (a route that needs a session, reached
@@ -474,7 +476,9 @@ impl<'a> Extracted<'a> {
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
         let caller = self.caller()?;
-        let web = self.web.ok_or_else(|| self.missing_credentials())?;
+        let web = self
+            .shared_web()
+            .ok_or_else(|| self.missing_credentials())?;
         super::SessionValue::new(web.clone(), caller, cookies)
             .map_err(|_| self.missing_credentials())
     }
