@@ -68,6 +68,7 @@ fn masked(app: &FullStack, html: &str) -> String {
     for id in [
         "token-expiry",
         "session-expiry",
+        "signed-in-at",
         "user-id",
         "organization",
         "connection",
